@@ -1,0 +1,146 @@
+"""Django settings for dmmviz.
+
+Defaults suit a classroom laptop with nothing else installed: a SQLite file next to the project and an in-memory channel
+layer (one Daphne process). Environment variables switch to shared services:
+
+- ``DATABASE_URL`` (e.g. ``postgres://postgres@127.0.0.1:5432/test``): the database, through dj-database-url.
+- ``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/0``): channels_redis, so several Daphne processes share session groups.
+- ``DMMVIZ_DEBUG=1``: Django's debug pages. Off by default; static files are served either way (see asgi.py).
+- ``DMMVIZ_ALLOWED_HOSTS``: extra host names, comma separated (loopback names are always allowed).
+- ``DMMVIZ_SECRET_KEY``: set it if the server is ever reachable by others; the default is only for loopback use.
+- ``DMMVIZ_WS_ECHO=1``: also route the bare JSON echo consumer at /ws/echo/ (bench/ws.py compares against it).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get("DMMVIZ_SECRET_KEY", "dmmviz-local-only-not-secret")
+DEBUG = _env_flag("DMMVIZ_DEBUG")
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    host.strip() for host in os.environ.get("DMMVIZ_ALLOWED_HOSTS", "").split(",") if host.strip()
+]
+
+INSTALLED_APPS = [
+    "daphne",  # first: its runserver replaces Django's with the ASGI one
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "dmmviz.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dmmviz.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "dmmviz.asgi.application"
+
+# Database: a SQLite file unless DATABASE_URL says otherwise.
+DATABASES = {
+    "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Many websocket clients write their sessions at once: wait for the lock instead of failing, and let readers
+        # go on while one writes (WAL).
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not :memory:, so a live Daphne started by browser tests sees the same test database; one per process
+    # because several engineers (and CI) may run the tests in one tree at once.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"dmmviz-test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_dmmviz_{os.getpid()}"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channel layer: in memory (one process) unless REDIS_URL is set.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py's asyncio pool allows 100 connections by default and raises beyond; hundreds of sockets
+                # each doing a group_send at once need more.
+                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / ".staticfiles"  # only for `collectstatic`; the server reads STATICFILES_DIRS directly
+
+# Uploaded scenario files are small JSON documents; refuse anything larger before parsing it.
+DMMVIZ_MAX_SCENARIO_BYTES = 256 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+
+# Route the bare echo consumer used by bench/ws.py.
+DMMVIZ_WS_ECHO = _env_flag("DMMVIZ_WS_ECHO")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "dmmviz": {"handlers": ["console"], "level": os.environ.get("DMMVIZ_LOG_LEVEL", "INFO")},
+    },
+}
