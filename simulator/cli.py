@@ -1,0 +1,141 @@
+"""Command line: ``python -m simulator validate FILE`` and ``python -m simulator run FILE --export FORMAT``.
+
+The formats and exit codes are those of ../shared/spec/formats.md: exit 2 with one line per problem (JSON path first),
+never a traceback. This module is the engine's only I/O.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .engine import Simulation
+from .scenario import MODES, SCHEMA, ScenarioError, load_scenario
+
+TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
+EXPORTS = (*TEXT_EXPORTS, "pcap")
+DEFAULT_TAIL = 5.0  # a run without --until goes this long past the last script action
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: usage and exit 2, as for bad files
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m simulator", description="dmmviz's DMM engine on the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    v = sub.add_parser("validate", help="check a scenario file; exit 2 with one line per problem")
+    v.add_argument("file")
+    r = sub.add_parser("run", help="run a scenario and export the result")
+    r.add_argument("file")
+    r.add_argument("--export", required=True, choices=EXPORTS, metavar="FORMAT", help=f"one of {', '.join(EXPORTS)}")
+    r.add_argument("-o", "--output", help="write here instead of standard output (needed for pcap)")
+    r.add_argument("--until", type=float, help="stop at this simulated time (s); default: 5 s after the last script action")
+    r.add_argument("--mode", choices=MODES, help="run under another anchoring design")
+    r.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("compare", help="the metrics of the three modes side by side")
+    c.add_argument("file")
+    c.add_argument("--until", type=float)
+    c.add_argument("--export", choices=("json",), help="JSON instead of a table")
+    c.add_argument("-o", "--output")
+    sub.add_parser("schema", help="print the scenario JSON Schema")
+    return parser
+
+
+def default_until(scenario: dict[str, Any]) -> float:
+    last = max((step["at"] for step in scenario["script"]), default=0.0)
+    return last + DEFAULT_TAIL
+
+
+def _problems_exit(exc: ScenarioError) -> int:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    return 2
+
+
+def _write(payload: str | bytes, output: str | None) -> None:
+    if output:
+        Path(output).write_bytes(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+    elif isinstance(payload, bytes):
+        sys.stdout.buffer.write(payload)
+    else:
+        sys.stdout.write(payload if payload.endswith("\n") else payload + "\n")
+
+
+def export_run(scenario: dict[str, Any], fmt: str, until: float | None = None, mode: str | None = None, seed: int = 0) -> str | bytes:
+    """Run a scenario and render it in one of EXPORTS. Used by the CLI and the web views alike."""
+    sim = Simulation(scenario, seed=seed, mode=mode)
+    sim.run(default_until(scenario) if until is None else until)
+    return export_simulation(sim, fmt)
+
+
+def export_simulation(sim: Simulation, fmt: str) -> str | bytes:
+    if fmt == "trace":
+        return json.dumps(sim.trace(), indent=1)
+    if fmt == "state":
+        return json.dumps(sim.snapshot(), indent=1)
+    if fmt == "metrics":
+        try:
+            from .metrics import compute_metrics
+        except ImportError:
+            raise NotAvailable("metrics") from None
+        return json.dumps(compute_metrics(sim.trace(), sim.scenario), indent=1)
+    try:
+        from .export import export
+    except ImportError:
+        raise NotAvailable(fmt) from None
+    return export(fmt, sim.trace())
+
+
+class NotAvailable(Exception):
+    def __init__(self, fmt: str) -> None:
+        super().__init__(f"export format {fmt!r} is not available yet")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "schema":
+        print(json.dumps(SCHEMA, indent=2))
+        return 0
+    try:
+        scenario = load_scenario(args.file)
+    except ScenarioError as exc:
+        return _problems_exit(exc)
+    if args.command == "validate":
+        print(f"{args.file}: valid ({len(scenario['script'])} script steps)")
+        return 0
+    if args.command == "compare":
+        try:
+            from .compare import compare, format_table
+        except ImportError:
+            print("error: compare is not available yet", file=sys.stderr)
+            return 2
+        result = compare(scenario, args.until)
+        _write(json.dumps(result, indent=1) if args.export == "json" else format_table(result), args.output)
+        return 0
+    if args.until is not None and args.until < 0:
+        print("--until: must be 0 or more", file=sys.stderr)
+        return 2
+    if args.export == "pcap" and not args.output and sys.stdout.isatty():
+        print("-o: a pcap is binary; give -o FILE.pcap or redirect standard output", file=sys.stderr)
+        return 2
+    try:
+        payload = export_run(scenario, args.export, args.until, args.mode, args.seed)
+    except NotAvailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # e.g. a mode that is not available
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        _write(payload, args.output)
+    except OSError as exc:
+        print(f"-o: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,967 @@
+"""The simulation: distributed mobility anchoring with Proxy Mobile IPv6 (the seed's section 4), step by step.
+
+Theory of operation
+-------------------
+Roles (seed §1, §4.1; RFC 8885 names in brackets). Every MAR allocates /64 home network prefixes (HNPs) from its
+pool to the mobile nodes attached to it and is their *anchor* (H-MAR, LMA role) [anchoring MAAR]. When a mobile node
+moves on, the MAR it reaches is the *serving* MAR (V-MAR, MAG role) [S-MAAR] for the prefixes it brought along. One MAR
+is anchor for some prefixes and serving MAR for others at once (seed Figure 4). The session DB [CMD] stores, per mobile
+node and interface, each live prefix and its anchor.
+
+The life of a prefix:
+  allocated   the MAR it was allocated by received an RS; it wrote (hnp, anchor) to the session DB;
+  native      the MN sits at the anchor: packets are routed without any mobility function (seed §4.2 step 2);
+  redirected  the MN moved on while a flow used the prefix: the serving MAR sent a PBU, the anchor keeps a binding
+              and a bidirectional tunnel, the RA lists the prefix as deprecated (seed §4.2 steps 3-5);
+  released    no active flow is left on it (REQ2): the DB entry, the binding and the tunnel go.
+A prefix with no active flow never gets mobility signalling (REQ2): when the MN leaves the anchor, idle prefixes are
+released at once; when the last flow on a redirected prefix ends, the serving MAR de-registers it.
+
+Flows. A flow takes a preferred prefix of its interface (RFC 6724 rule 3 avoids deprecated ones), so a flow started
+after a handover is native at the new MAR. Each flow sends a packet each way every ``flow_interval``. The network is
+assumed to see a flow's start and end at once (a real router would use an idle timer): this is what lets the MARs
+apply REQ2.
+
+How a step works. Everything that happens later sits in one heap of ``(time_us, counter, handler, argument)``; a
+``step()`` pops one entry and runs its handler, which may emit events and schedule more entries. Time is integer
+microseconds, ties break by the counter, nodes are iterated in sorted order: the same scenario, seed and commands give
+the same events, byte for byte. Events are JSON-ready dicts (docs/engine.md), never changed after they are emitted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import constants as C
+from .constants import Timers, timers_from_scenario
+from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
+from .topology import Topology
+
+TRACE_FORMAT = "dmmviz-trace/1"
+STATE_FORMAT = "dmmviz-state/1"
+US = 1_000_000  # microseconds per second
+
+
+class CommandError(ValueError):
+    """A command that cannot be applied now; nothing was changed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+def seconds(t_us: int) -> float:
+    return t_us / US
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# State of the nodes. Plain mutable records owned by the Simulation; snapshots copy them out.
+
+
+@dataclass(slots=True)
+class Binding:
+    """A binding cache entry at an anchor (RFC 5213 §5.1), per prefix, or per flow for flow mobility (Figure 6)."""
+
+    mn: str
+    hnp: str
+    flow: str | None
+    serving: str
+    lifetime: float
+    sequence: int
+    state: str = "active"  # "active" | "deregistering" (kept MinDelayBeforeBCEDelete, RFC 5213 §5.3.5)
+    version: int = 0
+
+
+@dataclass(slots=True)
+class BulEntry:
+    """A binding update list entry at a serving MAR (RFC 5213 §6.1)."""
+
+    mn: str
+    interface: str
+    hnp: str
+    flow: str | None
+    anchor: str
+    lifetime: float
+    sequence: int
+    state: str = "pending"  # "pending" until the PBA, then "active"
+
+
+@dataclass(slots=True)
+class Mar:
+    id: str
+    pool: ipaddress.IPv6Network
+    next_subnet: int = 1
+    attached: dict[tuple[str, str], int] = field(default_factory=dict)  # (mn, interface) -> attach time
+    own: dict[str, tuple[str, str]] = field(default_factory=dict)  # hnp -> (mn, interface), live prefixes it anchors
+    local: dict[tuple[str, str], str] = field(default_factory=dict)  # (mn, interface) -> its current own prefix
+    bc: dict[tuple[str, str, str | None], Binding] = field(default_factory=dict)
+    bul: dict[tuple[str, str, str | None], BulEntry] = field(default_factory=dict)
+    sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
+    pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Flow:
+    id: str
+    mn: str
+    cn: str
+    interface: str
+    prefix: str | None  # None while waiting for the interface's first RA
+    anchor: str | None
+    active: bool = True
+    packets: int = 0
+    generation: int = 0
+
+
+@dataclass(slots=True)
+class MobileNode:
+    id: str
+    interfaces: list[str]
+    attached: dict[str, str | None]
+    prefixes: dict[str, list[dict[str, Any]]]  # interface -> prefixes from the last RA
+    flows: dict[str, Flow] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class Simulation:
+    """One run of a scenario. See docs/engine.md for the API and the events."""
+
+    mode = "network-dmm"
+
+    def __new__(cls, scenario: dict[str, Any], seed: int = 0, mode: str | None = None, record: bool = True):
+        if cls is Simulation:
+            from .modes import simulation_class  # the other modes subclass this one
+
+            cls = simulation_class(mode or scenario.get("mode") or "network-dmm")
+        return super().__new__(cls)
+
+    def __init__(self, scenario: dict[str, Any], seed: int = 0, mode: str | None = None, record: bool = True) -> None:
+        if scenario.get("format") != SCENARIO_FORMAT or "script" not in scenario or "session_db" not in scenario.get("network", {}):
+            scenario = load_scenario(scenario)
+        self.scenario = scenario
+        self.seed = seed
+        self.record = record
+        self.timers: Timers = timers_from_scenario(scenario)
+        self.random = random.Random(seed)
+        net = scenario["network"]
+        self.db_id: str = net["session_db"]["id"]
+        self.mars: dict[str, Mar] = {m["id"]: Mar(m["id"], ipaddress.IPv6Network(m["prefix_pool"])) for m in net["mars"]}
+        self.cns: dict[str, str] = {c["id"]: c["address"] for c in net["cns"]}
+        self.mns: dict[str, MobileNode] = {
+            m["id"]: MobileNode(m["id"], list(m["interfaces"]), {i: None for i in m["interfaces"]}, {i: [] for i in m["interfaces"]})
+            for m in scenario["mobile_nodes"]
+        }
+        self.lma_spec: dict[str, str] = dict(net.get("lma") or DEFAULT_LMA)
+        wired = [*self.mars, *self.cns, self.db_id, *self._extra_nodes()]
+        links = [(l["between"][0], l["between"][1], float(l["delay_ms"])) for l in net["links"]]
+        self.topology = Topology(wired, links, self.timers.core_delay_ms)
+        self.access_us = round(self.timers.access_delay_ms * 1000)
+        self.interval_us = round(self.timers.flow_interval * US)
+        # The session DB (RFC 8885 CMD): mn -> hnp -> {"hnp", "anchor", "interface"}
+        self.db: dict[str, dict[str, dict[str, str]]] = {}
+        self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
+        self.prefix_flows: dict[str, set[tuple[str, str]]] = {}  # hnp -> active (mn, flow)
+        self.now_us = 0
+        self.steps = 0
+        self.journal: tuple[tuple[int, int, dict[str, Any]], ...] = ()
+        self._queue: list[tuple[int, int, Callable[[Any], None], Any]] = []
+        self._counter = 0
+        self._seq = 0
+        self._msg_id = 0
+        self._out: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._arrival: dict[str, Callable[[dict[str, Any]], None]] = self._arrival_handlers()
+        for step in scenario["script"]:
+            self._schedule(round(step["at"] * US), self._script_action, step)
+
+    def _extra_nodes(self) -> list[str]:
+        return []
+
+    # -- public API ------------------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.now_us / US
+
+    def peek(self) -> float | None:
+        return self._queue[0][0] / US if self._queue else None
+
+    def step(self) -> list[dict[str, Any]]:
+        """Process exactly one scheduled item; return the events it produced (empty when nothing is scheduled)."""
+        if not self._queue:
+            return []
+        self._out = out = []
+        t_us, _, handler, arg = heapq.heappop(self._queue)
+        self.now_us = t_us
+        self.steps += 1
+        handler(arg)
+        return out
+
+    def run(self, until: float, collect: bool = True) -> list[dict[str, Any]]:
+        """Step while the next item is due at or before ``until``; then the clock reads ``until``."""
+        until_us = round(until * US)
+        out: list[dict[str, Any]] = []
+        queue, pop = self._queue, heapq.heappop
+        while queue and queue[0][0] <= until_us:
+            self._out = out if collect else []
+            t_us, _, handler, arg = pop(queue)
+            self.now_us = t_us
+            self.steps += 1
+            handler(arg)
+        self._out = []
+        if until_us > self.now_us:
+            self.now_us = until_us
+        return out
+
+    def apply(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        """Apply a user command now. Raises CommandError and changes nothing when it cannot happen."""
+        if not isinstance(command, dict):
+            raise CommandError("command", "must be an object")
+        step = self._check_command(command)
+        self.journal = (*self.journal, (self.steps, self.now_us, dict(command)))
+        self._out = out = []
+        self._do_action(step, "user")
+        self._out = []
+        return out
+
+    @classmethod
+    def replay(
+        cls,
+        scenario: dict[str, Any],
+        seed: int,
+        journal: Any,
+        steps: int,
+        now: float | None = None,
+        mode: str | None = None,
+    ) -> "Simulation":
+        """Rebuild a simulation from its scenario, seed and journal, stopped after ``steps`` steps.
+
+        Step-back is ``replay(..., steps - 1)``; a journal entry made after that point is dropped.
+        """
+        sim = Simulation(scenario, seed=seed, mode=mode)
+        kept = []
+        for steps_before, now_us, command in journal:
+            steps_before, now_us = int(steps_before), int(now_us)
+            if steps_before > steps:
+                break
+            while sim.steps < steps_before and sim._queue:
+                sim.step()
+            sim.now_us = max(sim.now_us, now_us)
+            sim.apply(command)
+            kept.append((steps_before, now_us, command))
+        while sim.steps < steps and sim._queue:
+            sim.step()
+        if now is not None:
+            sim.now_us = max(sim.now_us, round(now * US))
+        sim.journal = tuple(kept)
+        return sim
+
+    # -- scheduling and emission -------------------------------------------------------------------------------
+
+    def _schedule(self, t_us: int, handler: Callable[[Any], None], arg: Any) -> None:
+        self._counter += 1
+        heapq.heappush(self._queue, (t_us, self._counter, handler, arg))
+
+    def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["seq"] = self._seq
+        self._seq += 1
+        self._out.append(event)
+        if self.record:
+            self.events.append(event)
+        return event
+
+    def _state(self, kind: str, node: str, **fields: Any) -> None:
+        self._emit({"t": self.now_us / US, "kind": kind, "node": node, **fields})
+
+    def _delay_us(self, src: str, dst: str) -> int:
+        if src in self.mns or dst in self.mns:
+            return self.access_us
+        return self.topology.delay_us[src][dst]
+
+    def _send(self, kind: str, src: str, dst: str, fields: dict[str, Any], delay_us: int | None = None) -> dict[str, Any]:
+        """Emit a message and schedule its arrival at ``dst``."""
+        if delay_us is None:
+            delay_us = self._delay_us(src, dst)
+        self._msg_id += 1
+        now = self.now_us
+        msg = {"id": self._msg_id, "t": now / US, "arrive": (now + delay_us) / US, "kind": kind, "src": src, "dst": dst}
+        msg.update(fields)
+        self._emit(msg)
+        self._schedule(now + delay_us, self._arrival[kind], msg)
+        return msg
+
+    def _drop(self, node: str, msg: dict[str, Any], reason: str, in_flight: bool) -> None:
+        self._emit(
+            {"t": self.now_us / US, "kind": "drop", "node": node, "msg": msg["id"], "msg_kind": msg["kind"],
+             "flow": msg.get("flow"), "mn": msg.get("mn"), "reason": reason, "in_flight": in_flight}
+        )
+
+    def _arrival_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
+        return {
+            "RS": self._on_rs,
+            "RA": self._on_ra,
+            "DB_QUERY": self._on_db_query,
+            "DB_REPLY": self._on_db_reply,
+            "DB_UPDATE": self._on_db_update,
+            "PBU": self._on_pbu,
+            "PBA": self._on_pba,
+            "DATA": self._on_data,
+        }
+
+    # -- commands ------------------------------------------------------------------------------------------------
+
+    def _script_action(self, step: dict[str, Any]) -> None:
+        try:
+            checked = self._check_command(step)
+        except CommandError as exc:  # validation makes this rare (e.g. a user command changed the picture)
+            self._state("action_rejected", step.get("mn", ""), action=step.get("action"), field=exc.field, message=exc.message)
+            return
+        self._do_action(checked, "script")
+
+    def _check_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Validate a command against the current state; return it with defaults filled in."""
+        action = command.get("action")
+        handlers = {"attach", "detach", "move", "start_flow", "stop_flow", "move_flow"}
+        if action not in handlers:
+            raise CommandError("action", f"unknown action {action!r} (one of {', '.join(sorted(handlers))})")
+        mn_id = command.get("mn")
+        mn = self.mns.get(mn_id) if isinstance(mn_id, str) else None
+        if mn is None:
+            raise CommandError("mn", f"unknown mobile node {mn_id!r}")
+        allowed = {"action", "mn", "interface", "mar", "flow", "cn", "at"}
+        for key in sorted(set(command) - allowed):
+            raise CommandError(key, f"unknown key {key!r}")
+        step = dict(command)
+        step.pop("at", None)
+        iface = step.get("interface")
+        if iface is not None and iface not in mn.interfaces:
+            raise CommandError("interface", f"{mn.id} has no interface {iface!r} (it has {', '.join(mn.interfaces)})")
+        if action in ("attach", "detach", "move") and iface is None:
+            if len(mn.interfaces) > 1:
+                raise CommandError("interface", f"{mn.id} has {len(mn.interfaces)} interfaces: say which")
+            step["interface"] = iface = mn.interfaces[0]
+        if action in ("attach", "move"):
+            mar = step.get("mar")
+            if mar not in self.mars:
+                raise CommandError("mar", f"unknown MAR {mar!r}")
+            current = mn.attached[iface]
+            if action == "attach" and current is not None:
+                raise CommandError("interface", f"{mn.id} {iface} is already attached to {current}")
+            if action == "move" and current is None:
+                raise CommandError("interface", f"{mn.id} {iface} is not attached; attach it first")
+            if action == "move" and current == mar:
+                raise CommandError("mar", f"{mn.id} {iface} is already on {mar}")
+        elif action == "detach":
+            if mn.attached[iface] is None:
+                raise CommandError("interface", f"{mn.id} {iface} is not attached")
+        else:
+            flow_id = step.get("flow")
+            if not isinstance(flow_id, str) or not flow_id:
+                raise CommandError("flow", "a flow id is required")
+            flow = mn.flows.get(flow_id)
+            if action == "start_flow":
+                if flow is not None and flow.active:
+                    raise CommandError("flow", f"flow {flow_id!r} of {mn.id} is already active")
+                if step.get("cn") not in self.cns:
+                    raise CommandError("cn", f"unknown CN {step.get('cn')!r}")
+                if iface is None:
+                    attached = [i for i in mn.interfaces if mn.attached[i] is not None]
+                    if not attached:
+                        raise CommandError("mn", f"{mn.id} has no attached interface, so no prefix for a new flow")
+                    step["interface"] = iface = attached[0]
+                elif mn.attached[iface] is None:
+                    raise CommandError("interface", f"{mn.id} {iface} is not attached, so it has no prefix for a new flow")
+            else:
+                if flow is None or not flow.active:
+                    raise CommandError("flow", f"{mn.id} has no active flow {flow_id!r}")
+                if action == "move_flow":
+                    if iface is None:
+                        raise CommandError("interface", "move_flow needs the target interface")
+                    if flow.interface == iface:
+                        raise CommandError("interface", f"flow {flow_id!r} is already on {iface}")
+                    if mn.attached[iface] is None:
+                        raise CommandError("interface", f"{mn.id} {iface} is not attached")
+        return step
+
+    def _do_action(self, step: dict[str, Any], source: str) -> None:
+        self._emit({"t": self.now_us / US, "kind": "action", "node": step["mn"], "source": source, **step})
+        action = step["action"]
+        mn = self.mns[step["mn"]]
+        if action == "attach":
+            self._l2_attach(mn, step["interface"], step["mar"])
+        elif action == "detach":
+            self._l2_detach(mn, step["interface"], leaving=True)
+        elif action == "move":
+            self._l2_detach(mn, step["interface"], leaving=False)
+            delay = round(self.timers.l2_handover_delay * US)
+            self._schedule(self.now_us + delay, self._l2_attach_later, (mn, step["interface"], step["mar"]))
+        elif action == "start_flow":
+            self._start_flow(mn, step["flow"], step["cn"], step["interface"])
+        elif action == "stop_flow":
+            self._stop_flow(mn, mn.flows[step["flow"]])
+        elif action == "move_flow":
+            self._move_flow(mn, mn.flows[step["flow"]], step["interface"])
+
+    # -- link layer ----------------------------------------------------------------------------------------------
+
+    def _l2_attach_later(self, arg: tuple[MobileNode, str, str]) -> None:
+        mn, iface, mar_id = arg
+        if mn.attached[iface] is None:  # a user command may have attached it meanwhile
+            self._l2_attach(mn, iface, mar_id)
+
+    def _l2_attach(self, mn: MobileNode, iface: str, mar_id: str) -> None:
+        mar = self.mars[mar_id]
+        mn.attached[iface] = mar_id
+        mar.attached[(mn.id, iface)] = self.now_us
+        self._state("l2_attach", mar_id, mn=mn.id, interface=iface)
+        self._schedule(self.now_us + round(self.timers.rs_delay * US), self._send_rs, (mn, iface, mar_id))
+
+    def _send_rs(self, arg: tuple[MobileNode, str, str]) -> None:
+        mn, iface, mar_id = arg
+        if mn.attached[iface] == mar_id:
+            self._send("RS", mn.id, mar_id, {"mn": mn.id, "interface": iface})
+
+    def _l2_detach(self, mn: MobileNode, iface: str, leaving: bool) -> None:
+        """The MN leaves the MAR's link. ``leaving`` is True for ``detach`` (gone), False for the first half of ``move``."""
+        mar = self.mars[mn.attached[iface]]  # type: ignore[index]
+        mn.attached[iface] = None
+        del mar.attached[(mn.id, iface)]
+        mar.pending_ra.pop((mn.id, iface), None)
+        self._state("l2_detach", mar.id, mn=mn.id, interface=iface)
+        self._mar_forgets(mar, mn, iface, leaving)
+
+    def _mar_forgets(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
+        """Seed §4: the old MAR keeps serving nothing for this interface; idle prefixes it anchors are released (REQ2)."""
+        for key in sorted((k for k, e in mar.bul.items() if e.mn == mn.id and e.interface == iface), key=_key_order):
+            entry = mar.bul.pop(key)
+            if entry.state == "active":
+                self._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+        for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
+            if not self.prefix_flows.get(hnp):
+                self._release_prefix(mar, mn.id, hnp)
+
+    # -- prefixes and the session DB -------------------------------------------------------------------------
+
+    def _allocate_prefix(self, node_id: str, pool: ipaddress.IPv6Network, index: int, mn: str, iface: str) -> str:
+        base = int(pool.network_address) + (index << (128 - C.HNP_LENGTH))
+        hnp = f"{ipaddress.IPv6Address(base)}/{C.HNP_LENGTH}"
+        self.prefix_anchor[hnp] = node_id
+        self.prefix_flows.setdefault(hnp, set())
+        self._state("hnp_allocated", node_id, mn=mn, interface=iface, hnp=hnp)
+        return hnp
+
+    def _release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
+        """The anchor gives a prefix up (REQ2): the DB forgets it, the prefix is never advertised again."""
+        _, iface = mar.own.pop(hnp)
+        if mar.local.get((mn, iface)) == hnp:
+            del mar.local[(mn, iface)]
+        self._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
+        self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn, "op": "remove", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
+
+    def _on_db_update(self, msg: dict[str, Any]) -> None:
+        entries = self.db.setdefault(msg["mn"], {})
+        for entry in msg["entries"]:
+            if msg["op"] == "add":
+                entries[entry["hnp"]] = dict(entry)
+                self._state("db_entry_added", self.db_id, mn=msg["mn"], hnp=entry["hnp"], anchor=entry["anchor"], interface=entry["interface"])
+            elif entries.pop(entry["hnp"], None) is not None:
+                self._state("db_entry_removed", self.db_id, mn=msg["mn"], hnp=entry["hnp"], anchor=entry["anchor"], interface=entry["interface"])
+        if not entries:
+            self.db.pop(msg["mn"], None)
+
+    def _on_db_query(self, msg: dict[str, Any]) -> None:
+        """The DB answers with the MN's live prefixes on that interface (or the one prefix asked for)."""
+        entries = self.db.get(msg["mn"], {})
+        if msg.get("hnp"):
+            found = [dict(entries[msg["hnp"]])] if msg["hnp"] in entries else []
+        else:
+            found = [dict(e) for e in entries.values() if e["interface"] == msg["interface"]]
+        fields = {"mn": msg["mn"], "interface": msg["interface"], "entries": found}
+        if msg.get("hnp"):
+            fields["hnp"] = msg["hnp"]
+            fields["flow"] = msg.get("flow")
+        self._send("DB_REPLY", self.db_id, msg["src"], fields)
+
+    # -- attachment: RS, DB lookup, PBU/PBA, RA (seed §4.2, Figure 5) ----------------------------------------
+
+    def _on_rs(self, msg: dict[str, Any]) -> None:
+        mar = self.mars[msg["dst"]]
+        mn_id, iface = msg["mn"], msg["interface"]
+        if (mn_id, iface) not in mar.attached:
+            self._drop(mar.id, msg, "the MN left the link before its RS arrived", in_flight=True)
+            return
+        hnp = mar.local.get((mn_id, iface))
+        if hnp is None:  # seed §4.2 step 1/3: the MAR allocates a prefix for new communications
+            hnp = self._allocate_prefix(mar.id, mar.pool, mar.next_subnet, mn_id, iface)
+            mar.next_subnet += 1
+            mar.own[hnp] = (mn_id, iface)
+            mar.local[(mn_id, iface)] = hnp
+            self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn_id, "op": "add", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
+        mar.pending_ra[(mn_id, iface)] = set()
+        # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database
+        self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn_id, "interface": iface, "entries": []})
+
+    def _on_db_reply(self, msg: dict[str, Any]) -> None:
+        mar = self.mars[msg["dst"]]
+        mn_id, iface = msg["mn"], msg["interface"]
+        if msg.get("hnp"):
+            self._flow_registration_reply(mar, msg)
+            return
+        waiting = mar.pending_ra.get((mn_id, iface))
+        if waiting is None:
+            return  # the MN left meanwhile
+        by_anchor: dict[str, list[str]] = {}
+        for entry in msg["entries"]:
+            hnp, anchor = entry["hnp"], entry["anchor"]
+            if anchor == mar.id:
+                self._back_at_anchor(mar, mn_id, hnp)
+            elif (mn_id, hnp, None) not in mar.bul:
+                by_anchor.setdefault(anchor, []).append(hnp)
+        for anchor in sorted(by_anchor):
+            hnps = sorted(by_anchor[anchor])
+            self._send_pbu(mar, mn_id, iface, anchor, hnps, None, C.HI_BETWEEN_MAGS)
+            waiting.add((anchor, None))
+        if not waiting:
+            self._send_ra(mar, mn_id, iface)
+
+    def _back_at_anchor(self, mar: Mar, mn_id: str, hnp: str) -> None:
+        """The MN is back at a prefix's anchor: the prefix is native again and its binding goes (seed §3.1)."""
+        binding = mar.bc.get((mn_id, hnp, None))
+        if binding is not None:
+            self._delete_binding(mar, binding)
+
+    def _next_sequence(self, mar: Mar, mn_id: str) -> int:
+        seq = (mar.sequence.get(mn_id, 0) + 1) % 65536
+        mar.sequence[mn_id] = seq
+        return seq
+
+    def _send_pbu(self, mar: Mar, mn_id: str, iface: str, anchor: str, hnps: list[str], flow: str | None, hi: int) -> None:
+        """RFC 5213 §6.9.1.1 / §8.1: flags A, H, P; MN-ID, HNP, Handoff Indicator, ATT and Timestamp options."""
+        seq = self._next_sequence(mar, mn_id)
+        lifetime = self.timers.binding_lifetime
+        for hnp in hnps:
+            mar.bul[(mn_id, hnp, flow)] = BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq)
+        fields = self._pbu_fields(mn_id, hnps, lifetime, seq, hi)
+        if flow is not None:
+            fields["flow"] = flow
+        self._send("PBU", mar.id, anchor, fields)
+
+    def _pbu_fields(self, mn_id: str, hnps: list[str], lifetime: float, seq: int, hi: int) -> dict[str, Any]:
+        return {
+            "mn": mn_id, "mn_id": f"{mn_id}@dmmviz.example", "hnps": hnps, "lifetime": lifetime, "sequence": seq,
+            "flags": "AHP", "handoff_indicator": hi, "att": C.ATT_IEEE_802_11, "timestamp": self.now_us / US,
+        }
+
+    def _on_pbu(self, msg: dict[str, Any]) -> None:
+        """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
+        anchor = self.mars[msg["dst"]]
+        mn_id, flow, serving = msg["mn"], msg.get("flow"), msg["src"]
+        not_mine = [h for h in msg["hnps"] if h not in anchor.own or anchor.own[h][0] != mn_id]
+        status = C.STATUS_NOT_LMA_FOR_THIS_MN if not_mine else C.STATUS_ACCEPTED
+        if status == C.STATUS_ACCEPTED:
+            for hnp in msg["hnps"]:
+                if msg["lifetime"] > 0:
+                    self._register(anchor, mn_id, hnp, flow, serving, msg["lifetime"], msg["sequence"])
+                else:
+                    self._deregister(anchor, mn_id, hnp, flow)
+        fields = {
+            "mn": mn_id, "mn_id": msg["mn_id"], "hnps": msg["hnps"], "status": status, "sequence": msg["sequence"],
+            "lifetime": msg["lifetime"] if status == C.STATUS_ACCEPTED else 0, "flags": "P",
+            "handoff_indicator": msg["handoff_indicator"], "att": msg["att"], "timestamp": msg["timestamp"],
+        }
+        if flow is not None:
+            fields["flow"] = flow
+        self._send("PBA", anchor.id, serving, fields)
+
+    def _register(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None, serving: str, lifetime: float, seq: int) -> None:
+        """RFC 5213 §5.3.2 (new binding) and §5.3.4 (handoff: the prefix route moves to the new tunnel)."""
+        key = (mn_id, hnp, flow)
+        binding = anchor.bc.get(key)
+        if binding is None:
+            anchor.bc[key] = Binding(mn_id, hnp, flow, serving, lifetime, seq)
+            self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
+            self._tunnel_ref(anchor.id, serving, +1, hnp)
+            return
+        old = binding.serving
+        binding.serving, binding.lifetime, binding.sequence = serving, lifetime, seq
+        binding.state = "active"
+        binding.version += 1
+        self._state("binding_updated", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime, previous=old)
+        if old != serving:
+            self._tunnel_ref(anchor.id, serving, +1, hnp)
+            self._tunnel_ref(anchor.id, old, -1, hnp)
+
+    def _deregister(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None) -> None:
+        """RFC 5213 §5.3.5: keep the entry MinDelayBeforeBCEDelete, then delete it; REQ2 releases the prefix."""
+        binding = anchor.bc.get((mn_id, hnp, flow))
+        if binding is None:
+            return
+        binding.state = "deregistering"
+        binding.version += 1
+        self._state("binding_deregistering", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=binding.serving, lifetime=0)
+        delay = round(self.timers.min_delay_before_bce_delete * US)
+        self._schedule(self.now_us + delay, self._bce_delete_timer, (anchor, binding, binding.version))
+        if flow is None and hnp in anchor.own and not self.prefix_flows.get(hnp):
+            self._release_prefix(anchor, mn_id, hnp)
+
+    def _bce_delete_timer(self, arg: tuple[Mar, Binding, int]) -> None:
+        anchor, binding, version = arg
+        if binding.version == version and anchor.bc.get((binding.mn, binding.hnp, binding.flow)) is binding:
+            self._delete_binding(anchor, binding)
+
+    def _delete_binding(self, anchor: Mar, binding: Binding) -> None:
+        del anchor.bc[(binding.mn, binding.hnp, binding.flow)]
+        binding.version += 1
+        self._state("binding_deleted", anchor.id, mn=binding.mn, hnp=binding.hnp, flow=binding.flow, serving=binding.serving, lifetime=0)
+        self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
+
+    def _tunnel_ref(self, a: str, b: str, delta: int, hnp: str) -> None:
+        """Called after a binding between a and b appeared (+1) or went (-1): a tunnel exists while any binding uses it
+        (RFC 5213 §5.3.4: the LMA removes a tunnel no binding uses any more)."""
+        after = self._tunnel_users(a, b)
+        before = after - delta
+        if before == 0 and after > 0:
+            self._state("tunnel_up", a, peer=b, hnps=self._tunnel_hnps(a, b))
+        elif before > 0 and after == 0:
+            self._state("tunnel_down", a, peer=b, hnps=[hnp])
+
+    def _tunnel_users(self, a: str, b: str) -> int:
+        users = sum(1 for x in self.mars[a].bc.values() if x.serving == b)
+        if b in self.mars:
+            users += sum(1 for x in self.mars[b].bc.values() if x.serving == a)
+        return users
+
+    def _tunnel_hnps(self, a: str, b: str) -> list[str]:
+        hnps = {x.hnp for x in self.mars[a].bc.values() if x.serving == b}
+        if b in self.mars:
+            hnps |= {x.hnp for x in self.mars[b].bc.values() if x.serving == a}
+        return sorted(hnps)
+
+    def tunnels_of(self, node: str) -> list[str]:
+        """The peers this node has a tunnel with (derived from the binding caches: no tunnel without a binding)."""
+        peers: set[str] = set()
+        for mar in self.mars.values():
+            for binding in mar.bc.values():
+                if mar.id == node:
+                    peers.add(binding.serving)
+                elif binding.serving == node:
+                    peers.add(mar.id)
+        return sorted(peers)
+
+    def _on_pba(self, msg: dict[str, Any]) -> None:
+        """RFC 5213 §6.9.1.1: the serving MAR completes the binding; the RA waits for it (§6.9.2)."""
+        mar = self.mars[msg["dst"]]
+        mn_id, flow, anchor = msg["mn"], msg.get("flow"), msg["src"]
+        for hnp in msg["hnps"]:
+            entry = mar.bul.get((mn_id, hnp, flow))
+            if entry is None or entry.sequence != msg["sequence"]:
+                continue  # stale: the MN left, or a newer PBU is out
+            if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
+                del mar.bul[(mn_id, hnp, flow)]
+                if entry.state == "active":
+                    self._state("bul_removed", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
+                continue
+            if entry.state != "active":
+                entry.state = "active"
+                self._state("bul_added", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
+        if msg["lifetime"] == 0:
+            key = next(((m, i) for (m, i) in mar.attached if m == mn_id), None)
+            if key is not None and flow is None:
+                self._send_ra(mar, *key)  # the released prefix is no longer advertised
+            return
+        for (m, iface), waiting in list(mar.pending_ra.items()):
+            if m == mn_id and (anchor, flow) in waiting:
+                waiting.discard((anchor, flow))
+                if not waiting:
+                    self._send_ra(mar, mn_id, iface)
+
+    def _send_ra(self, mar: Mar, mn_id: str, iface: str) -> None:
+        """RFC 4861 §6.2.3. The MAR's own prefix is preferred; prefixes anchored elsewhere are deprecated (seed §4.2 step 4)."""
+        mar.pending_ra.pop((mn_id, iface), None)
+        if (mn_id, iface) not in mar.attached:
+            return
+        prefixes = []
+        local = mar.local.get((mn_id, iface))
+        if local:
+            prefixes.append({"prefix": local, "preferred_lifetime": C.ADV_PREFERRED_LIFETIME, "valid_lifetime": C.ADV_VALID_LIFETIME})
+        for entry in sorted(mar.bul.values(), key=lambda e: e.hnp):
+            if entry.mn == mn_id and entry.interface == iface and entry.flow is None and entry.state == "active":
+                prefixes.append({"prefix": entry.hnp, "preferred_lifetime": 0, "valid_lifetime": int(entry.lifetime)})
+        self._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
+
+    def _on_ra(self, msg: dict[str, Any]) -> None:
+        mn = self.mns[msg["dst"]]
+        iface = msg["interface"]
+        if mn.attached[iface] != msg["src"]:
+            self._drop(mn.id, msg, "the MN left the link before the RA arrived", in_flight=True)
+            return
+        # RFC 4862 §5.5.3: the MN updates its prefixes; one it is no longer given is dropped (documented simplification).
+        mn.prefixes[iface] = [
+            {**p, "anchor": self.prefix_anchor.get(p["prefix"]), "deprecated": p["preferred_lifetime"] == 0} for p in msg["prefixes"]
+        ]
+        self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=mn.prefixes[iface])
+        for flow in sorted(mn.flows.values(), key=lambda f: f.id):
+            if flow.active and flow.prefix is None and flow.interface == iface:
+                self._bind_flow_prefix(mn, flow)
+
+    # -- flows -----------------------------------------------------------------------------------------------------
+
+    def _preferred_prefix(self, mn: MobileNode, iface: str) -> str | None:
+        """RFC 6724 rule 3: avoid deprecated addresses; the newest preferred prefix wins."""
+        preferred = [p["prefix"] for p in mn.prefixes[iface] if p["preferred_lifetime"] > 0]
+        return preferred[-1] if preferred else None
+
+    def _start_flow(self, mn: MobileNode, flow_id: str, cn: str, iface: str) -> None:
+        flow = Flow(flow_id, mn.id, cn, iface, None, None)
+        old = mn.flows.get(flow_id)
+        if old is not None:
+            flow.generation = old.generation + 1
+        mn.flows[flow_id] = flow
+        self._bind_flow_prefix(mn, flow)
+        if flow.prefix is None:
+            self._state("flow_waiting", mn.id, mn=mn.id, flow=flow_id, cn=cn, interface=iface, reason="no preferred prefix yet")
+
+    def _bind_flow_prefix(self, mn: MobileNode, flow: Flow) -> None:
+        prefix = self._preferred_prefix(mn, flow.interface)
+        if prefix is None:
+            return
+        flow.prefix, flow.anchor = prefix, self.prefix_anchor[prefix]
+        self.prefix_flows.setdefault(prefix, set()).add((mn.id, flow.id))
+        self._state("flow_started", mn.id, mn=mn.id, flow=flow.id, cn=flow.cn, interface=flow.interface, prefix=prefix, anchor=flow.anchor)
+        self._flow_tick((flow, flow.generation))
+
+    def _stop_flow(self, mn: MobileNode, flow: Flow) -> None:
+        flow.active = False
+        flow.generation += 1
+        self._state("flow_stopped", mn.id, mn=mn.id, flow=flow.id, cn=flow.cn, interface=flow.interface, prefix=flow.prefix, anchor=flow.anchor)
+        if flow.prefix is None:
+            return
+        users = self.prefix_flows[flow.prefix]
+        users.discard((mn.id, flow.id))
+        self._release_flow_binding(mn, flow.prefix, flow.id)
+        if not users:
+            self._prefix_idle(mn, flow.prefix)
+
+    def _release_flow_binding(self, mn: MobileNode, hnp: str, flow_id: str) -> None:
+        """A per-flow binding (Figure 6) ends with its flow: its serving MAR de-registers it."""
+        for mar_id in sorted(self.mars):
+            entry = self.mars[mar_id].bul.get((mn.id, hnp, flow_id))
+            if entry is not None:
+                self._send_dereg(self.mars[mar_id], entry)
+
+    def _prefix_idle(self, mn: MobileNode, hnp: str) -> None:
+        """REQ2: the last flow on a prefix ended. A redirected prefix is de-registered by its serving MAR."""
+        anchor = self.mars[self.prefix_anchor[hnp]]
+        serving = None
+        for mar_id in sorted(self.mars):
+            entry = self.mars[mar_id].bul.get((mn.id, hnp, None))
+            if entry is not None:
+                serving = (self.mars[mar_id], entry)
+        if serving is not None:
+            self._send_dereg(*serving)
+            return
+        owner = anchor.own.get(hnp)
+        if owner is None:
+            return
+        at_anchor = mn.attached[owner[1]] == anchor.id
+        if not at_anchor:  # nobody serves it (the MN is detached): the anchor releases it itself
+            binding = anchor.bc.get((mn.id, hnp, None))
+            if binding is not None:
+                self._delete_binding(anchor, binding)
+            self._release_prefix(anchor, mn.id, hnp)
+
+    def _send_dereg(self, mar: Mar, entry: BulEntry) -> None:
+        """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4."""
+        seq = self._next_sequence(mar, entry.mn)
+        entry.sequence = seq
+        fields = self._pbu_fields(entry.mn, [entry.hnp], 0, seq, C.HI_UNKNOWN)
+        if entry.flow is not None:
+            fields["flow"] = entry.flow
+        self._send("PBU", mar.id, entry.anchor, fields)
+
+    def _move_flow(self, mn: MobileNode, flow: Flow, iface: str) -> None:
+        """Seed §4.3, Figure 6: the flow alone moves to another interface; its first packet there triggers the binding."""
+        old_iface = flow.interface
+        flow.interface = iface
+        self._state("flow_moved", mn.id, mn=mn.id, flow=flow.id, cn=flow.cn, interface=iface, previous=old_iface, prefix=flow.prefix, anchor=flow.anchor)
+        if flow.prefix is None:
+            return
+        for mar_id in sorted(self.mars):  # a per-flow binding served on the old interface ends there
+            entry = self.mars[mar_id].bul.get((mn.id, flow.prefix, flow.id))
+            if entry is not None and mar_id != mn.attached[iface]:
+                del self.mars[mar_id].bul[(mn.id, flow.prefix, flow.id)]
+                self._state("bul_removed", mar_id, mn=mn.id, hnp=flow.prefix, anchor=entry.anchor, flow=flow.id)
+        self._send_data_up(mn, flow)
+
+    def _flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
+        """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2)."""
+        mn_id, flow_id = msg["mn"], msg.get("flow")
+        if not msg["entries"] or (mn_id, msg["interface"]) not in mar.attached:
+            return
+        anchor = msg["entries"][0]["anchor"]
+        if anchor != mar.id:
+            self._send_pbu(mar, mn_id, msg["interface"], anchor, [msg["hnp"]], flow_id, C.HI_BETWEEN_INTERFACES)
+
+    def _flow_tick(self, arg: tuple[Flow, int]) -> None:
+        flow, generation = arg
+        if not flow.active or flow.generation != generation:
+            return
+        mn = self.mns[flow.mn]
+        flow.packets += 1
+        self._send_data_down(flow)
+        self._send_data_up(mn, flow)
+        self._schedule(self.now_us + self.interval_us, self._flow_tick, arg)
+
+    # -- data plane (seed §3.1) ----------------------------------------------------------------------------------
+
+    def _address(self, prefix: str) -> str:
+        return prefix.split("/")[0] + "1"  # interface id ::1 in the /64
+
+    def _send_data_down(self, flow: Flow) -> None:
+        self._data(flow.cn, flow.anchor, flow, "down", False, self._address(flow.prefix), self.cns[flow.cn])  # type: ignore[arg-type]
+
+    def _send_data_up(self, mn: MobileNode, flow: Flow) -> None:
+        mar_id = mn.attached[flow.interface]
+        if mar_id is None:
+            self._emit({"t": self.now_us / US, "kind": "drop", "node": mn.id, "msg": None, "msg_kind": "DATA", "flow": flow.id,
+                        "mn": mn.id, "reason": f"{flow.interface} is not attached", "in_flight": False})
+            return
+        self._data(mn.id, mar_id, flow, "up", False, self.cns[flow.cn], self._address(flow.prefix))  # type: ignore[arg-type]
+
+    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, inner_dst: str, inner_src: str) -> None:
+        """One segment of a data packet between two nodes of the diagram (the IP core is not one)."""
+        if src in self.mns or dst in self.mns:
+            delay, hops = self.access_us, 1
+        else:
+            delay, hops = self.topology.delay_us[src][dst], self.topology.hops[src][dst]
+        self._msg_id += 1
+        now = self.now_us
+        msg = {
+            "id": self._msg_id, "t": now / US, "arrive": (now + delay) / US, "kind": "DATA", "src": src, "dst": dst,
+            "flow": flow.id, "mn": flow.mn, "direction": direction, "encapsulated": encapsulated, "inner_src": inner_src,
+            "inner_dst": inner_dst, "prefix": flow.prefix, "packet": flow.packets, "size": self.timers.data_size, "hops": hops,
+        }
+        self._emit(msg)
+        self._counter += 1
+        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, msg))
+
+    def _on_data(self, msg: dict[str, Any]) -> None:
+        dst = msg["dst"]
+        mn = self.mns.get(msg["mn"])
+        flow = mn.flows.get(msg["flow"]) if mn else None
+        if dst == mn.id:  # type: ignore[union-attr]
+            if msg["src"] not in mn.attached.values():  # type: ignore[union-attr]
+                self._drop(dst, msg, "the MN left the link while the packet was on the air", in_flight=True)
+            return
+        if dst in self.cns:
+            return
+        mar = self.mars[dst]
+        hnp = msg["prefix"]
+        if msg["direction"] == "down":
+            self._forward_down(mar, mn, flow, msg, hnp)  # type: ignore[arg-type]
+        else:
+            self._forward_up(mar, mn, flow, msg, hnp)  # type: ignore[arg-type]
+
+    def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:
+        if flow is not None and mn.attached.get(flow.interface) == mar.id:
+            return flow.interface
+        for iface in mn.interfaces:
+            if mn.attached[iface] == mar.id:
+                return iface
+        return None
+
+    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
+        if not msg["encapsulated"] and self.prefix_anchor.get(hnp) == mar.id:
+            # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
+            binding = mar.bc.get((mn.id, hnp, flow.id)) or mar.bc.get((mn.id, hnp, None))
+            if binding is not None:
+                if binding.state != "active":
+                    self._drop(mar.id, msg, "binding is being deleted", in_flight=False)
+                    return
+                self._data(mar.id, binding.serving, flow, "down", True, msg["inner_dst"], msg["inner_src"])
+                return
+        if self._deliver_iface(mar, mn, flow) is not None:
+            self._data(mar.id, mn.id, flow, "down", False, msg["inner_dst"], msg["inner_src"])
+        else:
+            self._drop(mar.id, msg, f"{mn.id} is not attached to {mar.id}", in_flight=False)
+
+    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
+        if msg["encapsulated"] or self.prefix_anchor.get(hnp) == mar.id:
+            if msg["src"] == mn.id and flow.id and (mn.id, hnp, flow.id) in mar.bc:
+                self._delete_binding(mar, mar.bc[(mn.id, hnp, flow.id)])  # the flow came back to its anchor
+            self._data(mar.id, flow.cn, flow, "up", False, msg["inner_dst"], msg["inner_src"])
+            return
+        # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
+        entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
+        if entry is not None and entry.state == "active":
+            self._data(mar.id, entry.anchor, flow, "up", True, msg["inner_dst"], msg["inner_src"])
+            return
+        self._drop(mar.id, msg, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
+        iface = self._deliver_iface(mar, mn, flow)
+        pending = entry is not None or (mn.id, iface) in mar.pending_ra
+        if iface is not None and not pending and flow.interface == iface:
+            # Figure 6: a flow moved to this interface: look its prefix up and register it, for this flow only.
+            mar.bul[(mn.id, hnp, flow.id)] = BulEntry(mn.id, iface, hnp, flow.id, "?", 0, -1)
+            self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn.id, "interface": iface, "hnp": hnp, "flow": flow.id, "entries": []})
+
+    # -- snapshots and exports -----------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The network's tables now ("dmmviz-state/1")."""
+        mars = {}
+        for mar_id in sorted(self.mars):
+            mar = self.mars[mar_id]
+            mars[mar_id] = self._node_tables(mar)
+        mns = {}
+        for mn_id in sorted(self.mns):
+            mn = self.mns[mn_id]
+            prefixes = []
+            for iface in mn.interfaces:
+                prefixes += [{**p, "interface": iface} for p in mn.prefixes[iface]]
+            mns[mn_id] = {
+                "interfaces": dict(mn.attached),
+                "prefixes": prefixes,
+                "flows": [
+                    {"id": f.id, "cn": f.cn, "interface": f.interface, "prefix": f.prefix, "anchor": f.anchor, "active": f.active,
+                     "packets": f.packets}
+                    for f in sorted(mn.flows.values(), key=lambda f: f.id)
+                ],
+            }
+        session_db = {mn: [dict(e) for e in entries.values()] for mn, entries in sorted(self.db.items())}
+        return {"format": STATE_FORMAT, "t": self.now, "mode": self.mode, "session_db": session_db, "mars": mars, "mns": mns}
+
+    def _node_tables(self, mar: Mar) -> dict[str, Any]:
+        return {
+            "binding_cache": [
+                {"mn": b.mn, "hnp": b.hnp, "flow": b.flow, "serving": b.serving, "lifetime": b.lifetime, "sequence": b.sequence, "state": b.state}
+                for b in sorted(mar.bc.values(), key=lambda b: (b.mn, b.hnp, b.flow or ""))
+            ],
+            "binding_update_list": [
+                {"mn": e.mn, "interface": e.interface, "hnp": e.hnp, "flow": e.flow, "anchor": e.anchor, "lifetime": e.lifetime,
+                 "sequence": e.sequence}
+                for e in sorted(mar.bul.values(), key=lambda e: (e.mn, e.hnp, e.flow or ""))
+                if e.state == "active"
+            ],
+            "tunnels": self.tunnels_of(mar.id),
+            "attached": [{"mn": mn, "interface": iface} for mn, iface in sorted(mar.attached)],
+            "prefixes": [{"hnp": hnp, "mn": owner[0], "interface": owner[1]} for hnp, owner in sorted(mar.own.items())],
+        }
+
+    def trace(self) -> dict[str, Any]:
+        """Everything emitted so far ("dmmviz-trace/1"); a message lost on the way has ``arrive`` null."""
+        lost = {e["msg"] for e in self.events if e["kind"] == "drop" and e.get("in_flight")}
+        events = [{**e, "arrive": None} if e.get("id") in lost and "src" in e else e for e in self.events]
+        return {"format": TRACE_FORMAT, "title": self.scenario["title"], "mode": self.mode, "seed": self.seed,
+                "until": self.now, "events": events}
+
+
+def _key_order(key: tuple[str, str, str | None]) -> tuple[str, str, str]:
+    return (key[0], key[1], key[2] or "")

@@ -1,0 +1,390 @@
+"""Scenario files ("dmmviz-scenario/1"): the JSON Schema, cross-reference checks and the script's feasibility.
+
+``load_scenario`` returns a normalised copy (defaults filled in, script sorted by time, ties in file order) or raises
+:class:`ScenarioError` listing every problem with its JSON path, e.g. ``script[3].mar: unknown MAR 'MAR9'``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from copy import deepcopy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .constants import TIMER_NAMES
+
+FORMAT = "dmmviz-scenario/1"
+MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
+ACTIONS = ("attach", "detach", "move", "start_flow", "stop_flow", "move_flow")
+DEFAULT_DB_ID = "DB"
+DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
+
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
+_ACTION_KEYS = {
+    "attach": ({"mn", "mar"}, {"interface"}),
+    "detach": ({"mn"}, {"interface"}),
+    "move": ({"mn", "mar"}, {"interface"}),
+    "start_flow": ({"mn", "flow", "cn"}, {"interface"}),
+    "stop_flow": ({"mn", "flow"}, set()),
+    "move_flow": ({"mn", "flow", "interface"}, set()),
+}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://dmmviz.example/schema/scenario-1.json",
+    "title": "dmmviz scenario, format version 1",
+    "type": "object",
+    "required": ["format", "network", "mobile_nodes"],
+    "properties": {
+        "format": {"const": FORMAT},
+        "title": {"type": "string", "maxLength": 200},
+        "description": {"type": "string", "maxLength": 5000},
+        "mode": {"enum": list(MODES)},
+        "seed": {"type": "integer"},
+        "network": {
+            "type": "object",
+            "required": ["mars"],
+            "properties": {
+                "mars": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 500,
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "prefix_pool"],
+                        "properties": {"id": _ID, "prefix_pool": {"type": "string"}},
+                    },
+                },
+                "cns": {
+                    "type": "array",
+                    "maxItems": 500,
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "address"],
+                        "properties": {"id": _ID, "address": {"type": "string"}},
+                    },
+                },
+                "session_db": {"type": "object", "properties": {"id": _ID}},
+                "lma": {
+                    "type": "object",
+                    "required": ["id", "prefix_pool"],
+                    "properties": {"id": _ID, "prefix_pool": {"type": "string"}},
+                },
+                "links": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["between", "delay_ms"],
+                        "properties": {
+                            "between": {"type": "array", "items": _ID, "minItems": 2, "maxItems": 2},
+                            "delay_ms": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000},
+                        },
+                    },
+                },
+            },
+        },
+        "mobile_nodes": {
+            "type": "array",
+            "maxItems": 5000,
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": _ID,
+                    "interfaces": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 8, "uniqueItems": True},
+                },
+            },
+        },
+        "script": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["at", "action"],
+                "properties": {
+                    "at": {"type": "number", "minimum": 0, "maximum": 1e6},
+                    "action": {"enum": list(ACTIONS)},
+                    "mn": _ID,
+                    "mar": _ID,
+                    "cn": _ID,
+                    "flow": _ID,
+                    "interface": _ID,
+                },
+            },
+        },
+        "timers": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: {"type": "number", "minimum": 0} for name in TIMER_NAMES},
+        },
+        "layout": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ScenarioError(ValueError):
+    """The scenario is not valid; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _json_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_problems(data: Any) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        path = _json_path(error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else error.message
+            problems.append(Problem(_json_path([*error.absolute_path, missing]), "is required"))
+        elif error.validator == "const" and path == "format":
+            problems.append(Problem(path, f"must be '{FORMAT}', not {json.dumps(error.instance)}"))
+        elif error.validator == "pattern":
+            problems.append(Problem(path, f"{json.dumps(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)"))
+        else:
+            problems.append(Problem(path, error.message))
+    return problems
+
+
+def _pool_problem(pool: str) -> str | None:
+    try:
+        net = ipaddress.IPv6Network(pool, strict=True)
+    except ValueError as exc:
+        return f"{pool!r} is not an IPv6 prefix ({exc})"
+    if not 48 <= net.prefixlen <= 60:
+        return f"{pool!r} must be a /48 to /60, not /{net.prefixlen}"
+    return None
+
+
+def _check_references(data: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    net = data["network"]
+    seen: dict[str, str] = {}
+
+    def declare(node_id: str, path: str) -> None:
+        if node_id in seen:
+            problems.append(Problem(path, f"duplicate id {node_id!r} (already used at {seen[node_id]})"))
+        else:
+            seen[node_id] = path
+
+    pools: list[tuple[ipaddress.IPv6Network, str]] = []
+    for i, mar in enumerate(net["mars"]):
+        declare(mar["id"], f"network.mars[{i}].id")
+        problem = _pool_problem(mar["prefix_pool"])
+        if problem:
+            problems.append(Problem(f"network.mars[{i}].prefix_pool", problem))
+        else:
+            pools.append((ipaddress.IPv6Network(mar["prefix_pool"]), f"network.mars[{i}].prefix_pool"))
+    lma = net.get("lma")
+    if lma:
+        declare(lma["id"], "network.lma.id")
+        problem = _pool_problem(lma["prefix_pool"])
+        if problem:
+            problems.append(Problem("network.lma.prefix_pool", problem))
+        else:
+            pools.append((ipaddress.IPv6Network(lma["prefix_pool"]), "network.lma.prefix_pool"))
+    for a in range(len(pools)):
+        for b in range(a + 1, len(pools)):
+            if pools[a][0].overlaps(pools[b][0]):
+                problems.append(Problem(pools[b][1], f"overlaps {pools[a][1]} ({pools[a][0]})"))
+    for i, cn in enumerate(net.get("cns", [])):
+        declare(cn["id"], f"network.cns[{i}].id")
+        try:
+            ipaddress.IPv6Address(cn["address"])
+        except ValueError:
+            problems.append(Problem(f"network.cns[{i}].address", f"{cn['address']!r} is not an IPv6 address"))
+    declare(net.get("session_db", {}).get("id", DEFAULT_DB_ID), "network.session_db.id")
+    for i, mn in enumerate(data["mobile_nodes"]):
+        declare(mn["id"], f"mobile_nodes[{i}].id")
+    wired = {m["id"] for m in net["mars"]} | {c["id"] for c in net.get("cns", [])}
+    wired.add(net.get("session_db", {}).get("id", DEFAULT_DB_ID))
+    if lma:
+        wired.add(lma["id"])
+    for i, link in enumerate(net.get("links", [])):
+        a, b = link["between"]
+        for j, end in enumerate((a, b)):
+            if end not in wired:
+                problems.append(Problem(f"network.links[{i}].between[{j}]", f"unknown node {end!r}"))
+        if a == b:
+            problems.append(Problem(f"network.links[{i}].between", f"a link needs two different nodes, not {a!r} twice"))
+    if data.get("mode") == "centralized-pmipv6" and not lma:
+        pass  # the engine adds DEFAULT_LMA, as documented
+    for node_id in data.get("layout", {}):
+        if node_id not in seen:
+            problems.append(Problem(f"layout.{node_id}", f"unknown node {node_id!r}"))
+    return problems
+
+
+class _ScriptState:
+    """The link and flow state the script implies, to reject impossible steps before running."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.mars = {m["id"] for m in data["network"]["mars"]}
+        self.cns = {c["id"] for c in data["network"].get("cns", [])}
+        self.interfaces = {mn["id"]: list(mn["interfaces"]) for mn in data["mobile_nodes"]}
+        self.attached: dict[tuple[str, str], str] = {}
+        self.flows: dict[tuple[str, str], str] = {}  # (mn, flow) -> interface, active flows only
+
+    def check(self, step: dict[str, Any]) -> tuple[str, str] | None:
+        """Apply one script step; return (field, message) if it cannot happen."""
+        action, mn = step["action"], step["mn"]
+        if mn not in self.interfaces:
+            return "mn", f"unknown mobile node {mn!r}"
+        required, optional = _ACTION_KEYS[action]
+        for key in sorted(set(step) - required - optional - {"at", "action"}):
+            return key, f"not a key of {action!r} (it takes {', '.join(sorted(required | optional))})"
+        if "mar" in step and step["mar"] not in self.mars:
+            return "mar", f"unknown MAR {step['mar']!r}"
+        if "cn" in step and step["cn"] not in self.cns:
+            return "cn", f"unknown CN {step['cn']!r}"
+        ifaces = self.interfaces[mn]
+        if "interface" in step:
+            iface = step["interface"]
+            if iface not in ifaces:
+                return "interface", f"{mn} has no interface {iface!r} (it has {', '.join(ifaces)})"
+        elif action in ("attach", "detach", "move"):
+            if len(ifaces) > 1:
+                return "interface", f"{mn} has {len(ifaces)} interfaces: say which"
+            iface = ifaces[0]
+        key = (mn, step.get("flow", ""))
+        if action == "attach":
+            if (mn, iface) in self.attached:
+                return "interface", f"{mn} {iface} is already attached to {self.attached[(mn, iface)]}"
+            self.attached[(mn, iface)] = step["mar"]
+        elif action == "detach":
+            if (mn, iface) not in self.attached:
+                return "interface", f"{mn} {iface} is not attached"
+            del self.attached[(mn, iface)]
+        elif action == "move":
+            current = self.attached.get((mn, iface))
+            if current is None:
+                return "interface", f"{mn} {iface} is not attached; use attach"
+            if current == step["mar"]:
+                return "mar", f"{mn} {iface} is already on {current}"
+            self.attached[(mn, iface)] = step["mar"]
+        elif action == "start_flow":
+            if key in self.flows:
+                return "flow", f"flow {step['flow']!r} of {mn} is already active"
+            if "interface" in step:
+                iface = step["interface"]
+                if (mn, iface) not in self.attached:
+                    return "interface", f"{mn} {iface} is not attached, so it has no prefix for a new flow"
+            else:
+                attached = [i for i in ifaces if (mn, i) in self.attached]
+                if not attached:
+                    return "mn", f"{mn} has no attached interface, so it has no prefix for a new flow"
+                iface = attached[0]
+            self.flows[key] = iface
+        elif action == "stop_flow":
+            if key not in self.flows:
+                return "flow", f"{mn} has no active flow {step['flow']!r}"
+            del self.flows[key]
+        elif action == "move_flow":
+            if key not in self.flows:
+                return "flow", f"{mn} has no active flow {step['flow']!r}"
+            if self.flows[key] == step["interface"]:
+                return "interface", f"flow {step['flow']!r} is already on {step['interface']}"
+            if (mn, step["interface"]) not in self.attached:
+                return "interface", f"{mn} {step['interface']} is not attached"
+            self.flows[key] = step["interface"]
+        return None
+
+
+def _script_order(script: list[dict[str, Any]]) -> list[int]:
+    return sorted(range(len(script)), key=lambda i: (script[i]["at"], i))
+
+
+def validate(data: Any) -> list[Problem]:
+    """Every problem of a scenario document (an empty list when it is valid)."""
+    if not isinstance(data, dict):
+        return [Problem("", "a scenario is a JSON object")]
+    problems = _schema_problems(data)
+    if problems:
+        return problems
+    problems = _check_references(data)
+    if problems:
+        return problems
+    state = _ScriptState(_with_defaults(data))
+    script = data.get("script", [])
+    for i in _script_order(script):
+        step = dict(script[i])
+        if "mn" not in step:
+            problems.append(Problem(f"script[{i}].mn", "is required"))
+            continue
+        found = state.check(step)
+        if found:
+            problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
+    return problems
+
+
+def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    data = deepcopy(data)
+    data.setdefault("mode", "network-dmm")
+    data.setdefault("title", "Untitled scenario")
+    data.setdefault("description", "")
+    data.setdefault("script", [])
+    net = data["network"]
+    net.setdefault("cns", [])
+    net.setdefault("links", [])
+    net.setdefault("session_db", {})
+    net["session_db"].setdefault("id", DEFAULT_DB_ID)
+    for mn in data["mobile_nodes"]:
+        mn.setdefault("interfaces", ["if1"])
+    return data
+
+
+def load_scenario(source: dict[str, Any] | str | Path) -> dict[str, Any]:
+    """Validate a scenario (a parsed document, or a path to a JSON file) and return it normalised.
+
+    Raises ScenarioError with every problem found; a file that is not JSON is one problem naming line and column.
+    """
+    if isinstance(source, (str, Path)):
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError([Problem("", f"cannot read {source}: {exc.strerror}")]) from None
+        source = parse_json(text)
+    problems = validate(source)
+    if problems:
+        raise ScenarioError(problems)
+    data = _with_defaults(source)
+    script = data["script"]
+    interfaces = {mn["id"]: mn["interfaces"] for mn in data["mobile_nodes"]}
+    ordered = []
+    for i in _script_order(script):
+        step = dict(script[i])
+        if "interface" not in step and step["action"] in ("attach", "detach", "move"):
+            step["interface"] = interfaces[step["mn"]][0]
+        ordered.append(step)
+    data["script"] = ordered
+    return data
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
