@@ -36,21 +36,28 @@ Client -> server (``ClientType``)
                   before it. Forward seeks (up to ``MAX_RUN_STEPS`` ahead) step on. Reply: ``snapshot`` (cause "seek").
 
 Server -> client (``ServerType``)
-    ``snapshot``  {cause, session, scenario, seed, mode, now, next, steps, state, events, events_omitted, journal,
-                  can_step_back}: everything needed to draw the session from nothing. ``scenario`` is the scenario
-                  document, ``state`` the engine's "dmmviz-state/1" snapshot at ``now``, ``events`` every wire event so
-                  far in ``seq`` order (see docs/engine.md), except that only the last ``MAX_SNAPSHOT_EVENTS`` are
-                  sent; ``events_omitted`` says how many earlier ones were left out. ``next`` is the time of the next
-                  scheduled event or null. ``journal`` lists the user's commands as ``[steps_before, command]``.
-                  ``cause`` is "connect", "hello", "step_back", "reset" or "seek".
-    ``events``    {cause, events, state, now, next, steps, can_step_back, more}: the wire events that one client request
-                  produced (possibly none), and the state after it. ``more`` is true only for a ``run_until`` that
-                  stopped at ``MAX_RUN_STEPS``.
+    Every ``snapshot`` and ``events`` carries ``revision``, the session's change counter: each change adds one, so
+    a tab's messages arrive with revisions rising by one. (A tab that would miss one, because its messages crossed
+    another server process's, gets a ``snapshot`` with cause "resync" instead; stale ones are never sent.)
+
+    ``snapshot``  {cause, revision, session, scenario, seed, mode, now, next, steps, state, events, events_omitted,
+                  journal, can_step_back}: everything needed to draw the session from nothing. ``scenario`` is the
+                  scenario document, ``mode`` the mode it runs under, ``state`` the engine's "dmmviz-state/1" snapshot
+                  at ``now``, ``events`` every wire event so far in ``seq`` order (docs/engine.md; a message lost on
+                  the way has ``arrive`` null), except that only the last ``MAX_SNAPSHOT_EVENTS`` are sent and
+                  ``events_omitted`` says how many earlier ones were left out. ``next`` is the time of the next
+                  scheduled event or null. ``journal`` lists the user's commands as {steps, t, command}: applied at
+                  simulated time ``t`` after ``steps`` steps. ``cause`` is "connect", "hello", "step_back", "reset",
+                  "seek" or "resync".
+    ``events``    {cause, revision, events, state, now, next, steps, can_step_back, more}: the wire events that one
+                  request produced (possibly none), in ``seq`` order, and the state after it. ``cause`` is "command",
+                  "step" or "run_until". ``more`` is true only for a ``run_until`` that stopped at ``MAX_RUN_STEPS``.
     ``error``     {code, field, message, request}: sent only to the socket whose frame caused it; nothing changed.
                   ``code`` is an ``ErrorCode``; ``field`` names the offending key as a path into the client's frame
                   (``"t"``, ``"command.mar"``) or is null; ``message`` is for people; ``request`` is the request's type
                   (or null when it could not be read). The connection stays open and usable, except after
-                  ``session_not_found``.
+                  ``session_not_found`` (closed with 4404) and ``scenario_invalid`` (the stored scenario is one the
+                  engine now refuses; closed with 4422).
 
 Limits
     Each socket may send ``RATE_BURST`` frames at once and ``RATE_PER_SECOND`` a second on average; a frame beyond
@@ -75,6 +82,7 @@ RATE_PER_SECOND = 200.0
 RATE_BURST = 400
 
 CLOSE_SESSION_NOT_FOUND = 4404
+CLOSE_SCENARIO_INVALID = 4422
 
 
 class ClientType(StrEnum):
@@ -105,6 +113,7 @@ class ErrorCode(StrEnum):
     NOTHING_SCHEDULED = "nothing_scheduled"  # step with an empty event queue
     NOTHING_TO_UNDO = "nothing_to_undo"  # step_back at the start
     SESSION_NOT_FOUND = "session_not_found"  # the URL's session does not exist; the socket closes (4404)
+    SCENARIO_INVALID = "scenario_invalid"  # the session's stored scenario is refused by the engine; closes (4422)
     BUSY = "busy"  # the session kept changing under this request (other tabs or servers); try again
     INTERNAL = "internal"  # a bug: reported, logged, nothing changed
 
@@ -300,25 +309,27 @@ def error_message(err: ProtocolError) -> dict[str, Any]:
 
 
 def events_message(
-    *, cause: str, events: list[dict[str, Any]], state: dict[str, Any], now: float, next_time: float | None,
-    steps: int, can_step_back: bool, more: bool = False,
+    *, cause: str, revision: int, events: list[dict[str, Any]], state: dict[str, Any], now: float,
+    next_time: float | None, steps: int, can_step_back: bool, more: bool = False,
 ) -> dict[str, Any]:
     return {
-        "v": VERSION, "type": ServerType.EVENTS.value, "cause": cause, "events": events, "state": state, "now": now,
-        "next": next_time, "steps": steps, "can_step_back": can_step_back, "more": more,
+        "v": VERSION, "type": ServerType.EVENTS.value, "cause": cause, "revision": revision, "events": events,
+        "state": state, "now": now, "next": next_time, "steps": steps, "can_step_back": can_step_back, "more": more,
     }
 
 
 def snapshot_message(
-    *, cause: str, session: str, scenario: dict[str, Any], seed: int, mode: str | None, now: float,
+    *, cause: str, revision: int, session: str, scenario: dict[str, Any], seed: int, mode: str, now: float,
     next_time: float | None, steps: int, state: dict[str, Any], events: list[dict[str, Any]],
     journal: list[list[Any]], can_step_back: bool,
 ) -> dict[str, Any]:
     omitted = max(0, len(events) - MAX_SNAPSHOT_EVENTS)
     return {
-        "v": VERSION, "type": ServerType.SNAPSHOT.value, "cause": cause, "session": session, "scenario": scenario,
-        "seed": seed, "mode": mode, "now": now, "next": next_time, "steps": steps, "state": state,
-        "events": events[omitted:], "events_omitted": omitted, "journal": journal, "can_step_back": can_step_back,
+        "v": VERSION, "type": ServerType.SNAPSHOT.value, "cause": cause, "revision": revision, "session": session,
+        "scenario": scenario, "seed": seed, "mode": mode, "now": now, "next": next_time, "steps": steps,
+        "state": state, "events": events[omitted:], "events_omitted": omitted,
+        "journal": [{"steps": int(sb), "t": int(now_us) / 1_000_000, "command": cmd} for sb, now_us, cmd in journal],
+        "can_step_back": can_step_back,
     }
 
 
@@ -331,6 +342,7 @@ def javascript_module() -> str:
         "RATE_PER_SECOND": RATE_PER_SECOND,
         "RATE_BURST": RATE_BURST,
         "CLOSE_SESSION_NOT_FOUND": CLOSE_SESSION_NOT_FOUND,
+        "CLOSE_SCENARIO_INVALID": CLOSE_SCENARIO_INVALID,
         "CLIENT": {t.name: t.value for t in ClientType},
         "SERVER": {t.name: t.value for t in ServerType},
         "ERROR": {c.name: c.value for c in ErrorCode},

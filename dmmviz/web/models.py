@@ -1,6 +1,6 @@
 """Scenarios (authored content) and simulation sessions (a scenario plus the user's commands).
 
-A session is stored as (scenario data, seed, mode, journal, steps) and nothing else: the engine is deterministic, so
+A session is stored as (scenario data, seed, mode, journal, steps, now) and nothing else: the engine is deterministic, so
 `Simulation.replay(...)` rebuilds the exact simulation on any process, after a reload, a reconnect or a step back.
 """
 
@@ -72,9 +72,11 @@ class SimSession(models.Model):
     scenario_data = models.JSONField()
     seed = models.IntegerField(default=0)
     mode = models.CharField(max_length=40, blank=True, help_text="Overrides the scenario's mode when set.")
-    # The user's commands as [[steps_before, command], ...], i.e. `Simulation.journal` in JSON form.
+    # The user's commands as [[steps_before, now_us, command], ...]: `Simulation.journal` in JSON form.
     journal = models.JSONField(default=list, blank=True)
     steps = models.PositiveIntegerField(default=0)
+    # The simulated clock, which run_until may move past the last step (Simulation.replay's `now`).
+    now = models.FloatField(default=0.0)
     # Bumped on every save by the consumer: two processes acting on one session at once cannot lose an update.
     revision = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
