@@ -92,26 +92,8 @@ class DirectPaths:
 
 @dataclass(slots=True)
 class Packet:
-    flow: str
     direction: str
-    number: int
     segments: list[Event] = field(default_factory=list)
-
-    @property
-    def sent(self) -> float:
-        return self.segments[0]["t"]
-
-
-def _packets(messages: list[Event]) -> dict[tuple[str, str, int], Packet]:
-    packets: dict[tuple[str, str, int], Packet] = {}
-    for e in messages:
-        if e["kind"] != "DATA":
-            continue
-        key = (e["flow"], e["direction"], e["packet"])
-        if key not in packets:
-            packets[key] = Packet(e["flow"], e["direction"], e["packet"])
-        packets[key].segments.append(e)
-    return packets
 
 
 def _arrived(event: Event, until: float | None) -> bool:
@@ -121,12 +103,13 @@ def _arrived(event: Event, until: float | None) -> bool:
 
 @dataclass(slots=True)
 class FlowInfo:
+    """One flow of one MN (a flow id is the MN's own; a stopped flow started again with its id continues it)."""
+
     mn: str
     cn: str
-    # (time, interface) whenever the flow starts on or is moved to an interface
-    interfaces: list[tuple[float, str]] = field(default_factory=list)
-    started: float = 0.0
-    stopped: float | None = None
+    periods: list[list[float | None]] = field(default_factory=list)  # [started, stopped or None]
+    interfaces: list[tuple[float, str]] = field(default_factory=list)  # (since, interface) on start and move_flow
+    packets: list[Packet] = field(default_factory=list)
     down: list[tuple[float, Packet]] = field(default_factory=list)  # delivered to the MN: (arrival, packet)
     up: list[tuple[float, Packet]] = field(default_factory=list)  # delivered to the CN
     lost: int = 0
@@ -139,36 +122,53 @@ class FlowInfo:
         return current
 
     def active_at(self, t: float) -> bool:
-        return self.started <= t and (self.stopped is None or t < self.stopped)
+        return any(start <= t and (stop is None or t < stop) for start, stop in self.periods)  # type: ignore[operator]
 
 
-def _flows(events: list[Event], packets: dict[tuple[str, str, int], Packet], until: float | None) -> dict[str, FlowInfo]:
-    flows: dict[str, FlowInfo] = {}
+def _flows(events: list[Event], until: float | None) -> dict[tuple[str, str], FlowInfo]:
+    """Flows from flow_* events, their packets put back together from DATA segments, their drops."""
+    flows: dict[tuple[str, str], FlowInfo] = {}
+    owner: dict[str, str] = {}  # flow id -> MN that last started it, for a DATA or drop event without ``mn``
+    current: dict[tuple[str, str, str, Any], Packet] = {}  # (mn, flow, direction, number) -> packet being followed
     for e in events:
         kind = e["kind"]
         if kind == "flow_started":
-            info = FlowInfo(mn=e["mn"], cn=e["cn"], started=e["t"])
+            key = (e["mn"], e["flow"])
+            info = flows.setdefault(key, FlowInfo(mn=e["mn"], cn=e["cn"]))
+            info.cn = e["cn"]
+            info.periods.append([e["t"], None])
             info.interfaces.append((e["t"], e["interface"]))
-            flows[e["flow"]] = info
-        elif kind == "flow_moved" and e["flow"] in flows:
-            flows[e["flow"]].interfaces.append((e["t"], e["interface"]))
-        elif kind == "flow_stopped" and e["flow"] in flows:
-            flows[e["flow"]].stopped = e["t"]
-        elif kind == "drop" and e.get("flow") in flows:
-            flows[e["flow"]].lost += 1
-    for packet in packets.values():
-        info = flows.get(packet.flow)
+            owner[e["flow"]] = e["mn"]
+            continue
+        flow_id = e.get("flow")
+        if flow_id is None or kind not in ("flow_moved", "flow_stopped", "drop", "DATA"):
+            continue
+        info = flows.get((e.get("mn") or owner.get(flow_id, ""), flow_id))
         if info is None:
             continue
-        # Delivered = a segment of the packet reached the far end (the MN downlink, the CN uplink) by the end of the run.
-        receiver = info.mn if packet.direction == "down" else info.cn
-        last = [s for s in packet.segments if s["dst"] == receiver and _arrived(s, until)]
-        if last:
-            target = info.down if packet.direction == "down" else info.up
-            target.append((last[0]["arrive"], packet))
+        if kind == "flow_moved":
+            info.interfaces.append((e["t"], e["interface"]))
+        elif kind == "flow_stopped":
+            info.periods[-1][1] = e["t"]
+        elif kind == "drop":
+            info.lost += 1
+        else:
+            # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
+            key = (info.mn, flow_id, e["direction"], e["packet"])
+            sender = info.cn if e["direction"] == "down" else info.mn
+            if e["src"] == sender or key not in current:
+                current[key] = Packet(e["direction"])
+                info.packets.append(current[key])
+            current[key].segments.append(e)
     for info in flows.values():
-        info.down.sort(key=lambda item: (item[0], item[1].number))
-        info.up.sort(key=lambda item: (item[0], item[1].number))
+        for packet in info.packets:
+            # Delivered = a segment of it reached the far end (the MN downlink, the CN uplink) by the end of the run.
+            receiver = info.mn if packet.direction == "down" else info.cn
+            last = next((s for s in packet.segments if s["dst"] == receiver and _arrived(s, until)), None)
+            if last is not None:
+                (info.down if packet.direction == "down" else info.up).append((last["arrive"], packet))
+        info.down.sort(key=lambda item: item[0])
+        info.up.sort(key=lambda item: item[0])
     return flows
 
 
@@ -306,7 +306,7 @@ def _completion(
 
 
 def _handovers(
-    events: list[Event], messages: list[Event], flows: dict[str, FlowInfo], until: float | None
+    events: list[Event], messages: list[Event], flows: dict[tuple[str, str], FlowInfo], until: float | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every L2 attach of an interface: a handover when that interface was last attached to another MAR, otherwise
     an attachment (first attach, or back to the same MAR after a detach). Both get the same latency definition."""
@@ -359,7 +359,7 @@ def _handovers(
         resumed = completed if completed is not None else float("inf")
         interruption: dict[str, float | None] = {}
         by_direction: dict[str, dict[str, float | None]] = {}
-        for flow_id, info in sorted(flows.items()):
+        for (_, flow_id), info in sorted(flows.items()):
             if info.mn != mn or not info.active_at(cut) or info.interface_at(cut) != interface:
                 continue
             down = _longest_gap([t for t, _ in info.down], cut, resumed)
@@ -472,8 +472,7 @@ def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: floa
         until = trace.get("until")
     events = sorted(trace["events"], key=lambda e: e["seq"])
     messages = [e for e in events if is_message(e)]
-    packets = _packets(messages)
-    flows = _flows(events, packets, until)
+    flows = _flows(events, until)
     direct = DirectPaths.from_scenario(scenario)
     attached = Attachments(events)
     handovers, attachments = _handovers(events, messages, flows, until)
@@ -488,13 +487,20 @@ def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: floa
         "data_segments": kinds.get("DATA", 0),
         "handovers": handovers,
         "attachments": attachments,
-        "flows": {flow: _flow_metrics(info, direct, attached) for flow, info in sorted(flows.items())},
+        "flows": {name: _flow_metrics(info, direct, attached) for name, info in _flow_names(flows).items()},
         "state_entries": _state_entries(events),
         **_tunnels(events),
         "load": _load(messages),
     }
     metrics["summary"] = summarize(metrics, scenario)
     return metrics
+
+
+def _flow_names(flows: dict[tuple[str, str], FlowInfo]) -> dict[str, FlowInfo]:
+    """Flows keyed by their id, or by "MN/flow" for every flow when two MNs use the same flow id."""
+    ids = [flow for _, flow in flows]
+    unique = len(ids) == len(set(ids))
+    return {(flow if unique else f"{mn}/{flow}"): flows[(mn, flow)] for mn, flow in sorted(flows, key=lambda k: (k[1], k[0]))}
 
 
 def _busiest(values: dict[str, int], keep: Callable[[str], bool]) -> dict[str, Any]:

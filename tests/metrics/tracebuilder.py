@@ -8,7 +8,8 @@ from typing import Any
 class TraceBuilder:
     """Appends events with ``seq`` and message ``id`` counters; times in seconds."""
 
-    def __init__(self, mode: str = "network-dmm") -> None:
+    def __init__(self, mode: str = "network-dmm", mn: str = "MN1") -> None:
+        self.mn = mn
         self.mode = mode
         self.events: list[dict[str, Any]] = []
         self._ids = 0
@@ -28,7 +29,7 @@ class TraceBuilder:
         """One data packet along hops [(src, dst, delay_ms, encapsulated)], each segment sent on arrival of the last;
         returns the arrival time at the end."""
         for src, dst, delay_ms, encapsulated in hops:
-            self.msg("DATA", src, dst, t, delay_ms, flow=flow, direction=direction, packet=packet,
+            self.msg("DATA", src, dst, t, delay_ms, flow=flow, mn=self.mn, direction=direction, packet=packet,
                      encapsulated=encapsulated, size=100)
             t = round(t + delay_ms / 1000.0, 6)
         return t
