@@ -101,6 +101,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(_summary_row(result, kind, f"kind-{kind}", lambda s, k=kind: s["messages"].get(k, 0),
                                 indent=True, chart=False))
     out += [
+        _summary_row(result, "Binding signalling (PBU/PBA/BU/BA)", "binding-signalling", lambda s: s["binding_messages"]),
         _summary_row(result, "Handovers", "handovers", lambda s: s["handovers"], chart=False, lower_is_better=False),
         _summary_row(result, "Mean handover latency", "latency", lambda s: s["handover_latency_ms_mean"], "ms"),
         _summary_row(result, "Mean attach latency", "attach-latency", lambda s: s["attach_latency_ms_mean"], "ms"),

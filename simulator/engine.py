@@ -104,6 +104,7 @@ class Mar:
     bul: dict[tuple[str, str, str | None], BulEntry] = field(default_factory=dict)
     sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
     pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
+    flow_lookups: set[tuple[str, str, str]] = field(default_factory=set)  # (mn, hnp, flow) asked of the DB (Figure 6)
 
 
 @dataclass(slots=True)
@@ -170,7 +171,9 @@ class Simulation:
         self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
         self.prefix_flows: dict[str, set[tuple[str, str]]] = {}  # hnp -> active (mn, flow)
         self.now_us = 0
-        self.steps = 0
+        self.steps = 0  # scheduled items processed so far
+        self.visible_before = 0  # ``steps`` before the last item that emitted events (for step_back)
+        self.last_was_command = False
         self.journal: tuple[tuple[int, int, dict[str, Any]], ...] = ()
         self._queue: list[tuple[int, int, Callable[[Any], None], Any]] = []
         self._counter = 0
@@ -195,27 +198,35 @@ class Simulation:
         return self._queue[0][0] / US if self._queue else None
 
     def step(self) -> list[dict[str, Any]]:
-        """Process exactly one scheduled item; return the events it produced (empty when nothing is scheduled)."""
-        if not self._queue:
-            return []
-        self._out = out = []
-        t_us, _, handler, arg = heapq.heappop(self._queue)
+        """Process scheduled items up to and including the next one that changes something visible (emits events);
+        return those events. Items that change nothing a user can see (a packet reaching its CN) do not count as a step
+        of their own. Returns [] when nothing is scheduled."""
+        out: list[dict[str, Any]] = []
+        while self._queue and not out:
+            self._out = out
+            self._process(heapq.heappop(self._queue))
+        self._out = []
+        return out
+
+    def _process(self, item: tuple[int, int, Callable[[Any], None], Any]) -> None:
+        t_us, _, handler, arg = item
+        before = self.steps
         self.now_us = t_us
         self.steps += 1
+        emitted = len(self._out)
         handler(arg)
-        return out
+        if len(self._out) != emitted:
+            self.visible_before = before
+            self.last_was_command = False
 
     def run(self, until: float, collect: bool = True) -> list[dict[str, Any]]:
         """Step while the next item is due at or before ``until``; then the clock reads ``until``."""
         until_us = round(until * US)
         out: list[dict[str, Any]] = []
-        queue, pop = self._queue, heapq.heappop
+        queue, pop, process = self._queue, heapq.heappop, self._process
         while queue and queue[0][0] <= until_us:
             self._out = out if collect else []
-            t_us, _, handler, arg = pop(queue)
-            self.now_us = t_us
-            self.steps += 1
-            handler(arg)
+            process(pop(queue))
         self._out = []
         if until_us > self.now_us:
             self.now_us = until_us
@@ -230,7 +241,15 @@ class Simulation:
         self._out = out = []
         self._do_action(step, "user")
         self._out = []
+        self.last_was_command = True
         return out
+
+    def step_back(self) -> "Simulation":
+        """A new simulation one visible step earlier: before the last user command, or before the last step that
+        emitted events. Built by replay, so it is exact."""
+        if self.last_was_command and self.journal:
+            return Simulation.replay(self.scenario, self.seed, self.journal[:-1], self.steps, now=self.now, mode=self.mode)
+        return Simulation.replay(self.scenario, self.seed, self.journal, self.visible_before, mode=self.mode)
 
     @classmethod
     def replay(
@@ -244,7 +263,7 @@ class Simulation:
     ) -> "Simulation":
         """Rebuild a simulation from its scenario, seed and journal, stopped after ``steps`` steps.
 
-        Step-back is ``replay(..., steps - 1)``; a journal entry made after that point is dropped.
+        ``steps`` counts scheduled items (``sim.steps``); a journal entry made after that point is dropped.
         """
         sim = Simulation(scenario, seed=seed, mode=mode)
         kept = []
@@ -253,12 +272,12 @@ class Simulation:
             if steps_before > steps:
                 break
             while sim.steps < steps_before and sim._queue:
-                sim.step()
+                sim._process(heapq.heappop(sim._queue))
             sim.now_us = max(sim.now_us, now_us)
             sim.apply(command)
             kept.append((steps_before, now_us, command))
         while sim.steps < steps and sim._queue:
-            sim.step()
+            sim._process(heapq.heappop(sim._queue))
         if now is not None:
             sim.now_us = max(sim.now_us, round(now * US))
         sim.journal = tuple(kept)
@@ -802,13 +821,17 @@ class Simulation:
         self._send_data_up(mn, flow)
 
     def _flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
-        """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2)."""
-        mn_id, flow_id = msg["mn"], msg.get("flow")
-        if not msg["entries"] or (mn_id, msg["interface"]) not in mar.attached:
+        """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2).
+
+        Only a prefix of another interface is a moved flow; a prefix of this interface is a plain handover, which the
+        RS-driven registration handles."""
+        mn_id, flow_id, iface = msg["mn"], msg["flow"], msg["interface"]
+        mar.flow_lookups.discard((mn_id, msg["hnp"], flow_id))
+        if not msg["entries"] or (mn_id, iface) not in mar.attached:
             return
-        anchor = msg["entries"][0]["anchor"]
-        if anchor != mar.id:
-            self._send_pbu(mar, mn_id, msg["interface"], anchor, [msg["hnp"]], flow_id, C.HI_BETWEEN_INTERFACES)
+        entry = msg["entries"][0]
+        if entry["anchor"] != mar.id and entry["interface"] != iface:
+            self._send_pbu(mar, mn_id, iface, entry["anchor"], [msg["hnp"]], flow_id, C.HI_BETWEEN_INTERFACES)
 
     def _flow_tick(self, arg: tuple[Flow, int]) -> None:
         flow, generation = arg
@@ -906,10 +929,11 @@ class Simulation:
             return
         self._drop(mar.id, msg, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
         iface = self._deliver_iface(mar, mn, flow)
-        pending = entry is not None or (mn.id, iface) in mar.pending_ra
-        if iface is not None and not pending and flow.interface == iface:
-            # Figure 6: a flow moved to this interface: look its prefix up and register it, for this flow only.
-            mar.bul[(mn.id, hnp, flow.id)] = BulEntry(mn.id, iface, hnp, flow.id, "?", 0, -1)
+        lookup = (mn.id, hnp, flow.id)
+        settled = (mn.id, iface) in mar.local and (mn.id, iface) not in mar.pending_ra  # its own RS was answered
+        if entry is None and settled and flow.interface == iface and lookup not in mar.flow_lookups:
+            # Figure 6: a flow may have moved to this interface: look its prefix up in the DB.
+            mar.flow_lookups.add(lookup)
             self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn.id, "interface": iface, "hnp": hnp, "flow": flow.id, "entries": []})
 
     # -- snapshots and exports -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 from statistics import fmean
 from typing import Any
 
@@ -377,27 +378,34 @@ def _handovers(
 # State tables and tunnels, replayed
 
 
+def _instants(events: list[Event], kinds: Iterable[str]) -> Iterable[tuple[float, list[Event]]]:
+    """The events of the given kinds, grouped by time. Peaks are read after each instant, so a table entry or a
+    tunnel replaced within one instant (a binding re-pointed: new tunnel up, old one down) is not counted twice."""
+    wanted = set(kinds)
+    return ((t, list(group)) for t, group in groupby((e for e in events if e["kind"] in wanted), key=lambda e: e["t"]))
+
+
 def _state_entries(events: list[Event]) -> dict[str, dict[str, Any]]:
     """Replay the table events: entries per node (binding cache + binding update list + session DB) at the end, at
-    their peak (the first time it was reached), and the peak of the binding tables alone (no session DB)."""
+    their peak (the first instant it was reached), and the peak of the binding tables alone (no session DB)."""
     tables: dict[str, Counter[str]] = defaultdict(Counter)
     peak: dict[str, tuple[int, float, dict[str, int]]] = {}
     binding_peak: Counter[str] = Counter()
-    for e in events:
-        change = _STATE_EVENTS.get(e["kind"])
-        if change is None:
-            continue
-        table, delta = change
-        node = e["node"]
-        counts = tables[node]
-        counts[table] += delta
-        total = sum(counts.values())
-        if node not in peak or total > peak[node][0]:
-            peak[node] = (total, e["t"], {t: counts[t] for t in TABLES})
-        binding_peak[node] = max(binding_peak[node], counts["binding_cache"] + counts["binding_update_list"])
+    for t, group in _instants(events, _STATE_EVENTS):
+        touched = set()
+        for e in group:
+            table, delta = _STATE_EVENTS[e["kind"]]
+            tables[e["node"]][table] += delta
+            touched.add(e["node"])
+        for node in touched:
+            counts = tables[node]
+            total = sum(counts.values())
+            if node not in peak or total > peak[node][0]:
+                peak[node] = (total, t, {name: counts[name] for name in TABLES})
+            binding_peak[node] = max(binding_peak[node], counts["binding_cache"] + counts["binding_update_list"])
     out = {}
     for node in sorted(tables):
-        end = {t: tables[node][t] for t in TABLES}
+        end = {name: tables[node][name] for name in TABLES}
         out[node] = {
             "end": sum(end.values()),
             "peak": peak[node][0],
@@ -418,30 +426,30 @@ def _tunnels(events: list[Event]) -> dict[str, Any]:
     per_node_peak: Counter[str] = Counter()
     up = peak = established = 0
     peak_at = None
-    for e in events:
-        kind = e["kind"]
-        if kind not in ("tunnel_up", "tunnel_down"):
-            continue
-        pair = frozenset((e["node"], e["peer"]))
-        was_up = reports[pair] > 0
-        reports[pair] = max(0, reports[pair] + (1 if kind == "tunnel_up" else -1))
-        is_up = reports[pair] > 0
-        if is_up == was_up:
-            continue
-        step = 1 if is_up else -1
-        established += is_up
-        for node in pair:
-            per_node[node] += step
+    for t, group in _instants(events, ("tunnel_up", "tunnel_down")):
+        touched = set()
+        for e in group:
+            pair = frozenset((e["node"], e["peer"]))
+            was_up = reports[pair] > 0
+            reports[pair] = max(0, reports[pair] + (1 if e["kind"] == "tunnel_up" else -1))
+            is_up = reports[pair] > 0
+            if is_up != was_up:
+                step = 1 if is_up else -1
+                established += is_up
+                up += step
+                for node in pair:
+                    per_node[node] += step
+                    touched.add(node)
+        for node in touched:
             per_node_peak[node] = max(per_node_peak[node], per_node[node])
-        up += step
         if up > peak:
-            peak, peak_at = up, e["t"]
+            peak, peak_at = up, t
     return {
         "tunnels_peak": peak,
         "tunnels_peak_at": peak_at,
         "tunnels_end": up,
         "tunnels_established": established,
-        "tunnels_peak_by_node": dict(sorted(per_node_peak.items())),
+        "tunnels_peak_by_node": {n: v for n, v in sorted(per_node_peak.items()) if v},
     }
 
 
@@ -484,6 +492,7 @@ def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: floa
         "until": until,
         "messages": dict(sorted(kinds.items())),
         "signalling_messages": sum(n for k, n in kinds.items() if k != "DATA"),
+        "binding_messages": sum(kinds.get(k, 0) for k in (*REGISTRATIONS, *ACKS)),
         "data_segments": kinds.get("DATA", 0),
         "handovers": handovers,
         "attachments": attachments,
@@ -519,6 +528,7 @@ def summarize(metrics: dict[str, Any], scenario: dict[str, Any]) -> dict[str, An
     states = metrics["state_entries"]
     return {
         "signalling_messages": metrics["signalling_messages"],
+        "binding_messages": metrics["binding_messages"],
         "messages": metrics["messages"],
         "handovers": len(metrics["handovers"]),
         "handover_latency_ms_mean": _mean(h["latency_ms"] for h in metrics["handovers"]),

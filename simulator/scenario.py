@@ -254,6 +254,8 @@ class _ScriptState:
         if mn not in self.interfaces:
             return "mn", f"unknown mobile node {mn!r}"
         required, optional = _ACTION_KEYS[action]
+        for key in sorted(required - set(step)):
+            return key, f"is required for {action!r}"
         for key in sorted(set(step) - required - optional - {"at", "action"}):
             return key, f"not a key of {action!r} (it takes {', '.join(sorted(required | optional))})"
         if "mar" in step and step["mar"] not in self.mars:

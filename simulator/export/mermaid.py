@@ -1,0 +1,59 @@
+"""Mermaid `sequenceDiagram` text of a sequence model (Mermaid 11 or later: two-way arrows are `<<->>`).
+
+Mermaid ends a message at ';' or '#', and its parser is picky about ':' and '<' in text, so every such character in
+a label or note is written as a Mermaid entity code (`#58;` for ':'), which Mermaid turns back into the character.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import legend_lines, participant_ids, stamp
+
+_ENTITIES = {"#": "#35;", ";": "#59;", ":": "#58;", "<": "#lt;", ">": "#gt;", "%": "#37;", "\\": "#92;",
+             "{": "#123;", "}": "#125;", "\n": " ", "\r": " "}
+_SPECIAL = re.compile("[#;:<>%\\\\{}\r\n]")
+KEYWORDS = {"participant", "actor", "end", "loop", "alt", "else", "opt", "par", "and", "rect", "note", "over",
+            "title", "autonumber", "activate", "deactivate", "box", "critical", "break", "links", "link",
+            "properties", "details", "create", "destroy", "left", "right", "of", "as", "sequencediagram"}
+
+
+def escape(text: str) -> str:
+    """Text safe inside a Mermaid message, note or participant label."""
+    return _SPECIAL.sub(lambda m: _ENTITIES[m.group()], text)
+
+
+def _arrow(item: dict) -> str:
+    dotted = "--" if item["style"] == "tunnel" else "-"
+    if item["lost"]:
+        return f"{dotted}x"
+    if item["both"]:
+        return f"<<{dotted}>>"
+    return f"{dotted}>>"
+
+
+def render(model: dict) -> str:
+    """The Mermaid source (a str) of a sequence model."""
+    ids = participant_ids(model, KEYWORDS)
+    out = ["sequenceDiagram"]
+    if model.get("title"):
+        out.append(f"    title {escape(model['title'])}")
+    for lifeline in model["lifelines"]:
+        out.append(f"    participant {ids[lifeline['id']]} as {escape(lifeline['label'])}")
+    time_axis = model["options"]["time_axis"]
+    for item in model["items"]:
+        if item["type"] == "message":
+            label = item["label"] + (" (tunnelled)" if item["style"] == "tunnel" else "")
+            out.append(f"    {ids[item['src']]}{_arrow(item)}{ids[item['dst']]}: "
+                       f"{escape(stamp(item, label, time_axis))}")
+        else:
+            over = ",".join(ids[n] for n in item["over"])
+            lines = "<br/>".join(escape(line) for line in item["lines"])
+            out.append(f"    Note over {over}: {escape(stamp(item, '', time_axis))}{lines}")
+    legend = legend_lines(model)
+    if legend and model["lifelines"]:
+        span = ids[model["lifelines"][0]["id"]]
+        if len(model["lifelines"]) > 1:
+            span += "," + ids[model["lifelines"][-1]["id"]]
+        out.append(f"    Note over {span}: " + "<br/>".join(escape(line) for line in legend))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,58 @@
+"""PlantUML sequence diagram text of a sequence model (checked with `plantuml -checkonly`).
+
+Tunnelled data is a thick blue two-way arrow, native data green, a lost packet ends in an X (`->x`).
+Creole markup in labels (`--`, `__`, `**`, `//`, `""`, `~~`, `<tag>`) is escaped with PlantUML's `~`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .svg import COLORS
+from .text import legend_lines, participant_ids, stamp
+
+_CREOLE = re.compile(r"(--|__|\*\*|//|\"\"|~~|\^\^|==|<|>|\[\[|\]\])")
+KEYWORDS = {"participant", "actor", "boundary", "control", "entity", "database", "collections", "queue", "note",
+            "end", "over", "of", "left", "right", "as", "title", "legend", "endlegend", "alt", "else", "opt",
+            "loop", "par", "break", "critical", "group", "ref", "box", "activate", "deactivate", "destroy",
+            "autonumber", "return", "hnote", "rnote", "skinparam", "hide", "show"}
+
+
+def escape(text: str) -> str:
+    """Text safe in a PlantUML message or note: creole markup and backslashes neutralised, one line."""
+    text = text.replace("\\", "\\\\").replace("\r", " ").replace("\n", " ")
+    return _CREOLE.sub(lambda m: "".join("~" + ch for ch in m.group()), text)
+
+
+def _arrow(item: dict) -> str:
+    style = "lost" if item["lost"] else item["style"]
+    bracket = {"signal": "", "data": f"[{COLORS['data']}]", "tunnel": f"[{COLORS['tunnel']},bold]",
+               "lost": f"[{COLORS['lost']}]"}[style]
+    head = "x" if item["lost"] else ">"
+    tail = "<" if item["both"] and not item["lost"] else ""
+    return f"{tail}-{bracket}{head}"
+
+
+def render(model: dict) -> str:
+    """The PlantUML source (a str, @startuml ... @enduml) of a sequence model."""
+    ids = participant_ids(model, KEYWORDS)
+    out = ["@startuml"]
+    if model.get("title"):
+        out.append(f"title {escape(model['title'])}")
+    for lifeline in model["lifelines"]:
+        kind = "database" if lifeline["role"] == "db" else "participant"
+        out.append(f'{kind} "{escape(lifeline["label"]).replace(chr(34), "~" + chr(34))}" as {ids[lifeline["id"]]}')
+    time_axis = model["options"]["time_axis"]
+    for item in model["items"]:
+        if item["type"] == "message":
+            out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : "
+                       f"{escape(stamp(item, item['label'], time_axis))}")
+        else:
+            over = ", ".join(ids[n] for n in item["over"])
+            text = "\\n".join(escape(line) for line in item["lines"])
+            out.append(f"note over {over} : {escape(stamp(item, '', time_axis))}{text}")
+    legend = legend_lines(model)
+    if legend:
+        out += ["legend bottom left", *(escape(line) for line in legend), "endlegend"]
+    out.append("@enduml")
+    return "\n".join(out) + "\n"

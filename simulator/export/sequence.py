@@ -1,0 +1,443 @@
+"""The sequence-diagram model: one run of the engine as lifelines, arrows and notes.
+
+Every diagram format (SVG, PlantUML, Mermaid, ASCII) and the browser's live panel draw this one model, so they
+show the same thing. It is built from a "dmmviz-trace/1" document (../shared/spec/formats.md, docs/engine.md)
+and is itself plain JSON ("dmmviz-sequence/1", documented in docs/exports.md).
+
+How it is built:
+- Lifelines in the manner of the seed's Figure 5 (MN1, MAR2, MAR1, CN1, CN2): mobile nodes first, then the MARs,
+  the one a mobile node attached to most recently first (the serving MAR next to the MN, anchors further away),
+  then anchor-only nodes (the LMA), the session DB, and the correspondent nodes last.
+- Prefixes get short names HNP1, HNP2, ... in order of allocation over the whole run, so a name never changes
+  with the time window; the legend lists the ones the diagram mentions.
+- Data packets are either shown one by one or folded: consecutive packets of one flow on one segment (both
+  directions, tunnelled or not, delivered or lost) become one arrow "flow1 data (n pkts)". Any other item
+  (a signalling message or a note) ends every open run, so a fold never hides an ordering.
+- State events become notes ("MAR1 allocates HNP1 ...", "MAR1: binding HNP1 -> MAR2", "tunnel MAR1<=>MAR2 up");
+  consecutive notes over the same lifelines merge into one note of several lines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+MODEL_FORMAT = "dmmviz-sequence/1"
+TRACE_FORMAT = "dmmviz-trace/1"
+DATA_MODES = ("fold", "show")
+OPTION_KEYS = ("start", "end", "nodes", "data", "time_axis")
+
+# RFC 5213 §8.9 / RFC 6275 §6.1.8: the status codes a PBA or BA can carry.
+BA_STATUS = {
+    0: "accepted",
+    128: "reason unspecified",
+    129: "administratively prohibited",
+    130: "insufficient resources",
+    133: "not home agent for this MN",
+    135: "sequence number out of window",
+    152: "proxy registration not enabled",
+    153: "not LMA for this MN",
+    154: "MAG not authorized",
+    155: "not authorized for HNP",
+    156: "timestamp mismatch",
+    157: "timestamp lower than accepted",
+    158: "missing HNP option",
+    159: "BCE/PBU prefix set mismatch",
+    160: "missing MN-ID option",
+    161: "missing HI option",
+    162: "missing ATT option",
+}
+
+ROLE_ORDER = ("mn", "mar", "anchor", "db", "cn", "other")
+
+
+class ExportError(ValueError):
+    """A trace or an option the exporters cannot use; the message says which and why."""
+
+
+def check_trace(trace: Any) -> list[dict]:
+    """Return the trace's events, or raise ExportError saying what is wrong with the document."""
+    if not isinstance(trace, dict):
+        raise ExportError(f"trace must be a JSON object, not {type(trace).__name__}")
+    if trace.get("format") != TRACE_FORMAT:
+        raise ExportError(f"trace format must be {TRACE_FORMAT!r}, not {trace.get('format')!r}")
+    events = trace.get("events")
+    if not isinstance(events, list):
+        raise ExportError("trace.events must be a list")
+    for i, ev in enumerate(events):
+        if not isinstance(ev, dict) or not isinstance(ev.get("kind"), str) or not isinstance(ev.get("t"), (int, float)):
+            raise ExportError(f"trace.events[{i}] must be an object with a string 'kind' and a number 't'")
+        if is_message(ev) and not (isinstance(ev.get("src"), str) and isinstance(ev.get("dst"), str)):
+            raise ExportError(f"trace.events[{i}] ({ev['kind']}) needs string 'src' and 'dst'")
+    return events
+
+
+def check_options(options: dict | None) -> dict:
+    """Return the options with defaults filled in, or raise ExportError naming the bad option."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(OPTION_KEYS))
+    if unknown:
+        raise ExportError(f"unknown option {unknown[0]!r}; known options: {', '.join(OPTION_KEYS)}")
+    for key in ("start", "end"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            raise ExportError(f"option {key!r} must be a number of seconds, not {value!r}")
+    if options.get("start") is not None and options.get("end") is not None and options["start"] > options["end"]:
+        raise ExportError(f"option 'start' ({options['start']}) is after 'end' ({options['end']})")
+    nodes = options.get("nodes")
+    if nodes is not None and (not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes)):
+        raise ExportError("option 'nodes' must be a list of node ids")
+    data = options.setdefault("data", "fold")
+    if data not in DATA_MODES:
+        raise ExportError(f"option 'data' must be one of {', '.join(DATA_MODES)}, not {data!r}")
+    options["time_axis"] = bool(options.get("time_axis", False))
+    return options
+
+
+def is_message(ev: dict) -> bool:
+    """Message events have upper-case kinds (RS, PBU, DATA, ...); state events lower-case ones."""
+    return ev["kind"][:1].isupper()
+
+
+def in_window(ev: dict, options: dict) -> bool:
+    start, end = options.get("start"), options.get("end")
+    return (start is None or ev["t"] >= start) and (end is None or ev["t"] <= end)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who is who: roles and lifeline order, read off the events of the whole run.
+
+
+def node_roles(events: Iterable[dict]) -> dict[str, str]:
+    """Map every node id in the events to a role: mn, mar, anchor (an LMA), db, cn or other."""
+    roles: dict[str, str] = {}
+    attached: set[str] = set()
+
+    def put(node: Any, role: str) -> None:
+        # The first evidence wins, except that "mar" overrides the weaker "anchor"/"other" guesses.
+        if isinstance(node, str) and (node not in roles or (role == "mar" and roles[node] in ("anchor", "other"))):
+            roles[node] = role
+
+    events = list(events)
+    for ev in events:
+        kind = ev["kind"]
+        put(ev.get("mn"), "mn")
+        if kind == "RS" or kind == "BU":
+            put(ev["src"], "mn")
+        elif kind == "RA" or kind == "BA":
+            put(ev["dst"], "mn")
+        elif kind in ("DB_QUERY", "DB_UPDATE"):
+            put(ev["dst"], "db")
+        elif kind == "DB_REPLY":
+            put(ev["src"], "db")
+        elif kind in ("db_entry_added", "db_entry_removed"):
+            put(ev.get("node"), "db")
+        elif kind in ("flow_started", "flow_stopped", "flow_moved"):
+            put(ev.get("cn"), "cn")
+        elif kind in ("l2_attach", "l2_detach"):
+            attached.add(ev.get("node"))
+    for ev in events:
+        kind = ev["kind"]
+        if kind in ("l2_attach", "l2_detach"):
+            put(ev.get("node"), "mar")
+        elif kind in ("RS", "BU"):
+            put(ev["dst"], "mar")
+        elif kind in ("RA", "BA"):
+            put(ev["src"], "mar")
+        elif kind in ("PBU", "PBA"):
+            for node in (ev["src"], ev["dst"]):
+                put(node, "mar" if node in attached else "anchor")
+        elif kind in ("hnp_allocated", "hnp_released", "binding_created", "binding_updated", "binding_deleted",
+                      "bul_added", "bul_removed", "tunnel_up", "tunnel_down"):
+            for node in (ev.get("node"), ev.get("peer"), ev.get("serving"), ev.get("anchor")):
+                if isinstance(node, str):
+                    put(node, "mar" if node in attached else "anchor")
+        elif kind == "DATA":
+            for node in (ev["src"], ev["dst"]):
+                put(node, "other")
+    # DATA endpoints nobody else named are the correspondent nodes.
+    for node, role in roles.items():
+        if role == "other":
+            roles[node] = "cn"
+    return roles
+
+
+def lifeline_order(events: list[dict], roles: dict[str, str]) -> list[str]:
+    """Node ids in column order (see the module docstring)."""
+    first_seen: dict[str, int] = {}
+    latest_attach: dict[str, float] = {}
+    for i, ev in enumerate(events):
+        for key in ("src", "dst", "node", "peer", "mn", "cn"):
+            node = ev.get(key)
+            if isinstance(node, str) and node in roles:
+                first_seen.setdefault(node, i)
+        if ev["kind"] == "l2_attach" and isinstance(ev.get("node"), str):
+            latest_attach[ev["node"]] = ev["t"]
+
+    def key(node: str) -> tuple:
+        role = roles[node]
+        rank = ROLE_ORDER.index(role)
+        if role == "mar":
+            return (rank, -latest_attach.get(node, -math.inf), first_seen.get(node, 0))
+        return (rank, 0, first_seen.get(node, 0))
+
+    return sorted(roles, key=key)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prefix names
+
+
+class PrefixNames:
+    """HNP1, HNP2, ... in order of allocation over the whole run; prefixes never allocated are named on first sight."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.names: dict[str, str] = {}
+        self.info: dict[str, dict] = {}
+        for ev in events:
+            if ev["kind"] == "hnp_allocated" and isinstance(ev.get("hnp"), str):
+                self._name(ev["hnp"])
+                self.info.setdefault(ev["hnp"], {"anchor": ev.get("node"), "mn": ev.get("mn")})
+        for ev in events:
+            for prefix in mentioned_prefixes(ev):
+                self._name(prefix)
+        self.used: set[str] = set()
+
+    def _name(self, prefix: str) -> str:
+        if prefix not in self.names:
+            self.names[prefix] = f"HNP{len(self.names) + 1}"
+        return self.names[prefix]
+
+    def __call__(self, prefix: str) -> str:
+        """The short name of a prefix; the legend will list it."""
+        self.used.add(prefix)
+        return self._name(prefix)
+
+    def legend(self) -> list[dict]:
+        rows = []
+        for prefix, name in self.names.items():
+            if prefix in self.used:
+                info = self.info.get(prefix, {})
+                rows.append({"name": name, "prefix": prefix, "anchor": info.get("anchor"), "mn": info.get("mn")})
+        return rows
+
+
+def mentioned_prefixes(ev: dict) -> list[str]:
+    out = [p["prefix"] for p in ev.get("prefixes") or [] if isinstance(p, dict) and isinstance(p.get("prefix"), str)]
+    out += [p for p in ev.get("hnps") or [] if isinstance(p, str)]
+    out += [e["hnp"] for e in ev.get("entries") or [] if isinstance(e, dict) and isinstance(e.get("hnp"), str)]
+    for key in ("hnp", "prefix"):
+        if isinstance(ev.get(key), str):
+            out.append(ev[key])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Labels: one function per kind of message, one table of notes.
+
+
+def _hnp_list(ev: dict, name: PrefixNames) -> str:
+    return ", ".join(name(p) for p in ev.get("hnps") or [])
+
+
+def _lifetime(ev: dict) -> str:
+    lifetime = ev.get("lifetime")
+    return "lifetime 0: dereg" if lifetime == 0 else f"lifetime {lifetime}"
+
+
+def _status(ev: dict) -> str:
+    status = ev.get("status")
+    text = BA_STATUS.get(status, "") if isinstance(status, int) else ""
+    return text if status == 0 else f"{status} {text}".strip()
+
+
+def _entries(ev: dict, name: PrefixNames) -> str:
+    return ", ".join(f"{name(e['hnp'])}@{e.get('anchor')}" for e in ev.get("entries") or [] if isinstance(e, dict) and "hnp" in e)
+
+
+def message_label(ev: dict, name: PrefixNames, multi_if: set[str]) -> str:
+    """The arrow label of one signalling message, compact enough for a 72-column diagram."""
+    kind = ev["kind"]
+    via = f" {ev.get('interface')}" if ev.get("mn") in multi_if and ev.get("interface") else ""
+    if kind == "RS":
+        return f"RS{via}"
+    if kind == "RA":
+        parts = []
+        for p in ev.get("prefixes") or []:
+            deprecated = p.get("preferred_lifetime") == 0 and (p.get("valid_lifetime") or 0) > 0
+            gone = p.get("valid_lifetime") == 0
+            parts.append(name(p["prefix"]) + (" depr." if deprecated else " withdrawn" if gone else ""))
+        return f"RA{via}({', '.join(parts)})"
+    if kind in ("PBU", "BU"):
+        flow = f", {ev['flow']}" if ev.get("flow") else ""
+        return f"{kind}(seq {ev.get('sequence')}, {_lifetime(ev)}, {_hnp_list(ev, name)}{flow})"
+    if kind in ("PBA", "BA"):
+        return f"{kind}({_status(ev)}, seq {ev.get('sequence')})"
+    if kind == "DB_QUERY":
+        entries = _entries(ev, name)
+        return f"DB_QUERY({ev.get('mn')}{': ' + entries if entries else ''})"
+    if kind == "DB_REPLY":
+        return f"DB_REPLY({_entries(ev, name) or 'none'})"
+    if kind == "DB_UPDATE":
+        sign = "-" if ev.get("op") == "remove" else "+"
+        return f"DB_UPDATE({', '.join(sign + x for x in _entries(ev, name).split(', ') if x)})"
+    if kind == "DATA":
+        return f"{ev.get('flow')} #{ev.get('packet')}"
+    return kind
+
+
+def _flow_suffix(ev: dict) -> str:
+    return f" for {ev['flow']}" if ev.get("flow") else ""
+
+
+def note_for(ev: dict, name: PrefixNames) -> tuple[list[str], str] | None:
+    """(lifelines the note stands over, text) for a state event worth showing, else None.
+
+    Not shown: `action` (its effects are), `db_entry_*` (the DB_UPDATE arrow is), `prefixes_changed` (the RA label
+    is) and `drop` (the lost arrow is).
+    """
+    kind, node = ev["kind"], ev.get("node")
+    iface = f" ({ev['interface']})" if ev.get("interface") else ""
+    if kind == "l2_attach":
+        return [ev.get("mn")], f"L2 attach to {node}{iface}"
+    if kind == "l2_detach":
+        return [ev.get("mn")], f"L2 detach from {node}{iface}"
+    if kind == "hnp_allocated":
+        return [node], f"{node} allocates {name(ev['hnp'])} {ev['hnp']}"
+    if kind == "hnp_released":
+        return [node], f"{node} releases {name(ev['hnp'])}"
+    if kind in ("binding_created", "binding_updated"):
+        return [node], f"{node}: binding {name(ev['hnp'])} -> {ev.get('serving')}{_flow_suffix(ev)}"
+    if kind == "binding_deleted":
+        return [node], f"{node}: binding {name(ev['hnp'])} deleted{_flow_suffix(ev)}"
+    if kind == "bul_added":
+        return [node], f"{node}: BUL {name(ev['hnp'])} anchored at {ev.get('anchor')}{_flow_suffix(ev)}"
+    if kind == "bul_removed":
+        return [node], f"{node}: BUL {name(ev['hnp'])} removed{_flow_suffix(ev)}"
+    if kind in ("tunnel_up", "tunnel_down"):
+        return [node, ev.get("peer")], f"tunnel {node}<=>{ev.get('peer')} {kind[7:]}"
+    if kind == "flow_started":
+        prefix = f" using {name(ev['prefix'])}" if ev.get("prefix") else ""
+        return [ev.get("mn") or node], f"{ev.get('flow')} to {ev.get('cn')}{prefix}"
+    if kind == "flow_stopped":
+        return [ev.get("mn") or node], f"{ev.get('flow')} stops"
+    if kind == "flow_moved":
+        prefix = f" ({name(ev['prefix'])})" if ev.get("prefix") else ""
+        return [ev.get("mn") or node], f"{ev.get('flow')} moves to {ev.get('interface')}{prefix}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The model
+
+
+def sequence_model(trace: dict, options: dict | None = None) -> dict:
+    """Build the "dmmviz-sequence/1" model of a trace.
+
+    In: a "dmmviz-trace/1" document and the options of `simulator.export.export` (start, end, nodes, data,
+    time_axis). Out: a JSON-ready dict with `lifelines`, `items` (arrows and notes in time order) and `legend`
+    (docs/exports.md). Raises ExportError for a malformed trace, a bad option or an unknown node id.
+    """
+    events = check_trace(trace)
+    options = check_options(options)
+    roles = node_roles(events)
+    order = lifeline_order(events, roles)
+    if options.get("nodes") is not None:
+        unknown = [n for n in options["nodes"] if n not in roles]
+        if unknown:
+            raise ExportError(f"option 'nodes': unknown node {unknown[0]!r}; the trace has {', '.join(order)}")
+        order = list(dict.fromkeys(options["nodes"]))
+    visible = set(order)
+    name = PrefixNames(events)
+    interfaces: dict[str, set] = {}
+    for ev in events:
+        if ev.get("mn") and ev.get("interface"):
+            interfaces.setdefault(ev["mn"], set()).add(ev["interface"])
+    multi_if = {mn for mn, ifs in interfaces.items() if len(ifs) > 1}
+
+    items: list[dict] = []
+    runs: dict[tuple, dict] = {}  # open data runs, by (flow, segment, encapsulated, lost)
+    fold = options["data"] == "fold"
+    for ev in events:
+        if not in_window(ev, options):
+            continue
+        kind = ev["kind"]
+        if is_message(ev):
+            if ev["src"] not in visible or ev["dst"] not in visible:
+                continue
+            lost = ev.get("arrive", 0) is None
+            if kind == "DATA" and fold:
+                key = (ev.get("flow"), frozenset((ev["src"], ev["dst"])), bool(ev.get("encapsulated")), lost)
+                run = runs.get(key)
+                if run is None:
+                    run = runs[key] = _arrow(ev, "", lost)
+                    items.append(run)
+                else:
+                    _extend(run, ev)
+                run["label"] = _data_label(run)
+                continue
+            items.append(_arrow(ev, message_label(ev, name, multi_if), lost))
+            runs.clear()
+        else:
+            note = note_for(ev, name)
+            if note is None:
+                continue
+            over = [n for n in dict.fromkeys(note[0]) if n in visible]
+            if not over:
+                continue
+            over.sort(key=order.index)
+            last = items[-1] if items else None
+            if last and last["type"] == "note" and last["over"] == over:
+                last["lines"].append(note[1])
+                last["kinds"].append(kind)
+            else:
+                items.append({"type": "note", "t": ev["t"], "over": over, "lines": [note[1]], "kinds": [kind]})
+            runs.clear()
+
+    used = {n for item in items for n in (item["over"] if item["type"] == "note" else (item["src"], item["dst"]))}
+    if options.get("nodes") is None:
+        order = [n for n in order if n in used]
+    return {
+        "format": MODEL_FORMAT,
+        "title": trace.get("title") or "",
+        "mode": trace.get("mode"),
+        "options": options,
+        "lifelines": [{"id": n, "label": n, "role": roles[n]} for n in order],
+        "items": items,
+        "legend": name.legend(),
+    }
+
+
+def _arrow(ev: dict, label: str, lost: bool) -> dict:
+    kind = ev["kind"]
+    return {
+        "type": "message",
+        "kind": kind,
+        "t": ev["t"],
+        "t_last": ev["t"],
+        "src": ev["src"],
+        "dst": ev["dst"],
+        "label": label,
+        # "tunnel": an encapsulated packet, drawn as a double line; "data": a native data packet; "signal": the rest.
+        "style": "tunnel" if ev.get("encapsulated") else "data" if kind == "DATA" else "signal",
+        "both": False,
+        "lost": lost,
+        "flow": ev.get("flow"),
+        "count": 1,
+        "ids": [ev.get("id")],
+    }
+
+
+def _extend(run: dict, ev: dict) -> None:
+    run["count"] += 1
+    run["t_last"] = ev["t"]
+    run["ids"].append(ev.get("id"))
+    if ev["src"] != run["src"]:
+        run["both"] = True
+
+
+def _data_label(run: dict) -> str:
+    what = "lost" if run["lost"] else "data"
+    unit = "pkt" if run["count"] == 1 else "pkts"
+    return f"{run['flow']} {what} ({run['count']} {unit})"

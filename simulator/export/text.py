@@ -1,0 +1,40 @@
+"""What the text diagram formats (Mermaid, PlantUML) share: participant names, the legend, time stamps."""
+
+from __future__ import annotations
+
+import re
+
+_SIMPLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def participant_ids(model: dict, keywords: set[str]) -> dict[str, str]:
+    """A name for each lifeline usable in the diagram language: its own id when that is a plain identifier and not
+    a keyword of the language, else P1, P2, ... (the label still shows the id)."""
+    ids: dict[str, str] = {}
+    taken = {lifeline["id"] for lifeline in model["lifelines"]}
+    for i, lifeline in enumerate(model["lifelines"], start=1):
+        node = lifeline["id"]
+        if _SIMPLE_ID.match(node) and node.lower() not in keywords:
+            ids[node] = node
+        else:
+            alias = f"P{i}"
+            while alias in taken:
+                alias = "_" + alias
+            ids[node] = alias
+            taken.add(alias)
+    return ids
+
+
+def legend_lines(model: dict) -> list[str]:
+    """One line per prefix name: "HNP1 = 2001:db8:1:1::/64, anchored at MAR1 (MN1)"."""
+    lines = []
+    for entry in model["legend"]:
+        anchor = f", anchored at {entry['anchor']}" if entry.get("anchor") else ""
+        mn = f" ({entry['mn']})" if entry.get("mn") else ""
+        lines.append(f"{entry['name']} = {entry['prefix']}{anchor}{mn}")
+    return lines
+
+
+def stamp(item: dict, text: str, time_axis: bool) -> str:
+    """The text, prefixed with the item's time when the time axis is on."""
+    return f"t={item['t']:.3f} {text}" if time_axis else text

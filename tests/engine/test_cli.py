@@ -1,0 +1,99 @@
+"""python -m simulator validate / run, as a user types them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, SCENARIOS
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "simulator", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def write(tmp_path: Path, data) -> Path:
+    path = tmp_path / "s.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def base():
+    return json.loads((SCENARIOS / "fig5-handover.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIOS.glob("*.json")))
+def test_validate_public_scenarios(name):
+    """Every shipped scenario validates."""
+    result = cli("validate", SCENARIOS / f"{name}.json")
+    assert result.returncode == 0, result.stderr
+
+
+def test_run_exports_trace_and_state_json():
+    """run --export trace|state prints the documented formats."""
+    trace = json.loads(cli("run", SCENARIOS / "fig5-handover.json", "--export", "trace", "--until", "10").stdout)
+    assert trace["format"] == "dmmviz-trace/1" and trace["mode"] == "network-dmm" and trace["events"]
+    assert all(e["t"] <= 10 for e in trace["events"])
+    state = json.loads(cli("run", SCENARIOS / "fig5-handover.json", "--export", "state", "--until", "4").stdout)
+    assert state["format"] == "dmmviz-state/1" and state["mns"]["MN1"]["interfaces"] == {"if1": "MAR1"}
+
+
+def test_run_writes_output_file(tmp_path):
+    out = tmp_path / "state.json"
+    result = cli("run", SCENARIOS / "fig5-handover.json", "--export", "state", "-o", out)
+    assert result.returncode == 0 and json.loads(out.read_text())["t"] == 12.0  # last action 7 s + 5 s
+
+
+@pytest.mark.parametrize(
+    "mutate, line",
+    [
+        (lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR9"}), "script[4].mar: unknown MAR 'MAR9'"),
+        (lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR2"}), "script[4].mar: MN1 if1 is already on MAR2"),
+        (lambda d: d["script"].append({"at": 9, "action": "stop_flow", "mn": "MN1", "flow": "flow7"}), "script[4].flow: MN1 has no active flow 'flow7'"),
+        (lambda d: d["script"].insert(0, {"at": 0, "action": "start_flow", "mn": "MN1", "flow": "x", "cn": "CN1"}),
+         "script[0].mn: MN1 has no attached interface, so it has no prefix for a new flow"),
+        (lambda d: d["network"]["mars"][1].update(prefix_pool="2001:db8:1::/48"), "network.mars[1].prefix_pool: overlaps network.mars[0].prefix_pool"),
+        (lambda d: d["network"]["mars"][0].update(prefix_pool="2001:db8:1::/64"), "network.mars[0].prefix_pool: '2001:db8:1::/64' must be a /48 to /60"),
+        (lambda d: d["network"]["cns"][0].update(address="nope"), "network.cns[0].address: 'nope' is not an IPv6 address"),
+        (lambda d: d["network"]["links"][0].update(between=["MAR1", "MAR7"]), "network.links[0].between[1]: unknown node 'MAR7'"),
+        (lambda d: d.update(format="dmmviz-scenario/9"), "format: must be 'dmmviz-scenario/1'"),
+        (lambda d: d["script"][1].pop("flow"), "script[1].flow"),
+        (lambda d: d["script"][0].update(at=-1), "script[0].at: -1 is less than the minimum of 0"),
+        (lambda d: d.update(timers={"warp": 2}), "timers: Additional properties are not allowed ('warp' was unexpected)"),
+        (lambda d: d["mobile_nodes"].append({"id": "MAR1"}), "mobile_nodes[1].id: duplicate id 'MAR1'"),
+    ],
+)
+def test_validate_bad_file_names_the_path(tmp_path, mutate, line):
+    """Each problem is one line starting with its JSON path; exit 2; no traceback."""
+    data = base()
+    mutate(data)
+    result = cli("validate", write(tmp_path, data))
+    assert result.returncode == 2
+    assert any(l.startswith(line) for l in result.stderr.splitlines()), result.stderr
+    assert "Traceback" not in result.stderr
+    run = cli("run", write(tmp_path, data), "--export", "trace")
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
+
+
+def test_validate_not_json(tmp_path):
+    result = cli("validate", write(tmp_path, '{"format": '))
+    assert result.returncode == 2 and "not valid JSON" in result.stderr and "line 1" in result.stderr
+
+
+def test_validate_missing_file():
+    result = cli("validate", "/nonexistent/x.json")
+    assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_bad_arguments_exit_2():
+    result = cli("run", SCENARIOS / "fig5-handover.json", "--export", "gif")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_schema_command_prints_published_schema():
+    """The schema the CLI prints is the one published in docs/."""
+    printed = json.loads(cli("schema").stdout)
+    published = json.loads((ROOT / "docs" / "scenario.schema.json").read_text())
+    assert printed == published
