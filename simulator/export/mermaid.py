@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .text import legend_lines, participant_ids, stamp
+from .text import arrow_label, legend_lines, participant_ids, stamp
 
 _ENTITIES = {"#": "#35;", ";": "#59;", ":": "#58;", "<": "#lt;", ">": "#gt;", "%": "#37;", "\\": "#92;",
              "{": "#123;", "}": "#125;", "\n": " ", "\r": " "}
@@ -43,9 +43,8 @@ def render(model: dict) -> str:
     time_axis = model["options"]["time_axis"]
     for item in model["items"]:
         if item["type"] == "message":
-            label = item["label"] + (" (tunnelled)" if item["style"] == "tunnel" else "")
             out.append(f"    {ids[item['src']]}{_arrow(item)}{ids[item['dst']]}: "
-                       f"{escape(stamp(item, label, time_axis))}")
+                       f"{escape(arrow_label(item, time_axis))}")
         else:
             over = ",".join(ids[n] for n in item["over"])
             lines = "<br/>".join(escape(line) for line in item["lines"])

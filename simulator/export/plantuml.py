@@ -1,6 +1,6 @@
 """PlantUML sequence diagram text of a sequence model (checked with `plantuml -checkonly`).
 
-Tunnelled data is a thick blue two-way arrow, native data green, a lost packet ends in an X (`->x`).
+Tunnelled data is a bold blue arrow labelled "(tunnelled)", native data green, a lost packet ends in an X (`->x`).
 Creole markup in labels (`--`, `__`, `**`, `//`, `""`, `~~`, `<tag>`) is escaped with PlantUML's `~`.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from .svg import COLORS
-from .text import legend_lines, participant_ids, stamp
+from .text import arrow_label, legend_lines, participant_ids, stamp
 
-_CREOLE = re.compile(r"(--|__|\*\*|//|\"\"|~~|\^\^|==|<|>|\[\[|\]\])")
+_CREOLE = re.compile(r"(--|__|\*\*|//|\"\"|~~|\^\^|==|<(?=[A-Za-z/])|\[\[|\]\])")
 KEYWORDS = {"participant", "actor", "boundary", "control", "entity", "database", "collections", "queue", "note",
             "end", "over", "of", "left", "right", "as", "title", "legend", "endlegend", "alt", "else", "opt",
             "loop", "par", "break", "critical", "group", "ref", "box", "activate", "deactivate", "destroy",
@@ -45,8 +45,7 @@ def render(model: dict) -> str:
     time_axis = model["options"]["time_axis"]
     for item in model["items"]:
         if item["type"] == "message":
-            out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : "
-                       f"{escape(stamp(item, item['label'], time_axis))}")
+            out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : {escape(arrow_label(item, time_axis))}")
         else:
             over = ", ".join(ids[n] for n in item["over"])
             text = "\\n".join(escape(line) for line in item["lines"])

@@ -38,3 +38,8 @@ def legend_lines(model: dict) -> list[str]:
 def stamp(item: dict, text: str, time_axis: bool) -> str:
     """The text, prefixed with the item's time when the time axis is on."""
     return f"t={item['t']:.3f} {text}" if time_axis else text
+
+
+def arrow_label(item: dict, time_axis: bool) -> str:
+    """A message's label for the text formats, which cannot draw a double line: tunnelled data says so."""
+    return stamp(item, item["label"] + (" (tunnelled)" if item["style"] == "tunnel" else ""), time_axis)
