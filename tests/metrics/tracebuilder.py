@@ -15,7 +15,7 @@ class TraceBuilder:
         self._ids = 0
 
     def state(self, kind: str, t: float, **keys: Any) -> dict[str, Any]:
-        event = {"seq": len(self.events), "t": t, "kind": kind, **keys}
+        event = {"seq": len(self.events), "t": round(t, 6), "kind": kind, **keys}
         self.events.append(event)
         return event
 
