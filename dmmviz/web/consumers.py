@@ -1,10 +1,386 @@
-"""Websocket consumers: the session consumer (see dmmviz/protocol.py for the protocol) and a bare echo for the bench."""
+"""Websocket consumers: SessionConsumer speaks dmmviz/protocol.py for one simulation session; EchoConsumer is the
+bench's baseline.
+
+SessionConsumer is a thin adapter: it parses a frame (protocol.parse_client_frame), dispatches it through an explicit
+table of allowed types, calls the engine, saves (live.save) and sends. Every tab of a session joins the channel-layer
+group of that session; a change is sent straight to the tab that asked (with its "re") and through the group to the
+others. Each consumer remembers the last revision it sent, so stale group messages are dropped and a missed one
+turns into a fresh snapshot ("resync").
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+
+from dmmviz import protocol
+from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
+from simulator import CommandError, ScenarioError, Simulation
+
+from . import live
+from .live import Live
+
+log = logging.getLogger("dmmviz.consumers")
+
+# How often one request is retried when another process keeps saving the session first.
+MAX_ATTEMPTS = 5
+
+# One asyncio lock per session in this process, shared by its tabs' consumers (each holds a strong reference).
+_session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _session_lock(session_id: str) -> asyncio.Lock:
+    lock = _session_locks.get(session_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _session_locks[session_id] = lock
+    return lock
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def _with_re(text: str, re: str | int | None) -> str:
+    """Add "re" to a serialised message object without serialising it again."""
+    if re is None:
+        return text
+    return f'{text[:-1]},"re":{json.dumps(re)}}}'
+
+
+class SessionGone(Exception):
+    """The session's row does not exist (never did, or was deleted)."""
+
+
+class TokenBucket:
+    """RATE_BURST frames at once, RATE_PER_SECOND on average (wall clock: this is the adapter, not the engine)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a request did: the simulation after it and the message to send (events, or a snapshot after a replay)."""
+
+    sim: Simulation
+    kind: str  # "events" or "snapshot"
+    events: list[dict[str, Any]]
+    more: bool = False
+
+
+class SessionConsumer(AsyncWebsocketConsumer):
+    """One browser tab on one simulation session (protocol: dmmviz/protocol.py)."""
+
+    session_id: str
+    group: str
+    lock: asyncio.Lock
+
+    async def connect(self) -> None:
+        self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
+        self.group = f"session-{self.session_id.replace('-', '')}"
+        self.lock = _session_lock(self.session_id)
+        self.last_revision = -1
+        self.bucket = TokenBucket(protocol.RATE_PER_SECOND, protocol.RATE_BURST)
+        self.last_rate_error = 0.0
+        self.joined = False
+        await self.accept()
+        # Join before the first snapshot: an update that lands in between is queued, then dropped as stale.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        await self._send_snapshot("connect", None)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.joined = False
+
+    # -- input -------------------------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.bucket.take():
+            # One error a second is enough to tell a flooding client; the rest are dropped unanswered.
+            now = time.monotonic()
+            if now - self.last_rate_error >= 1.0:
+                self.last_rate_error = now
+                await self._send_error(
+                    ProtocolError(
+                        code=ErrorCode.RATE_LIMITED,
+                        message=f"more than {protocol.RATE_BURST} frames at once or {protocol.RATE_PER_SECOND:g} a second; "
+                        "this one was dropped",
+                    )
+                )
+            return
+        message: ClientMessage | None = None
+        try:
+            message = protocol.parse_client_frame(text_data, bytes_data)
+            handler = self.HANDLERS[message.type]
+            await handler(self, message)
+        except ProtocolError as err:
+            if message is not None:
+                err.request, err.re = message.type, message.id
+            await self._send_error(err)
+        except SessionGone:
+            await self._session_gone()
+        except Exception:
+            log.exception("session %s: request failed", self.session_id)
+            live.cache.drop(self.session_id)
+            await self._send_error(
+                ProtocolError(
+                    code=ErrorCode.INTERNAL, message="the server failed on this request; nothing was changed",
+                    request=message.type if message else None, re=message.id if message else None,
+                )
+            )
+
+    async def hello(self, message: ClientMessage) -> None:
+        session = message.fields.get("session")
+        if session is not None and session != self.session_id:
+            raise ProtocolError(code=ErrorCode.BAD_FIELD, field="session", message="this socket belongs to another session")
+        await self._send_snapshot("hello", message.id)
+
+    async def command(self, message: ClientMessage) -> None:
+        command = message.fields["command"]
+
+        def op(current: Live) -> Outcome:
+            try:
+                events = current.sim.apply(command)
+            except CommandError as exc:
+                raise ProtocolError(
+                    code=ErrorCode.COMMAND_REJECTED,
+                    field=f"command.{exc.field}" if exc.field else "command",
+                    message=exc.message,
+                ) from None
+            return Outcome(current.sim, "events", events)
+
+        await self._change(message, op, threaded=False)
+
+    async def step(self, message: ClientMessage) -> None:
+        def op(current: Live) -> Outcome:
+            if current.sim.peek() is None:
+                raise ProtocolError(code=ErrorCode.NOTHING_SCHEDULED, message="nothing is scheduled: the simulation is idle")
+            return Outcome(current.sim, "events", current.sim.step())
+
+        await self._change(message, op, threaded=False)
+
+    async def run_until(self, message: ClientMessage) -> None:
+        t = float(message.fields["t"])
+
+        def op(current: Live) -> Outcome:
+            sim = current.sim
+            if t < sim.now:
+                raise ProtocolError(
+                    code=ErrorCode.BAD_FIELD, field="t", message=f"t={t:g} is before now={sim.now:g}; use step_back or seek to go back"
+                )
+            events, more = run_bounded(sim, t, protocol.MAX_RUN_STEPS)
+            return Outcome(sim, "events", events, more=more)
+
+        await self._change(message, op, threaded=True)
+
+    async def step_back(self, message: ClientMessage) -> None:
+        def op(current: Live) -> Outcome:
+            if not _can_step_back(current.sim):
+                raise ProtocolError(code=ErrorCode.NOTHING_TO_UNDO, message="already at the start of the scenario")
+            # The engine knows what one visible step is: the last user command, or the last step that emitted events.
+            return Outcome(current.sim.step_back(), "snapshot", [])
+
+        await self._change(message, op, threaded=True)
+
+    async def reset(self, message: ClientMessage) -> None:
+        def op(current: Live) -> Outcome:
+            row = current.row
+            return Outcome(Simulation.replay(row.scenario, row.seed, [], 0, mode=row.mode), "snapshot", [])
+
+        await self._change(message, op, threaded=True)
+
+    async def seek(self, message: ClientMessage) -> None:
+        target = int(message.fields["steps"])
+
+        def op(current: Live) -> Outcome:
+            sim, row = current.sim, current.row
+            if target > sim.steps + protocol.MAX_RUN_STEPS:
+                raise ProtocolError(
+                    code=ErrorCode.BAD_FIELD, field="steps",
+                    message=f"steps={target} is more than {protocol.MAX_RUN_STEPS} steps ahead of {sim.steps}",
+                )
+            new = Simulation.replay(row.scenario, row.seed, live.journal_json(sim), target, mode=row.mode)
+            return Outcome(new, "snapshot", [])
+
+        await self._change(message, op, threaded=True)
+
+    # The only message types a client may send, and what handles each.
+    HANDLERS: dict[ClientType, Callable[[SessionConsumer, ClientMessage], Awaitable[None]]] = {
+        ClientType.HELLO: hello,
+        ClientType.COMMAND: command,
+        ClientType.STEP: step,
+        ClientType.RUN_UNTIL: run_until,
+        ClientType.STEP_BACK: step_back,
+        ClientType.RESET: reset,
+        ClientType.SEEK: seek,
+    }
+
+    # -- changing a session ------------------------------------------------------------------------------------
+
+    async def _change(self, message: ClientMessage, op: Callable[[Live], Outcome], *, threaded: bool) -> None:
+        """Run `op` on the session's simulation, save the result, then send it here and to the session's group.
+
+        `op` raises ProtocolError having changed nothing. If another process saved first, the save matches no row:
+        the simulation is rebuilt from the database and `op` runs again.
+        """
+        async with self.lock:
+            for _ in range(MAX_ATTEMPTS):
+                current = await self._live(fresh=False)
+                journal_before = current.sim.journal
+                try:
+                    outcome = await asyncio.to_thread(op, current) if threaded else op(current)
+                except ProtocolError:
+                    raise
+                except BaseException:
+                    live.cache.drop(self.session_id)  # the simulation may be half changed
+                    raise
+                sim = outcome.sim
+                saved = await database_sync_to_async(live.save)(
+                    self.session_id, current.revision, sim, sim.journal is not journal_before
+                )
+                if not saved:
+                    live.cache.drop(self.session_id)
+                    continue
+                updated = Live(row=current.row, sim=sim, revision=current.revision + 1)
+                live.cache.put(self.session_id, updated)
+                if outcome.kind == "events":
+                    text = _dumps(
+                        protocol.events_message(
+                            cause=message.type.value, revision=updated.revision, events=outcome.events,
+                            state=sim.snapshot(), now=sim.now, next_time=sim.peek(), steps=sim.steps,
+                            can_step_back=_can_step_back(sim), more=outcome.more,
+                        )
+                    )
+                else:
+                    text = _dumps(self._snapshot_message(message.type.value, updated))
+                await self._deliver_own(text, updated, message.id)
+                await self.channel_layer.group_send(
+                    self.group, {"type": "session.update", "revision": updated.revision, "text": text}
+                )
+                return
+        raise ProtocolError(
+            code=ErrorCode.BUSY, message="the session kept changing under this request (other tabs?); try again"
+        )
+
+    async def _live(self, *, fresh: bool) -> Live:
+        """The session's simulation: the cached one, or rebuilt from the database. `fresh` checks the cache against
+        the database's revision first (for snapshots, which save nothing and so would not notice a stale cache)."""
+        current = live.cache.get(self.session_id)
+        if current is not None and not fresh:
+            return current
+        row = await database_sync_to_async(live.load_row)(self.session_id)
+        if row is None:
+            live.cache.drop(self.session_id)
+            raise SessionGone
+        if current is not None and current.revision == row.revision:
+            return current
+        current = await asyncio.to_thread(live.rebuild, row)
+        live.cache.put(self.session_id, current)
+        return current
+
+    # -- output ------------------------------------------------------------------------------------------------
+
+    def _snapshot_message(self, cause: str, current: Live) -> dict[str, Any]:
+        sim = current.sim
+        return protocol.snapshot_message(
+            cause=cause, revision=current.revision, session=self.session_id, scenario=current.row.scenario,
+            seed=current.row.seed, mode=sim.mode, now=sim.now, next_time=sim.peek(), steps=sim.steps,
+            state=sim.snapshot(), events=sim.trace()["events"], journal=live.journal_json(sim),
+            can_step_back=_can_step_back(sim),
+        )
+
+    async def _send_snapshot(self, cause: str, re: str | int | None) -> None:
+        try:
+            async with self.lock:
+                current = await self._live(fresh=True)
+                text = _dumps(self._snapshot_message(cause, current))
+                self.last_revision = current.revision
+                await self.send(text_data=_with_re(text, re))
+        except SessionGone:
+            await self._session_gone()
+        except ScenarioError as exc:
+            problems = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or str(exc)
+            await self._send_error(
+                ProtocolError(code=ErrorCode.SCENARIO_INVALID, message=f"this session's scenario is refused: {problems}", re=re)
+            )
+            await self.close(code=protocol.CLOSE_SCENARIO_INVALID)
+
+    async def _deliver_own(self, text: str, current: Live, re: str | int | None) -> None:
+        """Send a change to the tab that asked for it; if this tab missed a revision, a snapshot instead."""
+        if text.startswith('{"v":1,"type":"snapshot"') or current.revision == self.last_revision + 1:
+            await self.send(text_data=_with_re(text, re))
+        else:
+            await self.send(text_data=_with_re(_dumps(self._snapshot_message("resync", current)), re))
+        self.last_revision = current.revision
+
+    async def session_update(self, event: dict[str, Any]) -> None:
+        """A change from any tab of this session (this one included), through the channel layer."""
+        revision = event["revision"]
+        if revision <= self.last_revision:
+            return  # already sent (our own change, or covered by a snapshot)
+        if revision == self.last_revision + 1:
+            self.last_revision = revision
+            await self.send(text_data=event["text"])
+            return
+        await self._send_snapshot("resync", None)
+
+    async def _send_error(self, err: ProtocolError) -> None:
+        await self.send(text_data=_dumps(protocol.error_message(err)))
+
+    async def _session_gone(self) -> None:
+        await self._send_error(
+            ProtocolError(code=ErrorCode.SESSION_NOT_FOUND, message=f"there is no session {self.session_id}")
+        )
+        await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
+
+
+def _can_step_back(sim: Simulation) -> bool:
+    return sim.steps > 0 or bool(sim.journal)
+
+
+def run_bounded(sim: Simulation, t: float, max_steps: int) -> tuple[list[dict[str, Any]], bool]:
+    """`sim.run(t)` in slices of simulated time, stopping once `max_steps` items have been processed.
+
+    Running to t1 and then to t2 is exactly running to t2 (the engine processes every item due by each bound), so the
+    slices change nothing but where a long run may stop. Returns the events and whether items due by `t` remain.
+    """
+    start = sim.steps
+    events: list[dict[str, Any]] = []
+    span = 1.0
+    while True:
+        bound = min(t, sim.now + span)
+        before = sim.steps
+        events += sim.run(bound)
+        if bound >= t:
+            return events, False
+        if sim.steps - start >= max_steps:
+            nxt = sim.peek()
+            return events, nxt is not None and nxt <= t
+        done = sim.steps - before
+        span = span / 2 if done > 2000 else span * 2 if done < 200 else span
 
 
 class EchoConsumer(AsyncJsonWebsocketConsumer):
@@ -12,11 +388,3 @@ class EchoConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         await self.send_json(content)
-
-
-class SessionConsumer(AsyncJsonWebsocketConsumer):
-    """Placeholder until the engine lands; the protocol is in dmmviz/protocol.py."""
-
-    async def connect(self) -> None:
-        await self.accept()
-        await self.close(code=1011)

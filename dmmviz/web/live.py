@@ -1,0 +1,127 @@
+"""Live simulations behind the websocket: rebuild from the database, change, save, with a per-process cache.
+
+The database row (SimSession) is the truth: (scenario data, seed, mode, journal, steps, now) plus a `revision` that
+every change bumps. A change runs on the cached Simulation when the cache holds this session at the revision the
+change starts from, and is saved with `UPDATE ... WHERE revision = <that revision>`. If another process (or a tab on
+another process) saved first, nothing is updated: the cache entry is dropped, the simulation is rebuilt from the row
+by `Simulation.replay`, and the change is tried again. So the cache only saves replays; correctness never rests on it.
+
+Nothing here is async: the consumer calls these functions through `database_sync_to_async` (database) or in the
+event loop (cheap engine calls), under its per-session asyncio lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from simulator import Simulation
+
+from .models import SimSession
+
+
+@dataclass(slots=True, kw_only=True)
+class SessionRow:
+    """What the database holds for one session: enough to rebuild its simulation exactly."""
+
+    id: str
+    scenario: dict[str, Any]
+    seed: int
+    mode: str | None
+    journal: list[list[Any]]
+    steps: int
+    now: float
+    revision: int
+
+
+@dataclass(slots=True, kw_only=True)
+class Live:
+    """A simulation as of `revision` of its session."""
+
+    row: SessionRow
+    sim: Simulation
+    revision: int
+
+
+def load_row(session_id: str) -> SessionRow | None:
+    """Read a session from the database (None if there is no such session)."""
+    values = (
+        SimSession.objects.filter(id=session_id)
+        .values("scenario_data", "seed", "mode", "journal", "steps", "now", "revision")
+        .first()
+    )
+    if values is None:
+        return None
+    return SessionRow(
+        id=str(session_id),
+        scenario=values["scenario_data"],
+        seed=values["seed"],
+        mode=values["mode"] or None,
+        journal=list(values["journal"] or []),
+        steps=values["steps"],
+        now=values["now"],
+        revision=values["revision"],
+    )
+
+
+def rebuild(row: SessionRow) -> Live:
+    """Replay the session's simulation from its row. Raises the engine's ScenarioError if the scenario is refused."""
+    sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode)
+    return Live(row=row, sim=sim, revision=row.revision)
+
+
+def journal_json(sim: Simulation) -> list[list[Any]]:
+    """`Simulation.journal` as stored and sent: [[steps_before, now_us, command], ...]."""
+    return [[int(steps), int(now_us), dict(command)] for steps, now_us, command in sim.journal]
+
+
+def save(session_id: str, expected_revision: int, sim: Simulation, journal_changed: bool) -> bool:
+    """Store the simulation's (journal, steps, now) if the row is still at `expected_revision`; True if it was."""
+    changes: dict[str, Any] = {
+        "steps": sim.steps,
+        "now": sim.now,
+        "revision": expected_revision + 1,
+        "updated": timezone.now(),
+    }
+    if journal_changed:
+        changes["journal"] = journal_json(sim)
+    return SimSession.objects.filter(id=session_id, revision=expected_revision).update(**changes) == 1
+
+
+class LiveCache:
+    """The most recently used live simulations of this process, by session id (least recently used dropped first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Live] = OrderedDict()
+        self._lock = threading.Lock()  # get/put may come from the event loop and from worker threads
+
+    def get(self, session_id: str) -> Live | None:
+        with self._lock:
+            live = self._entries.get(session_id)
+            if live is not None:
+                self._entries.move_to_end(session_id)
+            return live
+
+    def put(self, session_id: str, live: Live) -> None:
+        with self._lock:
+            self._entries[session_id] = live
+            self._entries.move_to_end(session_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, session_id: str) -> None:
+        with self._lock:
+            self._entries.pop(session_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+cache = LiveCache(getattr(settings, "DMMVIZ_LIVE_CACHE_SIZE", 512))
