@@ -10,7 +10,7 @@ tests/metrics/test_metrics_runs.py checks the same numbers on real engine runs.
 from __future__ import annotations
 
 import pytest
-from tracebuilder import TraceBuilder
+from .tracebuilder import TraceBuilder
 
 from simulator.metrics import compute_metrics
 
