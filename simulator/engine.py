@@ -161,6 +161,7 @@ class Simulation:
             for m in scenario["mobile_nodes"]
         }
         self.lma_spec: dict[str, str] = dict(net.get("lma") or DEFAULT_LMA)
+        self.routers: dict[str, Mar] = self._routers()  # every node with a binding cache: the MARs (+ the LMA)
         wired = [*self.mars, *self.cns, self.db_id, *self._extra_nodes()]
         links = [(l["between"][0], l["between"][1], float(l["delay_ms"])) for l in net["links"]]
         self.topology = Topology(wired, links, self.timers.core_delay_ms)
@@ -187,6 +188,9 @@ class Simulation:
 
     def _extra_nodes(self) -> list[str]:
         return []
+
+    def _routers(self) -> dict[str, Mar]:
+        return self.mars
 
     # -- public API ------------------------------------------------------------------------------------------
 
@@ -581,7 +585,7 @@ class Simulation:
 
     def _on_pbu(self, msg: dict[str, Any]) -> None:
         """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
-        anchor = self.mars[msg["dst"]]
+        anchor = self.routers[msg["dst"]]
         mn_id, flow, serving = msg["mn"], msg.get("flow"), msg["src"]
         not_mine = [h for h in msg["hnps"] if h not in anchor.own or anchor.own[h][0] != mn_id]
         status = C.STATUS_NOT_LMA_FOR_THIS_MN if not_mine else C.STATUS_ACCEPTED
@@ -653,21 +657,21 @@ class Simulation:
             self._state("tunnel_down", a, peer=b, hnps=[hnp])
 
     def _tunnel_users(self, a: str, b: str) -> int:
-        users = sum(1 for x in self.mars[a].bc.values() if x.serving == b)
-        if b in self.mars:
-            users += sum(1 for x in self.mars[b].bc.values() if x.serving == a)
+        users = sum(1 for x in self.routers[a].bc.values() if x.serving == b)
+        if b in self.routers:
+            users += sum(1 for x in self.routers[b].bc.values() if x.serving == a)
         return users
 
     def _tunnel_hnps(self, a: str, b: str) -> list[str]:
-        hnps = {x.hnp for x in self.mars[a].bc.values() if x.serving == b}
-        if b in self.mars:
-            hnps |= {x.hnp for x in self.mars[b].bc.values() if x.serving == a}
+        hnps = {x.hnp for x in self.routers[a].bc.values() if x.serving == b}
+        if b in self.routers:
+            hnps |= {x.hnp for x in self.routers[b].bc.values() if x.serving == a}
         return sorted(hnps)
 
     def tunnels_of(self, node: str) -> list[str]:
         """The peers this node has a tunnel with (derived from the binding caches: no tunnel without a binding)."""
         peers: set[str] = set()
-        for mar in self.mars.values():
+        for mar in self.routers.values():
             for binding in mar.bc.values():
                 if mar.id == node:
                     peers.add(binding.serving)
@@ -778,7 +782,7 @@ class Simulation:
 
     def _prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         """REQ2: the last flow on a prefix ended. A redirected prefix is de-registered by its serving MAR."""
-        anchor = self.mars[self.prefix_anchor[hnp]]
+        anchor = self.routers[self.prefix_anchor[hnp]]
         serving = None
         for mar_id in sorted(self.mars):
             entry = self.mars[mar_id].bul.get((mn.id, hnp, None))
@@ -886,7 +890,7 @@ class Simulation:
             return
         if dst in self.cns:
             return
-        mar = self.mars[dst]
+        mar = self.routers[dst]
         hnp = msg["prefix"]
         if msg["direction"] == "down":
             self._forward_down(mar, mn, flow, msg, hnp)  # type: ignore[arg-type]
@@ -941,9 +945,8 @@ class Simulation:
     def snapshot(self) -> dict[str, Any]:
         """The network's tables now ("dmmviz-state/1")."""
         mars = {}
-        for mar_id in sorted(self.mars):
-            mar = self.mars[mar_id]
-            mars[mar_id] = self._node_tables(mar)
+        for mar_id in sorted(self.routers):
+            mars[mar_id] = self._node_tables(self.routers[mar_id])
         mns = {}
         for mn_id in sorted(self.mns):
             mn = self.mns[mn_id]

@@ -81,6 +81,8 @@ def render(model: dict) -> str:
         start_row = len(canvas.rows)
         if item["type"] == "message":
             _message(canvas, item, xs[index[item["src"]]], xs[index[item["dst"]]])
+        elif item["type"] == "drop":
+            _drop(canvas, item, xs[index[item["node"]]])
         else:
             _note(canvas, item, [xs[index[n]] for n in item["over"]])
         if time_axis:
@@ -124,7 +126,8 @@ def _message(canvas: _Canvas, item: dict, a: int, b: int) -> None:
     canvas.text(row, left + 1, "".join(shaft))
 
 
-def _note(canvas: _Canvas, item: dict, xs: list[int]) -> None:
+def _note(canvas: _Canvas, item: dict, xs: list[int]) -> list[list[str]]:
+    """Write the note's lines beside its leftmost lifeline (to the right when there is room); return the rows."""
     left = min(xs)
     longest = max(len(line) for line in item["lines"])
     room_right = WIDTH - (left + 2)
@@ -132,7 +135,15 @@ def _note(canvas: _Canvas, item: dict, xs: list[int]) -> None:
         start, width, align = left + 2, room_right, "left"
     else:  # no room to the right of the last columns: write to the left, ending beside the lifeline
         start, width, align = canvas.margin, max(left - 1 - canvas.margin, MIN_NOTE_WIDTH), "right"
+    rows = []
     for line in item["lines"]:
         for part in textwrap.wrap(_ascii(line), width, break_on_hyphens=False):
-            row = canvas.bars()
-            canvas.text(row, start if align == "left" else left - 1 - len(part), part)
+            rows.append(canvas.bars())
+            canvas.text(rows[-1], start if align == "left" else left - 1 - len(part), part)
+    return rows
+
+
+def _drop(canvas: _Canvas, item: dict, x: int) -> None:
+    """A drop: an X on the lifeline, the reason beside it."""
+    rows = _note(canvas, {"lines": [item["label"]]}, [x])
+    rows[0][x] = "X"

@@ -45,6 +45,8 @@ def render(model: dict) -> str:
         if item["type"] == "message":
             out.append(f"    {ids[item['src']]}{_arrow(item)}{ids[item['dst']]}: "
                        f"{escape(arrow_label(item, time_axis))}")
+        elif item["type"] == "drop":
+            out.append(f"    Note over {ids[item['node']]}: {escape(stamp(item, 'X ' + item['label'], time_axis))}")
         else:
             over = ",".join(ids[n] for n in item["over"])
             lines = "<br/>".join(escape(line) for line in item["lines"])

@@ -1,2 +1,399 @@
-def render(*a, **k):
-    raise NotImplementedError
+"""Packet capture of a run: every message event becomes one byte-accurate IPv6 packet, stamped with its send time.
+
+The capture is a classic pcap file (microsecond timestamps, simulated seconds since the epoch, so Wireshark shows
+1970-01-01 00:00:t) with link type LINKTYPE_RAW (101): each record is a bare IPv6 packet. Which packet each kind
+of message becomes, the address plan and the session-DB payload are documented in docs/exports.md; in short:
+
+- RS / RA: ICMPv6 (RFC 4861) on the access link, from the MN's link-local address to ff02::2 and back from
+  fe80::1, the link-local address every MAR shares (RFC 5213 §6.9.3); RA prefix information options carry the
+  trace's valid and preferred lifetimes.
+- PBU / PBA (RFC 5213 §8.1, §8.2): Mobility Header BU/BA with P=1 from the serving MAR's address to the anchor's
+  and back, with the MN Identifier, Home Network Prefix, Handoff Indicator, Access Technology Type and Timestamp
+  options, aligned and padded as RFC 6275 §6.2 says. BU / BA (client-dmm, RFC 6275): the MN's own BU from its
+  care-of address with a Home Address destination option; the BA back with a type 2 routing header.
+- DATA: UDP; tunnelled segments wrapped in an outer IPv6 header (IPv6-in-IPv6, next header 41) between the MARs.
+- DB_QUERY / DB_REPLY / DB_UPDATE: UDP port 7333 with a JSON payload.
+
+Mobility and ICMPv6 packets are built with scapy. Data and DB packets, the bulk of a run, are plain IPv6 + UDP
+built here with struct, because scapy takes about 0.4 ms a packet; a test holds them byte-equal to scapy's.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import math
+import re
+import struct
+
+from scapy.layers.inet6 import (
+    HAO,
+    ICMPv6ND_RA,
+    ICMPv6ND_RS,
+    ICMPv6NDOptPrefixInfo,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrRouting,
+    MIP6MH_BA,
+    MIP6MH_BU,
+)
+from scapy.packet import Raw
+
+from .sequence import ExportError, check_options, check_trace, in_window, is_message, node_roles
+
+LINKTYPE_RAW = 101  # a bare IP packet per record (Wireshark: "Raw IP")
+SNAPLEN = 65535
+DB_PORT = 7333  # session-DB messages, both ends (unassigned by IANA; RFC 7333 is the DMM requirements)
+MN_PORT_BASE, CN_PORT_BASE = 40000, 50000  # flow k (numbered in order of appearance) uses 40000+k <-> 50000+k
+INFRA_PREFIX = "2001:db8:ffff"  # infrastructure addresses: 2001:db8:ffff:<role>::<n>
+ROLE_SUBNET = {"mar": 1, "anchor": 2, "db": 3}
+MAG_LINK_LOCAL = "fe80::1"  # RFC 5213 §6.9.3: every MAG uses the same link-local address on the access link
+ALL_ROUTERS = "ff02::2"
+HOP_LIMIT, ND_HOP_LIMIT = 64, 255  # RFC 4861 §6.1: ND messages must arrive with hop limit 255
+ROUTER_LIFETIME = 1800  # RFC 4861 §6.2.1 default AdvDefaultLifetime: 3 x MaxRtrAdvInterval (600 s)
+INFINITE = 0xFFFFFFFF
+DEFAULT_ATT = 4  # IEEE 802.11a/b/g (RFC 5213 §8.5)
+DEFAULT_SIZE = 100
+
+# Mobility options: (type, alignment x, y): the option must start at an offset of x*n + y from the start of the
+# Mobility Header (RFC 6275 §6.2; RFC 5213 §8.3-§8.8; RFC 4283 §3).
+OPT_PAD1, OPT_PADN = 0, 1
+OPT_MN_ID = (8, 0, 0)
+OPT_HNP = (22, 8, 4)
+OPT_HI = (23, 0, 0)
+OPT_ATT = (24, 0, 0)
+OPT_TIMESTAMP = (27, 8, 2)
+MH_FIXED = 12  # BU and BA bodies both end 12 octets into the Mobility Header: options start there
+NAI_SUBTYPE = 1  # RFC 4283: MN Identifier subtype 1, Network Access Identifier
+BU_FLAGS, BA_FLAGS = "AHLKMRP", "KRP"
+
+
+def _natural(node: str) -> tuple:
+    """Sort key that puts MAR2 before MAR10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", node))
+
+
+class AddressPlan:
+    """Deterministic IPv6 addresses for the nodes of a run (docs/exports.md, "Address plan").
+
+    - MARs, anchors (the LMA) and the session DB: 2001:db8:ffff:<1 MAR, 2 LMA, 3 DB>::<n>, n counting from 1 in
+      natural order of the ids of that role (MAR1 -> 2001:db8:ffff:1::1, DB -> 2001:db8:ffff:3::1).
+    - A mobile node on an access link: fe80::<m>:<i>, m the MN's number in order of appearance, i the interface's.
+    - A mobile node's global addresses and the correspondent nodes' come from the trace (DATA inner_src/inner_dst,
+      BU home/care-of address); where the trace gives none, <HNP>::1.
+    - Where the trace gives a tunnel end's address (DATA outer_src/outer_dst), that address is the node's.
+    """
+
+    def __init__(self, events: list[dict]) -> None:
+        roles = node_roles(events)
+        self.roles = roles
+        self.infra: dict[str, str] = {}
+        for role, subnet in ROLE_SUBNET.items():
+            for n, node in enumerate(sorted((x for x, r in roles.items() if r == role), key=_natural), start=1):
+                self.infra[node] = f"{INFRA_PREFIX}:{subnet}::{n}"
+        # Addresses the trace itself gives for a tunnel's ends (DATA outer_src/outer_dst) win over the plan.
+        for ev in events:
+            if ev["kind"] == "DATA" and ev.get("encapsulated"):
+                for end in ("src", "dst"):
+                    if roles.get(ev[end]) in ROLE_SUBNET and isinstance(ev.get(f"outer_{end}"), str):
+                        self.infra[ev[end]] = ev[f"outer_{end}"]
+        self.mn_number: dict[str, int] = {}
+        self.if_number: dict[tuple[str, str], int] = {}
+        self.flow_number: dict[str, int] = {}
+        for ev in events:
+            mn = ev.get("mn")
+            if isinstance(mn, str):
+                self.mn_number.setdefault(mn, len(self.mn_number) + 1)
+                iface = ev.get("interface")
+                if isinstance(iface, str) and (mn, iface) not in self.if_number:
+                    self.if_number[(mn, iface)] = sum(1 for m, _ in self.if_number if m == mn) + 1
+            flow = ev.get("flow")
+            if isinstance(flow, str):
+                self.flow_number.setdefault(flow, len(self.flow_number) + 1)
+
+    def node(self, node: str) -> str:
+        try:
+            return self.infra[node]
+        except KeyError:
+            raise ExportError(f"pcap: {node!r} ({self.roles.get(node, 'unknown role')}) has no address in the plan") from None
+
+    def link_local(self, mn: str, interface: str | None) -> str:
+        m = self.mn_number.get(mn, 0)
+        i = self.if_number.get((mn, interface or ""), 1)
+        return f"fe80::{m:x}:{i:x}"
+
+    def ports(self, flow: str | None, direction: str) -> tuple[int, int]:
+        k = self.flow_number.get(flow or "", 0)
+        mn_port, cn_port = MN_PORT_BASE + k, CN_PORT_BASE + k
+        return (cn_port, mn_port) if direction == "down" else (mn_port, cn_port)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip(address: str) -> bytes:
+    try:
+        return ipaddress.IPv6Address(address).packed
+    except ValueError:
+        raise ExportError(f"pcap: {address!r} is not an IPv6 address") from None
+
+
+def _host(prefix: str, iid: int = 1) -> str:
+    """<prefix>::iid, e.g. 2001:db8:1:1::/64 -> 2001:db8:1:1::1."""
+    try:
+        net = ipaddress.IPv6Network(prefix, strict=False)
+    except ValueError:
+        raise ExportError(f"pcap: {prefix!r} is not an IPv6 prefix") from None
+    return str(net.network_address + iid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IPv6 + UDP by hand (checked against scapy in tests/exports/test_pcap.py)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _ipv6(src: bytes, dst: bytes, next_header: int, payload: bytes, hop_limit: int = HOP_LIMIT) -> bytes:
+    return struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop_limit) + src + dst + payload
+
+
+def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes:
+    """IPv6 + UDP datagram with the checksum over the RFC 8200 §8.1 pseudo-header."""
+    length = 8 + len(payload)
+    pseudo = src + dst + struct.pack("!IxxxB", length, 17)
+    header = struct.pack("!HHHH", sport, dport, length, 0)
+    checksum = _checksum(pseudo + header + payload) or 0xFFFF  # RFC 8200 §8.1: zero is sent as 0xffff
+    return _ipv6(src, dst, 17, struct.pack("!HHHH", sport, dport, length, checksum) + payload)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mobility options (RFC 6275 §6.2)
+
+
+def mobility_options(options: list[tuple[tuple[int, int, int], bytes]], start: int = MH_FIXED) -> bytes:
+    """Encode options [((type, x, y), data), ...] starting `start` octets into the Mobility Header.
+
+    Each option is preceded by the Pad1/PadN its alignment x*n+y needs, and the whole Mobility Header is padded to a
+    multiple of 8 octets (RFC 6275 §6.1.1).
+    """
+    out = bytearray()
+    pos = start
+    for (otype, x, y), data in options:
+        if len(data) > 255:
+            raise ExportError(f"pcap: mobility option {otype} is {len(data)} octets, more than 255")
+        if x:
+            out += _pad((y - pos) % x)
+            pos = start + len(out)
+        out += bytes((otype, len(data))) + data
+        pos = start + len(out)
+    out += _pad(-pos % 8)
+    return bytes(out)
+
+
+def _pad(n: int) -> bytes:
+    if n == 0:
+        return b""
+    if n == 1:
+        return bytes((OPT_PAD1,))
+    return bytes((OPT_PADN, n - 2)) + bytes(n - 2)
+
+
+def _hnp_option(prefix: str) -> tuple[tuple[int, int, int], bytes]:
+    net = ipaddress.IPv6Network(prefix, strict=False)
+    return OPT_HNP, bytes((0, net.prefixlen)) + net.network_address.packed
+
+
+def _timestamp(seconds: float) -> bytes:
+    """RFC 5213 §8.8: 48 bits of seconds since 1970-01-01 and 16 bits of 1/65536 fractions (not NTP's 1900 era)."""
+    value = round(seconds * 65536)
+    return value.to_bytes(8, "big")
+
+
+def _pmip_options(ev: dict) -> bytes:
+    hnps = ev.get("hnps") or []
+    mn_id = ev.get("mn_id") or f"{ev.get('mn')}@dmmviz.example"
+    options = [(OPT_MN_ID, bytes((NAI_SUBTYPE,)) + mn_id.encode("utf-8"))]
+    # RFC 5213 §8.1: a PBU asking the LMA to assign the prefix carries one HNP option with ALL_ZERO (::/0).
+    options += [_hnp_option(p) for p in hnps] if hnps else [_hnp_option("::/0")]
+    options.append((OPT_HI, bytes((0, int(ev.get("handoff_indicator") or 4)))))  # 4: handoff state unknown
+    options.append((OPT_ATT, bytes((0, int(ev.get("att") or DEFAULT_ATT)))))
+    stamp = ev.get("timestamp")
+    options.append((OPT_TIMESTAMP, _timestamp(stamp if isinstance(stamp, (int, float)) else ev["t"])))
+    return mobility_options(options)
+
+
+def _flags(ev: dict, allowed: str) -> str:
+    flags = ev.get("flags") or ""
+    bad = [f for f in flags if f not in allowed]
+    if bad:
+        raise ExportError(f"pcap: {ev['kind']} id {ev.get('id')}: flag {bad[0]!r} is not one of {allowed}")
+    return flags
+
+
+def _lifetime_units(ev: dict) -> int:
+    """Binding lifetime in the Mobility Header's units of 4 seconds (RFC 6275 §6.1.7), rounded up."""
+    lifetime = ev.get("lifetime") or 0
+    return min(0xFFFF, math.ceil(lifetime / 4))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One packet per message kind
+
+
+class _Builder:
+    def __init__(self, events: list[dict]) -> None:
+        self.plan = AddressPlan(events)
+        # Client-based mobility: the MN is a tunnel end, at its care-of address; the BA goes back there.
+        self.anchor_of = {ev["hnp"]: ev.get("node") for ev in events if ev["kind"] == "hnp_allocated" and "hnp" in ev}
+        self.bus: dict[tuple, list[tuple[float, str, str]]] = {}  # (mn, home agent) -> [(t, home, care-of)]
+        for ev in events:
+            if ev["kind"] == "BU" and ev.get("home_address") and ev.get("care_of_address"):
+                self.bus.setdefault((ev["src"], ev["dst"]), []).append(
+                    (ev["t"], ev["home_address"], ev["care_of_address"]))
+
+    def _binding(self, mn: str, home_agent: str, t: float) -> tuple[str, str] | tuple[None, None]:
+        """(home address, care-of address) of the MN's latest BU to that home agent sent by time t."""
+        found: tuple[str, str] | tuple[None, None] = (None, None)
+        for when, home, care_of in self.bus.get((mn, home_agent), []):
+            if when <= t:
+                found = (home, care_of)
+        return found
+
+    def packet(self, ev: dict) -> bytes:
+        kind = ev["kind"]
+        build = getattr(self, f"_{kind.lower()}", None)
+        if build is None:
+            raise ExportError(f"pcap: no packet format for message kind {kind!r} (event id {ev.get('id')})")
+        return build(ev)
+
+    def _mn_ll(self, ev: dict, end: str) -> str:
+        return self.plan.link_local(ev[end], ev.get("interface"))
+
+    def _rs(self, ev: dict) -> bytes:
+        return bytes(IPv6(src=self._mn_ll(ev, "src"), dst=ALL_ROUTERS, hlim=ND_HOP_LIMIT) / ICMPv6ND_RS())
+
+    def _ra(self, ev: dict) -> bytes:
+        pkt = IPv6(src=MAG_LINK_LOCAL, dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
+            chlim=HOP_LIMIT, routerlifetime=ROUTER_LIFETIME)
+        for p in ev.get("prefixes") or []:
+            net = ipaddress.IPv6Network(p["prefix"], strict=False)
+            pkt /= ICMPv6NDOptPrefixInfo(
+                prefixlen=net.prefixlen, L=1, A=1, prefix=str(net.network_address),
+                validlifetime=_seconds32(p.get("valid_lifetime")),
+                preferredlifetime=_seconds32(p.get("preferred_lifetime")))
+        return bytes(pkt)
+
+    def _pbu(self, ev: dict) -> bytes:
+        mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),
+                       autopad=0, options=[Raw(_pmip_options(ev))])
+        return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
+
+    def _pba(self, ev: dict) -> bytes:
+        mh = MIP6MH_BA(status=int(ev.get("status") or 0), flags=_flags(ev, BA_FLAGS) if ev.get("flags") else "P",
+                       seq=int(ev.get("sequence") or 0), mhtime=_lifetime_units(ev), res2=0,
+                       autopad=0, options=[Raw(_pmip_options(ev))])
+        return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
+
+    def _bu(self, ev: dict) -> bytes:
+        hnps = ev.get("hnps") or []
+        home = ev.get("home_address") or (_host(hnps[0]) if hnps else None)
+        care_of = ev.get("care_of_address")
+        if not home or not care_of:
+            raise ExportError(f"pcap: BU id {ev.get('id')} needs home_address and care_of_address")
+        mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),
+                       autopad=0, options=[Raw(mobility_options([]))])
+        # RFC 6275 §6.3, §11.7.1: from the care-of address, with the home address in a destination option.
+        pkt = IPv6(src=care_of, dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / IPv6ExtHdrDestOpt(
+            options=[HAO(hoa=home)]) / mh
+        return bytes(pkt)
+
+    def _ba(self, ev: dict) -> bytes:
+        home, care_of = self._binding(ev["dst"], ev["src"], ev["t"])
+        home = ev.get("home_address") or home
+        care_of = ev.get("care_of_address") or care_of
+        if not home or not care_of:
+            raise ExportError(f"pcap: BA id {ev.get('id')} answers no BU of {ev['dst']} to {ev['src']} in the trace")
+        mh = MIP6MH_BA(status=int(ev.get("status") or 0), flags=_flags(ev, BA_FLAGS), seq=int(ev.get("sequence") or 0),
+                       mhtime=_lifetime_units(ev), res2=0, autopad=0, options=[Raw(mobility_options([]))])
+        # RFC 6275 §6.4, §9.5.4: to the care-of address, with the home address in a type 2 routing header.
+        pkt = IPv6(src=self.plan.node(ev["src"]), dst=care_of, hlim=HOP_LIMIT) / IPv6ExtHdrRouting(
+            type=2, segleft=1, addresses=[home]) / mh
+        return bytes(pkt)
+
+    def _data(self, ev: dict) -> bytes:
+        sport, dport = self.plan.ports(ev.get("flow"), ev.get("direction", "down"))
+        size = ev.get("size")
+        size = DEFAULT_SIZE if not isinstance(size, int) or size < 0 else size
+        text = f"dmmviz {ev.get('flow')} {ev.get('direction')} packet {ev.get('packet')} ".encode()
+        payload = (text + bytes(max(0, size - len(text))))[:size]
+        inner = _udp(_ip(ev["inner_src"]), _ip(ev["inner_dst"]), sport, dport, payload)
+        if not ev.get("encapsulated"):
+            return inner
+        # RFC 2473 / RFC 5213 §6.10.5: the tunnel between anchor and serving MAR is IPv6-in-IPv6 (next header 41).
+        outer = [ev.get("outer_src"), ev.get("outer_dst")]
+        if not all(outer):
+            outer = [self._tunnel_end(ev, end) for end in ("src", "dst")]
+        return _ipv6(_ip(outer[0]), _ip(outer[1]), 41, inner)
+
+    def _tunnel_end(self, ev: dict, end: str) -> str:
+        """A tunnel end's address. Between routers: the segment's ends. When the MN is a tunnel end (client-based
+        mobility, RFC 6275 §9.4), the tunnel runs from its care-of address to the home agent that anchors the
+        prefix, and the segment through the serving router carries that same outer header."""
+        mn, anchor = ev.get("mn"), self.anchor_of.get(ev.get("prefix"))
+        care_of = self._binding(mn, anchor, ev["t"])[1] if mn and anchor else None
+        if care_of is None:  # no BU from this MN to the prefix's anchor: a tunnel between two routers
+            return self.plan.node(ev[end])
+        mn_side = (end == "src") == (ev.get("direction") == "up")
+        return care_of if mn_side else self.plan.node(anchor)
+
+    def _db(self, ev: dict) -> bytes:
+        body = {"msg": ev["kind"], "mn": ev.get("mn")}
+        if ev["kind"] == "DB_UPDATE":
+            body["op"] = ev.get("op")
+        body["entries"] = [
+            {"hnp": e.get("hnp"), "anchor": e.get("anchor"), "anchor_address": self.plan.infra.get(e.get("anchor")),
+             "interface": e.get("interface")}
+            for e in ev.get("entries") or []]
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        return _udp(_ip(self.plan.node(ev["src"])), _ip(self.plan.node(ev["dst"])), DB_PORT, DB_PORT, payload)
+
+    _db_query = _db_reply = _db_update = _db
+
+
+def _seconds32(value: object) -> int:
+    if not isinstance(value, (int, float)) or value < 0:
+        return 0
+    return INFINITE if value >= INFINITE or math.isinf(value) else int(value)
+
+
+def render(trace: dict, options: dict | None = None) -> bytes:
+    """The pcap file (bytes) of a trace: one record per message event in the window.
+
+    Options: `start`/`end` as for the diagrams; `nodes` keeps messages from or to one of those nodes (a capture
+    taken there); `data` and `time_axis` do not apply. Raises ExportError for a trace it cannot encode.
+    """
+    events = check_trace(trace)
+    options = check_options(options)
+    nodes = set(options["nodes"]) if options.get("nodes") is not None else None
+    builder = _Builder(events)
+    if nodes is not None:
+        unknown = sorted(nodes - set(builder.plan.roles))
+        if unknown:
+            raise ExportError(f"option 'nodes': unknown node {unknown[0]!r}")
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW)]
+    for ev in events:
+        if not is_message(ev) or not in_window(ev, options):
+            continue
+        if nodes is not None and ev["src"] not in nodes and ev["dst"] not in nodes:
+            continue
+        packet = builder.packet(ev)
+        usec = round(ev["t"] * 1_000_000)
+        out.append(struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(packet), len(packet)))
+        out.append(packet)
+    return b"".join(out)

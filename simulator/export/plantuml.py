@@ -46,6 +46,8 @@ def render(model: dict) -> str:
     for item in model["items"]:
         if item["type"] == "message":
             out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : {escape(arrow_label(item, time_axis))}")
+        elif item["type"] == "drop":
+            out.append(f"note over {ids[item['node']]} #FFCDD2 : {escape(stamp(item, 'X ' + item['label'], time_axis))}")
         else:
             over = ", ".join(ids[n] for n in item["over"])
             text = "\\n".join(escape(line) for line in item["lines"])

@@ -241,9 +241,16 @@ def _hnp_list(ev: dict, name: PrefixNames) -> str:
     return ", ".join(name(p) for p in ev.get("hnps") or [])
 
 
+def number(value: Any) -> str:
+    """3600.0 -> "3600", 0.5 -> "0.5": the engine's seconds are floats, labels need not say so."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _lifetime(ev: dict) -> str:
     lifetime = ev.get("lifetime")
-    return "lifetime 0: dereg" if lifetime == 0 else f"lifetime {lifetime}"
+    return "lifetime 0: dereg" if lifetime == 0 else f"lifetime {number(lifetime)}"
 
 
 def _status(ev: dict) -> str:
@@ -295,7 +302,7 @@ def note_for(ev: dict, name: PrefixNames) -> tuple[list[str], str] | None:
     """(lifelines the note stands over, text) for a state event worth showing, else None.
 
     Not shown: `action` (its effects are), `db_entry_*` (the DB_UPDATE arrow is), `prefixes_changed` (the RA label
-    is) and `drop` (the lost arrow is).
+    is); `drop` has an item of its own.
     """
     kind, node = ev["kind"], ev.get("node")
     iface = f" ({ev['interface']})" if ev.get("interface") else ""
@@ -356,6 +363,7 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
             interfaces.setdefault(ev["mn"], set()).add(ev["interface"])
     multi_if = {mn for mn, ifs in interfaces.items() if len(ifs) > 1}
 
+    lost_in_flight = {ev.get("id") for ev in events if is_message(ev) and ev.get("arrive", 0) is None}
     items: list[dict] = []
     runs: dict[tuple, dict] = {}  # open data runs, by (flow, segment, encapsulated, lost)
     fold = options["data"] == "fold"
@@ -379,6 +387,21 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
                 continue
             items.append(_arrow(ev, message_label(ev, name, multi_if), lost))
             runs.clear()
+        elif kind == "drop":
+            node = ev.get("node")
+            if node not in visible or ev.get("msg") in lost_in_flight:
+                continue  # a packet lost on the way is already a lost arrow
+            key = ("drop", node, ev.get("flow"), ev.get("reason"))
+            run = runs.get(key) if fold else None
+            if run is None:
+                run = {"type": "drop", "t": ev["t"], "t_last": ev["t"], "node": node, "flow": ev.get("flow"),
+                       "reason": ev.get("reason"), "count": 0, "label": ""}
+                items.append(run)
+                if fold:
+                    runs[key] = run
+            run["count"] += 1
+            run["t_last"] = ev["t"]
+            run["label"] = _drop_label(run)
         else:
             note = note_for(ev, name)
             if note is None:
@@ -395,7 +418,7 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
                 items.append({"type": "note", "t": ev["t"], "over": over, "lines": [note[1]], "kinds": [kind]})
             runs.clear()
 
-    used = {n for item in items for n in (item["over"] if item["type"] == "note" else (item["src"], item["dst"]))}
+    used = {n for item in items for n in item_nodes(item)}
     if options.get("nodes") is None:
         order = [n for n in order if n in used]
     return {
@@ -441,3 +464,19 @@ def _data_label(run: dict) -> str:
     what = "lost" if run["lost"] else "data"
     unit = "pkt" if run["count"] == 1 else "pkts"
     return f"{run['flow']} {what} ({run['count']} {unit})"
+
+
+def _drop_label(run: dict) -> str:
+    what = f"{run['flow']} " if run.get("flow") else ""
+    unit = "pkt" if run["count"] == 1 else "pkts"
+    reason = f": {run['reason']}" if run.get("reason") else ""
+    return f"{run['node']} drops {what}({run['count']} {unit}){reason}"
+
+
+def item_nodes(item: dict) -> list[str]:
+    """The lifelines an item touches."""
+    if item["type"] == "note":
+        return item["over"]
+    if item["type"] == "drop":
+        return [item["node"]]
+    return [item["src"], item["dst"]]

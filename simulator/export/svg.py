@@ -45,7 +45,7 @@ def layout(model: dict) -> dict:
 
     Out: {"width", "height", "time_axis_x" (or None), "lifelines": [{"id", "x", "box_w"}], "top", "bottom",
     "rows": [{"y", ...}], "legend_y"}. For a message row: "y" is the arrow's line, "x1"/"x2" its ends; for a note:
-    "y" is the top of its box, "x"/"w"/"h" the box and "lines" the wrapped text.
+    "y" is the top of its box, "x"/"w"/"h" the box and "lines" the wrapped text; for a drop: "x"/"y" the X.
     """
     lifelines = model["lifelines"]
     index = {lifeline["id"]: i for i, lifeline in enumerate(lifelines)}
@@ -65,7 +65,7 @@ def layout(model: dict) -> dict:
             i, j = sorted((index[item["src"]], index[item["dst"]]))
             if i != j:
                 widen(i, j, _w(item["label"]) + 40)
-        else:
+        elif item["type"] == "note":
             lines = _note_lines(item)
             notes[k] = lines
             i, j = index[item["over"][0]], index[item["over"][-1]]
@@ -83,6 +83,12 @@ def layout(model: dict) -> dict:
         if item["type"] == "message":
             y += LINE_H + 4  # room for the label above the line
             rows.append({"y": y, "x1": xs[index[item["src"]]], "x2": xs[index[item["dst"]]]})
+            y += 14
+        elif item["type"] == "drop":
+            y += LINE_H + 4
+            x = xs[index[item["node"]]]
+            rows.append({"y": y, "x": x})
+            right_extent = max(right_extent, x + 14 + _w(item["label"]))
             y += 14
         else:
             lines = notes[k]
@@ -174,11 +180,16 @@ def render(model: dict) -> str:
 
     for item, row in zip(model["items"], geo["rows"]):
         if geo["time_axis_x"] is not None:
-            ty = row["y"] + 4 if item["type"] == "message" else row["y"] + 12
+            ty = row["y"] + 12 if item["type"] == "note" else row["y"] + 4
             add(f'<text x="{_num(geo["time_axis_x"])}" y="{_num(ty)}" text-anchor="end" font-size="10" '
                 f'fill="{COLORS["muted"]}">{item["t"]:.3f} s</text>\n')
         if item["type"] == "message":
             _arrow(add, item, row)
+        elif item["type"] == "drop":
+            color = COLORS["lost"]
+            add(f'<path d="M{_num(row["x"] - 6)},{_num(row["y"] - 6)} l12,12 m0,-12 l-12,12" stroke="{color}" '
+                f'stroke-width="2.5"/>\n')
+            add(f'<text x="{_num(row["x"] + 12)}" y="{_num(row["y"] + 4)}" fill="{color}">{_text(item["label"])}</text>\n')
         else:
             add(f'<rect x="{_num(row["x"])}" y="{_num(row["y"])}" width="{_num(row["w"])}" height="{_num(row["h"])}" '
                 f'fill="{COLORS["note"]}" stroke="{COLORS["note_edge"]}"/>\n')
