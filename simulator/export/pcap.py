@@ -5,8 +5,8 @@ The capture is a classic pcap file (microsecond timestamps, simulated seconds si
 of message becomes, the address plan and the session-DB payload are documented in docs/exports.md; in short:
 
 - RS / RA: ICMPv6 (RFC 4861) on the access link, from the MN's link-local address to ff02::2 and back from
-  fe80::1, the link-local address every MAR shares (RFC 5213 §6.9.3); RA prefix information options carry the
-  trace's valid and preferred lifetimes.
+  fe80::1, the link-local address every MAR shares (RFC 5213 §6.9.3; in client-dmm each router has its own);
+  RA prefix information options carry the trace's valid and preferred lifetimes.
 - PBU / PBA (RFC 5213 §8.1, §8.2): Mobility Header BU/BA with P=1 from the serving MAR's address to the anchor's
   and back, with the MN Identifier, Home Network Prefix, Handoff Indicator, Access Technology Type and Timestamp
   options, aligned and padded as RFC 6275 §6.2 says. BU / BA (client-dmm, RFC 6275): the MN's own BU from its
@@ -117,6 +117,13 @@ class AddressPlan:
             return self.infra[node]
         except KeyError:
             raise ExportError(f"pcap: {node!r} ({self.roles.get(node, 'unknown role')}) has no address in the plan") from None
+
+    def router_link_local(self, router: str, mode: str | None) -> str:
+        """The access router's link-local address: fe80::1 on every MAG (RFC 5213 §6.9.3); in client-dmm, where
+        the MN must see its router change to notice a move (RFC 6275 §11.5.1), fe80::ff:0:<n> per router."""
+        if mode != "client-dmm":
+            return MAG_LINK_LOCAL
+        return f"fe80::ff:0:{self.node(router).rsplit(':', 1)[1]}"
 
     def link_local(self, mn: str, interface: str | None) -> str:
         m = self.mn_number.get(mn, 0)
@@ -247,8 +254,9 @@ def _lifetime_units(ev: dict) -> int:
 
 
 class _Builder:
-    def __init__(self, events: list[dict]) -> None:
+    def __init__(self, events: list[dict], mode: str | None) -> None:
         self.plan = AddressPlan(events)
+        self.mode = mode
         # Client-based mobility: the MN is a tunnel end, at its care-of address; the BA goes back there.
         self.anchor_of = {ev["hnp"]: ev.get("node") for ev in events if ev["kind"] == "hnp_allocated" and "hnp" in ev}
         self.bus: dict[tuple, list[tuple[float, str, str]]] = {}  # (mn, home agent) -> [(t, home, care-of)]
@@ -279,7 +287,7 @@ class _Builder:
         return bytes(IPv6(src=self._mn_ll(ev, "src"), dst=ALL_ROUTERS, hlim=ND_HOP_LIMIT) / ICMPv6ND_RS())
 
     def _ra(self, ev: dict) -> bytes:
-        pkt = IPv6(src=MAG_LINK_LOCAL, dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
+        pkt = IPv6(src=self.plan.router_link_local(ev["src"], self.mode), dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
             chlim=HOP_LIMIT, routerlifetime=ROUTER_LIFETIME)
         for p in ev.get("prefixes") or []:
             net = ipaddress.IPv6Network(p["prefix"], strict=False)
@@ -381,7 +389,7 @@ def render(trace: dict, options: dict | None = None) -> bytes:
     events = check_trace(trace)
     options = check_options(options)
     nodes = set(options["nodes"]) if options.get("nodes") is not None else None
-    builder = _Builder(events)
+    builder = _Builder(events, trace.get("mode"))
     if nodes is not None:
         unknown = sorted(nodes - set(builder.plan.roles))
         if unknown:
