@@ -192,3 +192,20 @@ def test_client_dmm_mn_signals_its_old_anchor():
     assert h["registrations"] == 1
     assert h["latency_ms"] == pytest.approx(12.0)
     assert [a["latency_ms"] for a in m["attachments"]] == [pytest.approx(4.0)]
+
+
+def test_detach_then_attach_elsewhere_is_a_handover_and_back_home_is_not():
+    """An interface detached at 5 s and attached to MAR2 at 6 s made a handover (from MAR1); detached again and
+    attached back to MAR2 it is an attachment, not a handover. The flow's interruption spans the whole second off
+    the air: last arrival 4.812, first after the attach 6.214 (tick 6.2 through the tunnel: 10 + 2 + 2 ms)."""
+    s = copy.deepcopy(ONE_MOVE)
+    s["script"] = s["script"][:2] + [
+        {"at": 5.0, "action": "detach", "mn": "MN1"},
+        {"at": 6.0, "action": "attach", "mn": "MN1", "mar": "MAR2"},
+        {"at": 8.0, "action": "detach", "mn": "MN1"},
+        {"at": 8.5, "action": "attach", "mn": "MN1", "mar": "MAR2"},
+    ]
+    m = run(s, "network-dmm", until=10.0)
+    assert [(h["from"], h["to"], h["at"], h["detached_at"]) for h in m["handovers"]] == [("MAR1", "MAR2", 6.0, 5.0)]
+    assert [(a["to"], a["at"]) for a in m["attachments"]] == [("MAR1", 0.0), ("MAR2", 8.5)]
+    assert m["handovers"][0]["interruption_ms"]["flow1"] == pytest.approx(1402.0)
