@@ -118,6 +118,8 @@ class Flow:
     active: bool = True
     packets: int = 0
     generation: int = 0
+    mn_address: str = ""  # the MN's address in the flow's prefix
+    cn_address: str = ""
 
 
 @dataclass(slots=True)
@@ -180,7 +182,7 @@ class Simulation:
         self._counter = 0
         self._seq = 0
         self._msg_id = 0
-        self._out: list[dict[str, Any]] = []
+        self._out: list[dict[str, Any]] = _DISCARD
         self.events: list[dict[str, Any]] = []
         self._arrival: dict[str, Callable[[dict[str, Any]], None]] = self._arrival_handlers()
         for step in scenario["script"]:
@@ -206,32 +208,43 @@ class Simulation:
         return those events. Items that change nothing a user can see (a packet reaching its CN) do not count as a step
         of their own. Returns [] when nothing is scheduled."""
         out: list[dict[str, Any]] = []
+        self._out = out
         while self._queue and not out:
-            self._out = out
             self._process(heapq.heappop(self._queue))
-        self._out = []
+        self._out = _DISCARD
         return out
 
     def _process(self, item: tuple[int, int, Callable[[Any], None], Any]) -> None:
         t_us, _, handler, arg = item
-        before = self.steps
+        seq = self._seq
         self.now_us = t_us
-        self.steps += 1
-        emitted = len(self._out)
         handler(arg)
-        if len(self._out) != emitted:
-            self.visible_before = before
+        self.steps += 1
+        if self._seq != seq:
+            self.visible_before = self.steps - 1
             self.last_was_command = False
 
     def run(self, until: float, collect: bool = True) -> list[dict[str, Any]]:
-        """Step while the next item is due at or before ``until``; then the clock reads ``until``."""
+        """Step while the next item is due at or before ``until``; then the clock reads ``until``.
+
+        With ``collect=False`` the events are not returned (they are still recorded when ``record`` is set)."""
         until_us = round(until * US)
         out: list[dict[str, Any]] = []
-        queue, pop, process = self._queue, heapq.heappop, self._process
+        self._out = out if collect else _DISCARD
+        queue, pop = self._queue, heapq.heappop
+        steps, visible, seq = self.steps, self.visible_before, self._seq
         while queue and queue[0][0] <= until_us:
-            self._out = out if collect else []
-            process(pop(queue))
-        self._out = []
+            t_us, _, handler, arg = pop(queue)
+            self.now_us = t_us
+            handler(arg)
+            steps += 1
+            if self._seq != seq:
+                seq, visible = self._seq, steps - 1
+        if steps != self.steps:
+            if visible != self.visible_before:
+                self.last_was_command = False
+            self.steps, self.visible_before = steps, visible
+        self._out = _DISCARD
         if until_us > self.now_us:
             self.now_us = until_us
         return out
@@ -244,7 +257,7 @@ class Simulation:
         self.journal = (*self.journal, (self.steps, self.now_us, dict(command)))
         self._out = out = []
         self._do_action(step, "user")
-        self._out = []
+        self._out = _DISCARD
         self.last_was_command = True
         return out
 
@@ -757,6 +770,7 @@ class Simulation:
         if prefix is None:
             return
         flow.prefix, flow.anchor = prefix, self.prefix_anchor[prefix]
+        flow.mn_address, flow.cn_address = self._address(prefix), self.cns[flow.cn]
         self.prefix_flows.setdefault(prefix, set()).add((mn.id, flow.id))
         self._state("flow_started", mn.id, mn=mn.id, flow=flow.id, cn=flow.cn, interface=flow.interface, prefix=prefix, anchor=flow.anchor)
         self._flow_tick((flow, flow.generation))
@@ -853,7 +867,7 @@ class Simulation:
         return prefix.split("/")[0] + "1"  # interface id ::1 in the /64
 
     def _send_data_down(self, flow: Flow) -> None:
-        self._data(flow.cn, flow.anchor, flow, "down", False, self._address(flow.prefix), self.cns[flow.cn])  # type: ignore[arg-type]
+        self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]
 
     def _send_data_up(self, mn: MobileNode, flow: Flow) -> None:
         mar_id = mn.attached[flow.interface]
@@ -861,41 +875,41 @@ class Simulation:
             self._emit({"t": self.now_us / US, "kind": "drop", "node": mn.id, "msg": None, "msg_kind": "DATA", "flow": flow.id,
                         "mn": mn.id, "reason": f"{flow.interface} is not attached", "in_flight": False})
             return
-        self._data(mn.id, mar_id, flow, "up", False, self.cns[flow.cn], self._address(flow.prefix))  # type: ignore[arg-type]
+        self._data(mn.id, mar_id, flow, "up", False)
 
-    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, inner_dst: str, inner_src: str) -> None:
-        """One segment of a data packet between two nodes of the diagram (the IP core is not one)."""
-        if src in self.mns or dst in self.mns:
-            delay, hops = self.access_us, 1
+    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
+        """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path."""
+        if src == flow.mn or dst == flow.mn:
+            delay = self.access_us
         else:
-            delay, hops = self.topology.delay_us[src][dst], self.topology.hops[src][dst]
+            delay = self.topology.delay_us[src][dst]
         self._msg_id += 1
         now = self.now_us
+        up = direction == "up"
         msg = {
             "id": self._msg_id, "t": now / US, "arrive": (now + delay) / US, "kind": "DATA", "src": src, "dst": dst,
-            "flow": flow.id, "mn": flow.mn, "direction": direction, "encapsulated": encapsulated, "inner_src": inner_src,
-            "inner_dst": inner_dst, "prefix": flow.prefix, "packet": flow.packets, "size": self.timers.data_size, "hops": hops,
+            "flow": flow.id, "mn": flow.mn, "direction": direction, "encapsulated": encapsulated,
+            "inner_src": flow.mn_address if up else flow.cn_address, "inner_dst": flow.cn_address if up else flow.mn_address,
+            "prefix": flow.prefix, "packet": flow.packets, "size": self.timers.data_size,
         }
         self._emit(msg)
         self._counter += 1
-        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, msg))
+        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (msg, flow)))
 
-    def _on_data(self, msg: dict[str, Any]) -> None:
+    def _on_data(self, arg: tuple[dict[str, Any], Flow]) -> None:
+        msg, flow = arg
         dst = msg["dst"]
-        mn = self.mns.get(msg["mn"])
-        flow = mn.flows.get(msg["flow"]) if mn else None
-        if dst == mn.id:  # type: ignore[union-attr]
-            if msg["src"] not in mn.attached.values():  # type: ignore[union-attr]
+        mn = self.mns[flow.mn]
+        if dst == flow.mn:
+            if msg["src"] not in mn.attached.values():
                 self._drop(dst, msg, "the MN left the link while the packet was on the air", in_flight=True)
             return
-        if dst in self.cns:
+        if dst == flow.cn:
             return
-        mar = self.routers[dst]
-        hnp = msg["prefix"]
         if msg["direction"] == "down":
-            self._forward_down(mar, mn, flow, msg, hnp)  # type: ignore[arg-type]
+            self._forward_down(self.routers[dst], mn, flow, msg, msg["prefix"])
         else:
-            self._forward_up(mar, mn, flow, msg, hnp)  # type: ignore[arg-type]
+            self._forward_up(self.routers[dst], mn, flow, msg, msg["prefix"])
 
     def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:
         if flow is not None and mn.attached.get(flow.interface) == mar.id:
@@ -913,10 +927,10 @@ class Simulation:
                 if binding.state != "active":
                     self._drop(mar.id, msg, "binding is being deleted", in_flight=False)
                     return
-                self._data(mar.id, binding.serving, flow, "down", True, msg["inner_dst"], msg["inner_src"])
+                self._data(mar.id, binding.serving, flow, "down", True)
                 return
         if self._deliver_iface(mar, mn, flow) is not None:
-            self._data(mar.id, mn.id, flow, "down", False, msg["inner_dst"], msg["inner_src"])
+            self._data(mar.id, mn.id, flow, "down", False)
         else:
             self._drop(mar.id, msg, f"{mn.id} is not attached to {mar.id}", in_flight=False)
 
@@ -924,12 +938,12 @@ class Simulation:
         if msg["encapsulated"] or self.prefix_anchor.get(hnp) == mar.id:
             if msg["src"] == mn.id and flow.id and (mn.id, hnp, flow.id) in mar.bc:
                 self._delete_binding(mar, mar.bc[(mn.id, hnp, flow.id)])  # the flow came back to its anchor
-            self._data(mar.id, flow.cn, flow, "up", False, msg["inner_dst"], msg["inner_src"])
+            self._data(mar.id, flow.cn, flow, "up", False)
             return
         # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
         entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
         if entry is not None and entry.state == "active":
-            self._data(mar.id, entry.anchor, flow, "up", True, msg["inner_dst"], msg["inner_src"])
+            self._data(mar.id, entry.anchor, flow, "up", True)
             return
         self._drop(mar.id, msg, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
         iface = self._deliver_iface(mar, mn, flow)
@@ -988,6 +1002,16 @@ class Simulation:
         events = [{**e, "arrive": None} if e.get("id") in lost and "src" in e else e for e in self.events]
         return {"format": TRACE_FORMAT, "title": self.scenario["title"], "mode": self.mode, "seed": self.seed,
                 "until": self.now, "events": events}
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """Where events go when the caller does not collect them (the recorder still keeps them)."""
+
+    def append(self, _event: Any) -> None:
+        pass
+
+
+_DISCARD = _Discard()
 
 
 def _key_order(key: tuple[str, str, str | None]) -> tuple[str, str, str]:

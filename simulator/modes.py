@@ -308,12 +308,12 @@ class ClientDmm(_NoFlowMobility):
             self._emit({"t": self.now_us / US, "kind": "drop", "node": mn.id, "msg": None, "msg_kind": "DATA", "flow": flow.id,
                         "mn": mn.id, "reason": "no binding with the home agent yet", "in_flight": False})
             return
-        self._data(mn.id, ar, flow, "up", True, self.cns[flow.cn], self._address(flow.prefix))  # reverse tunnel
+        self._data(mn.id, ar, flow, "up", True)  # reverse tunnel
 
     def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
         if msg["encapsulated"]:  # at the care-of address's router: on to the MN, still encapsulated
             if self._deliver_iface(mar, mn, flow) is not None:
-                self._data(mar.id, mn.id, flow, "down", True, msg["inner_dst"], msg["inner_src"])
+                self._data(mar.id, mn.id, flow, "down", True)
             else:
                 self._drop(mar.id, msg, f"{mn.id} is not attached to {mar.id}", in_flight=False)
             return
@@ -323,16 +323,16 @@ class ClientDmm(_NoFlowMobility):
             if ar is None or ar == mar.id:
                 self._drop(mar.id, msg, f"{mn.id} is not reachable at its care-of address", in_flight=False)
             else:
-                self._data(mar.id, ar, flow, "down", True, msg["inner_dst"], msg["inner_src"])
+                self._data(mar.id, ar, flow, "down", True)
             return
         super()._forward_down(mar, mn, flow, msg, hnp)
 
     def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
         if msg["encapsulated"] and self.prefix_anchor.get(hnp) != mar.id:
-            self._data(mar.id, self.prefix_anchor[hnp], flow, "up", True, msg["inner_dst"], msg["inner_src"])
+            self._data(mar.id, self.prefix_anchor[hnp], flow, "up", True)
             return
         if msg["encapsulated"] or self.prefix_anchor.get(hnp) == mar.id:
-            self._data(mar.id, flow.cn, flow, "up", False, msg["inner_dst"], msg["inner_src"])
+            self._data(mar.id, flow.cn, flow, "up", False)
             return
         self._drop(mar.id, msg, f"{hnp} is not {mar.id}'s prefix and {mn.id} has no binding", in_flight=False)
 

@@ -1,0 +1,144 @@
+"""Engine throughput on a city-scale scenario, against an empty heapq event loop timed in the same process.
+
+    .venv/bin/python bench/engine.py [--mars 100] [--mns 1000] [--seconds 200] [--repeat 2]
+
+Prints messages processed per second (every message event: RS, RA, DB_*, PBU/PBA, DATA segments) next to the events per
+second of a bare heapq loop (pop one, push one, nothing else) holding as many entries as the engine's queue did, and
+their ratio (target >= 0.15); then the time at half and full length (events x2 -> time <= x2.5 is linear); then peak
+memory per MN (tracemalloc, separate run). Machines here are shared and noisy: the ratio and the growth are what to
+compare, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import heapq
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simulator import Simulation, load_scenario  # noqa: E402
+
+
+def city(mars: int, mns: int, seconds: float, seed: int = 1) -> dict:
+    """MARs on a square grid joined to their neighbours; MNs walk between neighbours; flows start and stop."""
+    rng = random.Random(seed)
+    side = max(1, round(mars**0.5))
+    ids = [f"MAR{i}" for i in range(mars)]
+    links = []
+    for i in range(mars):
+        r, c = divmod(i, side)
+        if c + 1 < side and i + 1 < mars:
+            links.append({"between": [ids[i], ids[i + 1]], "delay_ms": 2})
+        if i + side < mars:
+            links.append({"between": [ids[i], ids[i + side]], "delay_ms": 2})
+    neighbours: dict[str, list[str]] = {m: [] for m in ids}
+    for link in links:
+        a, b = link["between"]
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    script = []
+    for n in range(mns):
+        mn, where, flows, active = f"MN{n}", rng.choice(ids), 0, []
+        t = rng.uniform(0, 2)
+        script.append({"at": round(t, 3), "action": "attach", "mn": mn, "mar": where})
+        t += 0.5
+        while t < seconds:
+            t += rng.uniform(2, 8)
+            if t >= seconds:
+                break
+            roll = rng.random()
+            if roll < 0.4 and len(active) < 3:
+                flows += 1
+                active.append(f"f{flows}")
+                script.append({"at": round(t, 3), "action": "start_flow", "mn": mn, "flow": active[-1], "cn": f"CN{rng.randrange(4)}"})
+            elif roll < 0.6 and active:
+                script.append({"at": round(t, 3), "action": "stop_flow", "mn": mn, "flow": active.pop(0)})
+            else:
+                where = rng.choice(neighbours[where] or ids)
+                script.append({"at": round(t, 3), "action": "move", "mn": mn, "mar": where})
+                t += 0.2
+    return {
+        "format": "dmmviz-scenario/1",
+        "title": f"city {mars} MARs {mns} MNs",
+        "network": {
+            "mars": [{"id": m, "prefix_pool": f"2001:db8:{i:x}00::/56"} for i, m in enumerate(ids)],
+            "cns": [{"id": f"CN{i}", "address": f"2001:db8:ca5e::{i + 1}"} for i in range(4)],
+            "links": links,
+        },
+        "mobile_nodes": [{"id": f"MN{n}"} for n in range(mns)],
+        "script": script,
+        "timers": {"flow_interval": 1.0},
+    }
+
+
+def run_engine(scenario: dict, until: float) -> tuple[float, int, int]:
+    """(seconds, messages, peak queue length) of one run without recording."""
+    sim = Simulation(scenario, record=False)
+    gc.collect()
+    start = time.perf_counter()
+    sim.run(until, collect=False)
+    elapsed = time.perf_counter() - start
+    return elapsed, sim._msg_id, len(sim._queue)
+
+
+def empty_loop(n: int, queue_size: int) -> float:
+    """Seconds for n pops and pushes on a heap of queue_size (time, counter, handler, arg) entries."""
+    rng = random.Random(0)
+    heap = [(rng.randrange(10**6), i, None, None) for i in range(queue_size)]
+    heapq.heapify(heap)
+    push, pop = heapq.heappush, heapq.heappop
+    counter = queue_size
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(n):
+        t, _, handler, arg = pop(heap)
+        counter += 1
+        push(heap, (t + 1000, counter, handler, arg))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mars", type=int, default=100)
+    parser.add_argument("--mns", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=200)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    scenario = load_scenario(city(args.mars, args.mns, args.seconds))
+    print(f"scenario: {args.mars} MARs, {args.mns} MNs, {len(scenario['script'])} script actions, {args.seconds:g} s simulated")
+    # Engine and empty loop alternate, so both see the same machine load; the best of each is kept.
+    results, loops = {}, []
+    for label, until in (("half", args.seconds / 2), ("full", args.seconds)):
+        runs = []
+        for _ in range(args.repeat):
+            runs.append(run_engine(scenario, until))
+            if label == "full":
+                loops.append(empty_loop(runs[-1][1], max(runs[-1][2], 1000)))
+        best = min(runs)
+        results[label] = best
+        print(f"engine {label:>4} ({until:g} s): {best[1]:>9,} messages in {best[0]:6.2f} s (best of {args.repeat}) "
+              f"= {best[1] / best[0]:>10,.0f} messages/s")
+    elapsed, messages, queue = results["full"]
+    loop = min(loops)
+    engine_rate, loop_rate = messages / elapsed, messages / loop
+    print(f"empty heapq loop: {messages:>9,} events in {loop:6.2f} s (best of {args.repeat}) = {loop_rate:>10,.0f} events/s")
+    print(f"ratio engine/empty loop: {engine_rate / loop_rate:.3f}   (target >= 0.15)")
+    (t_half, m_half, _), (t_full, m_full, _) = results["half"], results["full"]
+    print(f"growth: events x{m_full / m_half:.2f} -> time x{t_full / t_half:.2f}   (linear: time growth <= 2.5 for x2 events)")
+    # Memory: a separate, shorter run under tracemalloc (it slows Python down).
+    tracemalloc.start()
+    sim = Simulation(scenario, record=False)
+    sim.run(min(args.seconds, 60), collect=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"peak memory: {peak / 2**20:.1f} MiB for {args.mns} MNs = {peak / args.mns / 1024:.1f} KiB per MN (60 s simulated, no trace kept)")
+
+
+if __name__ == "__main__":
+    main()
