@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "dmmviz.web",
+    "dmmviz.lessons",  # lessons, practice, classes (owner: lessons engineer)
 ]
 
 MIDDLEWARE = [
@@ -102,8 +103,12 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's asyncio pool allows 100 connections by default and raises beyond; hundreds of sockets
-                # each doing a group_send at once need more.
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                # each doing a group_send at once need more. redis-py 8 reads with a 5 s socket timeout by default,
+                # the same 5 s that channels_redis blocks in BZPOPMIN waiting for a message: an idle consumer then
+                # dies with "Timeout reading from 127.0.0.1:6379". Reads may take longer than that block.
+                "hosts": [
+                    {"address": REDIS_URL, "max_connections": 1000, "socket_timeout": 30, "socket_connect_timeout": 5}
+                ],
                 "capacity": 1000,
                 "expiry": 30,
             },

@@ -253,6 +253,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 try:
                     outcome = await asyncio.to_thread(op, current) if threaded else op(current)
                 except ProtocolError:
+                    # A refusal judged on a cached simulation that another process has since moved on from would be
+                    # wrong (say, "not attached" when a tab elsewhere attached it): check, and retry on fresh state.
+                    latest = await database_sync_to_async(live.load_revision)(self.session_id)
+                    if latest is not None and latest != current.revision:
+                        live.cache.drop(self.session_id)
+                        continue
                     raise
                 except BaseException:
                     live.cache.drop(self.session_id)  # the simulation may be half changed

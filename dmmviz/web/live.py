@@ -69,6 +69,11 @@ def load_row(session_id: str) -> SessionRow | None:
     )
 
 
+def load_revision(session_id: str) -> int | None:
+    """The session's current revision in the database (None if there is no such session)."""
+    return SimSession.objects.filter(id=session_id).values_list("revision", flat=True).first()
+
+
 def rebuild(row: SessionRow) -> Live:
     """Replay the session's simulation from its row. Raises the engine's ScenarioError if the scenario is refused."""
     sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode)

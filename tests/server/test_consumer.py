@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async as sync_to_async  # closes its connections, so test DBs can be dropped
 
 from dmmviz import protocol
 from dmmviz.web import live
@@ -195,6 +195,24 @@ async def test_change_saved_by_another_process_is_not_lost(new_session, clients)
     assert (reply["revision"], reply["steps"]) == (3, 4)
     row = await sync_to_async(SimSession.objects.get)(id=session.id)
     assert (row.steps, row.revision) == (4, 3)
+
+
+async def test_command_is_judged_on_the_latest_state_not_a_stale_cache(new_session, clients):
+    """A command valid only after another process's change is accepted, not refused on this process's old copy."""
+    session = await sync_to_async(new_session)("fig5-handover")
+    client, _ = await clients(session.id)  # cached here at revision 0: MN1 not attached yet
+
+    def other_process_runs_to_3s():
+        row = live.load_row(str(session.id))
+        other = live.rebuild(row)
+        other.sim.run(3.0)
+        assert live.save(str(session.id), row.revision, other.sim, journal_changed=False)
+
+    await sync_to_async(other_process_runs_to_3s)()
+    msg_id = await client.send("command", command={"action": "move", "mn": "MN1", "mar": "MAR2"})
+    reply = await client.receive()
+    assert reply["type"] == "snapshot" and reply["re"] == msg_id, reply
+    assert reply["journal"] == [{"steps": reply["steps"], "t": 3.0, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}}]
 
 
 async def test_request_id_is_echoed_only_to_the_asker(new_session, clients):
