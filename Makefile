@@ -19,6 +19,7 @@ $(STAMP): requirements.txt | $(PY)
 setup: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py load_builtin
+	$(PY) manage.py load_lessons
 
 run: setup
 	$(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 dmmviz.asgi:application

@@ -10,4 +10,5 @@ urlpatterns = [
     path("compare/", views_compare.compare_index, name="compare_index"),
     path("compare/<slug:slug>/", views_compare.compare_page, name="compare"),
     path("", include("dmmviz.web.urls")),
+    path("", include("dmmviz.lessons.urls")),  # /lessons/, /practice/, /class/, /accounts/
 ]

@@ -1,0 +1,150 @@
+"""The lesson editor's JSON API. Same rules as the pages (permissions.py); CSRF applies (send X-CSRFToken).
+
+GET  /lessons/api/<slug>/      {"lesson": <dmmviz-lesson/1>, "status", "can_edit", "moments": [...]}
+PUT  /lessons/api/<slug>/      body: a dmmviz-lesson/1 document (optionally with "status"); the owner only.
+                               200 {"ok": true, "lesson", "status", "moments"} or 400 {"problems": [{"path", "message"}]}
+POST /lessons/api/validate/    body: a lesson document -> {"problems", "moments"}; instructors only
+POST /lessons/api/simulate/    body: {"scenario", "until", "journal"?} -> {"state", "events", "now", "next"}; instructors
+GET  /lessons/api/kinds/       the checkpoint kinds
+
+``moments`` lists, per step, the simulated time it pauses at and its checkpoint's question with the engine's answer,
+so the editor shows the author what students will be asked and what counts as right.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from simulator import CommandError, ScenarioError, Simulation, load_scenario
+
+from . import checkpoints, lessonfile
+from .forms import MAX_FILE_BYTES
+from .models import Lesson
+from .permissions import can_edit, can_view, is_instructor
+
+MAX_SIMULATE_UNTIL = 600.0
+
+
+def _problems(problems: list[Any], status: int = 400) -> JsonResponse:
+    return JsonResponse({"problems": [{"path": p.path, "message": p.message} for p in problems]}, status=status)
+
+
+def _body(request: HttpRequest) -> Any:
+    if len(request.body) > MAX_FILE_BYTES:
+        raise lessonfile.LessonError([lessonfile.Problem("", f"the request is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise lessonfile.LessonError([lessonfile.Problem("", "the request body is not UTF-8 text")]) from None
+    return lessonfile.parse_text(text)
+
+
+def moments_json(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per step: its pause time and the question students get, with the engine's answer."""
+    out = []
+    for m in lessonfile.play(data):
+        q = m.question
+        out.append({
+            "index": m.index,
+            "t": m.t,
+            "question": {**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if q else None,
+        })
+    return out
+
+
+def _forbidden(message: str) -> JsonResponse:
+    return JsonResponse({"problems": [{"path": "", "message": message}]}, status=403)
+
+
+@require_http_methods(["GET", "PUT"])
+def lesson(request: HttpRequest, slug: str) -> HttpResponse:
+    lesson = get_object_or_404(Lesson, slug=slug)
+    tokens = request.session.get("lesson_share_tokens", [])
+    if not can_view(request.user, lesson, lesson.share_token if lesson.share_token in tokens else None):
+        return JsonResponse({"problems": [{"path": "", "message": "no such lesson"}]}, status=404)
+    if request.method == "GET":
+        try:
+            moments = moments_json(lesson.document())
+        except lessonfile.LessonError:
+            moments = []
+        return JsonResponse({"lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug,
+                             "can_edit": can_edit(request.user, lesson), "moments": moments})
+    if not can_edit(request.user, lesson):
+        return _forbidden("only the instructor who owns this lesson may change it" if not lesson.builtin
+                          else "built-in lessons are read-only; duplicate it to change it")
+    try:
+        data = _body(request)
+    except lessonfile.LessonError as exc:
+        return _problems(exc.problems)
+    status = data.pop("status", lesson.status) if isinstance(data, dict) else lesson.status
+    problems = lessonfile.validate(data)
+    if status not in Lesson.Status.values:
+        problems.append(lessonfile.Problem("status", f"one of {', '.join(Lesson.Status.values)}"))
+    elif status == Lesson.Status.PUBLISHED and isinstance(data, dict) and not data.get("steps"):
+        problems.append(lessonfile.Problem("steps", "a lesson needs at least one step before it can be published"))
+    if problems:
+        return _problems(problems)
+    lesson.set_document(data)
+    lesson.status = status
+    lesson.save()
+    return JsonResponse({"ok": True, "lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug,
+                         "moments": moments_json(lesson.document())})
+
+
+@require_POST
+def validate(request: HttpRequest) -> HttpResponse:
+    if not is_instructor(request.user):
+        return _forbidden("only instructors may use the editor")
+    try:
+        data = _body(request)
+    except lessonfile.LessonError as exc:
+        return _problems(exc.problems)
+    problems = lessonfile.validate(data)
+    if problems:
+        return JsonResponse({"problems": [{"path": p.path, "message": p.message} for p in problems], "moments": []})
+    return JsonResponse({"problems": [], "moments": moments_json(data)})
+
+
+@require_POST
+def simulate(request: HttpRequest) -> HttpResponse:
+    """Run a scenario (with the editor's recorded commands) to ``until``: the state and the non-data events.
+
+    The editor's record mode uses this to show the network while the author drags nodes and starts flows.
+    """
+    if not is_instructor(request.user):
+        return _forbidden("only instructors may use the editor")
+    try:
+        body = _body(request)
+    except lessonfile.LessonError as exc:
+        return _problems(exc.problems)
+    if not isinstance(body, dict):
+        return _problems([lessonfile.Problem("", 'an object {"scenario": ..., "until": t}')])
+    until = body.get("until", 0)
+    if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= MAX_SIMULATE_UNTIL:
+        return _problems([lessonfile.Problem("until", f"a time in seconds between 0 and {MAX_SIMULATE_UNTIL:g}")])
+    try:
+        scenario = load_scenario(body.get("scenario"))
+        sim = Simulation(scenario, seed=lessonfile.seed_of(scenario))
+    except ScenarioError as exc:
+        return _problems([lessonfile.Problem(f"scenario.{p.path}" if p.path else "scenario", p.message) for p in exc.problems])
+    except ValueError as exc:
+        return _problems([lessonfile.Problem("scenario.mode", str(exc))])
+    events = sim.run(float(until))
+    command = body.get("command")
+    if command is not None:
+        try:
+            events += sim.apply(command)
+        except CommandError as exc:
+            return _problems([lessonfile.Problem(f"command.{exc.field}" if exc.field else "command", exc.message)])
+    shown = [e for e in events if e["kind"] != "DATA"]
+    return JsonResponse({"state": sim.snapshot(), "events": shown[-200:], "now": sim.now, "next": sim.peek()})
+
+
+@require_GET
+def kinds(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"kinds": checkpoints.kinds_catalogue()})
