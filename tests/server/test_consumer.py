@@ -114,15 +114,13 @@ async def test_reset_and_seek_replay_the_session(new_session, clients):
     """reset forgets everything; seek goes to the state after a given number of steps, back or forward."""
     session = await sync_to_async(new_session)("fig5-handover")
     client, _ = await clients(session.id)
-    ten = None
-    for _ in range(12):
-        reply = await client.request("step")
-        if reply["steps"] == 10:
-            ten = reply
-    sought = await client.request("seek", expect="snapshot", steps=10)
-    assert (sought["steps"], sought["state"]) == (10, ten["state"])
-    forward = await client.request("seek", expect="snapshot", steps=15)
-    assert forward["steps"] == 15
+    replies = [await client.request("step") for _ in range(12)]
+    middle = replies[5]
+    sought = await client.request("seek", expect="snapshot", steps=middle["steps"])
+    assert (sought["steps"], sought["now"], sought["state"]) == (middle["steps"], middle["now"], middle["state"])
+    assert sought["events"][-1] == middle["events"][-1]
+    forward = await client.request("seek", expect="snapshot", steps=replies[-1]["steps"])
+    assert (forward["steps"], forward["state"]) == (replies[-1]["steps"], replies[-1]["state"])
     reset = await client.request("reset", expect="snapshot")
     assert (reset["steps"], reset["now"], reset["events"], reset["can_step_back"]) == (0, 0.0, [], False)
 
