@@ -20,18 +20,23 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 FIG5_UNTIL = 15.0  # as ../shared/checks/seed_figures.py cuts Figure 5
 
 
+MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
+RUNS = [(name, mode) for name in SCENARIO_NAMES for mode in MODES]  # every shipped scenario under every mode
+
+
 @cache
-def _run(name: str, until: float | None) -> str:
+def _run(name: str, until: float | None, mode: str | None) -> str:
     scenario = load_scenario(ROOT / "dmmviz" / "builtin_scenarios" / f"{name}.json")
-    sim = Simulation(scenario, seed=0)
+    sim = Simulation(scenario, seed=0, mode=mode)
     last = max((step["at"] for step in scenario["script"]), default=0.0)
     sim.run(last + 5.0 if until is None else until)
     return json.dumps(sim.trace())
 
 
-def engine_trace(name: str, until: float | None = None) -> dict:
-    """The engine's trace of a shipped scenario (a fresh copy each call: exporters must not need one, tests may)."""
-    return json.loads(_run(name, until))
+def engine_trace(name: str, until: float | None = None, mode: str | None = None) -> dict:
+    """The engine's trace of a shipped scenario, run until 5 s after its last script step unless `until` says, under
+    its own mode unless `mode` says (a fresh copy each call: exporters must not need one, tests may)."""
+    return json.loads(_run(name, until, mode))
 
 
 @pytest.fixture

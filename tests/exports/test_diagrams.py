@@ -17,7 +17,7 @@ import pytest
 from simulator.export import ExportError, export
 from simulator.export.mermaid import escape as mermaid_escape
 
-from .conftest import GOLDEN, SCENARIO_NAMES, engine_trace, need
+from .conftest import GOLDEN, RUNS, engine_trace, need
 
 SUFFIX = {"ascii": "txt", "mermaid": "mmd", "plantuml": "puml", "svg": "svg"}
 MERMAID_DIR = Path(__file__).resolve().parent / "mermaid"
@@ -46,11 +46,11 @@ def test_ascii_fig5_reads_like_the_seed(fig5):
     assert "HNP1 = 2001:db8:1:1::/64, anchored at MAR1 (MN1)" in lines
 
 
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
+@pytest.mark.parametrize(("name", "mode"), RUNS)
 @pytest.mark.parametrize("options", [{}, {"time_axis": True}, {"data": "show", "end": 6.0}])
-def test_ascii_at_most_72_columns_and_ascii_only(name, options):
+def test_ascii_at_most_72_columns_and_ascii_only(name, mode, options):
     """Every line fits an Internet-Draft: 72 columns, ASCII characters only."""
-    text = export("ascii", engine_trace(name), options=options)
+    text = export("ascii", engine_trace(name, mode=mode), options=options)
     assert text.isascii()
     too_long = [line for line in text.splitlines() if len(line) > 72]
     assert not too_long, too_long[:3]
@@ -64,15 +64,21 @@ def test_ascii_too_many_columns_says_how_to_fix():
         export("ascii", {"format": "dmmviz-trace/1", "events": events})
 
 
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
-def test_plantuml_checkonly_accepts(tmp_path, name):
-    """PlantUML parses the export of every shipped scenario, with and without the time axis."""
-    plantuml = need("plantuml")
+def _write_all(tmp_path: Path, fmt: str, suffix: str) -> list[Path]:
+    """The export of every shipped scenario under every mode, plainly and with time axis and data shown."""
     files = []
-    for i, options in enumerate(({}, {"time_axis": True, "data": "show", "end": 6.0})):
-        files.append(tmp_path / f"{name}-{i}.puml")
-        files[-1].write_text(export("plantuml", engine_trace(name), options=options), encoding="utf-8")
-    result = subprocess.run([plantuml, "-checkonly", *map(str, files)], capture_output=True, text=True, timeout=120)
+    for name, mode in RUNS:
+        for i, options in enumerate(({}, {"time_axis": True, "data": "show", "end": 6.0})):
+            files.append(tmp_path / f"{name}-{mode}-{i}.{suffix}")
+            files[-1].write_text(export(fmt, engine_trace(name, mode=mode), options=options), encoding="utf-8")
+    return files
+
+
+def test_plantuml_checkonly_accepts_every_run(tmp_path):
+    """PlantUML parses the export of every shipped scenario under every mode."""
+    plantuml = need("plantuml")
+    files = _write_all(tmp_path, "plantuml", "puml")
+    result = subprocess.run([plantuml, "-checkonly", *map(str, files)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -99,25 +105,22 @@ def test_mermaid_lines_have_no_raw_specials(fig5):
         assert ":" not in text, line
 
 
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
-def test_mermaid_parser_accepts(tmp_path, name):
-    """Mermaid's own parser (Node, tests/exports/mermaid) accepts the export of every shipped scenario."""
+def test_mermaid_parser_accepts_every_run(tmp_path):
+    """Mermaid's own parser (Node, tests/exports/mermaid) accepts the export of every shipped scenario and mode."""
     node = need("node")
     if not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
         pytest.skip("Mermaid is not installed: npm ci --prefix tests/exports/mermaid")
-    files = []
-    for i, options in enumerate(({}, {"time_axis": True, "data": "show", "end": 6.0})):
-        files.append(tmp_path / f"{name}-{i}.mmd")
-        files[-1].write_text(export("mermaid", engine_trace(name), options=options), encoding="utf-8")
+    files = _write_all(tmp_path, "mermaid", "mmd")
     result = subprocess.run([node, str(MERMAID_DIR / "check.mjs"), *map(str, files)], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") == len(files)
 
 
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
-def test_svg_is_well_formed_with_every_arrow_drawn(name):
+@pytest.mark.parametrize(("name", "mode"), RUNS)
+def test_svg_is_well_formed_with_every_arrow_drawn(name, mode):
     """The SVG parses as XML, and has one labelled arrow per message item and a double line per tunnelled one."""
-    trace = engine_trace(name)
+    trace = engine_trace(name, mode=mode)
     root = ET.fromstring(export("svg", trace, options={"time_axis": True}))
     assert root.tag == f"{SVG}svg"
     texts = [t.text for t in root.iter(f"{SVG}text")]

@@ -14,7 +14,7 @@ from scapy.packet import Raw
 from simulator.export import ExportError, export
 from simulator.export.pcap import DB_PORT, _udp, mobility_options
 
-from .conftest import SCENARIO_NAMES, engine_trace, need
+from .conftest import RUNS, engine_trace, need
 
 MH_FIELDS = ["frame.time_epoch", "ipv6.src", "ipv6.dst", "mip6.mhtype", "mip6.bu.seqnr", "mip6.bu.a_flag",
              "mip6.bu.h_flag", "mip6.bu.p_flag", "mip6.bu.lifetime", "mip6.ba.status", "mip6.ba.seqnr",
@@ -45,10 +45,10 @@ def message_events(trace: dict) -> list[dict]:
     return [e for e in trace["events"] if e["kind"][:1].isupper()]
 
 
-@pytest.mark.parametrize("name", SCENARIO_NAMES)
-def test_tshark_decodes_every_packet_without_warnings(tmp_path, name):
+@pytest.mark.parametrize(("name", "mode"), RUNS)
+def test_tshark_decodes_every_packet_without_warnings(tmp_path, name, mode):
     """Wireshark's dissectors read every packet: no malformed packet, no expert warning or error (UDP checksums on)."""
-    trace = engine_trace(name)
+    trace = engine_trace(name, mode=mode)
     path = tmp_path / f"{name}.pcap"
     path.write_bytes(export("pcap", trace))
     expert = tshark(path, "-o", "udp.check_checksum:TRUE", "-q", "-z", "expert")
@@ -268,7 +268,8 @@ def test_window_and_nodes_options(fig5):
     """start/end keep the messages sent in the window; nodes keeps those from or to the chosen nodes."""
     recs = records(export("pcap", fig5, options={"start": 5.0, "end": 5.1, "nodes": ["DB"]}))
     expected = [e for e in message_events(fig5) if 5.0 <= e["t"] <= 5.1 and "DB" in (e["src"], e["dst"])]
-    assert len(recs) == len(expected) == 3
+    assert len(recs) == len(expected) > 0
+    assert len(expected) < len([e for e in message_events(fig5) if 5.0 <= e["t"] <= 5.1])
     with pytest.raises(ExportError, match="unknown node 'XYZ'"):
         export("pcap", fig5, options={"nodes": ["XYZ"]})
 
