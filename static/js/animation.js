@@ -1,0 +1,215 @@
+// Messages in flight and dropped packets. Each frame places every message at
+// progress(now, t, arrive) along its route (geometry.js); elements are created when a message leaves and removed when it
+// lands, so the DOM holds only what is in flight.
+
+import { svg, setAttrs } from "./svg.js";
+import { GROUPS, groupOf, isMessage, messageLabel } from "./kinds.js";
+import { progress, messageRoute, pointAt } from "./geometry.js";
+import { textWidth } from "./topology.js";
+
+const LOST_STOP = 0.8; // a lost message stops this far along its route, where it visibly drops
+const DEFAULT_LOST_FLIGHT = 0.004; // s: how long a lost message travels when no drop event says when it was lost
+const DROP_WALL = 1.8; // s of playback a drop marker stays (it does not fade while the clock stands still)
+
+const GROUP_BY_ID = new Map(GROUPS.map((g) => [g.id, g]));
+
+/** The SVG drawing of one message, centred on (0, 0): shape by kind group, label, colour (never colour alone). */
+function messageElement(ev, group) {
+  const label = messageLabel(ev);
+  const g = svg("g", { class: `msg msg-${group.id}`, "data-kind": ev.kind, "data-id": ev.id, "data-group": group.id });
+  const small = group.shape === "dot" || group.shape === "envelope";
+  const size = small ? 11.5 : 13;
+  const h = small ? 17 : 21;
+  const w = Math.max(small ? 22 : 30, textWidth(label, size) + 12);
+  const attrs = { fill: group.fill, stroke: "#000", "stroke-width": 1, class: "msg-shape" };
+  if (group.shape === "envelope") {
+    // Visibly encapsulated: the packet inside an outer IPv6 header (the tunnel's colours).
+    g.appendChild(svg("rect", { class: "msg-outer", x: -w / 2 - 6, y: -h / 2 - 5, width: w + 12, height: h + 10, rx: 3 }));
+  }
+  if (group.shape === "pill" || group.shape === "dot" || group.shape === "envelope") {
+    g.appendChild(svg("rect", { ...attrs, x: -w / 2, y: -h / 2, width: w, height: h, rx: h / 2 }));
+  } else if (group.shape === "hex") {
+    const a = w / 2, b = h / 2, c = 7;
+    g.appendChild(svg("polygon", { ...attrs, points: `${-a - c},0 ${-a},${-b} ${a},${-b} ${a + c},0 ${a},${b} ${-a},${b}` }));
+  } else if (group.shape === "para") {
+    const a = w / 2, b = h / 2, s = 6;
+    g.appendChild(svg("polygon", { ...attrs, points: `${-a + s},${-b} ${a + s},${-b} ${a - s},${b} ${-a - s},${b}` }));
+  } else {
+    g.appendChild(svg("rect", { ...attrs, x: -w / 2, y: -h / 2, width: w, height: h, rx: 1 }));
+  }
+  g.appendChild(svg("text", { class: "msg-label", y: size * 0.36, "text-anchor": "middle", fill: group.ink, "font-size": size }, label));
+  return g;
+}
+
+function dropElement() {
+  const g = svg("g", { class: "drop-marker" });
+  g.appendChild(svg("circle", { r: 13 }));
+  g.appendChild(svg("path", { d: "M-6,-6 L6,6 M6,-6 L-6,6", class: "drop-x" }));
+  g.appendChild(svg("text", { x: 18, y: 5, class: "drop-label" }, "dropped"));
+  return g;
+}
+
+export class MessageLayer {
+  /**
+   * @param {SVGGElement} layer where messages are drawn
+   * @param {SVGGElement} dropLayer where drop markers are drawn
+   * @param {() => object} routeView the topology's geometry (TopologyView.routeView)
+   * @param {(ev) => void} onPick called with a message event when it is clicked
+   */
+  constructor(layer, dropLayer, routeView, onPick) {
+    this.layer = layer;
+    this.dropLayer = dropLayer;
+    this.routeView = routeView;
+    this.hidden = new Set();
+    this.selectedId = null;
+    this.reset([]);
+    layer.addEventListener("click", (e) => {
+      const el = e.target.closest("g.msg");
+      const rec = el && this.byId.get(el.dataset.id);
+      if (rec) onPick(rec.ev);
+    });
+  }
+
+  /** Forget everything and take the events of a snapshot (all so far). */
+  reset(events) {
+    for (const rec of this.active ?? []) rec.el?.remove();
+    for (const d of this.drops ?? []) d.el?.remove();
+    this.msgs = [];
+    this.byId = new Map();
+    this.active = new Set();
+    this.cursor = 0;
+    this.drops = [];
+    this.dropCursor = 0;
+    this.lastClock = -Infinity;
+    this.add(events);
+  }
+
+  /** Take newly produced events (in seq order). */
+  add(events) {
+    for (const ev of events) {
+      if (ev.kind === "drop") {
+        const rec = this.byId.get(String(ev.msg));
+        if (rec && rec.lost && ev.t > rec.ev.t) rec.end = ev.t;
+        this.drops.push({ ev, rec, el: null, age: 0, shown: false });
+        continue;
+      }
+      if (!isMessage(ev)) continue;
+      const lost = ev.arrive === null || ev.arrive === undefined;
+      const rec = { ev, group: groupOf(ev), lost, end: lost ? ev.t + DEFAULT_LOST_FLIGHT : ev.arrive, el: null, route: null };
+      this.msgs.push(rec);
+      this.byId.set(String(ev.id), rec);
+    }
+  }
+
+  setHidden(groupIds) {
+    this.hidden = new Set(groupIds);
+  }
+
+  /**
+   * Flights of the visible messages in the air at `clock`, for pacing: {min, max, signalling} (signalling is true
+   * when anything but data is among them), or null when nothing visible is in the air.
+   */
+  flights(clock) {
+    let min = Infinity, max = 0, signalling = false, any = false;
+    const consider = (rec) => {
+      if (this.hidden.has(rec.group.id) || rec.ev.t > clock || rec.end <= clock) return;
+      const flight = rec.end - rec.ev.t;
+      if (!(flight > 0)) return;
+      any = true;
+      if (flight < min) min = flight;
+      if (flight > max) max = flight;
+      if (rec.ev.kind !== "DATA") signalling = true;
+    };
+    for (const rec of this.active) consider(rec);
+    // Messages about to be activated this frame count too.
+    for (let i = this.cursor; i < this.msgs.length && this.msgs[i].ev.t <= clock; i++) consider(this.msgs[i]);
+    return any ? { min, max, signalling } : null;
+  }
+
+  /** True while a drop marker is still on screen (the frame loop keeps running for it). */
+  busy() {
+    return this.drops.some((d) => d.el);
+  }
+
+  select(id) {
+    if (this.selectedId !== null) this.byId.get(String(this.selectedId))?.el?.classList.remove("selected");
+    this.selectedId = id;
+    if (id !== null) this.byId.get(String(id))?.el?.classList.add("selected");
+  }
+
+  /** Place everything for simulated time `clock`; `wallDt` ages drop markers while the clock moves. */
+  render(clock, wallDt) {
+    if (clock < this.lastClock) {
+      // The clock went back without a reset: re-scan (rare; step-back normally arrives as a fresh snapshot).
+      for (const rec of this.active) { rec.el?.remove(); rec.el = null; }
+      this.active.clear();
+      this.cursor = 0;
+      for (const d of this.drops) { d.el?.remove(); d.el = null; d.shown = false; d.age = 0; }
+      this.dropCursor = 0;
+    }
+    const moving = clock !== this.lastClock;
+    this.lastClock = clock;
+    const view = this.routeView();
+    while (this.cursor < this.msgs.length && this.msgs[this.cursor].ev.t <= clock) {
+      const rec = this.msgs[this.cursor++];
+      if (rec.end > clock) this.active.add(rec);
+    }
+    for (const rec of this.active) {
+      if (rec.end <= clock) {
+        rec.el?.remove();
+        rec.el = null;
+        this.active.delete(rec);
+        continue;
+      }
+      if (!rec.el) {
+        rec.route = messageRoute(rec.ev, view);
+        rec.el = messageElement(rec.ev, rec.group);
+        if (String(rec.ev.id) === String(this.selectedId)) rec.el.classList.add("selected");
+        this.layer.appendChild(rec.el);
+      }
+      let f = progress(clock, rec.ev.t, rec.end);
+      if (rec.lost) f *= LOST_STOP;
+      const p = pointAt(rec.route, f);
+      setAttrs(rec.el, { transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})` });
+    }
+    this.renderDrops(clock, moving ? wallDt : 0, view);
+  }
+
+  renderDrops(clock, age, view) {
+    while (this.dropCursor < this.drops.length && this.drops[this.dropCursor].ev.t <= clock) {
+      const d = this.drops[this.dropCursor++];
+      if (d.shown) continue;
+      d.shown = true;
+      d.age = 0;
+      d.pos = this.dropPosition(d, view);
+      d.el = dropElement();
+      d.el.dataset.group = "drop";
+      d.el.dataset.msg = d.ev.msg;
+      this.dropLayer.appendChild(d.el);
+    }
+    for (const d of this.drops) {
+      if (!d.el) continue;
+      d.age += age;
+      const a = Math.min(1, d.age / DROP_WALL);
+      if (a >= 1) {
+        d.el.remove();
+        d.el = null;
+        continue;
+      }
+      // Falls and fades, so a loss is seen even when nothing else moves.
+      setAttrs(d.el, { transform: `translate(${d.pos.x.toFixed(1)},${(d.pos.y + 36 * a * a).toFixed(1)})`, opacity: (1 - a * a).toFixed(2) });
+    }
+  }
+
+  /** Where a packet was lost: where its message stopped, or at the node that dropped it. */
+  dropPosition(d, view) {
+    const rec = d.rec ?? this.byId.get(String(d.ev.msg));
+    if (rec && rec.lost) {
+      rec.route ??= messageRoute(rec.ev, view);
+      return pointAt(rec.route, LOST_STOP);
+    }
+    return view.pos(d.ev.node) ?? view.handle(d.ev.node, null) ?? { x: 0, y: 0 };
+  }
+}
+
+export { GROUP_BY_ID };

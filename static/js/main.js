@@ -1,0 +1,328 @@
+// Wiring only: the socket feeds the views; the frame loop moves the clock and redraws what moves.
+// The page keeps no protocol state: every table and tunnel comes from the server's latest state.
+
+import { Socket } from "./socket.js";
+import { TopologyView } from "./topology.js";
+import { MessageLayer } from "./animation.js";
+import { Player, SPEEDS } from "./player.js";
+import { SessionDbPanel, MarPanel, MnPanel } from "./tables.js";
+import { EventLog, Details } from "./log.js";
+import { Timeline, actionText } from "./timeline.js";
+import { Controls } from "./controls.js";
+
+const body = document.body;
+function setStatus(s) {
+  if (body.dataset.simStatus !== s) body.dataset.simStatus = s;
+}
+setStatus("connecting");
+
+const scenario = JSON.parse(document.getElementById("scenario-data").textContent);
+const mode = body.dataset.mode || scenario.mode || "network-dmm";
+const toastEl = document.getElementById("toast");
+const connEl = document.getElementById("conn");
+let toastTimer = null;
+
+/** A short message above the drawing (errors from the server, hints). */
+function toast(text, kind = "info", ms = 5000) {
+  toastEl.textContent = text;
+  toastEl.dataset.kind = kind;
+  toastEl.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toastEl.hidden = true; }, ms);
+}
+
+// ---- views ----
+const topology = new TopologyView(document.getElementById("topology"), {
+  scenario, mode,
+  onSelect: (kind, id) => select(kind, id),
+  onDrop: ({ mn, interface: iface, mar, from }) => {
+    if (mar === null) command({ action: "detach", mn, interface: iface });
+    else command({ action: from ? "move" : "attach", mn, interface: iface, mar });
+  },
+});
+topology.onHint = (text) => toast(text, "info");
+let dragging = false;
+topology.onDragState = (on) => { dragging = on; };
+body.dataset.topology = "drawn";
+performance.mark("dmmviz:topology-drawn");
+
+const layer = new MessageLayer(topology.layers.messages, topology.layers.drops, () => topology.routeView(), (ev) => pick(ev));
+const dbId = scenario.network?.session_db?.id ?? "DB";
+const dbPanel = new SessionDbPanel(document.getElementById("panel-db"), { mode, dbId });
+const marPanel = new MarPanel(document.getElementById("panel-mar"), { topology });
+const mnPanel = new MnPanel(document.getElementById("panel-mn"), { scenario, onCommand: (cmd) => command(cmd) });
+const log = new EventLog(document.getElementById("log"), (ev) => pick(ev));
+const details = new Details(document.getElementById("details"), () => pick(null));
+const timeline = new Timeline(document.getElementById("timeline"), { script: scenario.script, onSeek: (t) => seek(t) });
+
+let state = null;
+let canStepBack = false;
+let haveSnapshot = false;
+let queued = null; // an update held back until the clock has glided to its time
+let history = []; // [steps, now] seen this visit, for seeking back on the timeline
+let steps = 0;
+
+const tabs = { mar: document.getElementById("tab-mar"), mn: document.getElementById("tab-mn") };
+const tabPanels = { mar: document.getElementById("panel-mar"), mn: document.getElementById("panel-mn") };
+
+/** Show the MAR or the MN tab of the side panel. */
+function showTab(kind) {
+  for (const k of ["mar", "mn"]) {
+    tabs[k].setAttribute("aria-selected", String(k === kind));
+    tabs[k].tabIndex = k === kind ? 0 : -1;
+    tabPanels[k].hidden = k !== kind;
+  }
+}
+for (const k of ["mar", "mn"]) {
+  tabs[k].addEventListener("click", () => showTab(k));
+  tabs[k].addEventListener("keydown", (e) => {
+    if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      const other = k === "mar" ? "mn" : "mar";
+      showTab(other);
+      tabs[other].focus();
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  });
+}
+
+function select(kind, id, { reveal = true } = {}) {
+  if (kind === "mar") {
+    topology.setSelected("mar", id);
+    marPanel.select(id);
+    marPanel.update(state, false);
+    tabs.mar.textContent = id ? `${id} tables` : "MAR";
+  } else if (kind === "mn") {
+    topology.setSelected("mn", id);
+    mnPanel.select(id);
+    mnPanel.update(state, false);
+    tabs.mn.textContent = id ? `${id}: prefixes, flows` : "Mobile node";
+  } else return;
+  if (reveal) showTab(kind);
+}
+
+function pick(ev) {
+  details.show(ev);
+  log.select(ev ? ev.seq : null);
+  layer.select(ev && ev.id !== undefined ? ev.id : null);
+}
+
+const firstMar = scenario.network?.mars?.[0]?.id ?? null;
+const firstMn = scenario.mobile_nodes?.[0]?.id ?? null;
+select("mn", firstMn, { reveal: false });
+select("mar", firstMar);
+
+function showState(flash) {
+  topology.update(state);
+  dbPanel.update(state, flash);
+  marPanel.update(state, flash);
+  mnPanel.update(state, flash);
+}
+
+// ---- the socket ----
+const protocol = await import(body.dataset.protocolUrl);
+const { CLIENT, SERVER } = protocol;
+
+const player = new Player({
+  request: (t) => socket.send(CLIENT.RUN_UNTIL, { t }),
+  flights: (clock) => layer.flights(clock),
+  onChange: () => refreshControls(),
+});
+
+const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${body.dataset.wsPath}`;
+const socket = new Socket(wsUrl, protocol, {
+  onStatus: (status, detail) => {
+    connEl.dataset.state = status;
+    connEl.textContent = { connecting: "connecting…", open: "connected", closed: "reconnecting…", gone: "session not found" }[status] ?? status;
+    if (status !== "open") {
+      haveSnapshot = false;
+      player.waiting = false;
+    }
+    if (detail) toast(detail, "error", 60000);
+    refreshControls();
+  },
+  onMessage: (msg, mine) => receive(msg, mine),
+});
+
+// Sending anything makes the page busy at once (not at the next frame), so a test that waits for "idle" after a key
+// press never sees the old "idle".
+const send = socket.send.bind(socket);
+socket.send = (type, fields) => {
+  const id = send(type, fields);
+  if (id !== null && body.dataset.simStatus === "idle") setStatus("animating");
+  return id;
+};
+
+function remember(s, now) {
+  steps = s;
+  history = history.filter(([k]) => k < s);
+  history.push([s, now]);
+}
+
+function receive(msg, mine) {
+  if (msg.type === SERVER.SNAPSHOT) {
+    flushQueued();
+    haveSnapshot = true;
+    state = msg.state;
+    canStepBack = msg.can_step_back;
+    player.sync(msg.now, msg.next);
+    if (msg.cause !== "connect" && msg.cause !== "hello") player.pause();
+    layer.reset(msg.events);
+    log.reset(msg.events);
+    timeline.reset(msg.events);
+    showState(msg.cause !== "connect" && msg.cause !== "hello");
+    pick(null);
+    remember(msg.steps, msg.now);
+    if (msg.events_omitted) toast(`${msg.events_omitted} earlier events are not shown in the log.`, "info");
+  } else if (msg.type === SERVER.EVENTS) {
+    const ranUntil = mine?.type === CLIENT.RUN_UNTIL;
+    layer.add(msg.events); // the animation is driven by time, so it takes events at once
+    player.onEvents(msg, { mine: Boolean(mine), ranUntil });
+    canStepBack = msg.can_step_back;
+    remember(msg.steps, msg.now);
+    flushQueued();
+    queued = msg;
+    if (!player.tween) flushQueued();
+  } else if (msg.type === SERVER.ERROR) {
+    if (mine?.type === CLIENT.RUN_UNTIL) {
+      player.waiting = false;
+      socket.send(CLIENT.HELLO); // the session moved on under us (another tab): take a fresh snapshot
+    }
+    if (msg.code === protocol.ERROR.RATE_LIMITED) return;
+    const what = msg.request === CLIENT.COMMAND ? "Action refused" : "Refused";
+    toast(`${what}: ${msg.message}`, "error", 7000);
+  }
+  refreshControls();
+}
+
+/** Apply an `events` message's state, log and timeline (held back while the clock glides to its time). */
+function flushQueued() {
+  const msg = queued;
+  if (!msg) return;
+  queued = null;
+  state = msg.state;
+  log.add(msg.events);
+  timeline.add(msg.events);
+  showState(true);
+}
+
+// ---- actions ----
+function command(cmd) {
+  if (!socket.open) return toast("Not connected: the action was not sent.", "error");
+  // A command applies at the server's current time: bring the server to the clock first.
+  if (player.clock > player.serverNow + 1e-9 && !player.waiting) socket.send(CLIENT.RUN_UNTIL, { t: player.clock });
+  socket.send(CLIENT.COMMAND, { command: cmd });
+  if (!player.playing) toast(`${actionText(cmd)}: press Play (Space) or Step (→) to watch it happen.`, "info", 6000);
+}
+
+function finishGlide() {
+  if (player.tween) {
+    player.clock = player.tween.to;
+    player.tween = null;
+  }
+  flushQueued();
+}
+
+const handlers = {
+  toggle() {
+    if (!haveSnapshot) return;
+    if (player.playing) player.pause();
+    else {
+      if (player.finished()) toast("Nothing more is scheduled: drag a mobile node or start a flow.", "info");
+      else {
+        flushQueued();
+        player.play();
+        setStatus("animating");
+      }
+    }
+    refreshControls();
+  },
+  step() {
+    if (!haveSnapshot || socket.pending(CLIENT.STEP)) return;
+    player.pause();
+    finishGlide();
+    if (player.next === null) {
+      toast("Nothing is scheduled: drag a mobile node or start a flow.", "info");
+      return refreshControls();
+    }
+    socket.send(CLIENT.STEP);
+    refreshControls();
+  },
+  back() {
+    if (!haveSnapshot || !canStepBack || socket.pending(CLIENT.STEP_BACK)) return;
+    player.pause();
+    finishGlide();
+    socket.send(CLIENT.STEP_BACK);
+    refreshControls();
+  },
+  reset() {
+    if (!haveSnapshot) return;
+    player.pause();
+    finishGlide();
+    socket.send(CLIENT.RESET);
+  },
+  setSpeed(i) {
+    player.speed = SPEEDS[i];
+  },
+  setFilter(group, visible) {
+    document.getElementById("stage").classList.toggle(`hide-${group}`, !visible);
+    document.getElementById("log").classList.toggle(`hide-${group}`, !visible);
+    const hidden = [...document.querySelectorAll("#legend-list input")].filter((b) => !b.checked).map((b) => b.dataset.group);
+    layer.setHidden(hidden);
+  },
+  escape() {
+    topology.cancelDrag();
+    pick(null);
+    document.getElementById("help").close();
+  },
+};
+const controls = new Controls(document, handlers);
+
+function seek(t) {
+  if (!haveSnapshot) return;
+  player.pause();
+  finishGlide();
+  if (t >= player.serverNow) {
+    socket.send(CLIENT.RUN_UNTIL, { t });
+  } else {
+    // Back: the latest step seen at or before t; the server replays to it.
+    let target = 0;
+    for (const [k, now] of history) if (now <= t && k > target) target = k;
+    socket.send(CLIENT.SEEK, { steps: target });
+  }
+}
+
+let lastControls = "";
+function refreshControls() {
+  const view = { playing: player.playing, canStep: player.next !== null, canBack: canStepBack, connected: socket.open && haveSnapshot };
+  const key = JSON.stringify(view);
+  if (key === lastControls) return;
+  lastControls = key;
+  controls.show(view);
+}
+
+// ---- the frame loop ----
+let lastFrame = performance.now();
+function frame(now) {
+  const dt = (now - lastFrame) / 1000;
+  lastFrame = now;
+  const gliding = player.tween !== null;
+  const clock = player.frame(dt);
+  if (gliding && !player.tween) flushQueued();
+  layer.render(clock, dt);
+  timeline.setClock(clock);
+  timeline.draw();
+  controls.showClock(clock, player.tween ? 0 : player.rate);
+  refreshControls();
+  if (!socket.open || !haveSnapshot) setStatus("connecting");
+  else if (player.busy() || socket.pending() || dragging || queued) setStatus("animating");
+  else {
+    if (body.dataset.simStatus !== "idle") {
+      body.dataset.simNow = String(player.clock);
+      body.dataset.simSteps = String(steps);
+    }
+    setStatus("idle");
+  }
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);

@@ -1,0 +1,130 @@
+// The playback clock. The browser paces the animation; the server never sleeps: the player asks for the events up to
+// its clock (run_until) and never lets the clock pass a time the server has not processed yet (`next`, the time of
+// the next scheduled event).
+//
+// Pacing: while a visible message is in the air, simulated time runs in slow motion, so that a message whose flight
+// is the geometric mean of the shortest and longest in the air takes FLIGHT_WALL seconds at 1× (a 2 ms access link
+// and a 10 ms core path take about 0.4 s and 2 s: their real proportions, slowed down), and the shortest never takes
+// less than MIN_FLIGHT_WALL. Data alone in the air moves faster (DATA_FLIGHT_WALL): signalling is what students
+// watch. When nothing is in the air the clock skips to the next event in at most IDLE_SKIP_WALL seconds.
+// Speed multiplies all of these.
+
+export const SPEEDS = [0.25, 0.5, 1, 2, 4, 10, 100];
+const FLIGHT_WALL = 0.9;
+const DATA_FLIGHT_WALL = 0.25;
+const MIN_FLIGHT_WALL = 0.3; // for signalling; data may be quicker
+const MIN_DATA_FLIGHT_WALL = 0.1;
+const IDLE_SKIP_WALL = 0.4;
+const IDLE_RATE = 0.5; // simulated s per wall s, at least, across idle gaps
+const STEP_TWEEN_WALL = 0.45; // a single step glides the clock to the new time over this long
+const FAST = 10; // from this speed on, one request may cover several event times (messages may be skipped)
+
+export class Player {
+  /**
+   * @param {{request: (type: string, fields?: object) => void, flight: (clock) => number|null, onChange: () => void}} deps
+   *   request sends run_until; flights gives {min, max, signalling} of the visible messages in the air (or null);
+   *   onChange is told when playing stops.
+   */
+  constructor({ request, flights, onChange }) {
+    this.request = request;
+    this.flights = flights;
+    this.onChange = onChange;
+    this.clock = 0;
+    this.serverNow = 0;
+    this.next = null;
+    this.playing = false;
+    this.speed = 1;
+    this.tween = null;
+    this.waiting = false; // a run_until of ours is out
+    this.rate = 0; // simulated s per wall s in the last frame (shown as "slow motion")
+  }
+
+  /** A snapshot: the clock jumps to the server's time. */
+  sync(now, next) {
+    this.serverNow = now;
+    this.next = next;
+    this.clock = now;
+    this.tween = null;
+    this.waiting = false;
+  }
+
+  /** An `events` message: ours (the reply to run_until) or another cause (step, command, another tab's playback). */
+  onEvents(msg, { mine, ranUntil }) {
+    this.serverNow = msg.now;
+    this.next = msg.next;
+    if (mine && ranUntil) {
+      this.waiting = false;
+      return;
+    }
+    if (msg.now > this.clock) this.glideTo(msg.now);
+    else if (msg.now < this.clock) this.clock = msg.now;
+  }
+
+  glideTo(t) {
+    const now = performance.now() / 1000;
+    this.tween = { from: this.clock, to: t, start: now, dur: STEP_TWEEN_WALL };
+  }
+
+  play() {
+    if (this.tween) {
+      this.clock = this.tween.to;
+      this.tween = null;
+    }
+    this.playing = true;
+  }
+
+  pause() {
+    this.playing = false;
+  }
+
+  /** Nothing scheduled and nothing in the air: the run is over for now. */
+  finished() {
+    return this.next === null && this.flights(this.clock) === null;
+  }
+
+  /** Advance the clock by one frame of `dt` wall seconds; returns the clock. */
+  frame(dt) {
+    if (this.tween) {
+      const now = performance.now() / 1000;
+      const u = Math.min(1, (now - this.tween.start) / this.tween.dur);
+      const eased = u < 0.5 ? 2 * u * u : 1 - 2 * (1 - u) * (1 - u);
+      this.clock = u >= 1 ? this.tween.to : this.tween.from + (this.tween.to - this.tween.from) * eased;
+      if (u >= 1) this.tween = null;
+      return this.clock;
+    }
+    if (!this.playing) {
+      this.rate = 0;
+      return this.clock;
+    }
+    const f = this.flights(this.clock);
+    let rate;
+    if (f !== null) {
+      const typical = Math.sqrt(f.min * f.max);
+      rate = f.signalling ? Math.min(typical / FLIGHT_WALL, f.min / MIN_FLIGHT_WALL) : Math.min(typical / DATA_FLIGHT_WALL, f.min / MIN_DATA_FLIGHT_WALL);
+      rate *= this.speed;
+    } else if (this.next === null) {
+      if (!this.waiting) {
+        this.playing = false;
+        this.onChange();
+      }
+      return this.clock;
+    } else rate = Math.max(this.speed * IDLE_RATE, (this.next - this.clock) / IDLE_SKIP_WALL);
+    this.rate = rate;
+    let target = this.clock + rate * Math.min(dt, 0.1);
+    if (this.next !== null && target >= this.next) {
+      if (!this.waiting) {
+        this.waiting = true;
+        // Exactly to the next event time, so a message sent then is seen leaving; at high speed, a whole frame's worth.
+        this.request(Math.max(this.next, this.speed >= FAST ? target : this.next));
+      }
+      target = this.next;
+    }
+    if (target > this.clock) this.clock = target;
+    return this.clock;
+  }
+
+  /** Busy means the page is still moving or waiting: the state hook says "animating". */
+  busy() {
+    return this.playing || this.tween !== null || this.waiting;
+  }
+}

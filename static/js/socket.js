@@ -1,0 +1,80 @@
+// The websocket to the session: frames built by protocol.js's `frame` (generated from dmmviz/protocol.py, so no
+// message name is spelled here), request ids so a reply can be matched, and reconnection with backoff. On reconnect
+// the server sends a fresh snapshot, which is all the page needs: it keeps no protocol state of its own.
+
+export class Socket {
+  /**
+   * @param {string} url ws:// or wss:// URL of the session
+   * @param {object} protocol the module served at /protocol.js
+   * @param {{onMessage: (msg, mine: object|null) => void, onStatus: (status: string, detail?: string) => void}} handlers
+   *   mine is the {type, fields} of our own request that this message answers, or null.
+   */
+  constructor(url, protocol, { onMessage, onStatus }) {
+    this.url = url;
+    this.protocol = protocol;
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.ws = null;
+    this.nextId = 1;
+    this.outstanding = new Map(); // id -> {type, fields}
+    this.retry = 0;
+    this.closedForGood = false;
+    queueMicrotask(() => this.connect()); // after the caller has its reference to us
+
+  }
+
+  connect() {
+    this.onStatus("connecting");
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      this.retry = 0;
+      this.onStatus("open");
+    });
+    ws.addEventListener("message", (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      let mine = null;
+      if (msg.re !== undefined && this.outstanding.has(msg.re)) {
+        mine = this.outstanding.get(msg.re);
+        this.outstanding.delete(msg.re);
+      }
+      this.onMessage(msg, mine);
+    });
+    ws.addEventListener("close", (e) => {
+      this.outstanding.clear();
+      if (e.code === this.protocol.CLOSE_SESSION_NOT_FOUND) {
+        this.closedForGood = true;
+        this.onStatus("gone", "This session does not exist (any more). Start a new one from the home page.");
+        return;
+      }
+      this.onStatus("closed");
+      const delay = Math.min(8000, 300 * 2 ** this.retry++);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  get open() {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** True while any request of ours has no reply yet (optionally only of one type). */
+  pending(type = null) {
+    if (type === null) return this.outstanding.size > 0;
+    for (const r of this.outstanding.values()) if (r.type === type) return true;
+    return false;
+  }
+
+  /** Send a request; returns its id, or null when the socket is not open. */
+  send(type, fields = {}) {
+    if (!this.open) return null;
+    const id = this.nextId++;
+    this.outstanding.set(id, { type, fields });
+    this.ws.send(this.protocol.frame(type, { id, ...fields }));
+    return id;
+  }
+}

@@ -1,0 +1,145 @@
+// The timeline under the drawing: the scenario's script actions (known ahead), the user's own actions, the density
+// of messages so far, and the playback cursor. Clicking it seeks.
+
+import { svg, setAttrs } from "./svg.js";
+import { textWidth } from "./topology.js";
+import { isMessage } from "./kinds.js";
+
+const H = 64;
+const TRACK_Y = 43;
+
+function actionText(a) {
+  switch (a.action) {
+    case "attach": return `attach ${a.mn}${a.interface ? "." + a.interface : ""} → ${a.mar}`;
+    case "detach": return `detach ${a.mn}${a.interface ? "." + a.interface : ""}`;
+    case "move": return `move ${a.mn} → ${a.mar}`;
+    case "start_flow": return `${a.flow} starts`;
+    case "stop_flow": return `${a.flow} stops`;
+    case "move_flow": return `${a.flow} → ${a.interface}`;
+    default: return a.action;
+  }
+}
+
+export class Timeline {
+  constructor(root, { script, onSeek }) {
+    this.root = root;
+    this.script = [...(script ?? [])].sort((a, b) => a.at - b.at);
+    this.onSeek = onSeek;
+    this.userActions = [];
+    this.msgTimes = [];
+    this.clock = 0;
+    this.width = 0;
+    this.dirty = true;
+    this.svgEl = svg("svg", { class: "timeline-svg", height: H, role: "img", "aria-label": "timeline of script actions and events" });
+    root.appendChild(this.svgEl);
+    this.track = this.svgEl.appendChild(svg("g"));
+    this.density = this.svgEl.appendChild(svg("g", { class: "density" }));
+    this.marks = this.svgEl.appendChild(svg("g", { class: "marks" }));
+    this.cursor = this.svgEl.appendChild(svg("g", { class: "cursor" }));
+    this.cursorLine = this.cursor.appendChild(svg("line", { y1: 2, y2: H - 2 }));
+    this.svgEl.addEventListener("click", (e) => {
+      const r = this.svgEl.getBoundingClientRect();
+      this.onSeek(Math.max(0, this.tOf(e.clientX - r.left)));
+    });
+    new ResizeObserver(() => { this.dirty = true; this.draw(); }).observe(root);
+  }
+
+  reset(events) {
+    this.userActions = [];
+    this.msgTimes = [];
+    this.add(events);
+  }
+
+  add(events) {
+    for (const ev of events) {
+      if (ev.kind === "action" && ev.source === "user") this.userActions.push(ev);
+      else if (isMessage(ev)) this.msgTimes.push(ev.t);
+    }
+    if (events.length) this.dirty = true;
+  }
+
+  get end() {
+    const lastScript = this.script.length ? this.script[this.script.length - 1].at : 0;
+    const lastMsg = this.msgTimes.length ? this.msgTimes[this.msgTimes.length - 1] : 0;
+    return Math.max(5, lastScript + 3, lastMsg + 1, this.clock + 1);
+  }
+
+  xOf(t) {
+    return 12 + (t / this.tEnd) * (this.width - 24);
+  }
+
+  tOf(x) {
+    return ((x - 12) / (this.width - 24)) * this.tEnd;
+  }
+
+  /** Redraw marks and density when something changed (cheap enough a few times a second). */
+  draw() {
+    const width = this.root.clientWidth;
+    if (!width) return;
+    const end = this.end;
+    if (!this.dirty && width === this.width && Math.abs(end - this.tEnd) < 1e-9) return;
+    this.dirty = false;
+    this.width = width;
+    this.tEnd = end;
+    setAttrs(this.svgEl, { width, viewBox: `0 0 ${width} ${H}` });
+    const track = [svg("rect", { class: "track", x: 12, y: TRACK_Y, width: width - 24, height: 6, rx: 3 })];
+    const step = end > 60 ? 10 : end > 20 ? 5 : 1;
+    for (let t = 0; t <= end; t += step) {
+      const x = this.xOf(t);
+      track.push(svg("line", { class: "tick", x1: x, x2: x, y1: TRACK_Y + 6, y2: TRACK_Y + 10 }));
+      track.push(svg("text", { class: "tick-label", x, y: H - 1, "text-anchor": "middle" }, `${t}s`));
+    }
+    this.track.replaceChildren(...track);
+    // Message density: one bar per 3 px column with any message in it, taller for more.
+    const cols = new Map();
+    for (const t of this.msgTimes) {
+      const c = Math.floor(this.xOf(t) / 3);
+      cols.set(c, (cols.get(c) ?? 0) + 1);
+    }
+    const bars = [];
+    for (const [c, n] of cols) {
+      const h = Math.min(12, 3 + 3 * Math.log2(n));
+      bars.push(svg("rect", { x: c * 3, y: TRACK_Y - h, width: 2, height: h }));
+    }
+    this.density.replaceChildren(...bars);
+    const marks = [];
+    const lastX = [-Infinity, -Infinity, -Infinity]; // right end of the last label in each of three rows
+    const place = (t, text, cls) => {
+      const x = this.xOf(t);
+      const w = textWidth(text, 12);
+      const cx = Math.max(w / 2 + 2, Math.min(width - w / 2 - 2, x)); // keep the label inside the strip
+      const row = lastX.findIndex((end) => cx - w / 2 > end + 8);
+      const g = svg("g", { class: `mark ${cls}`, transform: `translate(${x.toFixed(1)},0)` });
+      g.appendChild(svg("path", { d: cls === "user" ? `M0,${TRACK_Y - 8} l5,5 l-5,5 l-5,-5 z` : `M-5,${TRACK_Y - 8} h10 l-5,8 z` }));
+      if (row !== -1) {
+        // With no room in any row the label is left out; the marker keeps it as a tooltip.
+        lastX[row] = cx + w / 2;
+        g.appendChild(svg("text", { x: (cx - x).toFixed(1), y: 11 + row * 12, "text-anchor": "middle" }, text));
+      }
+      g.appendChild(svg("title", {}, `${t.toFixed(3)} s: ${text}${cls === "user" ? " (your action)" : " (script)"}`));
+      marks.push(g);
+    };
+    const all = [
+      ...this.script.map((a) => ({ t: a.at, text: actionText(a), cls: "script" })),
+      ...this.userActions.map((a) => ({ t: a.t, text: `you: ${actionText(a)}`, cls: "user" })),
+    ].sort((a, b) => a.t - b.t);
+    for (const m of all) place(m.t, m.text, m.cls);
+    this.marks.replaceChildren(...marks);
+    this.setClock(this.clock, true);
+  }
+
+  setClock(t, force = false) {
+    if (!force && t === this.clock) return;
+    this.clock = t;
+    if (!this.width) return;
+    if (t > this.tEnd) {
+      this.dirty = true;
+      this.draw();
+      return;
+    }
+    const x = this.xOf(t).toFixed(1);
+    setAttrs(this.cursorLine, { x1: x, x2: x });
+  }
+}
+
+export { actionText };

@@ -1,0 +1,425 @@
+// The topology view: nodes, links, access links, tunnels, and dragging mobile nodes between MARs.
+// Everything is drawn once and kept in Maps from id to element; a new state only moves and relabels things.
+
+import { svg, setAttrs, setText } from "./svg.js";
+import { CORE, layoutNetwork, layoutMobileNodes, bounds, parkingY } from "./layout.js";
+import { tunnelCurve, pairKey } from "./geometry.js";
+
+const MAR_W = 132, MAR_H = 58;
+const BOX = {
+  mar: { w: MAR_W, h: MAR_H },
+  lma: { w: MAR_W, h: MAR_H },
+  cn: { w: 150, h: 46 },
+  db: { w: 104, h: 58 },
+};
+const DRAG_THRESHOLD = 5; // px before a press on a mobile node becomes a drag rather than a click
+const HIT_RADIUS = 95; // drawing units around a MAR's centre that count as dropping onto it
+
+function pathD(points) {
+  return points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+}
+
+/** Rough text width in drawing units (no getBBox: that forces layout). */
+export function textWidth(text, size) {
+  return String(text).length * size * 0.6;
+}
+
+export class TopologyView {
+  /**
+   * @param {SVGSVGElement} root
+   * @param {{scenario: object, mode: string, onSelect: Function, onDrop: Function}} options
+   *   onSelect(kind, id) with kind "mar" | "mn" | "node"; onDrop({mn, interface, mar}) with mar null for "detach".
+   */
+  constructor(root, { scenario, mode, onSelect, onDrop }) {
+    this.root = root;
+    this.scenario = scenario;
+    this.mode = mode;
+    this.onSelect = onSelect;
+    this.onDrop = onDrop;
+    this.net = layoutNetwork(scenario, mode);
+    this.mnIds = new Set((scenario.mobile_nodes ?? []).map((m) => m.id));
+    this.marIds = new Set((scenario.network?.mars ?? []).map((m) => m.id));
+    this.links = new Set((scenario.network?.links ?? []).map((l) => pairKey(l.between[0], l.between[1])));
+    this.state = null;
+    this.mnPos = layoutMobileNodes(scenario, null, this.net);
+    this.nodeEls = new Map(); // fixed node id -> <g>
+    this.mnEls = new Map(); // MN id -> {g, body, handles: Map(iface -> {g, circle})}
+    this.accessEls = new Map(); // "MN/if" -> <line>
+    this.tunnelEls = new Map(); // pair key -> {g, outer, inner, label, text1, text2, box}
+    this.tunnelCurves = new Map(); // pair key -> curve, for encapsulated packets
+    this.selected = { mar: null, mn: null };
+    this.drag = null;
+    this.draw();
+  }
+
+  // ---- drawing (once) ----
+
+  draw() {
+    const b = bounds(this.net);
+    setAttrs(this.root, { viewBox: `${b.x} ${b.y} ${b.width} ${b.height}`, preserveAspectRatio: "xMidYMid meet" });
+    this.root.replaceChildren();
+    const layer = (name) => this.root.appendChild(svg("g", { class: `layer-${name}` }));
+    this.layers = {
+      park: layer("park"), links: layer("links"), tunnels: layer("tunnels"), access: layer("access"),
+      nodes: layer("nodes"), mns: layer("mns"), messages: layer("messages"), drops: layer("drops"), overlay: layer("overlay"),
+    };
+    this.drawParking(b);
+    const core = this.net.nodes.get(CORE);
+    for (const node of this.net.nodes.values()) {
+      if (node.type !== "core") this.layers.links.appendChild(svg("line", { class: "link link-core", x1: node.x, y1: node.y, x2: core.x, y2: core.y }));
+    }
+    for (const link of this.scenario.network?.links ?? []) {
+      const [a, c] = link.between.map((id) => this.net.nodes.get(id));
+      if (!a || !c) continue;
+      this.layers.links.appendChild(svg("line", { class: "link link-direct", x1: a.x, y1: a.y, x2: c.x, y2: c.y }));
+      if (link.delay_ms !== undefined) {
+        const mx = (a.x + c.x) / 2, my = (a.y + c.y) / 2;
+        this.layers.links.appendChild(svg("text", { class: "link-label", x: mx, y: my + 16, "text-anchor": "middle" }, `${link.delay_ms} ms`));
+      }
+    }
+    for (const node of this.net.nodes.values()) this.nodeEls.set(node.id, this.drawNode(node));
+    for (const mn of this.scenario.mobile_nodes ?? []) this.mnEls.set(mn.id, this.drawMn(mn));
+    this.placeMobileNodes();
+  }
+
+  drawParking(b) {
+    const y = parkingY(this.net);
+    this.parkY = y;
+    const g = this.layers.park;
+    g.appendChild(svg("rect", { class: "park", x: b.x + 8, y: y - 26, width: b.width - 16, height: 50, rx: 10 }));
+    g.appendChild(svg("text", { class: "park-label", x: b.x + 20, y: y + 5 }, "not attached: drop a mobile node here to detach it"));
+  }
+
+  drawNode(node) {
+    const g = svg("g", {
+      class: `node node-${node.type}`, "data-id": node.id, transform: `translate(${node.x},${node.y})`,
+      tabindex: node.type === "core" ? null : 0, role: node.type === "core" ? null : "button",
+      "aria-label": node.type === "mar" ? `${node.id}, mobility access router; Enter shows its tables` : `${node.id}`,
+    });
+    if (node.type === "core") {
+      g.appendChild(svg("ellipse", { rx: 80, ry: 30, class: "shape" }));
+      g.appendChild(svg("text", { class: "label", y: 6, "text-anchor": "middle" }, node.label));
+    } else if (node.type === "db") {
+      const { w, h } = BOX.db;
+      const e = 9;
+      g.appendChild(svg("path", { class: "shape", d: `M${-w / 2},${-h / 2 + e} v${h - 2 * e} a${w / 2},${e} 0 0 0 ${w},0 v${-(h - 2 * e)} a${w / 2},${e} 0 0 0 ${-w},0 a${w / 2},${e} 0 0 0 ${w},0` }));
+      g.appendChild(svg("text", { class: "label", y: 4, "text-anchor": "middle" }, node.id));
+      g.appendChild(svg("text", { class: "sub", y: 21, "text-anchor": "middle" }, node.sub));
+    } else {
+      const { w, h } = BOX[node.type];
+      g.appendChild(svg("rect", { class: "shape", x: -w / 2, y: -h / 2, width: w, height: h, rx: node.type === "cn" ? 14 : 6 }));
+      g.appendChild(svg("text", { class: "label", y: node.sub ? -3 : 6, "text-anchor": "middle" }, node.id));
+      if (node.sub) g.appendChild(svg("text", { class: "sub", y: 16, "text-anchor": "middle" }, node.sub));
+      if (node.type === "mar" || node.type === "lma") {
+        const roles = svg("g", { class: "roles", transform: `translate(0,${-h / 2 - 12})` });
+        const anchor = svg("g", { class: "role role-anchor", visibility: "hidden" });
+        anchor.appendChild(svg("rect", { x: -62, y: -10, width: 60, height: 19, rx: 9 }));
+        anchor.appendChild(svg("text", { x: -32, y: 4, "text-anchor": "middle" }, "anchor"));
+        const serving = svg("g", { class: "role role-serving", visibility: "hidden" });
+        serving.appendChild(svg("rect", { x: 2, y: -10, width: 62, height: 19, rx: 2 }));
+        serving.appendChild(svg("text", { x: 33, y: 4, "text-anchor": "middle" }, "serving"));
+        roles.append(anchor, serving);
+        g.appendChild(roles);
+        g.roleEls = { anchor, serving };
+      }
+    }
+    if (node.type !== "core") {
+      const kind = node.type === "mar" || node.type === "lma" ? "mar" : "node";
+      g.addEventListener("click", () => this.onSelect(kind, node.id));
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") this.onSelect(kind, node.id);
+      });
+    }
+    this.layers.nodes.appendChild(g);
+    return g;
+  }
+
+  drawMn(mn) {
+    const names = mn.interfaces ?? ["if1"];
+    const g = svg("g", { class: "mn", "data-id": mn.id, tabindex: 0, role: "button", "aria-label": `${mn.id}, mobile node; drag onto a MAR to hand over, Enter shows its controls` });
+    const body = svg("g", { class: "mn-body" });
+    body.appendChild(svg("rect", { class: "shape", x: -32, y: -14, width: 64, height: 30, rx: 8 }));
+    body.appendChild(svg("text", { class: "label", y: 7, "text-anchor": "middle" }, mn.id));
+    g.appendChild(body);
+    const handles = new Map();
+    names.forEach((name, i) => {
+      const dx = names.length === 1 ? 0 : (i - (names.length - 1) / 2) * 24;
+      const hg = svg("g", { class: "iface", "data-iface": name, transform: `translate(${dx},-15)` });
+      hg.appendChild(svg("circle", { r: names.length === 1 ? 5 : 8 }));
+      if (names.length > 1) hg.appendChild(svg("text", { class: "iface-label", y: -12, "text-anchor": "middle" }, name));
+      g.appendChild(hg);
+      handles.set(name, { g: hg, dx });
+      hg.addEventListener("pointerdown", (e) => this.startDrag(e, mn.id, name));
+    });
+    // The body drags the MN's only interface; a multi-interface MN is dragged by one of its interfaces.
+    body.addEventListener("pointerdown", (e) => this.startDrag(e, mn.id, names.length === 1 ? names[0] : null));
+    g.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") this.onSelect("mn", mn.id);
+    });
+    this.layers.mns.appendChild(g);
+    return { g, body, handles, names };
+  }
+
+  // ---- updates ----
+
+  /** Show a new engine state: MN positions, access links, roles, tunnels. */
+  update(state) {
+    this.state = state;
+    this.mnPos = layoutMobileNodes(this.scenario, state, this.net);
+    this.placeMobileNodes();
+    this.updateRoles();
+    this.updateTunnels();
+  }
+
+  placeMobileNodes() {
+    const seen = new Set();
+    for (const [id, pos] of this.mnPos) {
+      const els = this.mnEls.get(id);
+      if (!els) continue;
+      setAttrs(els.g, { transform: `translate(${pos.x.toFixed(1)},${pos.y.toFixed(1)})` });
+      const attachedAny = [...pos.interfaces.values()].some((i) => i.mar);
+      els.g.classList.toggle("detached", !attachedAny);
+      for (const [name, iface] of pos.interfaces) {
+        const handle = els.handles.get(name);
+        handle.g.classList.toggle("attached", Boolean(iface.mar));
+        const key = `${id}/${name}`;
+        seen.add(key);
+        let line = this.accessEls.get(key);
+        if (!iface.mar) {
+          if (line) line.setAttribute("visibility", "hidden");
+          continue;
+        }
+        const mar = this.net.nodes.get(iface.mar);
+        if (!line) {
+          line = svg("line", { class: "access" });
+          this.layers.access.appendChild(line);
+          this.accessEls.set(key, line);
+        }
+        setAttrs(line, { visibility: "visible", x1: iface.x.toFixed(1), y1: iface.y.toFixed(1), x2: mar.x, y2: mar.y + MAR_H / 2 });
+      }
+    }
+  }
+
+  updateRoles() {
+    const mars = this.state?.mars ?? {};
+    for (const [id, g] of this.nodeEls) {
+      if (!g.roleEls) continue;
+      const m = mars[id] ?? {};
+      g.roleEls.anchor.setAttribute("visibility", (m.binding_cache ?? []).length ? "visible" : "hidden");
+      g.roleEls.serving.setAttribute("visibility", (m.binding_update_list ?? []).length ? "visible" : "hidden");
+    }
+  }
+
+  /** Prefixes carried between a and b: the bindings either end anchors for the other, and the other's list. */
+  tunnelPrefixes(a, b) {
+    const mars = this.state?.mars ?? {};
+    const out = new Set();
+    for (const [anchor, serving] of [[a, b], [b, a]]) {
+      for (const e of mars[anchor]?.binding_cache ?? []) if (e.serving === serving) out.add(e.hnp);
+      for (const e of mars[serving]?.binding_update_list ?? []) if (e.anchor === anchor) out.add(e.hnp);
+    }
+    return [...out].sort();
+  }
+
+  updateTunnels() {
+    const mars = this.state?.mars ?? {};
+    const want = new Map();
+    for (const [id, m] of Object.entries(mars)) {
+      for (const peer of m.tunnels ?? []) {
+        const key = pairKey(id, peer);
+        if (!want.has(key)) want.set(key, id < peer ? [id, peer] : [peer, id]);
+      }
+    }
+    for (const [key, els] of this.tunnelEls) {
+      if (!want.has(key)) {
+        els.g.remove();
+        this.tunnelEls.delete(key);
+        this.tunnelCurves.delete(key);
+      }
+    }
+    for (const [key, [a, b]] of want) {
+      const pa = this.endPos(a), pb = this.endPos(b);
+      if (!pa || !pb) continue;
+      const curve = tunnelCurve(a, pa, b, pb);
+      this.tunnelCurves.set(key, curve);
+      let els = this.tunnelEls.get(key);
+      if (!els) {
+        const g = svg("g", { class: "tunnel", "data-ends": key });
+        const outer = svg("path", { class: "tunnel-outer" });
+        const inner = svg("path", { class: "tunnel-inner" });
+        const label = svg("g", { class: "tunnel-label" });
+        const box = svg("rect", { rx: 5 });
+        const text1 = svg("text", { "text-anchor": "middle", class: "t1" });
+        const text2 = svg("text", { "text-anchor": "middle", class: "t2" });
+        label.append(box, text1, text2);
+        g.append(outer, inner, label);
+        this.layers.tunnels.appendChild(g);
+        els = { g, outer, inner, label, box, text1, text2 };
+        this.tunnelEls.set(key, els);
+      }
+      const d = `M${curve.start.x},${curve.start.y} Q${curve.control.x.toFixed(1)},${curve.control.y.toFixed(1)} ${curve.end.x},${curve.end.y}`;
+      setAttrs(els.outer, { d });
+      setAttrs(els.inner, { d });
+      const prefixes = this.tunnelPrefixes(a, b);
+      const line1 = `tunnel ${a} ⇄ ${b}`;
+      const line2 = prefixes.join(", ") || "(no prefix)";
+      setText(els.text1, line1);
+      setText(els.text2, line2);
+      const w = Math.max(textWidth(line1, 13), textWidth(line2, 12.5)) + 16;
+      setAttrs(els.label, { transform: `translate(${curve.mid.x.toFixed(1)},${(curve.mid.y - 4).toFixed(1)})` });
+      setAttrs(els.box, { x: (-w / 2).toFixed(1), y: -30, width: w.toFixed(1), height: 36 });
+      setAttrs(els.text1, { y: -15 });
+      setAttrs(els.text2, { y: 1 });
+    }
+  }
+
+  /** Where a tunnel or message end sits: a fixed node, or a mobile node's body. */
+  endPos(id) {
+    const n = this.net.nodes.get(id);
+    if (n) return { x: n.x, y: n.y };
+    const m = this.mnPos.get(id);
+    return m ? { x: m.x, y: m.y } : null;
+  }
+
+  setSelected(kind, id) {
+    const prev = this.selected[kind];
+    if (prev) (kind === "mn" ? this.mnEls.get(prev)?.g : this.nodeEls.get(prev))?.classList.remove("selected");
+    this.selected[kind] = id;
+    if (id) (kind === "mn" ? this.mnEls.get(id)?.g : this.nodeEls.get(id))?.classList.add("selected");
+  }
+
+  /** The geometry the message animation needs (see geometry.messageRoute). */
+  routeView() {
+    const core = this.net.nodes.get(CORE);
+    return {
+      core: { x: core.x, y: core.y },
+      pos: (id) => this.endPos(id),
+      isMn: (id) => this.mnIds.has(id),
+      hasLink: (a, b) => this.links.has(pairKey(a, b)),
+      tunnel: (a, b) => {
+        const key = pairKey(a, b);
+        if (this.tunnelCurves.has(key)) return this.tunnelCurves.get(key);
+        const pa = this.endPos(a), pb = this.endPos(b);
+        return pa && pb ? tunnelCurve(a, pa, b, pb) : null;
+      },
+      handle: (mn, iface) => {
+        const pos = this.mnPos.get(mn);
+        if (!pos) return null;
+        const name = iface ?? [...pos.interfaces.keys()][0];
+        return pos.interfaces.get(name) ?? null;
+      },
+      box: (id) => {
+        const n = this.net.nodes.get(id);
+        const size = n && BOX[n.type];
+        return size ? { x: n.x, y: n.y, hw: size.w / 2 + 3, hh: size.h / 2 + 3 } : null;
+      },
+      below: (mar) => {
+        const n = this.net.nodes.get(mar);
+        return n ? { x: n.x, y: n.y + 92 } : { x: 0, y: 0 };
+      },
+    };
+  }
+
+  // ---- dragging a mobile node (or one interface) onto a MAR ----
+
+  toSvg(e) {
+    const pt = this.root.createSVGPoint();
+    pt.x = e.clientX;
+    pt.y = e.clientY;
+    return pt.matrixTransform(this.root.getScreenCTM().inverse());
+  }
+
+  startDrag(e, mn, iface) {
+    if (e.button !== 0) return;
+    e.stopPropagation();
+    e.preventDefault();
+    const target = e.currentTarget;
+    target.setPointerCapture(e.pointerId);
+    this.drag = { mn, iface, startX: e.clientX, startY: e.clientY, moved: false, ghost: null, over: undefined, target };
+    const move = (ev) => this.dragMove(ev);
+    const up = (ev) => {
+      target.removeEventListener("pointermove", move);
+      target.removeEventListener("pointerup", up);
+      target.removeEventListener("pointercancel", up);
+      this.dragEnd(ev, ev.type === "pointercancel");
+    };
+    target.addEventListener("pointermove", move);
+    target.addEventListener("pointerup", up);
+    target.addEventListener("pointercancel", up);
+  }
+
+  dragMove(e) {
+    const d = this.drag;
+    if (!d) return;
+    if (!d.moved && Math.hypot(e.clientX - d.startX, e.clientY - d.startY) < DRAG_THRESHOLD) return;
+    if (!d.moved) {
+      d.moved = true;
+      if (!d.iface) {
+        this.onHint?.(`${d.mn} has several interfaces: drag one of them (the small circles) onto a MAR.`);
+        this.cancelDrag();
+        return;
+      }
+      const label = this.mnEls.get(d.mn).names.length > 1 ? `${d.mn}.${d.iface}` : d.mn;
+      const ghost = svg("g", { class: "drag-ghost" });
+      ghost.appendChild(svg("rect", { x: -textWidth(label, 16) / 2 - 10, y: -15, width: textWidth(label, 16) + 20, height: 30, rx: 8 }));
+      ghost.appendChild(svg("text", { y: 6, "text-anchor": "middle" }, label));
+      this.layers.overlay.appendChild(ghost);
+      d.ghost = ghost;
+      this.mnEls.get(d.mn).g.classList.add("dragging");
+      this.onDragState?.(true);
+    }
+    const p = this.toSvg(e);
+    setAttrs(d.ghost, { transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})` });
+    const over = this.dropTargetAt(p);
+    if (over !== d.over) {
+      if (d.over) this.nodeEls.get(d.over)?.classList.remove("drop-target");
+      this.layers.park.classList.toggle("drop-target", over === null);
+      if (over) this.nodeEls.get(over)?.classList.add("drop-target");
+      d.over = over;
+    }
+  }
+
+  /** The MAR under point p, null for the "not attached" area, undefined for nowhere. */
+  dropTargetAt(p) {
+    let best, bestD = HIT_RADIUS;
+    for (const n of this.net.nodes.values()) {
+      if (n.type !== "mar") continue;
+      const dist = Math.hypot(n.x - p.x, n.y - p.y);
+      if (dist < bestD) {
+        best = n.id;
+        bestD = dist;
+      }
+    }
+    if (best) return best;
+    if (p.y > this.parkY - 32) return null;
+    return undefined;
+  }
+
+  dragEnd(e, cancelled) {
+    const d = this.drag;
+    if (!d) return;
+    const over = d.over;
+    const moved = d.moved;
+    this.cancelDrag();
+    if (!moved) {
+      this.onSelect("mn", d.mn);
+      return;
+    }
+    if (cancelled || over === undefined) return;
+    const current = this.mnPos.get(d.mn)?.interfaces.get(d.iface)?.mar ?? null;
+    if (over === current) return; // dropped back where it was
+    this.onDrop({ mn: d.mn, interface: d.iface, mar: over, from: current });
+  }
+
+  /** Abandon a drag (Escape, or a multi-interface body): the MN stays where it was. */
+  cancelDrag() {
+    const d = this.drag;
+    if (!d) return;
+    d.ghost?.remove();
+    if (d.over) this.nodeEls.get(d.over)?.classList.remove("drop-target");
+    this.layers.park.classList.remove("drop-target");
+    this.mnEls.get(d.mn)?.g.classList.remove("dragging");
+    this.drag = null;
+    this.onDragState?.(false);
+  }
+}
