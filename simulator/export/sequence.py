@@ -238,7 +238,8 @@ def mentioned_prefixes(ev: dict) -> list[str]:
 
 
 def _hnp_list(ev: dict, name: PrefixNames) -> str:
-    return ", ".join(name(p) for p in ev.get("hnps") or [])
+    # RFC 5213 §8.1: a PBU with no prefix (ALL_ZERO in the packet) asks the LMA to assign one.
+    return ", ".join(name(p) for p in ev.get("hnps") or []) or "new HNP"
 
 
 def number(value: Any) -> str:
