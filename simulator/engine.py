@@ -128,6 +128,7 @@ class MobileNode:
     interfaces: list[str]
     attached: dict[str, str | None]
     prefixes: dict[str, list[dict[str, Any]]]  # interface -> prefixes from the last RA
+    link_confirmed: dict[str, bool] = field(default_factory=dict)  # interface -> an RA came since the last L2 attach
     flows: dict[str, Flow] = field(default_factory=dict)
 
 
@@ -173,6 +174,7 @@ class Simulation:
         self.db: dict[str, dict[str, dict[str, str]]] = {}
         self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
         self.prefix_flows: dict[str, set[tuple[str, str]]] = {}  # hnp -> active (mn, flow)
+        self._seen_attached: set[tuple[str, str]] = set()  # (mn, interface) that attached before: later RSs look up the DB
         self.now_us = 0
         self.steps = 0  # scheduled items processed so far
         self.visible_before = 0  # ``steps`` before the last item that emitted events (for step_back)
@@ -456,6 +458,7 @@ class Simulation:
     def _l2_attach(self, mn: MobileNode, iface: str, mar_id: str) -> None:
         mar = self.mars[mar_id]
         mn.attached[iface] = mar_id
+        mn.link_confirmed[iface] = False  # RFC 4862 §5.5 / DNA: new flows wait for this link's RA
         mar.attached[(mn.id, iface)] = self.now_us
         self._state("l2_attach", mar_id, mn=mn.id, interface=iface)
         self._schedule(self.now_us + round(self.timers.rs_delay * US), self._send_rs, (mn, iface, mar_id))
@@ -514,7 +517,10 @@ class Simulation:
             self.db.pop(msg["mn"], None)
 
     def _on_db_query(self, msg: dict[str, Any]) -> None:
-        """The DB answers with the MN's live prefixes on that interface (or the one prefix asked for)."""
+        """The DB records what the query writes, then answers with the MN's live prefixes on that interface (or the one
+        prefix asked for)."""
+        if msg["entries"]:
+            self._on_db_update({**msg, "op": "add"})
         entries = self.db.get(msg["mn"], {})
         if msg.get("hnp"):
             found = [dict(entries[msg["hnp"]])] if msg["hnp"] in entries else []
@@ -535,15 +541,25 @@ class Simulation:
             self._drop(mar.id, msg, "the MN left the link before its RS arrived", in_flight=True)
             return
         hnp = mar.local.get((mn_id, iface))
+        written = []
         if hnp is None:  # seed §4.2 step 1/3: the MAR allocates a prefix for new communications
             hnp = self._allocate_prefix(mar.id, mar.pool, mar.next_subnet, mn_id, iface)
             mar.next_subnet += 1
             mar.own[hnp] = (mn_id, iface)
             mar.local[(mn_id, iface)] = hnp
-            self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn_id, "op": "add", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
+            written = [{"hnp": hnp, "anchor": mar.id, "interface": iface}]
+        if (mn_id, iface) not in self._seen_attached:
+            # seed Figure 5 step 1: a first attachment (the access network says so, as RFC 5213 §6.9.1.1's Handoff
+            # Indicator 1 comes from L2) has no sessions to look up: write the new prefix, advertise it at once.
+            self._seen_attached.add((mn_id, iface))
+            if written:
+                self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn_id, "op": "add", "entries": written})
+            self._send_ra(mar, mn_id, iface)
+            return
         mar.pending_ra[(mn_id, iface)] = set()
-        # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database
-        self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn_id, "interface": iface, "entries": []})
+        # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database. The query also
+        # writes the new prefix, one exchange as in RFC 8885 §3.3: ``entries`` is what it writes.
+        self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn_id, "interface": iface, "entries": written})
 
     def _on_db_reply(self, msg: dict[str, Any]) -> None:
         mar = self.mars[msg["dst"]]
@@ -743,6 +759,7 @@ class Simulation:
         mn.prefixes[iface] = [
             {**p, "anchor": self.prefix_anchor.get(p["prefix"]), "deprecated": p["preferred_lifetime"] == 0} for p in msg["prefixes"]
         ]
+        mn.link_confirmed[iface] = True
         self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=mn.prefixes[iface])
         for flow in sorted(mn.flows.values(), key=lambda f: f.id):
             if flow.active and flow.prefix is None and flow.interface == iface:
@@ -751,7 +768,9 @@ class Simulation:
     # -- flows -----------------------------------------------------------------------------------------------------
 
     def _preferred_prefix(self, mn: MobileNode, iface: str) -> str | None:
-        """RFC 6724 rule 3: avoid deprecated addresses; the newest preferred prefix wins."""
+        """RFC 6724 rule 3: avoid deprecated addresses; the newest preferred prefix wins. None until the link's RA."""
+        if not mn.link_confirmed.get(iface):
+            return None
         preferred = [p["prefix"] for p in mn.prefixes[iface] if p["preferred_lifetime"] > 0]
         return preferred[-1] if preferred else None
 
@@ -844,8 +863,10 @@ class Simulation:
         Only a prefix of another interface is a moved flow; a prefix of this interface is a plain handover, which the
         RS-driven registration handles."""
         mn_id, flow_id, iface = msg["mn"], msg["flow"], msg["interface"]
+        if not msg["entries"]:
+            return  # an unknown prefix: keep the lookup marked, so the flow's next packets do not ask again
         mar.flow_lookups.discard((mn_id, msg["hnp"], flow_id))
-        if not msg["entries"] or (mn_id, iface) not in mar.attached:
+        if (mn_id, iface) not in mar.attached:
             return
         entry = msg["entries"][0]
         if entry["anchor"] != mar.id and entry["interface"] != iface:
@@ -920,8 +941,9 @@ class Simulation:
         return None
 
     def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
-        if not msg["encapsulated"] and self.prefix_anchor.get(hnp) == mar.id:
+        if not msg["encapsulated"] and self.prefix_anchor.get(hnp) == mar.id and mn.attached.get(flow.interface) != mar.id:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
+            # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
             binding = mar.bc.get((mn.id, hnp, flow.id)) or mar.bc.get((mn.id, hnp, None))
             if binding is not None:
                 if binding.state != "active":

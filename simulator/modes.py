@@ -218,6 +218,7 @@ class ClientDmm(_NoFlowMobility):
                 prefixes.append({"prefix": hnp, "preferred_lifetime": 0, "valid_lifetime": int(self.timers.binding_lifetime),
                                  "anchor": self.prefix_anchor[hnp], "deprecated": True, "home_address": True})
         mn.prefixes[iface] = prefixes
+        mn.link_confirmed[iface] = True
         self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=prefixes)
         coa = self._address(msg["prefixes"][0]["prefix"]) if msg["prefixes"] else None
         for hnp in homes:

@@ -35,7 +35,7 @@ def test_req2_prefix_without_active_flow_gets_no_signalling():
 def test_req2_node_that_never_moves_never_signals():
     """An MN that stays at its MAR never causes a PBU, however many flows it runs."""
     sim = run(scenario(script=[attach(), start("f1", 1), start("f2", 2), stop("f1", 3)]), 10)
-    assert {k for k, _, _ in signalling(sim)} == {"RS", "RA", "DB_UPDATE", "DB_QUERY", "DB_REPLY"}
+    assert [k for k, _, _ in signalling(sim)] == ["RS", "DB_UPDATE", "RA"]
 
 
 def test_release_when_last_flow_on_redirected_prefix_ends():
