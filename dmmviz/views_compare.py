@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET
 
 from dmmviz.web.models import Scenario
 from simulator import ScenarioError
-from simulator.compare import MODES, compare, default_until, format_value, rows
+from simulator.compare import MODES, compare, format_value, rows
+from simulator.scenario import default_until
 
 MAX_UNTIL = 600.0  # simulated seconds: keeps one page request to a few seconds of engine time
 

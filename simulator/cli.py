@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Simulation
-from .scenario import MODES, SCHEMA, ScenarioError, load_scenario
+from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
 
 TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
 EXPORTS = (*TEXT_EXPORTS, "pcap")
-DEFAULT_TAIL = 5.0  # a run without --until goes this long past the last script action
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,11 +45,6 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output")
     sub.add_parser("schema", help="print the scenario JSON Schema")
     return parser
-
-
-def default_until(scenario: dict[str, Any]) -> float:
-    last = max((step["at"] for step in scenario["script"]), default=0.0)
-    return last + DEFAULT_TAIL
 
 
 def _problems_exit(exc: ScenarioError) -> int:

@@ -15,17 +15,12 @@ from typing import Any
 
 from .engine import Simulation
 from .metrics import compute_metrics
-from .scenario import ScenarioError, load_scenario
+from .scenario import ScenarioError, default_until, load_scenario
 
 FORMAT = "dmmviz-compare/1"
 # Distributed first, the baseline last: the order of the columns and the bars.
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
-DEFAULT_TAIL = 5.0  # as the CLI's run: without ``until``, 5 s after the last script action
 SIGNALLING_KINDS = ("RS", "RA", "DB_QUERY", "DB_REPLY", "DB_UPDATE", "PBU", "PBA", "BU", "BA")
-
-
-def default_until(scenario: dict[str, Any]) -> float:
-    return max((step["at"] for step in scenario.get("script", [])), default=0.0) + DEFAULT_TAIL
 
 
 def compare(scenario: dict[str, Any], until: float | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ FORMAT = "dmmviz-scenario/1"
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
 ACTIONS = ("attach", "detach", "move", "start_flow", "stop_flow", "move_flow")
 DEFAULT_DB_ID = "DB"
+DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last script action
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
@@ -390,3 +391,8 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+
+
+def default_until(scenario: dict[str, Any]) -> float:
+    """Where a run without ``--until`` stops: DEFAULT_TAIL seconds after the last script action."""
+    return max((step["at"] for step in scenario.get("script", [])), default=0.0) + DEFAULT_TAIL
