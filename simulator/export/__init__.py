@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import ascii, mermaid, pcap, plantuml, svg
+from . import ascii, mermaid, plantuml, svg
 from .sequence import ExportError, sequence_model
 
 FORMATS = ("mermaid", "plantuml", "svg", "ascii", "pcap")
@@ -36,6 +36,8 @@ def export(fmt: str, trace: dict, *, options: dict | None = None) -> str | bytes
     Raises ExportError (a ValueError) for an unknown format, a malformed trace or a bad option.
     """
     if fmt == "pcap":
+        from . import pcap  # imported here: scapy takes 0.2 s to load and reads the host's routes as it does
+
         return pcap.render(trace, options)
     if fmt not in _DIAGRAMS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
