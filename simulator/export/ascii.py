@@ -1,7 +1,7 @@
 """RFC-style ASCII sequence diagram, at most 72 columns wide, in the manner of the seed's Figure 5.
 
 Lifelines are columns of '|'; an arrow is `|----RS---->|` (crossing the columns between its ends), a tunnelled
-packet `|<===flow1 data (6 pkts)===>|`, a lost one ends in 'X'. A label too long for its arrow goes on the line
+packet `|<===flow1 data (6 pkts)===>|`, a lost one ends in 'X', a tunnel coming up `|<==tunnel==>|`. A label too long for its arrow goes on the line
 above it; notes are written beside their lifeline, wrapped to fit, over the columns they cross, as Internet-Drafts do.
 """
 
@@ -16,6 +16,7 @@ WIDTH = 72
 MAX_SPACING = 16  # a wider gap only makes a small diagram sprawl
 MIN_SPACING = 6  # narrower and arrows have no room for a head and a shaft
 MIN_NOTE_WIDTH = 24
+TUNNEL_LABEL = {"tunnel_up": "tunnel", "tunnel_down": "tunnel down"}
 
 
 def _ascii(text: str) -> str:
@@ -83,6 +84,10 @@ def render(model: dict) -> str:
             _message(canvas, item, xs[index[item["src"]]], xs[index[item["dst"]]])
         elif item["type"] == "drop":
             _drop(canvas, item, xs[index[item["node"]]])
+        elif len(item["over"]) == 2 and len(item["kinds"]) == 1 and item["kinds"][0] in TUNNEL_LABEL:
+            # As the seed's Figure 5 draws it: |<===tunnel===>| between the two ends.
+            bar = {"style": "tunnel", "both": True, "lost": False, "label": TUNNEL_LABEL[item["kinds"][0]]}
+            _message(canvas, bar, *(xs[index[n]] for n in item["over"]))
         else:
             _note(canvas, item, [xs[index[n]] for n in item["over"]])
         if time_axis:
@@ -114,7 +119,7 @@ def _message(canvas: _Canvas, item: dict, a: int, b: int) -> None:
         else:
             shaft[: gap + 1] = [" "] * gap + ["X"]
     label = _ascii(item["label"])
-    if len(label) + 6 <= shaft_len:
+    if len(label) + (6 if item["lost"] else 4) <= shaft_len:
         start = (shaft_len - len(label)) // 2
         shaft[start : start + len(label)] = label
     else:
