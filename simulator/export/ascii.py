@@ -14,7 +14,7 @@ from .text import legend_lines
 
 WIDTH = 72
 MAX_SPACING = 16  # a wider gap only makes a small diagram sprawl
-MIN_SPACING = 6  # narrower and arrows have no room for a head and a shaft
+MIN_SPACING = 4  # narrower and an arrow between neighbours has no room for a shaft and a head
 MIN_NOTE_WIDTH = 24
 TUNNEL_LABEL = {"tunnel_up": "tunnel", "tunnel_down": "tunnel down"}
 
