@@ -280,3 +280,14 @@ def test_unencodable_message_is_named():
         {"id": 7, "t": 0.0, "arrive": 0.1, "kind": "HELLO", "src": "MAR1", "dst": "MAR2"}]}
     with pytest.raises(ExportError, match="no packet format for message kind 'HELLO' \\(event id 7\\)"):
         export("pcap", trace)
+
+
+def test_tunnel_end_addresses_from_the_trace_are_used_everywhere(handmade):
+    """When the trace gives a tunnel's outer addresses, the PBU/PBA use the same addresses for those MARs."""
+    pairs = [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", handmade)), message_events(handmade))]
+    tunnelled = next(p for p, e in pairs if e["kind"] == "DATA" and e["encapsulated"])
+    assert {tunnelled.src, tunnelled.dst} == {"2001:db8:1::1", "2001:db8:2::1"}  # outer_src/outer_dst of the trace
+    pbu = next(p for p, e in pairs if e["kind"] == "PBU")
+    assert (pbu.src, pbu.dst) == ("2001:db8:2::1", "2001:db8:1::1")
+    db = next(p for p, e in pairs if e["kind"] == "DB_QUERY")
+    assert db.dst == "2001:db8:ffff:3::1"  # nodes the trace gives no address for keep the plan's
