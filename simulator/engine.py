@@ -46,6 +46,9 @@ TRACE_FORMAT = "dmmviz-trace/1"
 STATE_FORMAT = "dmmviz-state/1"
 US = 1_000_000  # microseconds per second
 
+# A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
+Segment = tuple[int, str, str, str, bool, "Flow"]
+
 
 class CommandError(ValueError):
     """A command that cannot be applied now; nothing was changed."""
@@ -120,6 +123,7 @@ class Flow:
     generation: int = 0
     mn_address: str = ""  # the MN's address in the flow's prefix
     cn_address: str = ""
+    node: "MobileNode | None" = None  # the MN itself, for the data path
 
 
 @dataclass(slots=True)
@@ -775,7 +779,7 @@ class Simulation:
         return preferred[-1] if preferred else None
 
     def _start_flow(self, mn: MobileNode, flow_id: str, cn: str, iface: str) -> None:
-        flow = Flow(flow_id, mn.id, cn, iface, None, None)
+        flow = Flow(flow_id, mn.id, cn, iface, None, None, node=mn)
         old = mn.flows.get(flow_id)
         if old is not None:
             flow.generation = old.generation + 1
@@ -899,66 +903,80 @@ class Simulation:
         self._data(mn.id, mar_id, flow, "up", False)
 
     def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
-        """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path."""
+        """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path.
+
+        In flight a segment is a plain tuple ``Segment``; its event dict is built only when someone keeps or
+        collects events (a batch run without a trace skips it)."""
         if src == flow.mn or dst == flow.mn:
             delay = self.access_us
         else:
             delay = self.topology.delay_us[src][dst]
         self._msg_id += 1
         now = self.now_us
-        up = direction == "up"
-        msg = {
-            "id": self._msg_id, "t": now / US, "arrive": (now + delay) / US, "kind": "DATA", "src": src, "dst": dst,
-            "flow": flow.id, "mn": flow.mn, "direction": direction, "encapsulated": encapsulated,
-            "inner_src": flow.mn_address if up else flow.cn_address, "inner_dst": flow.cn_address if up else flow.mn_address,
-            "prefix": flow.prefix, "packet": flow.packets, "size": self.timers.data_size,
-        }
-        self._emit(msg)
+        if self.record or self._out is not _DISCARD:
+            up = direction == "up"
+            self._emit({
+                "id": self._msg_id, "t": now / US, "arrive": (now + delay) / US, "kind": "DATA", "src": src, "dst": dst,
+                "flow": flow.id, "mn": flow.mn, "direction": direction, "encapsulated": encapsulated,
+                "inner_src": flow.mn_address if up else flow.cn_address, "inner_dst": flow.cn_address if up else flow.mn_address,
+                "prefix": flow.prefix, "packet": flow.packets, "size": self.timers.data_size,
+            })
+        else:
+            self._seq += 1  # unobserved, but still a visible step
         self._counter += 1
-        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (msg, flow)))
+        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow)))
 
-    def _on_data(self, arg: tuple[dict[str, Any], Flow]) -> None:
-        msg, flow = arg
-        dst = msg["dst"]
-        mn = self.mns[flow.mn]
+    def _on_data(self, segment: Segment) -> None:
+        _, src, dst, direction, _, flow = segment
         if dst == flow.mn:
-            if msg["src"] not in mn.attached.values():
-                self._drop(dst, msg, "the MN left the link while the packet was on the air", in_flight=True)
+            if src not in flow.node.attached.values():
+                self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
             return
         if dst == flow.cn:
             return
-        if msg["direction"] == "down":
-            self._forward_down(self.routers[dst], mn, flow, msg, msg["prefix"])
+        if direction == "down":
+            self._forward_down(self.routers[dst], flow.node, flow, segment)
         else:
-            self._forward_up(self.routers[dst], mn, flow, msg, msg["prefix"])
+            self._forward_up(self.routers[dst], flow.node, flow, segment)
+
+    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool) -> None:
+        flow = segment[5]
+        self._emit({"t": self.now_us / US, "kind": "drop", "node": node, "msg": segment[0], "msg_kind": "DATA",
+                    "flow": flow.id, "mn": flow.mn, "reason": reason, "in_flight": in_flight})
 
     def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:
-        if flow is not None and mn.attached.get(flow.interface) == mar.id:
+        if flow is not None and mn.attached[flow.interface] == mar.id:
             return flow.interface
         for iface in mn.interfaces:
             if mn.attached[iface] == mar.id:
                 return iface
         return None
 
-    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
-        if not msg["encapsulated"] and self.prefix_anchor.get(hnp) == mar.id and mn.attached.get(flow.interface) != mar.id:
+    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        here = mn.attached[flow.interface] == mar.id
+        if here and not mar.bc:  # the common case: the MN sits at the anchor, nothing is bound here
+            self._data(mar.id, mn.id, flow, "down", False)
+            return
+        if not segment[4] and flow.anchor == mar.id and not here:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
             # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
             binding = mar.bc.get((mn.id, hnp, flow.id)) or mar.bc.get((mn.id, hnp, None))
             if binding is not None:
                 if binding.state != "active":
-                    self._drop(mar.id, msg, "binding is being deleted", in_flight=False)
+                    self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
                     return
                 self._data(mar.id, binding.serving, flow, "down", True)
                 return
         if self._deliver_iface(mar, mn, flow) is not None:
             self._data(mar.id, mn.id, flow, "down", False)
         else:
-            self._drop(mar.id, msg, f"{mn.id} is not attached to {mar.id}", in_flight=False)
+            self._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
 
-    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
-        if msg["encapsulated"] or self.prefix_anchor.get(hnp) == mar.id:
-            if msg["src"] == mn.id and flow.id and (mn.id, hnp, flow.id) in mar.bc:
+    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        if segment[4] or flow.anchor == mar.id:
+            if mar.bc and segment[1] == mn.id and (mn.id, hnp, flow.id) in mar.bc:
                 self._delete_binding(mar, mar.bc[(mn.id, hnp, flow.id)])  # the flow came back to its anchor
             self._data(mar.id, flow.cn, flow, "up", False)
             return
@@ -967,7 +985,7 @@ class Simulation:
         if entry is not None and entry.state == "active":
             self._data(mar.id, entry.anchor, flow, "up", True)
             return
-        self._drop(mar.id, msg, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
+        self._drop_data(mar.id, segment, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
         iface = self._deliver_iface(mar, mn, flow)
         lookup = (mn.id, hnp, flow.id)
         settled = (mn.id, iface) in mar.local and (mn.id, iface) not in mar.pending_ra  # its own RS was answered

@@ -18,7 +18,7 @@ import ipaddress
 from typing import Any
 
 from . import constants as C
-from .engine import US, BulEntry, CommandError, Flow, Mar, MobileNode, Simulation
+from .engine import US, BulEntry, CommandError, Flow, Mar, MobileNode, Segment, Simulation
 from .scenario import MODES
 
 
@@ -311,31 +311,34 @@ class ClientDmm(_NoFlowMobility):
             return
         self._data(mn.id, ar, flow, "up", True)  # reverse tunnel
 
-    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
-        if msg["encapsulated"]:  # at the care-of address's router: on to the MN, still encapsulated
+    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        if segment[4]:  # at the care-of address's router: on to the MN, still encapsulated
             if self._deliver_iface(mar, mn, flow) is not None:
                 self._data(mar.id, mn.id, flow, "down", True)
             else:
-                self._drop(mar.id, msg, f"{mn.id} is not attached to {mar.id}", in_flight=False)
+                self._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
             return
         binding = mar.bc.get((mn.id, hnp, None)) if self.prefix_anchor.get(hnp) == mar.id else None
         if binding is not None:
             ar = mn.attached[flow.interface]
             if ar is None or ar == mar.id:
-                self._drop(mar.id, msg, f"{mn.id} is not reachable at its care-of address", in_flight=False)
+                self._drop_data(mar.id, segment, f"{mn.id} is not reachable at its care-of address", in_flight=False)
             else:
                 self._data(mar.id, ar, flow, "down", True)
             return
-        super()._forward_down(mar, mn, flow, msg, hnp)
+        super()._forward_down(mar, mn, flow, segment)
 
-    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, msg: dict[str, Any], hnp: str) -> None:
-        if msg["encapsulated"] and self.prefix_anchor.get(hnp) != mar.id:
-            self._data(mar.id, self.prefix_anchor[hnp], flow, "up", True)
+    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        anchor = self.prefix_anchor.get(hnp)
+        if segment[4] and anchor != mar.id:
+            self._data(mar.id, anchor, flow, "up", True)  # type: ignore[arg-type]
             return
-        if msg["encapsulated"] or self.prefix_anchor.get(hnp) == mar.id:
+        if segment[4] or anchor == mar.id:
             self._data(mar.id, flow.cn, flow, "up", False)
             return
-        self._drop(mar.id, msg, f"{hnp} is not {mar.id}'s prefix and {mn.id} has no binding", in_flight=False)
+        self._drop_data(mar.id, segment, f"{hnp} is not {mar.id}'s prefix and {mn.id} has no binding", in_flight=False)
 
     def snapshot(self) -> dict[str, Any]:
         state = super().snapshot()
