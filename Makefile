@@ -38,7 +38,7 @@ test-server: $(STAMP)
 	$(PY) -m pytest --ignore=tests/browser
 
 test-services: $(STAMP)
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/server
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/server tests/lessons
 
 test-browser: $(STAMP)
 	@if [ -d tests/browser ]; then \

@@ -58,6 +58,10 @@ Server -> client (``ServerType``)
                   (or null when it could not be read). The connection stays open and usable, except after
                   ``session_not_found`` (closed with 4404) and ``scenario_invalid`` (the stored scenario is one the
                   engine now refuses; closed with 4422).
+                  Sessions that belong to someone (a student's lesson attempt, practice run or branch, a class's
+                  session; see docs/lessons.md) refuse anyone else with ``forbidden`` and close with 4403. A class's
+                  students follow its session through ``/ws/class/<code>/``, which sends ``snapshot`` and ``events``
+                  like a session socket but answers every request except ``hello`` with ``read_only``.
 
 Limits
     Each socket may send ``RATE_BURST`` frames at once and ``RATE_PER_SECOND`` a second on average; a frame beyond
@@ -83,6 +87,7 @@ RATE_BURST = 200
 
 CLOSE_SESSION_NOT_FOUND = 4404
 CLOSE_SCENARIO_INVALID = 4422
+CLOSE_FORBIDDEN = 4403
 
 
 class ClientType(StrEnum):
@@ -116,6 +121,8 @@ class ErrorCode(StrEnum):
     SCENARIO_INVALID = "scenario_invalid"  # the session's stored scenario is refused by the engine; closes (4422)
     BUSY = "busy"  # the session kept changing under this request (other tabs or servers); try again
     INTERNAL = "internal"  # a bug: reported, logged, nothing changed
+    FORBIDDEN = "forbidden"  # the session belongs to someone else (lessons app); the socket closes (4403)
+    READ_ONLY = "read_only"  # a class follower's socket: only hello is accepted (lessons app)
 
 
 # The actions a user may command, with their required and optional keys (formats.md, "script[]", without "at").
@@ -343,6 +350,7 @@ def javascript_module() -> str:
         "RATE_BURST": RATE_BURST,
         "CLOSE_SESSION_NOT_FOUND": CLOSE_SESSION_NOT_FOUND,
         "CLOSE_SCENARIO_INVALID": CLOSE_SCENARIO_INVALID,
+        "CLOSE_FORBIDDEN": CLOSE_FORBIDDEN,
         "CLIENT": {t.name: t.value for t in ClientType},
         "SERVER": {t.name: t.value for t in ServerType},
         "ERROR": {c.name: c.value for c in ErrorCode},

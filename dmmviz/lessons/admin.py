@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from .models import Attempt, Branch, Lesson, LiveClass, PracticeAnswer
+from .models import Attempt, Branch, Lesson, LiveClass, PracticeQuestion, PracticeRun
 from .permissions import can_edit
 
 
@@ -71,5 +71,6 @@ class LiveClassAdmin(admin.ModelAdmin):
         return qs if request.user.is_superuser else qs.filter(instructor=request.user)
 
 
-admin.site.register(PracticeAnswer)
+admin.site.register(PracticeRun)
+admin.site.register(PracticeQuestion)
 admin.site.register(Branch)

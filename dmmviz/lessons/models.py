@@ -166,12 +166,38 @@ class Attempt(models.Model):
         return round(100 * done / n)
 
 
-class PracticeAnswer(models.Model):
-    """One practice question answered on a simulation session: what was asked, the truth, and the response."""
+class PracticeRun(models.Model):
+    """Someone practising on a scenario: their own simulation session, and the questions they were asked there."""
 
-    session = models.ForeignKey("web.SimSession", on_delete=models.CASCADE, related_name="practice_answers")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sim_session = models.ForeignKey("web.SimSession", on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"practice: {self.title}"
+
+    def score(self) -> dict[str, int]:
+        answered = self.questions.exclude(correct=None)
+        return {"right": answered.filter(correct=True).count(), "answered": answered.count()}
+
+
+class PracticeQuestion(models.Model):
+    """One practice question: what was asked at which point, the engine's answer, and the response.
+
+    ``question`` holds the public part, the answer and the explanation; the answer never leaves the server before the
+    student has answered.
+    """
+
+    run = models.ForeignKey(PracticeRun, on_delete=models.CASCADE, related_name="questions")
     steps = models.PositiveIntegerField(help_text="The session's step count when the question was asked.")
     question = models.JSONField()
+    reveal_t = models.FloatField(help_text="Run the simulation to here to show the answer happen.")
     response = models.JSONField(null=True, blank=True)
     correct = models.BooleanField(null=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -180,7 +206,8 @@ class PracticeAnswer(models.Model):
         ordering = ["created", "id"]
 
     def __str__(self) -> str:
-        return f"{self.question.get('prompt', '?')} ({'right' if self.correct else 'wrong' if self.correct is False else 'open'})"
+        verdict = {True: "right", False: "wrong", None: "open"}[self.correct]
+        return f"{self.question.get('prompt', '?')} ({verdict})"
 
 
 def _join_code() -> str:

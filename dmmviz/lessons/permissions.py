@@ -78,13 +78,17 @@ def owns_record(user: Any, session_key: str | None, record: Any) -> bool:
 def may_command_session(user: Any, session_key: str | None, session_id: Any) -> bool:
     """May this user (or browser session) change this simulation session over the websocket?
 
-    Sessions made by the lessons app belong to someone: an attempt's and a branch's to the student, a class's to its
-    instructor. Other sessions (opened from the home page) are not ours to guard: True.
+    Sessions made by the lessons app belong to someone: an attempt's, a practice run's and a branch's to the student,
+    a class's to its instructor. Other sessions (opened from the home page) are not ours to guard: True.
     """
-    from .models import Attempt, Branch, LiveClass
+    from .models import Attempt, Branch, LiveClass, PracticeRun
 
     user = user or AnonymousUser()
-    owners = [*Attempt.objects.filter(sim_session_id=session_id), *Branch.objects.filter(sim_session_id=session_id)]
+    owners = [
+        *Attempt.objects.filter(sim_session_id=session_id),
+        *Branch.objects.filter(sim_session_id=session_id),
+        *PracticeRun.objects.filter(sim_session_id=session_id),
+    ]
     classes = list(LiveClass.objects.filter(sim_session_id=session_id))
     if not owners and not classes:
         return True

@@ -14,6 +14,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
 from dmmviz.web.models import SimSession
 
 from . import lessonfile
@@ -60,6 +63,19 @@ def sync_session(session: SimSession, moment: Moment) -> None:
     session.save(update_fields=["journal", "steps", "now", "revision", "updated"])
 
 
+def session_group(session_id: Any) -> str:
+    """The channel-layer group of a session's sockets (the name dmmviz/web/consumers.py's SessionConsumer uses)."""
+    return f"session-{str(session_id).replace('-', '')}"
+
+
+def resync(session_id: Any) -> None:
+    """Every socket on this session, on every process, sends its tab a fresh snapshot from the database (after the
+    server changed the session's row itself). Handled by the lessons app's consumers (consumers.py)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(session_group(session_id), {"type": "lessons.resync"})
+
+
 def go_to(attempt: Attempt, index: int) -> Moment:
     """Show step ``index`` (at most one past the furthest reached, and only past a step whose checkpoint is answered)."""
     all_moments = moments(attempt.lesson_data)
@@ -70,6 +86,7 @@ def go_to(attempt: Attempt, index: int) -> Moment:
     attempt.save(update_fields=["step", "reached", "updated"])
     if attempt.sim_session is not None:
         sync_session(attempt.sim_session, moment)
+        resync(attempt.sim_session_id)
     return moment
 
 

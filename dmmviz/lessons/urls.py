@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import api, views
+from . import api, views, views_class, views_practice
 
 app_name = "lessons"
 
@@ -27,6 +27,21 @@ urlpatterns = [
     path("lessons/<slug:slug>/delete/", views.lesson_delete, name="delete"),
     path("lessons/<slug:slug>/lesson.json", views.lesson_export, name="export"),
     path("lessons/<slug:slug>/scenario.json", views.scenario_export, name="export_scenario"),
+    path("lessons/<slug:slug>/class/", views_class.class_start, name="class_start"),
+    path("lessons/<slug:slug>/practice/", views_practice.practice_lesson, name="practice_lesson"),
+    path("lessons/attempt/<uuid:attempt_id>/practice/", views_practice.practice_attempt, name="practice_attempt"),
+    path("practice/scenario/<slug:slug>/", views_practice.practice_scenario, name="practice_scenario"),
+    path("practice/<uuid:run_id>/", views_practice.practice_page, name="practice"),
+    path("practice/<uuid:run_id>/question/", views_practice.practice_question, name="practice_question"),
+    path("practice/<uuid:run_id>/answer/", views_practice.practice_answer, name="practice_answer"),
+    path("class/", views_class.class_join, name="class_join"),
+    path("class/<str:code>/", views_class.class_follow, name="class_follow"),
+    path("class/<str:code>/teach/", views_class.class_teach, name="class_teach"),
+    path("class/<str:code>/step/", views_class.class_step, name="class_step"),
+    path("class/<str:code>/end/", views_class.class_end, name="class_end"),
+    path("class/<str:code>/branch/", views_class.class_branch, name="class_branch"),
+    path("class/<str:code>/branch/<int:branch_id>/", views_class.class_branch_page, name="class_branch_page"),
+    path("class/<str:code>/info.json", views_class.class_info, name="class_info"),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="lessons/login.html", next_page="/lessons/"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/lessons/"), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),

@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import lessonfile, player, text
 from .checkpoints import ResponseError
+from dmmviz.web.models import Scenario
+
 from .forms import ImportForm, SignupForm
 from .models import Attempt, Lesson
 from .permissions import can_edit, can_view, is_instructor, owner_fields, owns_record
@@ -97,6 +99,7 @@ def lesson_list(request: HttpRequest) -> HttpResponse:
         "attempts": attempts[:10],
         "instructor": instructor,
         "import_form": ImportForm() if instructor else None,
+        "scenarios": Scenario.objects.all(),
     }
     return render(request, "lessons/list.html", context)
 
@@ -212,8 +215,8 @@ def attempt_context(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
         "progress": attempt.progress_percent(),
         "state": moment.state,
         "session": session,
+        "scenario": session.scenario_data if session else attempt.lesson_data["scenario"],
         "ws_path": f"/ws/session/{session.id}/" if session else "",
-        "state_json": moment.state,
     }
 
 
@@ -268,6 +271,7 @@ def lesson_import(request: HttpRequest) -> HttpResponse:
             "attempts": [],
             "instructor": True,
             "import_form": form,
+            "scenarios": Scenario.objects.all(),
         }
         return render(request, "lessons/list.html", context, status=400)
     lesson = Lesson(owner=request.user, status=Lesson.Status.DRAFT)

@@ -7,7 +7,11 @@ from django.urls import path
 def websocket_urlpatterns() -> list:
     from . import consumers
 
-    routes = [path("ws/session/<uuid:session_id>/", consumers.SessionConsumer.as_asgi())]
+    from dmmviz.lessons.routing import websocket_urlpatterns as lessons_routes
+
+    # The lessons app's routes come first: its /ws/session/ consumer adds the owner check for lesson, practice and
+    # class sessions (dmmviz/lessons/consumers.py); every other session behaves as with SessionConsumer.
+    routes = [*lessons_routes(), path("ws/session/<uuid:session_id>/", consumers.SessionConsumer.as_asgi())]
     if settings.DMMVIZ_WS_ECHO:
         # A bare JSON echo, the baseline that bench/ws.py measures the session consumer against.
         routes.append(path("ws/echo/", consumers.EchoConsumer.as_asgi()))

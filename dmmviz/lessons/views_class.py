@@ -1,0 +1,166 @@
+"""Classroom pages: start a live class from a lesson, teach it, join it with a code, follow it, branch off, rejoin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import classroom, lessonfile, player
+from .forms import JoinForm
+from .models import Branch, LiveClass
+from .permissions import is_instructor, owner_fields, owns_record
+from .views import _viewable
+
+
+@login_required
+@require_POST
+def class_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """An instructor starts a live class from a lesson they may view; they get a join code."""
+    lesson = _viewable(request, slug)
+    if not is_instructor(request.user):
+        return HttpResponseForbidden("Only instructors can start a live class.")
+    try:
+        player.moments(lesson.document())
+    except lessonfile.LessonError as exc:
+        messages.error(request, f"This lesson cannot be played: {exc}")
+        return redirect("lessons:detail", slug=slug)
+    if not lesson.steps:
+        messages.error(request, "This lesson has no steps yet.")
+        return redirect("lessons:detail", slug=slug)
+    live_class = classroom.start(lesson.document(), request.user, lesson)
+    return redirect("lessons:class_teach", code=live_class.code)
+
+
+def _class(code: str, active_only: bool = False) -> LiveClass:
+    qs = LiveClass.objects.select_related("sim_session")
+    if active_only:
+        qs = qs.filter(active=True)
+    return get_object_or_404(qs, code=code.upper())
+
+
+def _taught(request: HttpRequest, code: str) -> LiveClass:
+    live_class = _class(code)
+    if not (request.user.is_authenticated and live_class.instructor_id == request.user.pk):
+        raise Http404("no such class")  # only its instructor teaches it
+    return live_class
+
+
+def _panel_context(request: HttpRequest, live_class: LiveClass) -> dict[str, Any]:
+    return {
+        "live_class": live_class,
+        "info": classroom.info_of(live_class),
+        "join_url": request.build_absolute_uri(reverse("lessons:class_follow", args=[live_class.code])),
+        "events_path": f"/ws/class/{live_class.code}/events/",
+    }
+
+
+@login_required
+@require_GET
+def class_teach(request: HttpRequest, code: str) -> HttpResponse:
+    """The instructor's page: the class's simulation (theirs to drive), the join code and the step controls."""
+    live_class = _taught(request, code)
+    session = live_class.sim_session
+    context = {
+        **_panel_context(request, live_class),
+        "session": session,
+        "scenario": session.scenario_data,
+        "ws_path": f"/ws/session/{session.id}/",
+        "role": "teach",
+    }
+    return render(request, "lessons/class.html", context)
+
+
+@login_required
+@require_POST
+def class_step(request: HttpRequest, code: str) -> HttpResponse:
+    """Move the class to another step (the instructor only); every follower's view and panel follows."""
+    live_class = _taught(request, code)
+    if not live_class.active:
+        return JsonResponse({"error": "the class has ended"}, status=400)
+    try:
+        index = int(request.POST.get("step", ""))
+    except ValueError:
+        return JsonResponse({"error": "step must be a step number", "field": "step"}, status=400)
+    classroom.set_step(live_class, index)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(classroom.info_of(live_class))
+    return redirect("lessons:class_teach", code=live_class.code)
+
+
+@login_required
+@require_POST
+def class_end(request: HttpRequest, code: str) -> HttpResponse:
+    live_class = _taught(request, code)
+    classroom.end(live_class)
+    messages.success(request, f"Class {live_class.code} has ended.")
+    return redirect("lessons:detail", slug=live_class.lesson.slug) if live_class.lesson else redirect("lessons:list")
+
+
+@require_http_methods(["GET", "POST"])
+def class_join(request: HttpRequest) -> HttpResponse:
+    """Enter a join code."""
+    form = JoinForm(request.POST or request.GET or None)
+    if form.is_bound and form.is_valid():
+        code = form.cleaned_data["code"]
+        if LiveClass.objects.filter(code=code, active=True).exists():
+            return redirect("lessons:class_follow", code=code)
+        form.add_error("code", f"No live class has the code {code}. Check it with your instructor.")
+    return render(request, "lessons/join.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def class_follow(request: HttpRequest, code: str) -> HttpResponse:
+    """A student's view of the class: the instructor's simulation, live and read-only, and the lesson step."""
+    live_class = _class(code)
+    if not live_class.active:
+        messages.info(request, f"Class {live_class.code} has ended.")
+        return redirect("lessons:class_join")
+    session = live_class.sim_session
+    context = {
+        **_panel_context(request, live_class),
+        "session": session,
+        "scenario": session.scenario_data,
+        "ws_path": f"/ws/class/{live_class.code}/",
+        "role": "follow",
+    }
+    return render(request, "lessons/class.html", context)
+
+
+@require_POST
+def class_branch(request: HttpRequest, code: str) -> HttpResponse:
+    """Branch off: a private copy of the class's simulation as it is now."""
+    live_class = _class(code, active_only=True)
+    branch = classroom.branch(live_class, owner_fields(request))
+    return redirect("lessons:class_branch_page", code=live_class.code, branch_id=branch.id)
+
+
+@require_GET
+def class_branch_page(request: HttpRequest, code: str, branch_id: int) -> HttpResponse:
+    live_class = _class(code)
+    branch = get_object_or_404(Branch.objects.select_related("sim_session"), id=branch_id, live_class=live_class)
+    if not owns_record(request.user, request.session.session_key, branch):
+        raise Http404("no such branch")
+    session = branch.sim_session
+    context = {
+        **_panel_context(request, live_class),
+        "session": session,
+        "scenario": session.scenario_data,
+        "ws_path": f"/ws/session/{session.id}/",
+        "role": "branch",
+        "branch": branch,
+    }
+    return render(request, "lessons/class.html", context)
+
+
+@require_GET
+def class_info(request: HttpRequest, code: str) -> HttpResponse:
+    info = classroom.class_info(code)
+    if info is None:
+        return JsonResponse({"error": "no such class"}, status=404)
+    return JsonResponse(info)
