@@ -923,6 +923,8 @@ class Simulation:
             })
         else:
             self._seq += 1  # unobserved, but still a visible step
+        if dst == flow.cn:
+            return  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
         self._counter += 1
         heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow)))
 
@@ -931,8 +933,6 @@ class Simulation:
         if dst == flow.mn:
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
-            return
-        if dst == flow.cn:
             return
         if direction == "down":
             self._forward_down(self.routers[dst], flow.node, flow, segment)
