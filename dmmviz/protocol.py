@@ -13,6 +13,12 @@ Envelope
     so a client can match replies; other tabs get the same update without ``re``. A client frame is at most
     ``MAX_FRAME_BYTES`` bytes; keys not listed for its type are refused.
 
+Every change is saved in the database (the session is its scenario, seed, commands and step count) before any other
+tab hears of it; the tab that asked gets its reply as soon as the change is made, while it is being saved. In the
+rare case that another server process saved a change to the same session in that instant, the asking tab then gets a
+``snapshot`` (cause "resync") of what was stored, followed by its request's reply redone on top of it. A ``hello``
+is answered after every change this tab asked for has been saved.
+
 The browser keeps no protocol state of its own: after every change the server sends what it needs to draw, either a
 whole ``snapshot`` or ``events`` with the complete ``state``. Every tab on one session is in one channel-layer group
 and gets the same ``snapshot``/``events`` messages, in the same order, from whichever tab (or server process) caused

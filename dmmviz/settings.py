@@ -77,7 +77,12 @@ ASGI_APPLICATION = "dmmviz.asgi.application"
 
 # Database: a SQLite file unless DATABASE_URL says otherwise.
 DATABASES = {
-    "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0),
+    # Persistent connections: the websocket consumer saves on every step, and opening a connection per save (and
+    # running SQLite's PRAGMAs again) costs more than the save itself. Channels' database_sync_to_async still closes
+    # connections that have gone bad.
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=None, conn_health_checks=True
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {

@@ -21,12 +21,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
+from channels.consumer import get_handler_name
 
 from dmmviz import protocol
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
 from simulator import CommandError, ScenarioError, Simulation
 
 from . import live
+from .batching import batcher
 from .live import Live
 
 log = logging.getLogger("dmmviz.consumers")
@@ -36,6 +39,10 @@ MAX_ATTEMPTS = 5
 
 # One asyncio lock per session in this process, shared by its tabs' consumers (each holds a strong reference).
 _session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+# The open tabs of each session in this process (every tab also joins the session's channel-layer group).
+_local_tabs: dict[str, set[SessionConsumer]] = {}
 
 
 def _session_lock(session_id: str) -> asyncio.Lock:
@@ -96,23 +103,39 @@ class SessionConsumer(AsyncWebsocketConsumer):
     group: str
     lock: asyncio.Lock
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels' dispatch, without its hop to a worker thread to close stale database connections before every
+        message: that hop cost more than the step itself. Database work here goes through database_sync_to_async
+        (which closes stale connections) or live.save (which reopens a broken one)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.group = f"session-{self.session_id.replace('-', '')}"
         self.lock = _session_lock(self.session_id)
         self.last_revision = -1
+        self.resync_pending = False
         self.bucket = TokenBucket(protocol.RATE_PER_SECOND, protocol.RATE_BURST)
         self.last_rate_error = 0.0
         self.joined = False
         await self.accept()
         # Join before the first snapshot: an update that lands in between is queued, then dropped as stale.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        _local_tabs.setdefault(self.session_id, set()).add(self)
         self.joined = True
         await self._send_snapshot("connect", None)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            tabs = _local_tabs.get(self.session_id)
+            if tabs is not None:
+                tabs.discard(self)
+                if not tabs:
+                    del _local_tabs[self.session_id]
             self.joined = False
 
     # -- input -------------------------------------------------------------------------------------------------
@@ -241,10 +264,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # -- changing a session ------------------------------------------------------------------------------------
 
     async def _change(self, message: ClientMessage, op: Callable[[Live], Outcome], *, threaded: bool) -> None:
-        """Run `op` on the session's simulation, save the result, then send it here and to the session's group.
+        """Run `op` on the session's simulation, send the result to this tab, save it, then send it to the group.
 
         `op` raises ProtocolError having changed nothing. If another process saved first, the save matches no row:
-        the simulation is rebuilt from the database and `op` runs again.
+        this tab gets a "resync" snapshot of the stored state and `op` runs again on it. Other tabs only ever get
+        saved changes.
         """
         async with self.lock:
             for _ in range(MAX_ATTEMPTS):
@@ -264,14 +288,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     live.cache.drop(self.session_id)  # the simulation may be half changed
                     raise
                 sim = outcome.sim
-                saved = await database_sync_to_async(live.save)(
-                    self.session_id, current.revision, sim, sim.journal is not journal_before
-                )
-                if not saved:
-                    live.cache.drop(self.session_id)
-                    continue
                 updated = Live(row=current.row, sim=sim, revision=current.revision + 1)
-                live.cache.put(self.session_id, updated)
                 if outcome.kind == "events":
                     text = _dumps(
                         protocol.events_message(
@@ -282,11 +299,26 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     )
                 else:
                     text = _dumps(self._snapshot_message(message.type.value, updated))
+                # The asking tab sees its result before the save: the save is most of a step's cost, and it fails
+                # only when another process saved this session first, which the lines below repair.
                 await self._deliver_own(text, updated, message.id)
-                await self.channel_layer.group_send(
-                    self.group, {"type": "session.update", "revision": updated.revision, "text": text}
-                )
-                return
+                request = live.SaveRequest.of(self.session_id, current.revision, sim, sim.journal is not journal_before)
+                try:
+                    saved = await batcher.save(request)
+                except Exception:
+                    live.cache.drop(self.session_id)
+                    self.last_revision = -1  # this tab was shown an unsaved change: its next message is a snapshot
+                    raise
+                if saved:
+                    live.cache.put(self.session_id, updated)
+                    await self._broadcast({"type": "session.update", "revision": updated.revision, "text": text})
+                    return
+                # Another process saved first, so what this tab was just shown did not happen: show it what did,
+                # then run the request again on top of that.
+                live.cache.drop(self.session_id)
+                fresh = await self._live(fresh=True)
+                await self.send(text_data=_dumps(self._snapshot_message("resync", fresh)))
+                self.last_revision = fresh.revision
         raise ProtocolError(
             code=ErrorCode.BUSY, message="the session kept changing under this request (other tabs?); try again"
         )
@@ -295,7 +327,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """The session's simulation: the cached one, or rebuilt from the database. `fresh` checks the cache against
         the database's revision first (for snapshots, which save nothing and so would not notice a stale cache)."""
         current = live.cache.get(self.session_id)
-        if current is not None and not fresh:
+        if current is not None and not fresh and current.revision >= self.last_revision:
             return current
         row = await database_sync_to_async(live.load_row)(self.session_id)
         if row is None:
@@ -334,6 +366,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=protocol.CLOSE_SCENARIO_INVALID)
 
+    async def _broadcast(self, event: dict[str, Any]) -> None:
+        """Send a saved change to the session's other tabs: those in this process directly, under the session lock
+        (so in order), and the others through the channel layer group. With the in-memory layer there are no others,
+        and skipping the layer saves a round through its queues for every step."""
+        for tab in list(_local_tabs.get(self.session_id, ())):
+            if tab is not self:
+                await tab.session_update(event)
+        if not isinstance(self.channel_layer, InMemoryChannelLayer):
+            await self.channel_layer.group_send(self.group, event)
+
     async def _deliver_own(self, text: str, current: Live, re: str | int | None) -> None:
         """Send a change to the tab that asked for it; if this tab missed a revision, a snapshot instead."""
         if text.startswith('{"v":1,"type":"snapshot"') or current.revision == self.last_revision + 1:
@@ -343,15 +385,31 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.last_revision = current.revision
 
     async def session_update(self, event: dict[str, Any]) -> None:
-        """A change from any tab of this session (this one included), through the channel layer."""
+        """A saved change of this session: from a tab in this process (directly, see _broadcast) or through the
+        channel layer (from any process, this one included)."""
         revision = event["revision"]
+        cached = live.cache.get(self.session_id)
+        if cached is not None and cached.revision < revision:
+            live.cache.drop(self.session_id)  # changed by another process: the next request replays from the database
         if revision <= self.last_revision:
             return  # already sent (our own change, or covered by a snapshot)
         if revision == self.last_revision + 1:
             self.last_revision = revision
             await self.send(text_data=event["text"])
             return
-        await self._send_snapshot("resync", None)
+        # Missed one: send a fresh snapshot, from a task of its own because the tab delivering this change may hold
+        # the session lock that the snapshot needs. Until it goes out, nothing newer is forwarded (all gaps).
+        if not self.resync_pending:
+            self.resync_pending = True
+            asyncio.ensure_future(self._resync())
+
+    async def _resync(self) -> None:
+        try:
+            await self._send_snapshot("resync", None)
+        except Exception:  # the socket closed meanwhile: nothing to repair
+            log.debug("session %s: resync not sent", self.session_id, exc_info=True)
+        finally:
+            self.resync_pending = False
 
     async def _send_error(self, err: ProtocolError) -> None:
         await self.send(text_data=_dumps(protocol.error_message(err)))

@@ -13,11 +13,13 @@ event loop (cheap engine calls), under its per-session asyncio lock.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from simulator import Simulation
@@ -85,17 +87,72 @@ def journal_json(sim: Simulation) -> list[list[Any]]:
     return [[int(steps), int(now_us), dict(command)] for steps, now_us, command in sim.journal]
 
 
+@dataclass(slots=True, kw_only=True)
+class SaveRequest:
+    """One session's new position, to be stored if its row is still at `expected_revision`."""
+
+    session_id: str
+    expected_revision: int
+    steps: int
+    now: float
+    journal: list[list[Any]] | None  # None: unchanged
+
+    @classmethod
+    def of(cls, session_id: str, expected_revision: int, sim: Simulation, journal_changed: bool) -> SaveRequest:
+        return cls(session_id=session_id, expected_revision=expected_revision, steps=sim.steps, now=sim.now,
+                   journal=journal_json(sim) if journal_changed else None)
+
+
 def save(session_id: str, expected_revision: int, sim: Simulation, journal_changed: bool) -> bool:
     """Store the simulation's (journal, steps, now) if the row is still at `expected_revision`; True if it was."""
-    changes: dict[str, Any] = {
-        "steps": sim.steps,
-        "now": sim.now,
-        "revision": expected_revision + 1,
-        "updated": timezone.now(),
-    }
-    if journal_changed:
-        changes["journal"] = journal_json(sim)
-    return SimSession.objects.filter(id=session_id, revision=expected_revision).update(**changes) == 1
+    return save_many([SaveRequest.of(session_id, expected_revision, sim, journal_changed)])[0]
+
+
+def save_many(requests: list[SaveRequest]) -> list[bool]:
+    """Store several sessions' positions in one transaction; for each, whether its row was still at the expected
+    revision (False: another process saved it first, nothing was written for it).
+
+    Runs for every step of every session, so the common case (journal unchanged) is one plain UPDATE rather than an
+    ORM query built each time. A connection found broken (the database restarted) is reopened once.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return [_save_one(request) for request in requests]
+        except (InterfaceError, OperationalError):
+            connection.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("not reached")
+
+
+def _save_one(request: SaveRequest) -> bool:
+    if request.journal is not None:
+        return SimSession.objects.filter(id=request.session_id, revision=request.expected_revision).update(
+            steps=request.steps, now=request.now, revision=request.expected_revision + 1, updated=timezone.now(),
+            journal=request.journal,
+        ) == 1
+    return _save_position(request.session_id, request.expected_revision, request.steps, request.now)
+
+
+def _save_position(session_id: str, expected_revision: int, steps: int, now: float) -> bool:
+    meta = SimSession._meta
+    q = connection.ops.quote_name
+    sql = (
+        f"UPDATE {q(meta.db_table)} SET {q('steps')} = %s, {q('now')} = %s, {q('revision')} = %s, {q('updated')} = %s "
+        f"WHERE {q('id')} = %s AND {q('revision')} = %s"
+    )
+    params = [
+        steps,
+        now,
+        expected_revision + 1,
+        meta.get_field("updated").get_db_prep_value(timezone.now(), connection),
+        meta.pk.get_db_prep_value(uuid.UUID(str(session_id)), connection),
+        expected_revision,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 class LiveCache:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.core.management import call_command
 
 from dmmviz.asgi import application
@@ -105,3 +107,5 @@ async def clients():
     yield open_client
     for client in opened:
         await client.close()
+    # The consumer keeps its database connection open in the sync thread; close it so the test database can go.
+    await database_sync_to_async(connections.close_all)()
