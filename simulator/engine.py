@@ -929,15 +929,23 @@ class Simulation:
         heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow)))
 
     def _on_data(self, segment: Segment) -> None:
-        _, src, dst, direction, _, flow = segment
+        _, src, dst, direction, encapsulated, flow = segment
         if dst == flow.mn:
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
             return
+        mar = self.routers[dst]
+        if not mar.bc and not encapsulated:  # fast paths: plain routing, nothing bound at this router
+            if direction == "down" and flow.node.attached[flow.interface] == dst:
+                self._data(dst, flow.mn, flow, "down", False)
+                return
+            if direction == "up" and flow.anchor == dst:
+                self._data(dst, flow.cn, flow, "up", False)
+                return
         if direction == "down":
-            self._forward_down(self.routers[dst], flow.node, flow, segment)
+            self._forward_down(mar, flow.node, flow, segment)
         else:
-            self._forward_up(self.routers[dst], flow.node, flow, segment)
+            self._forward_up(mar, flow.node, flow, segment)
 
     def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool) -> None:
         flow = segment[5]
