@@ -1,9 +1,9 @@
 """Saving many sessions' steps in one trip to the database thread.
 
 Every step of every session is saved before the other tabs hear of it (dmmviz/web/live.py). A trip from the event
-loop to Django's database thread and back costs more than the UPDATE itself, so the saves that pile up while one
-trip is under way all go together in the next one (one transaction). Under light load a save goes alone, at once;
-under heavy load the trips stay few. Each caller still learns whether its own save matched its revision.
+loop to Django's database thread and back costs more than the UPDATE itself, so a save waits a couple of milliseconds for
+others, and those that pile up meanwhile (or while a trip is under way) go together (one transaction). Under heavy
+load the trips stay few. Each caller still learns whether its own save matched its revision.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from . import live
 from .live import SaveRequest
 
 _save_many = sync_to_async(live.save_many, thread_sensitive=True)
+
+WINDOW = 0.002  # seconds a save may wait for others to join its trip
 
 
 class SaveBatcher:
@@ -37,6 +39,9 @@ class SaveBatcher:
         return await future
 
     async def _flush(self) -> None:
+        # Let the saves of the requests already on their way join this trip. The asking tabs have their replies
+        # already; only a next request on the same session waits for this (at most WINDOW longer).
+        await asyncio.sleep(WINDOW)
         while self._pending:
             batch, self._pending = self._pending, []
             try:
