@@ -1,0 +1,766 @@
+// The lesson editor: network (place, add, remove, link MARs, CNs, mobile nodes; prefix pools), a record mode that turns
+// drags and flow buttons into timed script entries (each checked by the engine through /lessons/api/simulate/), the
+// steps (narrative, checkpoint, the engine's answer), and saving with field-specific errors.
+//
+// The document edited is the lesson file itself ("dmmviz-lesson/1", docs/lessons.md); every input carries the JSON
+// path it edits in data-path, which is how a problem from the server (path, message) finds its field.
+// Positions use the front end's layout rules (static/js/layout.js) and are saved in the scenario's `layout`, which the
+// visualiser honours. Text goes into the page through textContent only.
+
+import { svg, html } from "/static/js/svg.js";
+import { layoutNetwork, layoutMobileNodes, bounds, parkingY, CORE } from "/static/js/layout.js";
+
+const body = document.body;
+const $ = (id) => document.getElementById(id);
+const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+const canvas = $("ed-canvas");
+
+let doc = null; // the lesson document
+let status = "draft";
+let kinds = [];
+let moments = [];
+let selected = null; // {type: "node", id, kind} | {type: "link", index}
+let linkFrom = null; // the first node picked by the link tool
+let linkTool = false;
+let record = false;
+let simState = null; // the engine's state at the record time (where the mobile nodes are)
+let validateTimer = null;
+let simSeq = 0;
+
+// ---- server ----
+
+async function api(url, method = "GET", data = undefined) {
+  const response = await fetch(url, {
+    method,
+    headers: { "X-CSRFToken": csrf, "Content-Type": "application/json", Accept: "application/json" },
+    body: data === undefined ? undefined : JSON.stringify(data),
+    credentials: "same-origin",
+  });
+  let reply = {};
+  try {
+    reply = await response.json();
+  } catch {
+    reply = { problems: [{ path: "", message: `the server answered ${response.status}` }] };
+  }
+  return { ok: response.ok, reply };
+}
+
+// ---- the document ----
+
+function sc() {
+  return doc.scenario;
+}
+
+/** Make sure every list the editor writes to exists. */
+function normalise() {
+  const s = sc();
+  s.network ??= {};
+  s.network.mars ??= [];
+  s.network.cns ??= [];
+  s.network.links ??= [];
+  s.mobile_nodes ??= [];
+  s.script ??= [];
+  s.layout ??= {};
+  doc.steps ??= [];
+  for (const mn of s.mobile_nodes) mn.interfaces ??= ["if1"];
+}
+
+function mode() {
+  return sc().mode || "network-dmm";
+}
+
+function ids() {
+  const s = sc();
+  return new Set([
+    ...s.network.mars.map((m) => m.id), ...s.network.cns.map((c) => c.id), ...s.mobile_nodes.map((m) => m.id),
+    s.network.session_db?.id ?? "DB", s.network.lma?.id ?? "LMA",
+  ]);
+}
+
+function nextId(prefix) {
+  const taken = ids();
+  for (let n = 1; ; n++) if (!taken.has(`${prefix}${n}`)) return `${prefix}${n}`;
+}
+
+function nextPool() {
+  const used = new Set(sc().network.mars.map((m) => m.prefix_pool));
+  for (let n = 1; ; n++) {
+    const pool = `2001:db8:${n.toString(16)}::/48`;
+    if (!used.has(pool)) return pool;
+  }
+}
+
+/** Rename a node everywhere it is referred to: links, script, step actions and checkpoints, layout. */
+function renameNode(old, name) {
+  const s = sc();
+  const swap = (obj, keys) => { for (const k of keys) if (obj[k] === old) obj[k] = name; };
+  for (const link of s.network.links) link.between = link.between.map((x) => (x === old ? name : x));
+  for (const entry of s.script) swap(entry, ["mn", "mar", "cn"]);
+  for (const step of doc.steps) {
+    for (const a of step.actions ?? []) swap(a, ["mn", "mar", "cn"]);
+    if (step.checkpoint) swap(step.checkpoint, ["mn", "node"]);
+  }
+  if (s.layout[old]) {
+    s.layout[name] = s.layout[old];
+    delete s.layout[old];
+  }
+}
+
+function changed({ sim = true } = {}) {
+  $("ed-saved").textContent = "unsaved changes";
+  body.dataset.edStatus = "dirty";
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(validate, 500);
+  if (sim) refreshSim();
+}
+
+// ---- problems: each goes next to the field whose data-path it names ----
+
+function fieldFor(path) {
+  let p = path;
+  while (p) {
+    const el = document.querySelector(`[data-path="${CSS.escape(p)}"]`);
+    if (el) return el;
+    const cut = Math.max(p.lastIndexOf("."), p.lastIndexOf("["));
+    p = cut > 0 ? p.slice(0, cut) : "";
+  }
+  return null;
+}
+
+function showProblems(problems) {
+  for (const el of document.querySelectorAll(".ed-error")) el.remove();
+  for (const el of document.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  const list = $("ed-problems");
+  list.replaceChildren();
+  list.hidden = problems.length === 0;
+  for (const p of problems) {
+    const where = p.path || "lesson";
+    const field = fieldFor(p.path);
+    const item = html("li", {}, `${where}: ${p.message}`);
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      const note = html("span", { className: "ed-error", dataset: { for: p.path } }, p.message);
+      field.insertAdjacentElement("afterend", note);
+      item.addEventListener("click", () => field.focus());
+    }
+    list.append(item);
+  }
+}
+
+async function validate() {
+  const { ok, reply } = await api(body.dataset.validateUrl, "POST", doc);
+  if (!ok) return;
+  moments = reply.moments ?? [];
+  showProblems(reply.problems ?? []);
+  showAnswers();
+}
+
+// ---- the canvas ----
+
+function toSvg(event) {
+  const pt = canvas.createSVGPoint();
+  pt.x = event.clientX;
+  pt.y = event.clientY;
+  return pt.matrixTransform(canvas.getScreenCTM().inverse());
+}
+
+let net = null;
+
+function renderCanvas() {
+  net = layoutNetwork(sc(), mode());
+  const mnPos = layoutMobileNodes(sc(), simState, net);
+  const box = bounds(net);
+  canvas.setAttribute("viewBox", `${box.x - 10} ${box.y - 10} ${box.width + 20} ${box.height + 20}`);
+  canvas.replaceChildren(); // a handful of nodes: redrawing the editor's picture on each change is simplest and cheap
+  const core = net.nodes.get(CORE);
+  const links = svg("g", { class: "ed-links" });
+  for (const n of net.nodes.values()) {
+    if (n.type !== "core") links.append(svg("line", { x1: n.x, y1: n.y, x2: core.x, y2: core.y, class: "ed-core-link" }));
+  }
+  sc().network.links.forEach((link, index) => {
+    const [a, b] = link.between.map((id) => net.nodes.get(id));
+    if (!a || !b) return;
+    const isSel = selected?.type === "link" && selected.index === index;
+    const g = svg("g", { class: `ed-link${isSel ? " ed-selected" : ""}`, "data-link": index });
+    g.append(svg("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "ed-link-hit" }));
+    g.append(svg("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "ed-link-line" }));
+    g.append(svg("text", { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 6, class: "ed-link-label" }, `${link.delay_ms} ms`));
+    g.addEventListener("click", () => select({ type: "link", index }));
+    links.append(g);
+  });
+  canvas.append(links);
+  const parkY = parkingY(net);
+  canvas.append(svg("rect", { x: box.x, y: parkY - 24, width: box.width, height: 48, rx: 8, class: "ed-parking" }));
+  canvas.append(svg("text", { x: box.x + 12, y: parkY + 5, class: "ed-parking-label" }, "not attached (drop here to detach)"));
+  for (const n of net.nodes.values()) canvas.append(nodeGroup(n));
+  for (const mn of sc().mobile_nodes) {
+    const pos = mnPos.get(mn.id);
+    if (!pos) continue;
+    for (const [, iface] of pos.interfaces) {
+      const mar = iface.mar && net.nodes.get(iface.mar);
+      if (mar) canvas.append(svg("line", { x1: iface.x, y1: iface.y, x2: mar.x, y2: mar.y + 22, class: "ed-access" }));
+    }
+    canvas.append(mnGroup(mn, pos));
+  }
+}
+
+function nodeGroup(n) {
+  const w = n.type === "core" ? 120 : 104;
+  const isSel = selected?.type === "node" && selected.id === n.id;
+  const g = svg("g", {
+    class: `ed-node ed-${n.type}${isSel ? " ed-selected" : ""}${linkFrom === n.id ? " ed-link-from" : ""}`,
+    transform: `translate(${n.x} ${n.y})`, "data-node": n.id, tabindex: 0, role: "button",
+    "aria-label": `${n.type} ${n.label ?? n.id}`,
+  });
+  g.append(n.type === "core" ? svg("ellipse", { rx: w / 2, ry: 24 }) : svg("rect", { x: -w / 2, y: -22, width: w, height: 44, rx: 6 }));
+  g.append(svg("text", { y: n.sub ? -3 : 5, class: "ed-node-id" }, n.label ?? n.id));
+  if (n.sub) g.append(svg("text", { y: 13, class: "ed-node-sub" }, n.sub));
+  dragFixed(g, n);
+  return g;
+}
+
+function mnGroup(mn, pos) {
+  const isSel = selected?.type === "node" && selected.id === mn.id;
+  const g = svg("g", { class: `ed-node ed-mn${isSel ? " ed-selected" : ""}`, transform: `translate(${pos.x} ${pos.y})`,
+    "data-node": mn.id, tabindex: 0, role: "button", "aria-label": `mobile node ${mn.id}` });
+  g.append(svg("rect", { x: -30, y: -15, width: 60, height: 30, rx: 8 }));
+  g.append(svg("text", { y: 5, class: "ed-node-id" }, mn.id));
+  dragMobile(g, mn, pos);
+  return g;
+}
+
+/** Drag a fixed node to place it (saved in scenario.layout); a click selects it, or links it with the link tool. */
+function dragFixed(g, n) {
+  g.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    g.setPointerCapture(e.pointerId);
+    const start = toSvg(e);
+    let moved = false;
+    const move = (ev) => {
+      const p = toSvg(ev);
+      if (Math.hypot(p.x - start.x, p.y - start.y) > 3) moved = true;
+      if (moved) g.setAttribute("transform", `translate(${n.x + p.x - start.x} ${n.y + p.y - start.y})`);
+    };
+    const up = (ev) => {
+      g.removeEventListener("pointermove", move);
+      g.removeEventListener("pointerup", up);
+      if (!moved) return click(n.id, n.type);
+      const p = toSvg(ev);
+      sc().layout[n.type === "core" ? CORE : n.id] = [Math.round(n.x + p.x - start.x), Math.round(n.y + p.y - start.y)];
+      renderCanvas();
+      changed({ sim: false });
+    };
+    g.addEventListener("pointermove", move);
+    g.addEventListener("pointerup", up);
+  });
+  g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") click(n.id, n.type); });
+}
+
+/** Drag a mobile node: with Record on, onto a MAR scripts attach/move at t; onto the grey strip scripts detach. */
+function dragMobile(g, mn, pos) {
+  g.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    g.setPointerCapture(e.pointerId);
+    const start = toSvg(e);
+    let moved = false;
+    const move = (ev) => {
+      const p = toSvg(ev);
+      if (Math.hypot(p.x - start.x, p.y - start.y) > 3) moved = true;
+      if (moved && record) g.setAttribute("transform", `translate(${pos.x + p.x - start.x} ${pos.y + p.y - start.y})`);
+    };
+    const up = (ev) => {
+      g.removeEventListener("pointermove", move);
+      g.removeEventListener("pointerup", up);
+      if (!moved) return click(mn.id, "mn");
+      if (!record) {
+        hint("Turn Record on to script a handover: the drag becomes an action at the chosen time.");
+        return renderCanvas();
+      }
+      const p = toSvg(ev);
+      const target = [...net.nodes.values()].find((n) => n.type === "mar" && Math.abs(n.x - p.x) < 60 && Math.abs(n.y - p.y) < 34);
+      const iface = mn.interfaces[0];
+      const current = simState?.mns?.[mn.id]?.interfaces?.[iface] ?? null;
+      if (target) {
+        if (target.id === current) return renderCanvas();
+        recordAction({ action: current ? "move" : "attach", mn: mn.id, interface: iface, mar: target.id });
+      } else if (Math.abs(p.y - parkingY(net)) < 30 && current) {
+        recordAction({ action: "detach", mn: mn.id, interface: iface });
+      } else {
+        renderCanvas();
+      }
+    };
+    g.addEventListener("pointermove", move);
+    g.addEventListener("pointerup", up);
+  });
+  g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") click(mn.id, "mn"); });
+}
+
+function click(id, kind) {
+  if (linkTool && kind !== "mn" && kind !== "core") {
+    if (!linkFrom) {
+      linkFrom = id;
+      hint(`Link from ${id}: now click the other end.`);
+      return renderCanvas();
+    }
+    if (linkFrom !== id) {
+      const exists = sc().network.links.some((l) => l.between.includes(linkFrom) && l.between.includes(id));
+      if (!exists) sc().network.links.push({ between: [linkFrom, id], delay_ms: 2 });
+      linkFrom = null;
+      setLinkTool(false);
+      select({ type: "link", index: sc().network.links.length - 1 });
+      return changed();
+    }
+  }
+  select({ type: "node", id, kind });
+}
+
+function select(what) {
+  selected = what;
+  $("delete-selected").disabled = !what || (what.type === "node" && !["mar", "cn", "mn"].includes(what.kind));
+  renderCanvas();
+  renderProps();
+}
+
+function setLinkTool(on) {
+  linkTool = on;
+  linkFrom = null;
+  $("tool-link").setAttribute("aria-pressed", String(on));
+  if (on) hint("Click two MARs (or a MAR and a CN) to link them directly.");
+  renderCanvas();
+}
+
+function hint(text) {
+  $("ed-hint").textContent = text;
+}
+
+// ---- the selected thing's properties ----
+
+function field(label, value, path, onChange, attrs = {}) {
+  const input = html("input", { type: "text", value: value ?? "", "data-path": path, ...attrs });
+  input.addEventListener("change", () => onChange(input.value.trim(), input));
+  const wrap = html("label", { className: "ed-field" }, `${label} `);
+  wrap.append(input);
+  return wrap;
+}
+
+function renderProps() {
+  const box = $("ed-props");
+  box.replaceChildren();
+  if (!selected) return;
+  const s = sc();
+  if (selected.type === "link") {
+    const i = selected.index;
+    const link = s.network.links[i];
+    if (!link) return;
+    box.append(html("h3", {}, `Link ${link.between.join(" – ")}`));
+    box.append(field("Delay (ms)", link.delay_ms, `scenario.network.links[${i}].delay_ms`, (v) => {
+      link.delay_ms = Number(v);
+      renderCanvas();
+      changed();
+    }, { type: "number", min: "0.1", step: "0.5" }));
+    return;
+  }
+  const { id, kind } = selected;
+  const rename = (list, index) => (v, input) => {
+    if (v === id) return;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(v) || ids().has(v)) {
+      input.value = id;
+      hint(`“${v}” cannot be used: ids are letters, digits, _ . - (up to 32), and unique.`);
+      return;
+    }
+    list[index].id = v;
+    renameNode(id, v);
+    selected = { ...selected, id: v };
+    renderAll();
+    changed();
+  };
+  if (kind === "mar") {
+    const i = s.network.mars.findIndex((m) => m.id === id);
+    box.append(html("h3", {}, `MAR ${id}`));
+    box.append(field("Id", id, `scenario.network.mars[${i}].id`, rename(s.network.mars, i)));
+    box.append(field("Prefix pool", s.network.mars[i].prefix_pool, `scenario.network.mars[${i}].prefix_pool`, (v) => {
+      s.network.mars[i].prefix_pool = v;
+      renderCanvas();
+      changed();
+    }, { id: "prop-pool", size: 22 }));
+  } else if (kind === "cn") {
+    const i = s.network.cns.findIndex((c) => c.id === id);
+    box.append(html("h3", {}, `Correspondent node ${id}`));
+    box.append(field("Id", id, `scenario.network.cns[${i}].id`, rename(s.network.cns, i)));
+    box.append(field("Address", s.network.cns[i].address, `scenario.network.cns[${i}].address`, (v) => {
+      s.network.cns[i].address = v;
+      renderCanvas();
+      changed();
+    }, { size: 22 }));
+  } else if (kind === "mn") {
+    const i = s.mobile_nodes.findIndex((m) => m.id === id);
+    box.append(html("h3", {}, `Mobile node ${id}`));
+    box.append(field("Id", id, `scenario.mobile_nodes[${i}].id`, rename(s.mobile_nodes, i)));
+    box.append(field("Interfaces", s.mobile_nodes[i].interfaces.join(", "), `scenario.mobile_nodes[${i}].interfaces`, (v) => {
+      s.mobile_nodes[i].interfaces = v.split(/[\s,]+/).filter(Boolean);
+      renderAll();
+      changed();
+    }));
+  } else if (kind === "lma") {
+    s.network.lma ??= { id: "LMA", prefix_pool: "2001:db8:100::/48" };
+    box.append(html("h3", {}, `LMA ${id}`));
+    box.append(field("Prefix pool", s.network.lma.prefix_pool, "scenario.network.lma.prefix_pool", (v) => {
+      s.network.lma.prefix_pool = v;
+      renderCanvas();
+      changed();
+    }));
+  } else {
+    box.append(html("p", { className: "lx-muted" }, `${id}: drag it to place it.`));
+  }
+}
+
+function addNode(kind) {
+  const s = sc();
+  let id;
+  if (kind === "mar") {
+    id = nextId("MAR");
+    s.network.mars.push({ id, prefix_pool: nextPool() });
+  } else if (kind === "cn") {
+    id = nextId("CN");
+    const n = s.network.cns.length + 1;
+    s.network.cns.push({ id, address: `2001:db8:ca5e::${n.toString(16)}` });
+  } else {
+    id = nextId("MN");
+    s.mobile_nodes.push({ id, interfaces: ["if1"] });
+  }
+  select({ type: "node", id, kind });
+  renderAll();
+  changed();
+}
+
+function deleteSelected() {
+  if (!selected) return;
+  const s = sc();
+  if (selected.type === "link") {
+    s.network.links.splice(selected.index, 1);
+  } else {
+    const { id, kind } = selected;
+    if (kind === "mar") s.network.mars = s.network.mars.filter((m) => m.id !== id);
+    if (kind === "cn") s.network.cns = s.network.cns.filter((c) => c.id !== id);
+    if (kind === "mn") s.mobile_nodes = s.mobile_nodes.filter((m) => m.id !== id);
+    s.network.links = s.network.links.filter((l) => !l.between.includes(id));
+    // Script entries about it go too; anything else that still names it is reported on validation.
+    s.script = s.script.filter((e) => e.mn !== id && e.mar !== id && e.cn !== id);
+    delete s.layout[id];
+  }
+  selected = null;
+  renderAll();
+  changed();
+}
+
+// ---- record mode and the script ----
+
+function recordTime() {
+  const t = Number($("rec-t").value);
+  return Number.isFinite(t) && t >= 0 ? t : 0;
+}
+
+async function refreshSim() {
+  const seq = ++simSeq;
+  body.dataset.edSim = "busy";
+  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", { scenario: sc(), until: recordTime() });
+  if (seq !== simSeq) return;
+  simState = ok ? reply.state : null;
+  if (!ok) hint(`The network cannot run yet: ${(reply.problems ?? []).map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+  renderCanvas();
+  renderFlowControls();
+  body.dataset.edSim = "idle";
+}
+
+async function recordAction(command) {
+  const t = recordTime();
+  body.dataset.edSim = "busy";
+  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", { scenario: sc(), until: t, command });
+  if (!ok) {
+    hint(`Not recorded: ${(reply.problems ?? []).map((p) => p.message).join("; ")}`);
+    body.dataset.edSim = "idle";
+    return renderCanvas();
+  }
+  sc().script.push({ at: t, ...command });
+  hint(`Recorded at t = ${t} s: ${describe(command)}.`);
+  renderScript();
+  changed();
+}
+
+function describe(e) {
+  const iface = e.interface ? ` ${e.interface}` : "";
+  switch (e.action) {
+    case "attach": return `attach ${e.mn}${iface} to ${e.mar}`;
+    case "move": return `move ${e.mn}${iface} to ${e.mar}`;
+    case "detach": return `detach ${e.mn}${iface}`;
+    case "start_flow": return `${e.mn} starts ${e.flow} to ${e.cn}`;
+    case "stop_flow": return `${e.mn} stops ${e.flow}`;
+    case "move_flow": return `${e.mn} moves ${e.flow} to ${e.interface}`;
+    default: return e.action;
+  }
+}
+
+function renderScript() {
+  const list = $("ed-script");
+  list.replaceChildren();
+  const order = sc().script.map((e, i) => [e, i]).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]);
+  for (const [entry, i] of order) {
+    const li = html("li", { className: "ed-script-row", "data-path": `scenario.script[${i}]` });
+    const at = html("input", { type: "number", value: entry.at, min: 0, step: 0.1, className: "ed-num", "data-path": `scenario.script[${i}].at`, "aria-label": "time (s)" });
+    at.addEventListener("change", () => { entry.at = Number(at.value); renderScript(); changed(); });
+    const text = html("span", { className: "ed-script-text" }, describe(entry));
+    const remove = html("button", { type: "button", className: "lx-link", "aria-label": `remove: ${describe(entry)}` }, "remove");
+    remove.addEventListener("click", () => { sc().script.splice(i, 1); renderScript(); changed(); });
+    li.append("t = ", at, " s ", text, " ", remove);
+    list.append(li);
+  }
+}
+
+function options(select, values, keep = true) {
+  const before = select.value;
+  select.replaceChildren(...values.map((v) => html("option", { value: v }, v)));
+  if (keep && values.includes(before)) select.value = before;
+}
+
+function renderFlowControls() {
+  options($("flow-mn"), sc().mobile_nodes.map((m) => m.id));
+  options($("flow-cn"), sc().network.cns.map((c) => c.id));
+}
+
+function nextFlowId() {
+  const used = new Set(flowIds());
+  for (let n = 1; ; n++) if (!used.has(`flow${n}`)) return `flow${n}`;
+}
+
+function flowIds() {
+  const all = [...sc().script, ...doc.steps.flatMap((s) => s.actions ?? [])];
+  return [...new Set(all.filter((e) => e.flow).map((e) => e.flow))];
+}
+
+// ---- steps ----
+
+function control(tag, attrs, value, onChange) {
+  const el = html(tag, attrs);
+  el.value = value ?? "";
+  el.addEventListener("change", () => onChange(el.value, el));
+  return el;
+}
+
+function labelled(text, el, className = "ed-field") {
+  const wrap = html("label", { className }, `${text} `);
+  wrap.append(el);
+  return wrap;
+}
+
+function paramValues(param, checkpoint) {
+  const s = sc();
+  if (param === "mn") return s.mobile_nodes.map((m) => m.id);
+  if (param === "flow") return flowIds();
+  if (param === "node") return [...s.network.mars.map((m) => m.id), ...(mode() === "centralized-pmipv6" ? [s.network.lma?.id ?? "LMA"] : [])];
+  if (param === "interface") return s.mobile_nodes.find((m) => m.id === checkpoint.mn)?.interfaces ?? [];
+  return [];
+}
+
+function renderSteps() {
+  const list = $("ed-steps");
+  list.replaceChildren();
+  doc.steps.forEach((step, k) => {
+    const li = html("li", { className: "ed-step", "data-path": `steps[${k}]`, dataset: { step: k } });
+    const head = html("div", { className: "ed-step-head" });
+    head.append(labelled("Title", control("input", { type: "text", "data-path": `steps[${k}].title`, className: "ed-step-title" }, step.title, (v) => { step.title = v; changed({ sim: false }); })));
+    head.append(labelled("pauses at t =", control("input", { type: "number", min: 0, step: 0.5, className: "ed-num ed-until", "data-path": `steps[${k}].until` }, step.until, (v) => { step.until = Number(v); changed({ sim: false }); })));
+    const tools = html("span", { className: "ed-step-tools" });
+    for (const [label, fn, disabled] of [["↑", () => swap(k, k - 1), k === 0], ["↓", () => swap(k, k + 1), k === doc.steps.length - 1], ["remove", () => { doc.steps.splice(k, 1); renderSteps(); changed({ sim: false }); }, false]]) {
+      const b = html("button", { type: "button", className: "lx-link", "aria-label": `${label} step ${k + 1}` }, label);
+      b.disabled = disabled;
+      b.addEventListener("click", fn);
+      tools.append(b, " ");
+    }
+    head.append(tools);
+    li.append(head);
+    li.append(labelled("Narrative (Markdown)", control("textarea", { rows: 3, "data-path": `steps[${k}].text`, className: "ed-step-text" }, step.text, (v) => { step.text = v; changed({ sim: false }); }), "ed-block"));
+    if ((step.actions ?? []).length) {
+      const acts = html("ul", { className: "ed-actions", "data-path": `steps[${k}].actions` });
+      step.actions.forEach((a, j) => {
+        const item = html("li", { "data-path": `steps[${k}].actions[${j}]` }, `When reached: ${describe(a)} `);
+        const rm = html("button", { type: "button", className: "lx-link" }, "remove");
+        rm.addEventListener("click", () => { step.actions.splice(j, 1); renderSteps(); changed({ sim: false }); });
+        item.append(rm);
+        acts.append(item);
+      });
+      li.append(acts);
+    }
+    li.append(checkpointEditor(step, k));
+    list.append(li);
+  });
+  showAnswers();
+}
+
+function checkpointEditor(step, k) {
+  const box = html("fieldset", { className: "ed-checkpoint" });
+  box.append(html("legend", {}, "Checkpoint"));
+  const kindSelect = html("select", { "data-path": `steps[${k}].checkpoint.kind`, className: "ed-kind" });
+  kindSelect.append(html("option", { value: "" }, "none"));
+  for (const kind of kinds) kindSelect.append(html("option", { value: kind.kind }, kind.label));
+  kindSelect.value = step.checkpoint?.kind ?? "";
+  kindSelect.addEventListener("change", () => {
+    step.checkpoint = kindSelect.value ? { kind: kindSelect.value } : null;
+    const kind = kinds.find((x) => x.kind === kindSelect.value);
+    for (const p of kind?.required ?? []) {
+      const values = paramValues(p, step.checkpoint);
+      if (values.length) step.checkpoint[p] = values[0];
+    }
+    renderSteps();
+    changed({ sim: false });
+  });
+  box.append(labelled("Ask", kindSelect));
+  const cp = step.checkpoint;
+  const kind = kinds.find((x) => x.kind === cp?.kind);
+  if (cp && kind) {
+    for (const p of [...kind.required, ...kind.optional]) {
+      const sel = html("select", { "data-path": `steps[${k}].checkpoint.${p}`, className: `ed-param ed-param-${p}` });
+      if (!kind.required.includes(p)) sel.append(html("option", { value: "" }, "(the only one)"));
+      const values = paramValues(p, cp);
+      if (cp[p] && !values.includes(cp[p])) values.push(cp[p]);
+      for (const v of values) sel.append(html("option", { value: v }, v));
+      sel.value = cp[p] ?? "";
+      sel.addEventListener("change", () => {
+        if (sel.value) cp[p] = sel.value;
+        else delete cp[p];
+        if (p === "mn") renderSteps();
+        changed({ sim: false });
+      });
+      box.append(labelled(p, sel));
+    }
+    box.append(labelled("Own wording (optional)", control("input", { type: "text", "data-path": `steps[${k}].checkpoint.question`, size: 36 }, cp.question, (v) => { if (v) cp.question = v; else delete cp.question; changed({ sim: false }); })));
+    for (const which of ["correct", "incorrect"]) {
+      const area = control("textarea", { rows: 1, "data-path": `steps[${k}].checkpoint.feedback.${which}` }, cp.feedback?.[which], (v) => {
+        cp.feedback ??= {};
+        if (v) cp.feedback[which] = v;
+        else delete cp.feedback[which];
+        if (!Object.keys(cp.feedback).length) delete cp.feedback;
+        changed({ sim: false });
+      });
+      box.append(labelled(`Feedback when ${which === "correct" ? "right" : "wrong"}`, area, "ed-block"));
+    }
+    box.append(html("p", { className: "ed-answer", id: `ed-answer-${k}` }));
+  }
+  return box;
+}
+
+function showAnswers() {
+  doc.steps.forEach((step, k) => {
+    const el = $(`ed-answer-${k}`);
+    if (!el) return;
+    const q = moments[k]?.question;
+    el.textContent = q ? `Students are asked: “${q.prompt}” The engine's answer at t = ${moments[k].t} s: ${q.answer}` : "The engine's answer appears here once the lesson is valid.";
+  });
+}
+
+function swap(a, b) {
+  [doc.steps[a], doc.steps[b]] = [doc.steps[b], doc.steps[a]];
+  renderSteps();
+  changed({ sim: false });
+}
+
+function addStep() {
+  const last = doc.steps.at(-1);
+  doc.steps.push({ title: `Step ${doc.steps.length + 1}`, text: "", actions: [], until: (last ? Number(last.until) : 0) + 2, checkpoint: null });
+  renderSteps();
+  changed({ sim: false });
+  document.querySelector(`#ed-steps li[data-step="${doc.steps.length - 1}"] .ed-step-title`)?.focus();
+}
+
+// ---- saving ----
+
+async function save() {
+  body.dataset.edStatus = "saving";
+  $("ed-saved").textContent = "saving…";
+  const { ok, reply } = await api(body.dataset.apiUrl, "PUT", { ...doc, status: $("ed-status").value });
+  if (ok) {
+    doc = reply.lesson;
+    normalise();
+    status = reply.status;
+    moments = reply.moments;
+    showProblems([]);
+    renderAll();
+    $("ed-saved").textContent = `saved${status === "published" ? ", published" : ""}`;
+    body.dataset.edStatus = "saved";
+  } else {
+    showProblems(reply.problems ?? []);
+    $("ed-saved").textContent = `not saved: ${(reply.problems ?? []).length} problem(s), each shown at its field`;
+    body.dataset.edStatus = "invalid";
+  }
+}
+
+function renderAll() {
+  $("ed-title").value = doc.title;
+  $("ed-summary").value = doc.summary ?? "";
+  $("ed-mode").value = mode();
+  $("ed-status").value = status;
+  renderCanvas();
+  renderProps();
+  renderScript();
+  renderFlowControls();
+  renderSteps();
+}
+
+// ---- wiring ----
+
+$("ed-title").addEventListener("change", () => {
+  // The scenario's title is what the visualiser shows: it follows the lesson's until the author sets it apart.
+  if (!sc().title || sc().title === doc.title || sc().title === "New lesson") sc().title = $("ed-title").value;
+  doc.title = $("ed-title").value;
+  changed({ sim: false });
+});
+$("ed-summary").addEventListener("change", () => { doc.summary = $("ed-summary").value; changed({ sim: false }); });
+$("ed-mode").addEventListener("change", () => { sc().mode = $("ed-mode").value; renderAll(); changed(); });
+$("ed-status").addEventListener("change", () => changed({ sim: false }));
+$("add-mar").addEventListener("click", () => addNode("mar"));
+$("add-cn").addEventListener("click", () => addNode("cn"));
+$("add-mn").addEventListener("click", () => addNode("mn"));
+$("tool-link").addEventListener("click", () => setLinkTool(!linkTool));
+$("delete-selected").addEventListener("click", deleteSelected);
+$("rec-toggle").addEventListener("click", () => {
+  record = !record;
+  $("rec-toggle").setAttribute("aria-pressed", String(record));
+  body.dataset.edRecord = String(record);
+  hint(record ? "Recording: drag a mobile node onto a MAR, or use the flow buttons; each becomes a script entry at t." : "Record is off.");
+});
+$("rec-t").addEventListener("change", refreshSim);
+for (const b of document.querySelectorAll(".rec-plus")) {
+  b.addEventListener("click", () => {
+    $("rec-t").value = String(Math.round((recordTime() + Number(b.dataset.dt)) * 1000) / 1000);
+    refreshSim();
+  });
+}
+$("flow-start").addEventListener("click", async () => {
+  if (!record) return hint("Turn Record on first: the flow then starts at t in the script.");
+  const flow = $("flow-id").value.trim() || nextFlowId();
+  await recordAction({ action: "start_flow", mn: $("flow-mn").value, flow, cn: $("flow-cn").value });
+  $("flow-id").value = nextFlowId();
+});
+$("flow-stop").addEventListener("click", async () => {
+  if (!record) return hint("Turn Record on first: the flow then stops at t in the script.");
+  const mn = $("flow-mn").value;
+  const active = (simState?.mns?.[mn]?.flows ?? []).filter((f) => f.active).map((f) => f.id);
+  const flow = active.includes($("flow-id").value.trim()) ? $("flow-id").value.trim() : active.at(-1);
+  if (!flow) return hint(`${mn} has no active flow at t = ${recordTime()} s.`);
+  await recordAction({ action: "stop_flow", mn, flow });
+});
+$("add-step").addEventListener("click", addStep);
+$("ed-save").addEventListener("click", save);
+window.addEventListener("beforeunload", (e) => {
+  if (body.dataset.edStatus === "dirty") e.preventDefault();
+});
+
+const [{ reply: loaded }, { reply: kindList }] = await Promise.all([api(body.dataset.apiUrl), api(body.dataset.kindsUrl)]);
+doc = loaded.lesson;
+status = loaded.status;
+moments = loaded.moments ?? [];
+kinds = kindList.kinds;
+normalise();
+renderAll();
+$("flow-id").value = nextFlowId();
+await refreshSim();
+body.dataset.edStatus = "ready";
