@@ -219,7 +219,8 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     wait_idle(sp)
     assert "Which node anchors flow1 of MN1 now?" in sp.inner_text("#checkpoint-prompt")
     assert "PBU" in sp.inner_text("#log")  # the recorded handover happened before this step's pause
-    sp.check("#checkpoint input[value=MAR1]")
+    sp.click("#topology g[data-id=MAR1] .shape")  # answer by clicking the MAR in the drawing
+    assert sp.is_checked("#checkpoint input[value=MAR1]")
     sp.click("#check-answer")
     wait_idle(sp)
     assert "Right" in sp.inner_text("#verdict")

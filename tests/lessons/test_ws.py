@@ -159,6 +159,13 @@ async def test_class_with_an_instructor_and_two_students(instructor):
     row = await sync_to_async(SimSession.objects.get)(pk=live_class.sim_session_id)
     assert [c["mar"] for _, _, c in row.journal] == ["MAR2"]
 
+    # The instructor steps back: followers get the snapshot, still without the instructor's session id.
+    back = await teacher.request("step_back")
+    for student in (alice, bob):
+        snap = await student.expect("snapshot")
+        assert snap["session"] == f"class-{code}" and snap["state"] == back["state"]
+        assert str(live_class.sim_session_id) not in json.dumps(snap)
+
     # The instructor moves the class to step 3: followers are resynchronised, panels told.
     stepped = await sync_to_async(teacher_http.post)(f"/class/{code}/step/", {"step": "3"}, HTTP_ACCEPT="application/json")
     assert stepped.json()["step"] == 3
