@@ -13,7 +13,6 @@ so the editor shows the author what students will be asked and what counts as ri
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse

@@ -258,6 +258,3 @@ class Branch(models.Model):
     def __str__(self) -> str:
         return f"branch of {self.live_class.code}"
 
-
-def validation_error_from(problems: list[Any]) -> ValidationError:
-    return ValidationError([f"{p.path}: {p.message}" if p.path else p.message for p in problems])

@@ -18,8 +18,8 @@ from dmmviz.web.models import Scenario, SimSession
 from simulator import Simulation
 
 from . import lessonfile, practice
-from .checkpoints import ResponseError, normalise_response, Question
-from .models import Attempt, PracticeQuestion, PracticeRun
+from .checkpoints import Question, ResponseError, normalise_response
+from .models import PracticeQuestion, PracticeRun
 from .permissions import owner_fields, owns_record
 from .views import _own_attempt, _viewable
 

@@ -13,7 +13,7 @@ import pytest
 from dmmviz.lessons.models import Attempt, Lesson
 from dmmviz.lessons.permissions import can_edit, is_instructor, may_command_session
 
-from .conftest import builtin_lesson, client_for
+from .conftest import client_for
 
 pytestmark = pytest.mark.django_db
 

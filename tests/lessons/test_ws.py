@@ -3,7 +3,6 @@ students (the students follow read-only, branch off to a copy of their own, and 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 

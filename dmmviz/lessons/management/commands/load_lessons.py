@@ -6,7 +6,6 @@ for everyone but superusers). A file the engine cannot play is reported and skip
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
