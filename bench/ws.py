@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="", help="default: the in-memory channel layer")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",") if c.strip()]
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="dmmviz-bench-") as tmp:
         database_url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
@@ -156,6 +157,8 @@ def main() -> int:
                           f"p99 x{percentile(sess, 99) / percentile(echo, 99):.2f}", flush=True)
 
     print()
+    print(f"load average (1 min) at the start {load_before:.2f}, at the end {os.getloadavg()[0]:.2f}, "
+          f"on {os.cpu_count()} CPUs (other work on the machine inflates the latencies)")
     print(f"dmmviz websocket bench: {args.scenario}, think {args.think:g} s, {args.duration:g} s per phase, "
           f"{'SQLite' if not args.database_url else args.database_url.split(':')[0]}, "
           f"{'channels_redis' if args.redis_url else 'in-memory layer'}")

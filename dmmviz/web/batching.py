@@ -17,7 +17,7 @@ from .live import SaveRequest
 
 _save_many = sync_to_async(live.save_many, thread_sensitive=True)
 
-WINDOW = 0.002  # seconds a save may wait for others to join its trip
+WINDOW = 0.005  # seconds a save may wait for others to join its trip
 
 
 class SaveBatcher:
