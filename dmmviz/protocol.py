@@ -31,15 +31,17 @@ Client -> server (``ClientType``)
                   script entry without ``at`` (``ACTIONS``: attach {mn, interface?, mar}, detach {mn, interface?},
                   move {mn, interface?, mar}, start_flow {mn, flow, cn, interface?}, stop_flow {mn, flow},
                   move_flow {mn, flow, interface}). Reply: ``events`` (cause "command").
-    ``step``      {}  Process exactly one scheduled event. Reply: ``events`` (cause "step").
+    ``step``      {}  One visible step: the engine processes scheduled items up to the next one that emits events
+                  (``sim.step()``). Reply: ``events`` (cause "step"); ``nothing_scheduled`` when the queue is empty.
     ``run_until`` {t}  Process every event scheduled at or before simulated time ``t`` (seconds, ``t >= now``), then set
-                  now to ``t``; at most ``MAX_RUN_STEPS`` steps per request: if it stops early, ``now`` in the reply is
-                  below ``t`` and ``more`` is true. Reply: ``events`` (cause "run_until").
-    ``step_back`` {}  Undo the last step or the last user command, whichever came last (a replay).
-                  Reply: ``snapshot`` (cause "step_back").
+                  now to ``t``; at most about ``MAX_RUN_STEPS`` items per request: if it stops early, ``now`` in the
+                  reply is below ``t`` and ``more`` is true. Reply: ``events`` (cause "run_until").
+    ``step_back`` {}  Undo the last user command or the last visible step, whichever came last (``sim.step_back()``,
+                  a replay). Reply: ``snapshot`` (cause "step_back"); ``nothing_to_undo`` at the start.
     ``reset``     {}  Back to the start of the scenario, user commands forgotten. Reply: ``snapshot`` (cause "reset").
-    ``seek``      {steps}  Go to the state right after step ``steps`` (0 = the start), keeping the user commands given
-                  before it. Forward seeks (up to ``MAX_RUN_STEPS`` ahead) step on. Reply: ``snapshot`` (cause "seek").
+    ``seek``      {steps}  Go to the state after ``steps`` engine items (the ``steps`` of an earlier ``events`` or
+                  ``snapshot``; 0 = the start), keeping the user commands given up to there. Forward seeks go at most
+                  ``MAX_RUN_STEPS`` ahead. Reply: ``snapshot`` (cause "seek").
 
 Server -> client (``ServerType``)
     Every ``snapshot`` and ``events`` carries ``revision``, the session's change counter: each change adds one, so
