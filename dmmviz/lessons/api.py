@@ -4,7 +4,9 @@ GET  /lessons/api/<slug>/      {"lesson": <dmmviz-lesson/1>, "status", "can_edit
 PUT  /lessons/api/<slug>/      body: a dmmviz-lesson/1 document (optionally with "status"); the owner only.
                                200 {"ok": true, "lesson", "status", "moments"} or 400 {"problems": [{"path", "message"}]}
 POST /lessons/api/validate/    body: a lesson document -> {"problems", "moments"}; instructors only
-POST /lessons/api/simulate/    body: {"scenario", "until", "journal"?} -> {"state", "events", "now", "next"}; instructors
+POST /lessons/api/simulate/    body: {"scenario", "until", "command"?} or {"scenario", "steps", "step", "command"?}
+                               -> {"state", "events", "now", "next"}: the state at `until` (or where step `step`
+                               begins), after `command` if given (400 with its problem if the engine refuses it)
 GET  /lessons/api/kinds/       the checkpoint kinds
 
 ``moments`` lists, per step, the simulated time it pauses at and its checkpoint's question with the engine's answer,
@@ -126,14 +128,25 @@ def simulate(request: HttpRequest) -> HttpResponse:
     until = body.get("until", 0)
     if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0 <= until <= MAX_SIMULATE_UNTIL:
         return _problems([lessonfile.Problem("until", f"a time in seconds between 0 and {MAX_SIMULATE_UNTIL:g}")])
+    step = body.get("step")
+    steps = body.get("steps")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or not isinstance(steps, list) or not 0 <= step < len(steps)):
+        return _problems([lessonfile.Problem("step", "the index of one of the lesson's steps (send the steps too)")])
     try:
-        scenario = load_scenario(body.get("scenario"))
-        sim = Simulation(scenario, seed=lessonfile.seed_of(scenario))
+        if step is not None:
+            # Where the step begins (previous steps played, its own actions applied): recording into a step.
+            sim = lessonfile.step_start(body.get("scenario"), steps, step)
+            events = []
+        else:
+            scenario = load_scenario(body.get("scenario"))
+            sim = Simulation(scenario, seed=lessonfile.seed_of(scenario))
+            events = sim.run(float(until))
     except ScenarioError as exc:
         return _problems([lessonfile.Problem(f"scenario.{p.path}" if p.path else "scenario", p.message) for p in exc.problems])
+    except lessonfile.LessonError as exc:
+        return _problems(exc.problems)
     except ValueError as exc:
         return _problems([lessonfile.Problem("scenario.mode", str(exc))])
-    events = sim.run(float(until))
     command = body.get("command")
     if command is not None:
         try:

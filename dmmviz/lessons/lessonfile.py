@@ -237,6 +237,26 @@ def play(data: dict[str, Any]) -> list[Moment]:
     return moments
 
 
+def step_start(scenario: dict[str, Any], steps: list[dict[str, Any]], index: int) -> Simulation:
+    """The simulation where step ``index`` begins, its own actions applied: what the editor shows while recording
+    actions into that step. Raises LessonError (paths into the lesson) or the engine's ScenarioError."""
+    scenario = load_scenario(scenario)
+    sim = Simulation(scenario, seed=seed_of(scenario))
+    for k, step in enumerate(steps[: index + 1]):
+        for j, action in enumerate(step.get("actions", []) if isinstance(step, dict) else []):
+            try:
+                sim.apply(dict(action))
+            except (CommandError, TypeError) as exc:
+                field = getattr(exc, "field", "") if getattr(exc, "field", "") in action else ""
+                raise LessonError([Problem(_join(f"steps[{k}].actions[{j}]", field), f"at t={sim.now:g}: {getattr(exc, 'message', exc)}")]) from None
+        if k < index:
+            until = step.get("until") if isinstance(step, dict) else None
+            if not _is_number(until) or until < sim.now:
+                raise LessonError([Problem(f"steps[{k}].until", "a time no earlier than the previous step's")])
+            sim.run(float(until))
+    return sim
+
+
 def _join(prefix: str, path: str) -> str:
     if not path:
         return prefix

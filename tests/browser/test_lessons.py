@@ -179,6 +179,23 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.select_option(f"{step} .ed-kind", "flow_anchor")
     page.select_option(f"{step} .ed-param-flow", "flow1")
     page.wait_for_function("document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")")
+
+    # A third step whose action (recorded into the step) stops flow1 when students reach it.
+    page.click("#add-step")
+    step = "#ed-steps li[data-step='2']"
+    page.fill(f"{step} .ed-step-title", "flow1 ends")
+    page.dispatch_event(f"{step} .ed-step-title", "change")
+    page.fill(f"{step} .ed-until", "5")
+    page.dispatch_event(f"{step} .ed-until", "change")
+    page.select_option("#rec-target", "2")
+    sim_idle(page)
+    assert page.input_value("#rec-t") == "4"  # a step's actions run where it begins: the previous step's pause
+    page.fill("#flow-id", "flow1")
+    page.click("#flow-stop")
+    page.wait_for_selector(f"{step} .ed-actions li")
+    assert "When reached: MN1 stops flow1" in page.inner_text(f"{step} .ed-actions")
+    page.select_option(f"{step} .ed-kind", "db_entries")
+    page.wait_for_function("document.querySelector('#ed-answer-2')?.textContent.includes(\"engine's answer at t = 5 s: 1\")")
     shot(page, "lessons-editor-built")
 
     # A bad prefix pool is refused on save, with the error at its field.
@@ -205,6 +222,7 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     texts = script_texts(page)
     assert any("MN1 starts flow1 to CN1" in s for s in texts) and any("move MN1 if1 to MAR2" in s for s in texts)
     assert page.input_value("#ed-steps li[data-step='1'] .ed-step-title") == "After the move"
+    assert "MN1 stops flow1" in page.inner_text("#ed-steps li[data-step='2'] .ed-actions")
     assert page.input_value("#ed-status") == "published"
     lesson_url = page.get_attribute("body", "data-detail-url")
 
@@ -224,7 +242,18 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     sp.click("#check-answer")
     wait_idle(sp)
     assert "Right" in sp.inner_text("#verdict")
-    assert "Lesson complete" in sp.inner_text("#finished") and "1 / 1" in sp.inner_text("#score")
+    sp.click("#next-step")
+    wait_idle(sp)
+    assert "How many prefixes does the session database hold for MN1" in sp.inner_text("#checkpoint-prompt")
+    sp.fill("#checkpoint input[name=answer]", "2")  # wrong: HNP1 went with flow1
+    sp.click("#check-answer")
+    wait_idle(sp)
+    assert "Not right" in sp.inner_text("#verdict") and not sp.locator("#next-step").count()
+    sp.fill("#checkpoint input[name=answer]", "1")
+    sp.click("#check-answer")
+    wait_idle(sp)
+    assert "Right" in sp.inner_text("#verdict")
+    assert "Lesson complete" in sp.inner_text("#finished") and "Score: 1 / 2" in sp.inner_text("#score")
     sp.keyboard.press("Space")
     sp.wait_for_function("parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5", timeout=60_000)
     sp.keyboard.press("Space")

@@ -154,3 +154,19 @@ def test_admin_refuses_an_invalid_lesson(instructor, lesson_of):
 def test_document_round_trips_through_normalise(instructor, lesson_of):
     lesson = lesson_of(instructor, name="req2-idle-prefix")
     assert lessonfile.normalise(lesson.document()) == lesson.document()
+
+
+def test_simulate_where_a_step_begins_for_recording_into_it(instructor, lesson_of):
+    """The editor records into a step: the engine runs the lesson to where that step begins and checks the action."""
+    lesson = lesson_of(instructor, name="return-to-anchor")
+    doc = lesson.document()
+    client = client_for(instructor)
+    body = {"scenario": doc["scenario"], "steps": doc["steps"], "step": 2, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}}
+    reply = client.post("/lessons/api/simulate/", json.dumps(body), content_type="application/json")
+    assert reply.status_code == 200, reply.content
+    assert reply.json()["now"] == 7.0  # step 2 begins where step 1 paused, after step 1's own move back to MAR1
+    refused = client.post("/lessons/api/simulate/", json.dumps({**body, "command": {"action": "move", "mn": "MN1", "mar": "MAR1"}}), content_type="application/json")
+    assert refused.status_code == 400 and "already on MAR1" in refused.json()["problems"][0]["message"]
+    bad = client.post("/lessons/api/simulate/", json.dumps({**body, "step": 9}), content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["problems"][0]["path"] == "step"
+    assert client_for(None).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json").status_code == 403

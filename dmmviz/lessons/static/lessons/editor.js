@@ -278,7 +278,7 @@ function dragMobile(g, mn, pos) {
       }
       const p = toSvg(ev);
       const target = [...net.nodes.values()].find((n) => n.type === "mar" && Math.abs(n.x - p.x) < 60 && Math.abs(n.y - p.y) < 34);
-      const iface = mn.interfaces[0];
+      const iface = chosenInterface(mn);
       const current = simState?.mns?.[mn.id]?.interfaces?.[iface] ?? null;
       if (target) {
         if (target.id === current) return renderCanvas();
@@ -455,15 +455,30 @@ function deleteSelected() {
 
 // ---- record mode and the script ----
 
+/** The step recorded into, or null for the script. */
+function recordStep() {
+  const value = $("rec-target").value;
+  return value === "script" ? null : Number(value);
+}
+
 function recordTime() {
+  const k = recordStep();
+  if (k !== null) return k === 0 ? 0 : Number(doc.steps[k - 1]?.until ?? 0); // a step's actions run where it begins
   const t = Number($("rec-t").value);
   return Number.isFinite(t) && t >= 0 ? t : 0;
+}
+
+/** What the engine is asked to run: the script to t, or the lesson to where the chosen step begins. */
+function simulation(command) {
+  const k = recordStep();
+  const base = k === null ? { scenario: sc(), until: recordTime() } : { scenario: sc(), steps: doc.steps, step: k };
+  return command ? { ...base, command } : base;
 }
 
 async function refreshSim() {
   const seq = ++simSeq;
   body.dataset.edSim = "busy";
-  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", { scenario: sc(), until: recordTime() });
+  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", simulation());
   if (seq !== simSeq) return;
   simState = ok ? reply.state : null;
   if (!ok) hint(`The network cannot run yet: ${(reply.problems ?? []).map((p) => `${p.path}: ${p.message}`).join("; ")}`);
@@ -474,16 +489,24 @@ async function refreshSim() {
 
 async function recordAction(command) {
   const t = recordTime();
+  const k = recordStep();
   body.dataset.edSim = "busy";
-  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", { scenario: sc(), until: t, command });
+  const { ok, reply } = await api(body.dataset.simulateUrl, "POST", simulation(command));
   if (!ok) {
     hint(`Not recorded: ${(reply.problems ?? []).map((p) => p.message).join("; ")}`);
     body.dataset.edSim = "idle";
     return renderCanvas();
   }
-  sc().script.push({ at: t, ...command });
-  hint(`Recorded at t = ${t} s: ${describe(command)}.`);
-  renderScript();
+  if (k === null) {
+    sc().script.push({ at: t, ...command });
+    hint(`Recorded at t = ${t} s: ${describe(command)}.`);
+    renderScript();
+  } else {
+    doc.steps[k].actions ??= [];
+    doc.steps[k].actions.push(command);
+    hint(`Recorded into step ${k + 1} (runs when students reach it, t = ${t} s): ${describe(command)}.`);
+    renderSteps();
+  }
   changed();
 }
 
@@ -525,6 +548,20 @@ function options(select, values, keep = true) {
 function renderFlowControls() {
   options($("flow-mn"), sc().mobile_nodes.map((m) => m.id));
   options($("flow-cn"), sc().network.cns.map((c) => c.id));
+  options($("rec-iface"), sc().mobile_nodes.find((m) => m.id === $("flow-mn").value)?.interfaces ?? []);
+  const target = $("rec-target");
+  const before = target.value;
+  target.replaceChildren(html("option", { value: "script" }, "the script, at t"),
+    ...doc.steps.map((s, k) => html("option", { value: String(k) }, `step ${k + 1}, when reached`)));
+  target.value = [...target.options].some((o) => o.value === before) ? before : "script";
+  $("rec-t").disabled = target.value !== "script";
+  if (target.value !== "script") $("rec-t").value = String(recordTime());
+}
+
+/** The interface a drag or a flow button acts on: the one chosen, if the mobile node has it, else its first. */
+function chosenInterface(mn) {
+  const wanted = $("rec-iface").value;
+  return mn.interfaces.includes(wanted) && $("flow-mn").value === mn.id ? wanted : mn.interfaces[0];
 }
 
 function nextFlowId() {
@@ -562,6 +599,7 @@ function paramValues(param, checkpoint) {
 }
 
 function renderSteps() {
+  if (doc.steps.length && $("rec-target").options.length !== doc.steps.length + 1) renderFlowControls();
   const list = $("ed-steps");
   list.replaceChildren();
   doc.steps.forEach((step, k) => {
@@ -728,6 +766,15 @@ $("rec-toggle").addEventListener("click", () => {
   hint(record ? "Recording: drag a mobile node onto a MAR, or use the flow buttons; each becomes a script entry at t." : "Record is off.");
 });
 $("rec-t").addEventListener("change", refreshSim);
+$("rec-target").addEventListener("change", () => { renderFlowControls(); refreshSim(); });
+$("flow-mn").addEventListener("change", renderFlowControls);
+$("flow-move").addEventListener("click", async () => {
+  if (!record) return hint("Turn Record on first.");
+  const mn = sc().mobile_nodes.find((m) => m.id === $("flow-mn").value);
+  const flow = $("flow-id").value.trim();
+  if (!mn || !flow) return hint("Choose the mobile node, its interface and the flow.");
+  await recordAction({ action: "move_flow", mn: mn.id, flow, interface: chosenInterface(mn) });
+});
 for (const b of document.querySelectorAll(".rec-plus")) {
   b.addEventListener("click", () => {
     $("rec-t").value = String(Math.round((recordTime() + Number(b.dataset.dt)) * 1000) / 1000);
@@ -737,7 +784,10 @@ for (const b of document.querySelectorAll(".rec-plus")) {
 $("flow-start").addEventListener("click", async () => {
   if (!record) return hint("Turn Record on first: the flow then starts at t in the script.");
   const flow = $("flow-id").value.trim() || nextFlowId();
-  await recordAction({ action: "start_flow", mn: $("flow-mn").value, flow, cn: $("flow-cn").value });
+  const mn = sc().mobile_nodes.find((m) => m.id === $("flow-mn").value);
+  const command = { action: "start_flow", mn: mn.id, flow, cn: $("flow-cn").value };
+  if (mn.interfaces.length > 1) command.interface = chosenInterface(mn);
+  await recordAction(command);
   $("flow-id").value = nextFlowId();
 });
 $("flow-stop").addEventListener("click", async () => {
