@@ -304,7 +304,7 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
                     text = _dumps(self._snapshot_message(message.type.value, updated))
                 # The asking tab sees its result before the save: the save is most of a step's cost, and it fails
                 # only when another process saved this session first, which the lines below repair.
-                await self._deliver_own(text, updated, message.id)
+                await self._deliver_own(text, updated, message.id, is_snapshot=outcome.kind == "snapshot")
                 request = live.SaveRequest.of(self.session_id, current.revision, sim, sim.journal is not journal_before)
                 try:
                     saved = await batcher.save(request)
@@ -379,9 +379,9 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
         if not isinstance(self.channel_layer, InMemoryChannelLayer):
             await self.channel_layer.group_send(self.group, event)
 
-    async def _deliver_own(self, text: str, current: Live, re: str | int | None) -> None:
+    async def _deliver_own(self, text: str, current: Live, re: str | int | None, *, is_snapshot: bool) -> None:
         """Send a change to the tab that asked for it; if this tab missed a revision, a snapshot instead."""
-        if text.startswith('{"v":1,"type":"snapshot"') or current.revision == self.last_revision + 1:
+        if is_snapshot or current.revision == self.last_revision + 1:
             await self.send(text_data=_with_re(text, re))
         else:
             await self.send(text_data=_with_re(_dumps(self._snapshot_message("resync", current)), re))
