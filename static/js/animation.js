@@ -9,7 +9,8 @@ import { textWidth } from "./topology.js";
 
 const LOST_STOP = 0.8; // a lost message stops this far along its route, where it visibly drops
 const DEFAULT_LOST_FLIGHT = 0.004; // s: how long a lost message travels when no drop event says when it was lost
-const DROP_WALL = 1.8; // s of playback a drop marker stays (it does not fade while the clock stands still)
+const DROP_WALL = 1.8; // s of playback a drop marker stays (it does not fade while the clock stands still) ...
+const DROP_SIM = 0.3; // ... or less, once this much simulated time has passed (at high speed)
 
 const GROUP_BY_ID = new Map(GROUPS.map((g) => [g.id, g]));
 
@@ -126,6 +127,15 @@ export class MessageLayer {
     return any ? { min, max, signalling } : null;
   }
 
+  /** The send time of the first visible message known but not yet sent at `clock`, or null. */
+  nextStart(clock) {
+    for (let i = this.cursor; i < this.msgs.length; i++) {
+      const rec = this.msgs[i];
+      if (rec.ev.t > clock && !this.hidden.has(rec.group.id)) return rec.ev.t;
+    }
+    return null;
+  }
+
   /** True while a drop marker is still on screen (the frame loop keeps running for it). */
   busy() {
     return this.drops.some((d) => d.el);
@@ -190,7 +200,7 @@ export class MessageLayer {
     for (const d of this.drops) {
       if (!d.el) continue;
       d.age += age;
-      const a = Math.min(1, d.age / DROP_WALL);
+      const a = Math.min(1, Math.max(d.age / DROP_WALL, (clock - d.ev.t) / DROP_SIM));
       if (a >= 1) {
         d.el.remove();
         d.el = null;
@@ -201,14 +211,17 @@ export class MessageLayer {
     }
   }
 
-  /** Where a packet was lost: where its message stopped, or at the node that dropped it. */
+  /** Where a packet was lost: where its message stopped, or just above the node that dropped it (not on its name). */
   dropPosition(d, view) {
     const rec = d.rec ?? this.byId.get(String(d.ev.msg));
     if (rec && rec.lost) {
       rec.route ??= messageRoute(rec.ev, view);
       return pointAt(rec.route, LOST_STOP);
     }
-    return view.pos(d.ev.node) ?? view.handle(d.ev.node, null) ?? { x: 0, y: 0 };
+    const box = view.box(d.ev.node);
+    if (box) return { x: box.x + box.hw - 16, y: box.y - box.hh - 4 };
+    const p = view.pos(d.ev.node) ?? { x: 0, y: 0 };
+    return { x: p.x + 30, y: p.y - 22 };
   }
 }
 

@@ -19,7 +19,7 @@ const CORE_Y = 165;
 const MN_DY = 104; // from a MAR's centre to the first row of its mobile nodes
 const MN_SLOT_W = 76;
 const MN_SLOT_H = 56;
-const ARC = 80; // how much lower the middle MARs of a single row sit
+const ARC = 100; // how much lower the middle MARs of a single row sit
 
 /** Spread n items over [0, width]: centres of n equal cells. */
 function spread(n, width, offset = 0) {
@@ -41,7 +41,7 @@ export function layoutNetwork(scenario, mode) {
 
   const rows = mars.length > 8 ? Math.ceil(mars.length / 10) : 1;
   const cols = Math.max(1, Math.ceil(mars.length / rows));
-  const width = Math.max(640, cols * (mars.length > 8 ? 130 : 200));
+  const width = Math.max(640, cols * (mars.length > 8 ? 130 : mars.length > 4 ? 200 : 260));
   const marCell = width / cols;
   // Mobile nodes per MAR cell, so rows of MARs leave room for the MNs under them.
   const mnCount = (scenario.mobile_nodes ?? []).length;

@@ -1,9 +1,13 @@
 // The event log (newest at the bottom, filtered like the animation) and the details of a clicked message.
+// The list is drawn bottom-up (flex column-reverse, newest row first in the DOM), so it stays scrolled to the newest
+// row without any script reading the layout, and a reader who scrolled up keeps their place.
 
 import { html } from "./svg.js";
 import { explain, formatTime, formatValue, groupOf, isMessage, summary, tag } from "./kinds.js";
 
-const MAX_ROWS = 400; // rows kept in the DOM; older ones are dropped from view (the server keeps the trace)
+const MAX_ROWS = 300; // rows kept in the DOM; older ones are dropped from view (the server keeps the trace)
+const BATCH_MS = 200; // while playing, new rows are added at most this often (nobody reads faster) ...
+const BATCH_ROWS = 40; // ... and at most this many at a time; the rest are filled in when playback stops
 
 export class EventLog {
   /**
@@ -16,6 +20,10 @@ export class EventLog {
     this.rows = new Map(); // seq -> <li>
     this.events = new Map(); // seq -> event
     this.selected = null;
+    this.pending = [];
+    this.recent = []; // the newest MAX_ROWS events, shown or not, to fill the log in when playback stops
+    this.gaps = false; // rows were skipped while playing
+    this.flushedAt = 0;
     list.addEventListener("click", (e) => this.pickFrom(e.target));
     list.addEventListener("keydown", (e) => {
       if (e.key === "Enter") this.pickFrom(e.target);
@@ -27,18 +35,61 @@ export class EventLog {
     if (li) this.onPick(this.events.get(Number(li.dataset.seq)));
   }
 
+  /** Queue events for the log; they appear at the next flush(). */
+  queue(events) {
+    for (const ev of events) {
+      this.pending.push(ev);
+      this.recent.push(ev);
+    }
+    if (this.pending.length > MAX_ROWS * 4) this.pending = this.pending.slice(-MAX_ROWS);
+    if (this.recent.length > MAX_ROWS * 2) this.recent = this.recent.slice(-MAX_ROWS);
+  }
+
+  /**
+   * Show queued events. While playing (`playing`), at most every BATCH_MS and only the newest BATCH_ROWS of them;
+   * once stopped, all of them (the skipped rows are filled in from `recent`).
+   */
+  flush(playing = false) {
+    if (!playing && this.gaps) {
+      this.gaps = false;
+      this.pending = [];
+      this.rebuild(this.recent.slice(-MAX_ROWS));
+      return;
+    }
+    if (!this.pending.length) return;
+    const now = performance.now();
+    if (playing && now - this.flushedAt < BATCH_MS) return;
+    this.flushedAt = now;
+    let events = this.pending;
+    this.pending = [];
+    if (playing && events.length > BATCH_ROWS) {
+      events = events.slice(-BATCH_ROWS);
+      this.gaps = true;
+    }
+    this.add(events);
+  }
+
+  /** Start again from a snapshot's events. */
   reset(events) {
+    this.pending = [];
+    this.recent = events.slice(-MAX_ROWS);
+    this.gaps = false;
+    this.rebuild(this.recent);
+  }
+
+  rebuild(events) {
     this.rows.clear();
     this.events.clear();
     this.list.replaceChildren();
-    this.add(events.slice(-MAX_ROWS), false);
+    this.add(events);
+    this.list.scrollTop = 0; // the newest row (column-reverse)
   }
 
-  add(events, scroll = true) {
+  add(events) {
     if (!events.length) return;
-    const stick = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
     const frag = document.createDocumentFragment();
-    for (const ev of events) {
+    // Only the newest rows are kept on screen: at high speed a batch can hold thousands of events.
+    for (const ev of events.length > MAX_ROWS ? events.slice(-MAX_ROWS) : events) {
       const g = groupOf(ev);
       const li = html("li", { dataset: { seq: ev.seq, group: g.id }, tabindex: -1, className: isMessage(ev) || ev.kind === "drop" ? "is-msg" : "is-state" });
       li.appendChild(html("span", { className: "t" }, ev.t.toFixed(3)));
@@ -48,16 +99,15 @@ export class EventLog {
       if (ev.seq === this.selected) li.classList.add("selected");
       this.rows.set(ev.seq, li);
       this.events.set(ev.seq, ev);
-      frag.appendChild(li);
+      frag.prepend(li);
     }
-    this.list.appendChild(frag);
+    this.list.prepend(frag);
     while (this.rows.size > MAX_ROWS) {
       const [seq, li] = this.rows.entries().next().value;
       li.remove();
       this.rows.delete(seq);
       this.events.delete(seq);
     }
-    if (scroll && stick) this.list.scrollTop = this.list.scrollHeight;
   }
 
   select(seq) {

@@ -32,7 +32,7 @@ function toast(text, kind = "info", ms = 5000) {
 }
 
 // ---- views ----
-const topology = new TopologyView(document.getElementById("topology"), {
+const topology = new TopologyView(document.getElementById("topology"), document.getElementById("air"), {
   scenario, mode,
   onSelect: (kind, id) => select(kind, id),
   onDrop: ({ mn, interface: iface, mar, from }) => {
@@ -120,12 +120,17 @@ function showState(flash) {
 }
 
 // ---- the socket ----
+// Counters the bench (bench/frames.py) reads: requests answered, their round trips, time spent handling messages.
+const stats = { requests: 0, rttTotal: 0, rttMax: 0, events: 0, handled: 0, handleTotal: 0, handleMax: 0, sent: new Map() };
+window.dmmvizStats = stats;
+
 const protocol = await import(body.dataset.protocolUrl);
 const { CLIENT, SERVER } = protocol;
 
 const player = new Player({
   request: (t) => socket.send(CLIENT.RUN_UNTIL, { t }),
   flights: (clock) => layer.flights(clock),
+  nextStart: (clock) => layer.nextStart(clock),
   onChange: () => refreshControls(),
 });
 
@@ -141,7 +146,14 @@ const socket = new Socket(wsUrl, protocol, {
     if (detail) toast(detail, "error", 60000);
     refreshControls();
   },
-  onMessage: (msg, mine) => receive(msg, mine),
+  onMessage: (msg, mine) => {
+    const t0 = performance.now();
+    receive(msg, mine);
+    const spent = performance.now() - t0;
+    stats.handled++;
+    stats.handleTotal += spent;
+    stats.handleMax = Math.max(stats.handleMax, spent);
+  },
 });
 
 // Sending anything makes the page busy at once (not at the next frame), so a test that waits for "idle" after a key
@@ -149,6 +161,7 @@ const socket = new Socket(wsUrl, protocol, {
 const send = socket.send.bind(socket);
 socket.send = (type, fields) => {
   const id = send(type, fields);
+  if (id !== null) stats.sent.set(id, performance.now());
   if (id !== null && body.dataset.simStatus === "idle") setStatus("animating");
   return id;
 };
@@ -160,6 +173,14 @@ function remember(s, now) {
 }
 
 function receive(msg, mine) {
+  if (msg.re !== undefined && stats.sent.has(msg.re)) {
+    const rtt = performance.now() - stats.sent.get(msg.re);
+    stats.sent.delete(msg.re);
+    stats.requests++;
+    stats.rttTotal += rtt;
+    stats.rttMax = Math.max(stats.rttMax, rtt);
+  }
+  stats.events += msg.events?.length ?? 0;
   if (msg.type === SERVER.SNAPSHOT) {
     flushQueued();
     haveSnapshot = true;
@@ -173,6 +194,7 @@ function receive(msg, mine) {
     showState(msg.cause !== "connect" && msg.cause !== "hello");
     pick(null);
     remember(msg.steps, msg.now);
+    if (!performance.getEntriesByName("dmmviz:first-state").length) performance.mark("dmmviz:first-state");
     if (msg.events_omitted) toast(`${msg.events_omitted} earlier events are not shown in the log.`, "info");
   } else if (msg.type === SERVER.EVENTS) {
     const ranUntil = mine?.type === CLIENT.RUN_UNTIL;
@@ -185,8 +207,10 @@ function receive(msg, mine) {
     if (!player.tween) flushQueued();
   } else if (msg.type === SERVER.ERROR) {
     if (mine?.type === CLIENT.RUN_UNTIL) {
+      // Most likely the session moved on under us (another tab): stop and take a fresh snapshot.
       player.waiting = false;
-      socket.send(CLIENT.HELLO); // the session moved on under us (another tab): take a fresh snapshot
+      player.pause();
+      socket.send(CLIENT.HELLO);
     }
     if (msg.code === protocol.ERROR.RATE_LIMITED) return;
     const what = msg.request === CLIENT.COMMAND ? "Action refused" : "Refused";
@@ -201,7 +225,8 @@ function flushQueued() {
   if (!msg) return;
   queued = null;
   state = msg.state;
-  log.add(msg.events);
+  log.queue(msg.events);
+  if (!player.playing) log.flush(false);
   timeline.add(msg.events);
   showState(true);
 }
@@ -310,6 +335,7 @@ function frame(now) {
   const clock = player.frame(dt);
   if (gliding && !player.tween) flushQueued();
   layer.render(clock, dt);
+  log.flush(player.playing);
   timeline.setClock(clock);
   timeline.draw();
   controls.showClock(clock, player.tween ? 0 : player.rate);

@@ -17,17 +17,20 @@ const MIN_DATA_FLIGHT_WALL = 0.1;
 const IDLE_SKIP_WALL = 0.4;
 const IDLE_RATE = 0.5; // simulated s per wall s, at least, across idle gaps
 const STEP_TWEEN_WALL = 0.45; // a single step glides the clock to the new time over this long
-const FAST = 10; // from this speed on, one request may cover several event times (messages may be skipped)
+const FAST = 10; // from this speed on, one request may cover several event times (messages may be skipped) ...
+const MAX_CHUNK = 0.5; // ... but never more than this much simulated time, so a reply stays small
 
 export class Player {
   /**
    * @param {{request: (type: string, fields?: object) => void, flight: (clock) => number|null, onChange: () => void}} deps
    *   request sends run_until; flights gives {min, max, signalling} of the visible messages in the air (or null);
+   *   nextStart gives the send time of the first visible message known but not yet sent at the clock (or null);
    *   onChange is told when playing stops.
    */
-  constructor({ request, flights, onChange }) {
+  constructor({ request, flights, nextStart, onChange }) {
     this.request = request;
     this.flights = flights;
+    this.nextStart = nextStart;
     this.onChange = onChange;
     this.clock = 0;
     this.serverNow = 0;
@@ -79,7 +82,7 @@ export class Player {
 
   /** Nothing scheduled and nothing in the air: the run is over for now. */
   finished() {
-    return this.next === null && this.flights(this.clock) === null;
+    return this.next === null && this.flights(this.clock) === null && this.nextStart(this.clock) === null;
   }
 
   /** Advance the clock by one frame of `dt` wall seconds; returns the clock. */
@@ -97,28 +100,36 @@ export class Player {
       return this.clock;
     }
     const f = this.flights(this.clock);
+    const upcoming = this.nextStart(this.clock); // a message already known, leaving later
     let rate;
+    let stop = this.next; // the clock may not pass this in this frame
     if (f !== null) {
       const typical = Math.sqrt(f.min * f.max);
       rate = f.signalling ? Math.min(typical / FLIGHT_WALL, f.min / MIN_FLIGHT_WALL) : Math.min(typical / DATA_FLIGHT_WALL, f.min / MIN_DATA_FLIGHT_WALL);
       rate *= this.speed;
-    } else if (this.next === null) {
+    } else if (this.next === null && upcoming === null) {
       if (!this.waiting) {
         this.playing = false;
         this.onChange();
       }
       return this.clock;
-    } else rate = Math.max(this.speed * IDLE_RATE, (this.next - this.clock) / IDLE_SKIP_WALL);
+    } else {
+      // Nothing in the air: skip to whatever happens next, and land on it (never jump over a message).
+      const until = upcoming === null ? this.next : this.next === null ? upcoming : Math.min(upcoming, this.next);
+      rate = Math.max(this.speed * IDLE_RATE, (until - this.clock) / IDLE_SKIP_WALL);
+      if (upcoming !== null && (stop === null || upcoming < stop)) stop = upcoming;
+    }
     this.rate = rate;
     let target = this.clock + rate * Math.min(dt, 0.1);
     if (this.next !== null && target >= this.next) {
       if (!this.waiting) {
         this.waiting = true;
-        // Exactly to the next event time, so a message sent then is seen leaving; at high speed, a whole frame's worth.
-        this.request(Math.max(this.next, this.speed >= FAST ? target : this.next));
+        // Exactly to the next event time, so a message sent then is seen leaving; at high speed, a frame's worth.
+        const fast = Math.min(target, this.next + MAX_CHUNK);
+        this.request(Math.max(this.next, this.speed >= FAST ? fast : this.next));
       }
-      target = this.next;
     }
+    if (stop !== null && target > stop) target = stop;
     if (target > this.clock) this.clock = target;
     return this.clock;
   }

@@ -6,7 +6,10 @@ const NS = "http://www.w3.org/2000/svg";
 /** Create an SVG element `name` with attributes `attrs` and optional text content. */
 export function svg(name, attrs = {}, text = null) {
   const el = document.createElementNS(NS, name);
-  setAttrs(el, attrs);
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value !== null && value !== undefined && value !== false) el.setAttribute(key, value);
+  }
   if (text !== null && text !== undefined) el.textContent = String(text);
   return el;
 }

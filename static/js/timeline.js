@@ -6,6 +6,7 @@ import { textWidth } from "./topology.js";
 import { isMessage } from "./kinds.js";
 
 const H = 64;
+const BUCKET = 0.01; // s
 const TRACK_Y = 43;
 
 function actionText(a) {
@@ -26,7 +27,8 @@ export class Timeline {
     this.script = [...(script ?? [])].sort((a, b) => a.at - b.at);
     this.onSeek = onSeek;
     this.userActions = [];
-    this.msgTimes = [];
+    this.buckets = new Map(); // message counts per BUCKET seconds of simulated time (the density strip)
+    this.lastMsg = 0;
     this.clock = 0;
     this.width = 0;
     this.dirty = true;
@@ -41,27 +43,44 @@ export class Timeline {
       const r = this.svgEl.getBoundingClientRect();
       this.onSeek(Math.max(0, this.tOf(e.clientX - r.left)));
     });
-    new ResizeObserver(() => { this.dirty = true; this.draw(); }).observe(root);
+    // The width is read from the observer, never from layout in the frame loop (that would force a reflow).
+    this.rootWidth = 0;
+    new ResizeObserver((entries) => {
+      this.rootWidth = Math.floor(entries[0].contentRect.width);
+      this.dirty = true;
+      this.draw(true);
+    }).observe(root);
   }
 
   reset(events) {
     this.userActions = [];
-    this.msgTimes = [];
+    this.buckets = new Map();
+    this.lastMsg = 0;
     this.add(events);
+    this.marksKey = null;
+    this.draw(true);
   }
 
   add(events) {
     for (const ev of events) {
-      if (ev.kind === "action" && ev.source === "user") this.userActions.push(ev);
-      else if (isMessage(ev)) this.msgTimes.push(ev.t);
+      if (ev.kind === "action" && ev.source === "user") {
+        this.userActions.push(ev);
+        this.marksKey = null;
+      } else if (isMessage(ev)) {
+        const b = Math.floor(ev.t / BUCKET);
+        this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+        if (ev.t > this.lastMsg) this.lastMsg = ev.t;
+      }
     }
     if (events.length) this.dirty = true;
   }
 
+  /** The strip's right end: past the script, the messages and the clock, rounded up so that it rarely changes. */
   get end() {
     const lastScript = this.script.length ? this.script[this.script.length - 1].at : 0;
-    const lastMsg = this.msgTimes.length ? this.msgTimes[this.msgTimes.length - 1] : 0;
-    return Math.max(5, lastScript + 3, lastMsg + 1, this.clock + 1);
+    const need = Math.max(5, lastScript + 3, this.lastMsg + 1, this.clock + 1);
+    const unit = need > 60 ? 20 : need > 10 ? 5 : 1;
+    return Math.ceil(need / unit) * unit;
   }
 
   xOf(t) {
@@ -72,12 +91,15 @@ export class Timeline {
     return ((x - 12) / (this.width - 24)) * this.tEnd;
   }
 
-  /** Redraw marks and density when something changed (cheap enough a few times a second). */
-  draw() {
-    const width = this.root.clientWidth;
+  /** Redraw the density (and the marks when needed) when something changed, at most a few times a second. */
+  draw(force = false) {
+    const width = this.rootWidth;
     if (!width) return;
     const end = this.end;
     if (!this.dirty && width === this.width && Math.abs(end - this.tEnd) < 1e-9) return;
+    const now = performance.now();
+    if (!force && width === this.width && now - (this.drawnAt ?? 0) < 400) return;
+    this.drawnAt = now;
     this.dirty = false;
     this.width = width;
     this.tEnd = end;
@@ -92,9 +114,9 @@ export class Timeline {
     this.track.replaceChildren(...track);
     // Message density: one bar per 3 px column with any message in it, taller for more.
     const cols = new Map();
-    for (const t of this.msgTimes) {
-      const c = Math.floor(this.xOf(t) / 3);
-      cols.set(c, (cols.get(c) ?? 0) + 1);
+    for (const [b, n] of this.buckets) {
+      const c = Math.floor(this.xOf(b * BUCKET) / 3);
+      cols.set(c, (cols.get(c) ?? 0) + n);
     }
     const bars = [];
     for (const [c, n] of cols) {
@@ -102,7 +124,19 @@ export class Timeline {
       bars.push(svg("rect", { x: c * 3, y: TRACK_Y - h, width: 2, height: h }));
     }
     this.density.replaceChildren(...bars);
+    // The marks change only with the width, the time range or a new user action.
+    const key = `${width}|${end}|${this.userActions.length}`;
+    if (key !== this.marksKey) {
+      this.marksKey = key;
+      this.drawMarks(width);
+    }
+    this.setClock(this.clock, true);
+  }
+
+  drawMarks(width) {
     const marks = [];
+    // A long script (a generated scenario) gets bare markers: labels would not fit, and thousands of elements cost.
+    const labelled = this.script.length + this.userActions.length <= 80;
     const lastX = [-Infinity, -Infinity, -Infinity]; // right end of the last label in each of three rows
     const place = (t, text, cls) => {
       const x = this.xOf(t);
@@ -111,6 +145,10 @@ export class Timeline {
       const row = lastX.findIndex((end) => cx - w / 2 > end + 8);
       const g = svg("g", { class: `mark ${cls}`, transform: `translate(${x.toFixed(1)},0)` });
       g.appendChild(svg("path", { d: cls === "user" ? `M0,${TRACK_Y - 8} l5,5 l-5,5 l-5,-5 z` : `M-5,${TRACK_Y - 8} h10 l-5,8 z` }));
+      if (!labelled) {
+        marks.push(g);
+        return;
+      }
       if (row !== -1) {
         // With no room in any row the label is left out; the marker keeps it as a tooltip.
         lastX[row] = cx + w / 2;
@@ -125,7 +163,6 @@ export class Timeline {
     ].sort((a, b) => a.t - b.t);
     for (const m of all) place(m.t, m.text, m.cls);
     this.marks.replaceChildren(...marks);
-    this.setClock(this.clock, true);
   }
 
   setClock(t, force = false) {
@@ -134,7 +171,7 @@ export class Timeline {
     if (!this.width) return;
     if (t > this.tEnd) {
       this.dirty = true;
-      this.draw();
+      this.draw(true);
       return;
     }
     const x = this.xOf(t).toFixed(1);

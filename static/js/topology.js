@@ -1,5 +1,7 @@
 // The topology view: nodes, links, access links, tunnels, and dragging mobile nodes between MARs.
 // Everything is drawn once and kept in Maps from id to element; a new state only moves and relabels things.
+// Two stacked SVGs share one viewBox: the scene (what changes with the state) and the air above it (messages, drops,
+// the drag ghost: what changes every frame), so a frame re-lays-out and repaints only the air.
 
 import { svg, setAttrs, setText } from "./svg.js";
 import { CORE, layoutNetwork, layoutMobileNodes, bounds, parkingY } from "./layout.js";
@@ -26,12 +28,14 @@ export function textWidth(text, size) {
 
 export class TopologyView {
   /**
-   * @param {SVGSVGElement} root
+   * @param {SVGSVGElement} root the scene
+   * @param {SVGSVGElement} air the SVG stacked above it for what moves every frame
    * @param {{scenario: object, mode: string, onSelect: Function, onDrop: Function}} options
    *   onSelect(kind, id) with kind "mar" | "mn" | "node"; onDrop({mn, interface, mar}) with mar null for "detach".
    */
-  constructor(root, { scenario, mode, onSelect, onDrop }) {
+  constructor(root, air, { scenario, mode, onSelect, onDrop }) {
     this.root = root;
+    this.air = air;
     this.scenario = scenario;
     this.mode = mode;
     this.onSelect = onSelect;
@@ -50,18 +54,27 @@ export class TopologyView {
     this.selected = { mar: null, mn: null };
     this.drag = null;
     this.draw();
+    // Pixel sizes from an observer, not width/height 100%: a percentage-sized SVG is laid out again, every element of
+    // it, whenever anything else on the page is (measured: most of a frame at high speed).
+    new ResizeObserver(([entry]) => {
+      const { width, height } = entry.contentRect;
+      for (const el of [this.root, this.air]) setAttrs(el, { width: Math.floor(width), height: Math.floor(height) });
+    }).observe(root.parentElement);
   }
 
   // ---- drawing (once) ----
 
   draw() {
     const b = bounds(this.net);
-    setAttrs(this.root, { viewBox: `${b.x} ${b.y} ${b.width} ${b.height}`, preserveAspectRatio: "xMidYMid meet" });
-    this.root.replaceChildren();
-    const layer = (name) => this.root.appendChild(svg("g", { class: `layer-${name}` }));
+    for (const el of [this.root, this.air]) {
+      setAttrs(el, { viewBox: `${b.x} ${b.y} ${b.width} ${b.height}`, preserveAspectRatio: "xMidYMid meet" });
+      el.replaceChildren();
+    }
+    const layer = (name, root = this.root) => root.appendChild(svg("g", { class: `layer-${name}` }));
     this.layers = {
       park: layer("park"), links: layer("links"), tunnels: layer("tunnels"), access: layer("access"),
-      nodes: layer("nodes"), mns: layer("mns"), messages: layer("messages"), drops: layer("drops"), overlay: layer("overlay"),
+      nodes: layer("nodes"), mns: layer("mns"),
+      messages: layer("messages", this.air), drops: layer("drops", this.air), overlay: layer("overlay", this.air),
     };
     this.drawParking(b);
     const core = this.net.nodes.get(CORE);
@@ -165,10 +178,20 @@ export class TopologyView {
   /** Show a new engine state: MN positions, access links, roles, tunnels. */
   update(state) {
     this.state = state;
-    this.mnPos = layoutMobileNodes(this.scenario, state, this.net);
-    this.placeMobileNodes();
-    this.updateRoles();
-    this.updateTunnels();
+    // Only what changed is redone: at high speed states arrive many times a second, mostly with new data only.
+    const where = JSON.stringify(Object.entries(state?.mns ?? {}).map(([id, m]) => [id, m.interfaces]));
+    const bindings = JSON.stringify(Object.entries(state?.mars ?? {}).map(([id, m]) => [id, m.binding_cache, m.binding_update_list, m.tunnels]));
+    if (where !== this.lastWhere) {
+      this.lastWhere = where;
+      this.mnPos = layoutMobileNodes(this.scenario, state, this.net);
+      this.placeMobileNodes();
+      this.lastBindings = null; // tunnels to a mobile node follow it
+    }
+    if (bindings !== this.lastBindings) {
+      this.lastBindings = bindings;
+      this.updateRoles();
+      this.updateTunnels();
+    }
   }
 
   placeMobileNodes() {
@@ -210,13 +233,17 @@ export class TopologyView {
     }
   }
 
-  /** Prefixes carried between a and b: the bindings either end anchors for the other, and the other's list. */
+  /**
+   * What the tunnel between a and b carries: the prefixes (or, for a per-flow binding, "prefix (flow)") that either
+   * end anchors for the other, from its binding cache and the other's binding update list.
+   */
   tunnelPrefixes(a, b) {
     const mars = this.state?.mars ?? {};
     const out = new Set();
+    const name = (e) => (e.flow ? `${e.hnp} (${e.flow})` : e.hnp);
     for (const [anchor, serving] of [[a, b], [b, a]]) {
-      for (const e of mars[anchor]?.binding_cache ?? []) if (e.serving === serving) out.add(e.hnp);
-      for (const e of mars[serving]?.binding_update_list ?? []) if (e.anchor === anchor) out.add(e.hnp);
+      for (const e of mars[anchor]?.binding_cache ?? []) if (e.serving === serving) out.add(name(e));
+      for (const e of mars[serving]?.binding_update_list ?? []) if (e.anchor === anchor) out.add(name(e));
     }
     return [...out].sort();
   }
@@ -237,7 +264,8 @@ export class TopologyView {
         this.tunnelCurves.delete(key);
       }
     }
-    for (const [key, [a, b]] of want) {
+    const placed = []; // label boxes so far: a label that would overlap one is lifted above it
+    for (const [key, [a, b]] of [...want].sort()) {
       const pa = this.endPos(a), pb = this.endPos(b);
       if (!pa || !pb) continue;
       const curve = tunnelCurve(a, pa, b, pb);
@@ -266,7 +294,11 @@ export class TopologyView {
       setText(els.text1, line1);
       setText(els.text2, line2);
       const w = Math.max(textWidth(line1, 13), textWidth(line2, 12.5)) + 16;
-      setAttrs(els.label, { transform: `translate(${curve.mid.x.toFixed(1)},${(curve.mid.y - 4).toFixed(1)})` });
+      let ly = curve.mid.y - 4;
+      const overlaps = () => placed.some((p) => Math.abs(p.x - curve.mid.x) < (p.w + w) / 2 + 4 && Math.abs(p.y - ly) < 40);
+      for (let tries = 0; tries < 6 && overlaps(); tries++) ly -= 40;
+      placed.push({ x: curve.mid.x, y: ly, w });
+      setAttrs(els.label, { transform: `translate(${curve.mid.x.toFixed(1)},${ly.toFixed(1)})` });
       setAttrs(els.box, { x: (-w / 2).toFixed(1), y: -30, width: w.toFixed(1), height: 36 });
       setAttrs(els.text1, { y: -15 });
       setAttrs(els.text2, { y: 1 });

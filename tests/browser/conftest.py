@@ -1,0 +1,112 @@
+"""Browser tests: a real Chromium (Debian's, driven by Playwright's sync API) against a real Daphne.
+
+Run on their own (`pytest tests/browser`): Playwright's sync API and pytest-asyncio clash in one process.
+The server is a Daphne child process on a free loopback port, on a temporary SQLite file that is migrated and given
+the built-in scenarios first. Screenshots go to tests/browser/artifacts/ (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic", "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 720}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The base URL of a Daphne serving dmmviz on a fresh, migrated SQLite database with the built-in scenarios."""
+    tmp = Path(tempfile.mkdtemp(prefix="dmmviz-browser-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dmmviz.settings",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+    }
+    env.pop("REDIS_URL", None)
+    for args in (["migrate", "--noinput", "-v", "0"], ["load_builtin"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = open(tmp / "daphne.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dmmviz.asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"Daphne did not start; see {tmp / 'daphne.log'}") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium; the tests that need it are skipped, visibly, where there is none."""
+    if not CHROMIUM:
+        pytest.skip("no Chromium on this machine (apt install chromium): browser tests not run")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    """A 1280×720 page (the projector size). Fails the test on any JavaScript error or console error."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=server)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    pg.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    pg.errors = errors
+    yield pg
+    context.close()
+    assert not errors, "\n".join(errors)
+
+
+def shot(page, name: str) -> Path:
+    """Save a screenshot as tests/browser/artifacts/<name>.png (look at them)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,237 @@
+"""The live visualiser in Chromium at 1280×720: what a student sees and does on the seed's figures."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import shot
+from tests.browser.helpers import (
+    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, wait_idle,
+)
+
+HNP1 = "2001:db8:1:1::/64"
+HNP2 = "2001:db8:2:1::/64"
+
+
+def test_home_lists_scenarios_and_opens_a_session(page):
+    """The home page lists the built-in scenarios with title and description; opening one gives a session URL
+    whose drawing shows every node of the scenario."""
+    page.goto("/")
+    titles = page.locator(".scenario-title").all_inner_texts()
+    assert any("Figure 5" in t for t in titles) and any("Figure 6" in t for t in titles), titles
+    assert "moves to MAR2" in page.inner_text("li[data-slug=fig5-handover] .scenario-description")
+    shot(page, "home")
+    url = open_scenario(page, "fig5-handover")
+    assert re.search(r"/s/[0-9a-f-]{36}/$", url)
+    for node in ("MAR1", "MAR2", "CN1", "CN2", "DB", "MN1"):
+        assert page.locator(f"#topology g[data-id='{node}']").count() == 1, node
+    assert page.get_attribute("body", "data-topology") == "drawn"
+    # The pool is printed under each MAR.
+    assert "2001:db8:1::/48" in page.text_content("#topology g[data-id='MAR1']")
+    shot(page, "fig5-open")
+
+
+def test_figure5_drag_handover_then_step_back(page):
+    """Drag MN1 onto MAR2: the PBU and the PBA go by, the tunnel is drawn with HNP1, the session DB and MAR1's
+    binding cache change, the RA deprecates HNP1; stepping back undoes it all."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 1.5)  # MN1 has HNP1 from MAR1 and flow1 runs natively
+    assert table_rows(page, "#panel-db") == [["MN1", HNP1, "MAR1"]]
+    select_node(page, "MAR1")
+    assert table_rows(page, "#panel-mar") == [["MN1.if1"], [HNP1, "MN1.if1"]]  # attached, allocated; no bindings
+    assert page.locator("#topology g.tunnel").count() == 0
+    shot(page, "fig5-before-drag")
+
+    drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
+    assert "user move MN1 if1 MAR2" in page.inner_text("#log")
+
+    step_until(page, lambda p: "PBU" in flying(p))
+    assert page.text_content("#air g.msg[data-kind=PBU]") == "PBU"
+    shot(page, "fig5-pbu")
+    # The serving MAR asked the session DB before signalling: HNP2 is registered, HNP1 still anchored at MAR1.
+    assert table_rows(page, "#panel-db") == [["MN1", HNP1, "MAR1"], ["MN1", HNP2, "MAR2"]]
+
+    step_until(page, lambda p: "PBA" in flying(p))
+    shot(page, "fig5-pba")
+    tunnel = page.locator("#topology g.tunnel[data-ends='MAR1|MAR2']")
+    assert tunnel.count() == 1
+    assert HNP1 in tunnel.text_content()
+    bc = table_rows(page, "#panel-mar")
+    assert ["MN1", HNP1, "MAR2", "active", "1 h"] in bc, bc
+    assert page.locator("#topology g[data-id=MAR1] .role-anchor").get_attribute("visibility") == "visible"
+
+    step_until(page, lambda p: "RA" in flying(p))
+    step(page)  # the RA arrives: MN1 now knows HNP1 is deprecated
+    page.click("#tab-mn")
+    prefixes = table_rows(page, "#panel-mn")
+    assert [HNP1, "MAR1", "deprecated", "0 s", "1 h"] in prefixes, prefixes
+    assert [HNP2, "MAR2", "preferred", "7 d", "30 d"] in prefixes, prefixes
+    shot(page, "fig5-after-ra")
+
+    # The PBU's fields, from the log.
+    page.click("#log li[data-group=pmip] >> text=PBU")
+    details = page.inner_text("#details")
+    for text in ("PBU", "AHP", "handoff indicator", "handoff between MAGs", "sequence", "MN1@dmmviz.example", HNP1):
+        assert text in details, text
+    shot(page, "fig5-pbu-details")
+    page.keyboard.press("Escape")
+    assert page.locator("#details").is_hidden()
+
+    # Step back until the move itself is undone: no tunnel, MN1 back under MAR1, the DB as before.
+    select_node(page, "MAR1")
+    for _ in range(30):
+        step_back(page)
+        if "user move" not in page.inner_text("#log"):
+            break
+    else:
+        raise AssertionError("the move was not undone after 30 steps back")
+    assert page.locator("#topology g.tunnel").count() == 0
+    assert table_rows(page, "#panel-db") == [["MN1", HNP1, "MAR1"]]
+    assert page.locator("#topology g[data-id=MAR1] .role-anchor").get_attribute("visibility") == "hidden"
+    mn_x = page.locator("#topology g.mn[data-id=MN1]").bounding_box()["x"]
+    mar1 = page.locator("#topology g[data-id=MAR1]").bounding_box()
+    assert mar1["x"] <= mn_x <= mar1["x"] + mar1["width"], "MN1 is drawn under MAR1 again"
+    shot(page, "fig5-stepped-back")
+
+
+def test_figure5_handover_drops_packets_visibly(page):
+    """Packets in flight towards MAR1 when MN1 leaves are dropped, and the drop is drawn and logged."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 2.001)  # CN1's packet 6 is on its way to MAR1 (sent at 2.0, due at 2.01)
+    drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
+    step_until(page, lambda p: p.locator("#air g.drop-marker").count() > 0, limit=10)
+    assert page.locator("#log li[data-group=drop]").count() >= 1
+    assert "drops flow1" in page.inner_text("#log li[data-group=drop] >> nth=0")
+    shot(page, "fig5-drop")
+
+
+def test_tunnelled_data_is_drawn_encapsulated(page):
+    """After the handover flow1's packets cross the tunnel inside an outer header (the envelope shape)."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 1.5)
+    drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
+    step_until(page, lambda p: p.locator("#air g.msg[data-group=tunnel]").count() > 0, limit=40)
+    packet = page.locator("#air g.msg[data-group=tunnel]").first
+    assert packet.locator("rect.msg-outer").count() == 1
+    assert packet.text_content() == "flow1"
+    shot(page, "fig5-tunnelled-data")
+
+
+def test_filters_hide_a_kind_from_drawing_and_log(page):
+    """Key 5 hides native data packets in the drawing and the log; pressing it again shows them."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 1.3)
+    step_until(page, lambda p: p.locator("#air g.msg[data-group=data]").count() > 0, limit=10)
+    page.keyboard.press("5")
+    assert not page.locator("#filter-data").is_checked()
+    assert page.locator("#air g.msg[data-group=data]").first.is_hidden()
+    assert page.locator("#log li[data-group=data]").first.is_hidden()
+    page.keyboard.press("5")
+    assert page.locator("#air g.msg[data-group=data]").first.is_visible()
+
+
+def test_keyboard_play_pause_step_and_back(page):
+    """Space plays and pauses, → steps one event forward, ← one back, R resets to the start."""
+    open_scenario(page, "fig5-handover")
+    step(page)
+    step(page)
+    rows = page.locator("#log li").count()
+    assert rows > 0
+    t_two = float(page.get_attribute("body", "data-sim-now"))
+    step_back(page)
+    assert page.locator("#log li").count() < rows
+    step(page)
+    assert float(page.get_attribute("body", "data-sim-now")) == t_two
+    page.keyboard.press("Space")
+    assert page.get_attribute("#btn-play", "aria-pressed") == "true"
+    page.wait_for_function("parseFloat(document.querySelector('#clock').textContent.slice(4)) > 0.5")
+    page.keyboard.press("Space")
+    wait_idle(page)
+    assert page.get_attribute("#btn-play", "aria-pressed") == "false"
+    page.keyboard.press("r")
+    wait_idle(page)
+    assert float(page.get_attribute("body", "data-sim-now")) == 0.0
+    assert page.locator("#log li").count() == 0
+
+
+def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
+    """A second tab on the same session URL sees the first tab's handover in its own tables."""
+    url = open_scenario(page, "fig5-handover")
+    play_until(page, 1.2)
+    other_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server)
+    other = other_ctx.new_page()
+    try:
+        other.goto(url)
+        wait_idle(other)
+        drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
+        step_until(page, lambda p: len(table_rows(p, "#panel-db")) == 2, limit=12)
+        other.wait_for_function("document.querySelectorAll('#panel-db tbody tr').length === 2")
+        assert table_rows(other, "#panel-db") == table_rows(page, "#panel-db")
+        assert "user move MN1 if1 MAR2" in other.inner_text("#log")
+    finally:
+        other_ctx.close()
+
+
+def test_reload_resumes_the_session(page):
+    """A reload shows the same simulation: the user's move and the tables are still there."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 1.2)
+    drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
+    step_until(page, lambda p: p.locator("#topology g.tunnel").count() == 1)
+    before = table_rows(page, "#panel-db")
+    page.reload()
+    wait_idle(page)
+    assert table_rows(page, "#panel-db") == before
+    assert page.locator("#topology g.tunnel[data-ends='MAR1|MAR2']").count() == 1
+    assert "user move MN1 if1 MAR2" in page.inner_text("#log")
+
+
+def test_figure6_move_flow_to_second_interface(page):
+    """Figure 6: with if1 on MAR1 and if2 on MAR2, the MN panel's "→ if2" moves flow2 alone; MAR1 tunnels flow2
+    (and only flow2) of its prefix to MAR2."""
+    open_scenario(page, "fig6-multi-interface")
+    play_until(page, 3.2)  # both flows on if1, if2 attached to MAR2
+    mn = page.locator("#topology g.mn[data-id=MN1]")
+    assert mn.locator("g.iface").count() == 2
+    assert mn.locator("g.iface.attached").count() == 2
+    select_node(page, "MN1")
+    flows = table_rows(page, "#panel-mn")
+    flow2 = next(r for r in flows if r[0] == "flow2")
+    page.click("#panel-mn tr:has(td:text-is('flow2')) button:text('→ if2')")
+    wait_idle(page)
+    assert "user move_flow" in page.inner_text("#log")
+    step_until(page, lambda p: p.locator("#topology g.tunnel").count() == 1, limit=30)
+    label = page.text_content("#topology g.tunnel")
+    assert f"{flow2[2]} (flow2)" in label  # flow2 is carried ...
+    assert "flow1" not in label  # ... and flow1 is not
+    shot(page, "fig6-flow-moved")
+
+
+def test_figure4_two_anchors_after_three_mars(page):
+    """Figure 4 played through: MAR1 and MAR2 each tunnel one prefix to MAR3; MAR2 is anchor and serving at once."""
+    open_scenario(page, "fig4-three-mars")
+    page.select_option("#speed", label="100×")
+    play_until(page, 11.5)
+    assert page.locator("#topology g.tunnel[data-ends='MAR1|MAR3']").count() == 1
+    assert page.locator("#topology g.tunnel[data-ends='MAR2|MAR3']").count() == 1
+    shot(page, "fig4-end")
+
+
+def test_scenario_text_is_never_markup(page, server, tmp_path):
+    """An uploaded scenario whose title and description hold HTML shows them as text, never as elements."""
+    import json
+
+    doc = json.loads((__import__("pathlib").Path(__file__).parents[2] / "dmmviz/builtin_scenarios/fig5-handover.json").read_text())
+    doc["title"] = '<img src=x onerror="window.pwned=1">Evil <b id=pwned>title</b>'
+    doc["description"] = "<script>window.pwned=2</script>"
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(doc))
+    page.goto("/")
+    page.set_input_files("input[type=file]", str(path))
+    page.click(".upload-form button[type=submit]")
+    page.wait_for_load_state()
+    slug = page.locator("li.scenario", has_text="Evil").get_attribute("data-slug")
+    open_scenario(page, slug)
+    assert page.locator("#pwned").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    assert "<b id=pwned>" in page.inner_text(".sim-title")
