@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dmmviz import views_compare
+from dmmviz import views_compare, views_export
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("compare/", views_compare.compare_index, name="compare_index"),
     path("compare/<slug:slug>/", views_compare.compare_page, name="compare"),
     path("", include("dmmviz.web.urls")),
+    path("", include(views_export.urlpatterns)),  # /s/<uuid>/export/<fmt>/, /s/<uuid>/sequence.json (front end)
     path("", include("dmmviz.lessons.urls")),  # /lessons/, /practice/, /class/, /accounts/
 ]

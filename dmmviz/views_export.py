@@ -1,0 +1,102 @@
+"""Downloads of a session and the live sequence-diagram panel's model, for the visualiser page.
+
+    /s/<uuid>/export/<fmt>/   fmt: trace, state (JSON documents of formats.md) or one of simulator.export.FORMATS
+                              (svg, plantuml, mermaid, ascii, pcap); a file download named after the scenario.
+    /s/<uuid>/sequence.json   the "dmmviz-sequence/1" model (docs/exports.md) the SVG export draws, for the live panel.
+
+Query options, as the CLI's: start, end (seconds), data (fold | show), nodes (comma-separated ids), time_axis (1).
+The session is rebuilt from its stored (scenario, seed, journal, steps) by the engine's replay, so a download is what
+the page shows at that moment, as of the last saved change. Bad options get a 400 with the exporter's message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET
+
+from dmmviz.web import live
+from simulator.export import FORMATS, ExportError, export, sequence_model
+
+# fmt -> (file extension, content type)
+FILES: dict[str, tuple[str, str]] = {
+    "trace": ("trace.json", "application/json"),
+    "state": ("state.json", "application/json"),
+    "svg": ("svg", "image/svg+xml"),
+    "plantuml": ("puml", "text/plain; charset=utf-8"),
+    "mermaid": ("mmd", "text/plain; charset=utf-8"),
+    "ascii": ("txt", "text/plain; charset=utf-8"),
+    "pcap": ("pcap", "application/vnd.tcpdump.pcap"),
+}
+assert set(FORMATS) <= set(FILES), "a new export format needs a file name here"
+
+
+def _simulation(session_id: str):
+    row = live.load_row(str(session_id))
+    if row is None:
+        raise Http404("no such session")
+    return live.rebuild(row).sim
+
+
+def _options(request: HttpRequest) -> dict[str, Any]:
+    """The exporter's options from the query string; ExportError (a 400) for a value that is not a number."""
+    options: dict[str, Any] = {}
+    for key in ("start", "end"):
+        if request.GET.get(key, "") != "":
+            try:
+                options[key] = float(request.GET[key])
+            except ValueError:
+                raise ExportError(f"option {key!r} must be a number of seconds, not {request.GET[key]!r}") from None
+    if request.GET.get("data"):
+        options["data"] = request.GET["data"]
+    if request.GET.get("nodes"):
+        options["nodes"] = [n for n in request.GET["nodes"].split(",") if n]
+    if request.GET.get("time_axis") in ("1", "true", "yes"):
+        options["time_axis"] = True
+    return options
+
+
+@require_GET
+def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
+    """The session as a file: its trace or state (JSON), a sequence diagram, or a packet capture."""
+    if fmt not in FILES:
+        return HttpResponse(f"unknown format {fmt!r}; choose one of {', '.join(FILES)}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    sim = _simulation(session_id)
+    trace = sim.trace()
+    try:
+        if fmt == "trace":
+            body: str | bytes = json.dumps(trace, indent=1)
+        elif fmt == "state":
+            body = json.dumps(sim.snapshot(), indent=1)
+        else:
+            body = export(fmt, trace, options=_options(request))
+    except ExportError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    ext, content_type = FILES[fmt]
+    name = f"{slugify(trace.get('title') or 'dmmviz')[:60] or 'dmmviz'}.{ext}"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def session_sequence(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The sequence-diagram model of the session so far (the live panel draws it)."""
+    sim = _simulation(session_id)
+    try:
+        model = sequence_model(sim.trace(), _options(request))
+    except ExportError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    model["now"] = sim.now
+    return JsonResponse(model)
+
+
+urlpatterns = [
+    path("s/<uuid:session_id>/export/<slug:fmt>/", session_export, name="session_export"),
+    path("s/<uuid:session_id>/sequence.json", session_sequence, name="session_sequence"),
+]
