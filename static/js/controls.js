@@ -2,6 +2,7 @@
 //
 // Keys (also in the help dialog and docs/visualiser.md):
 //   Space play/pause · → step one event · ← step back · R reset · + / − speed · 1–9 show/hide a kind of event
+//   V network / sequence diagram
 //   Esc cancel a drag, close the message details · ? this help
 
 import { html, svg } from "./svg.js";
@@ -15,6 +16,7 @@ export const KEYS = [
   ["R", "reset to the start of the scenario"],
   ["+ / −", "faster / slower"],
   ["1 – 9", "show or hide one kind of event (the legend's numbers)"],
+  ["V", "switch between the network and the sequence diagram"],
   ["Tab, Enter", "go to a MAR or MN and show its tables and controls"],
   ["Esc", "cancel a drag; close the message details"],
   ["?", "show this help"],
@@ -111,6 +113,7 @@ export class Controls {
       case "+": case "=": this.bumpSpeed(1); break;
       case "-": case "_": this.bumpSpeed(-1); break;
       case "?": this.help.open ? this.help.close() : this.help.showModal(); break;
+      case "v": case "V": this.h.toggleView(); break;
       default:
         if (/^[1-9]$/.test(e.key) && Number(e.key) <= GROUPS.length) {
           const g = GROUPS[Number(e.key) - 1];

@@ -9,6 +9,7 @@ import { SessionDbPanel, MarPanel, MnPanel } from "./tables.js";
 import { EventLog, Details } from "./log.js";
 import { Timeline, actionText } from "./timeline.js";
 import { Controls } from "./controls.js";
+import { SequenceView } from "./sequence.js";
 
 const body = document.body;
 function setStatus(s) {
@@ -53,6 +54,29 @@ const marPanel = new MarPanel(document.getElementById("panel-mar"), { topology }
 const mnPanel = new MnPanel(document.getElementById("panel-mn"), { scenario, onCommand: (cmd) => command(cmd) });
 const log = new EventLog(document.getElementById("log"), (ev) => pick(ev));
 const details = new Details(document.getElementById("details"), () => pick(null));
+const sequenceEl = document.getElementById("sequence");
+const sequence = new SequenceView(sequenceEl, {
+  url: sequenceEl.dataset.url,
+  onPick: (ids) => {
+    const rec = ids.length ? layer.byId.get(String(ids[0])) : null;
+    if (rec) pick(rec.ev);
+  },
+});
+const viewButtons = { network: document.getElementById("view-network"), sequence: document.getElementById("view-sequence") };
+/** Show the network drawing or the sequence diagram in the main area. */
+function showView(name) {
+  for (const [k, b] of Object.entries(viewButtons)) b.setAttribute("aria-pressed", String(k === name));
+  document.querySelector(".scene").hidden = name !== "network";
+  document.querySelector(".legend").classList.toggle("dim", name !== "network");
+  sequence.show(name === "sequence");
+}
+viewButtons.network.addEventListener("click", () => showView("network"));
+viewButtons.sequence.addEventListener("click", () => showView("sequence"));
+// The download menu closes when you click elsewhere.
+document.addEventListener("click", (e) => {
+  const menu = document.querySelector(".downloads");
+  if (menu.open && !menu.contains(e.target)) menu.open = false;
+});
 const timeline = new Timeline(document.getElementById("timeline"), { script: scenario.script, onSeek: (t) => seek(t) });
 
 let state = null;
@@ -168,6 +192,7 @@ socket.send = (type, fields) => {
 
 function remember(s, now) {
   steps = s;
+  sequence.invalidate(s, now);
   history = history.filter(([k]) => k < s);
   history.push([s, now]);
 }
@@ -295,7 +320,11 @@ const handlers = {
     const hidden = [...document.querySelectorAll("#legend-list input")].filter((b) => !b.checked).map((b) => b.dataset.group);
     layer.setHidden(hidden);
   },
+  toggleView() {
+    showView(sequence.visible ? "network" : "sequence");
+  },
   escape() {
+    document.querySelector(".downloads").open = false;
     topology.cancelDrag();
     pick(null);
     document.getElementById("help").close();
@@ -336,6 +365,7 @@ function frame(now) {
   if (gliding && !player.tween) flushQueued();
   layer.render(clock, dt);
   log.flush(player.playing);
+  sequence.tick();
   timeline.setClock(clock);
   timeline.draw();
   controls.showClock(clock, player.tween ? 0 : player.rate);

@@ -235,3 +235,29 @@ def test_scenario_text_is_never_markup(page, server, tmp_path):
     assert page.locator("#pwned").count() == 0
     assert page.evaluate("window.pwned === undefined")
     assert "<b id=pwned>" in page.inner_text(".sim-title")
+
+
+def test_sequence_diagram_view_and_downloads(page):
+    """V shows the live sequence diagram (the export's model): the handover's PBU and PBA as arrows, and clicking
+    the PBU shows its fields; the Download menu gives the same diagram as an SVG file."""
+    open_scenario(page, "fig5-handover")
+    page.select_option("#speed", label="10×")
+    play_until(page, 5.5)
+    page.keyboard.press("v")
+    page.wait_for_selector("#sequence .seq-msg[data-kind=PBA]")
+    lanes = page.locator("#sequence .seq-lane text").all_text_contents()
+    assert lanes[:3] == ["MN1", "MAR2", "MAR1"]
+    assert page.locator(".scene").is_hidden()
+    page.click("#sequence .seq-msg[data-kind=PBU]")
+    assert page.inner_text("#details h2").split() == ["PBU", "MAR2", "→", "MAR1"]
+    shot(page, "fig5-sequence")
+    page.keyboard.press("Escape")
+    page.keyboard.press("v")
+    assert page.locator(".scene").is_visible()
+    page.click(".downloads summary")
+    with page.expect_download() as info:
+        page.click(".downloads a:text('Sequence diagram (SVG)')")
+    download = info.value
+    assert download.suggested_filename.endswith(".svg")
+    body = open(download.path(), encoding="utf-8").read()
+    assert "PBU" in body and "PBA" in body
