@@ -167,7 +167,7 @@ const socket = new Socket(wsUrl, protocol, {
       haveSnapshot = false;
       player.waiting = false;
     }
-    if (detail) toast(detail, "error", 60000);
+    if (detail) toast(detail, "alert", 60000);
     refreshControls();
   },
   onMessage: (msg, mine) => {
@@ -212,11 +212,12 @@ function receive(msg, mine) {
     state = msg.state;
     canStepBack = msg.can_step_back;
     player.sync(msg.now, msg.next);
-    if (msg.cause !== "connect" && msg.cause !== "hello") player.pause();
+    const fresh = msg.cause === "connect" || msg.cause === CLIENT.HELLO; // not a change the user made
+    if (!fresh) player.pause();
     layer.reset(msg.events);
     log.reset(msg.events);
     timeline.reset(msg.events);
-    showState(msg.cause !== "connect" && msg.cause !== "hello");
+    showState(!fresh);
     pick(null);
     remember(msg.steps, msg.now);
     if (!performance.getEntriesByName("dmmviz:first-state").length) performance.mark("dmmviz:first-state");
@@ -239,7 +240,7 @@ function receive(msg, mine) {
     }
     if (msg.code === protocol.ERROR.RATE_LIMITED) return;
     const what = msg.request === CLIENT.COMMAND ? "Action refused" : "Refused";
-    toast(`${what}: ${msg.message}`, "error", 7000);
+    toast(`${what}: ${msg.message}`, "alert", 7000);
   }
   refreshControls();
 }
@@ -258,7 +259,7 @@ function flushQueued() {
 
 // ---- actions ----
 function command(cmd) {
-  if (!socket.open) return toast("Not connected: the action was not sent.", "error");
+  if (!socket.open) return toast("Not connected: the action was not sent.", "alert");
   // A command applies at the server's current time: bring the server to the clock first.
   if (player.clock > player.serverNow + 1e-9 && !player.waiting) socket.send(CLIENT.RUN_UNTIL, { t: player.clock });
   socket.send(CLIENT.COMMAND, { command: cmd });
