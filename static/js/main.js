@@ -221,11 +221,14 @@ function receive(msg, mine) {
     pick(null);
     remember(msg.steps, msg.now);
     if (!performance.getEntriesByName("dmmviz:first-state").length) performance.mark("dmmviz:first-state");
+    if (seekTo !== null) {
+      if (mine?.type === CLIENT.SEEK && seekTo > msg.now) socket.send(CLIENT.RUN_UNTIL, { t: seekTo });
+      seekTo = null;
+    }
     if (msg.events_omitted) toast(`${msg.events_omitted} earlier events are not shown in the log.`, "info");
   } else if (msg.type === SERVER.EVENTS) {
-    const ranUntil = mine?.type === CLIENT.RUN_UNTIL;
     layer.add(msg.events); // the animation is driven by time, so it takes events at once
-    player.onEvents(msg, { mine: Boolean(mine), ranUntil });
+    player.onEvents(msg, { paced: mine !== null && mine.id === player.requestId });
     canStepBack = msg.can_step_back;
     remember(msg.steps, msg.now);
     flushQueued();
@@ -235,6 +238,7 @@ function receive(msg, mine) {
     if (mine?.type === CLIENT.RUN_UNTIL) {
       // Most likely the session moved on under us (another tab): stop and take a fresh snapshot.
       player.waiting = false;
+      player.requestId = null;
       player.pause();
       socket.send(CLIENT.HELLO);
     }
@@ -333,6 +337,7 @@ const handlers = {
 };
 const controls = new Controls(document, handlers);
 
+let seekTo = null; // a time to run on to once a seek back has landed
 function seek(t) {
   if (!haveSnapshot) return;
   player.pause();
@@ -340,9 +345,10 @@ function seek(t) {
   if (t >= player.serverNow) {
     socket.send(CLIENT.RUN_UNTIL, { t });
   } else {
-    // Back: the latest step seen at or before t; the server replays to it.
+    // Back: to the latest step seen at or before t (the server replays to it), then on to t.
     let target = 0;
     for (const [k, now] of history) if (now <= t && k > target) target = k;
+    seekTo = t;
     socket.send(CLIENT.SEEK, { steps: target });
   }
 }

@@ -39,6 +39,7 @@ export class Player {
     this.speed = 1;
     this.tween = null;
     this.waiting = false; // a run_until of ours is out
+    this.requestId = null; // its id
     this.rate = 0; // simulated s per wall s in the last frame (shown as "slow motion")
   }
 
@@ -51,12 +52,16 @@ export class Player {
     this.waiting = false;
   }
 
-  /** An `events` message: ours (the reply to run_until) or another cause (step, command, another tab's playback). */
-  onEvents(msg, { mine, ranUntil }) {
+  /**
+   * An `events` message: the reply to the player's own run_until (`paced`), or anything else (a step, a command, a
+   * seek forward, another tab's playback), to which the clock glides.
+   */
+  onEvents(msg, { paced }) {
     this.serverNow = msg.now;
     this.next = msg.next;
-    if (mine && ranUntil) {
+    if (paced) {
       this.waiting = false;
+      this.requestId = null;
       return;
     }
     if (msg.now > this.clock) this.glideTo(msg.now);
@@ -126,7 +131,8 @@ export class Player {
         this.waiting = true;
         // Exactly to the next event time, so a message sent then is seen leaving; at high speed, a frame's worth.
         const fast = Math.min(target, this.next + MAX_CHUNK);
-        this.request(Math.max(this.next, this.speed >= FAST ? fast : this.next));
+        this.requestId = this.request(Math.max(this.next, this.speed >= FAST ? fast : this.next));
+        if (this.requestId === null) this.waiting = false; // not connected: try again next frame
       }
     }
     if (stop !== null && target > stop) target = stop;

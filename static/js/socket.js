@@ -7,7 +7,7 @@ export class Socket {
    * @param {string} url ws:// or wss:// URL of the session
    * @param {object} protocol the module served at /protocol.js
    * @param {{onMessage: (msg, mine: object|null) => void, onStatus: (status: string, detail?: string) => void}} handlers
-   *   mine is the {type, fields} of our own request that this message answers, or null.
+   *   mine is the {id, type, fields} of our own request that this message answers, or null.
    */
   constructor(url, protocol, { onMessage, onStatus }) {
     this.url = url;
@@ -73,7 +73,7 @@ export class Socket {
   send(type, fields = {}) {
     if (!this.open) return null;
     const id = this.nextId++;
-    this.outstanding.set(id, { type, fields });
+    this.outstanding.set(id, { id, type, fields });
     this.ws.send(this.protocol.frame(type, { id, ...fields }));
     return id;
   }

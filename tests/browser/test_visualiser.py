@@ -261,3 +261,41 @@ def test_sequence_diagram_view_and_downloads(page):
     assert download.suggested_filename.endswith(".svg")
     body = open(download.path(), encoding="utf-8").read()
     assert "PBU" in body and "PBA" in body
+
+
+def test_timeline_click_jumps_forward_and_back(page):
+    """Clicking the timeline runs on to that time, or goes back to it (the server replays)."""
+    open_scenario(page, "fig5-handover")
+    box = page.locator("#timeline svg").bounding_box()
+
+    def click_at(t: float) -> float:
+        # The strip spans 0..10 s between 12 px margins (Figure 5's script ends at 7 s).
+        page.mouse.click(box["x"] + 12 + t / 10 * (box["width"] - 24), box["y"] + box["height"] / 2)
+        wait_idle(page)
+        return float(page.get_attribute("body", "data-sim-now"))
+
+    assert abs(click_at(6.0) - 6.0) < 0.05
+    assert len(table_rows(page, "#panel-db")) == 2  # the scripted handover at 5 s happened
+    assert abs(click_at(2.0) - 2.0) < 0.05
+    assert table_rows(page, "#panel-db") == [["MN1", HNP1, "MAR1"]]
+
+
+def test_keyboard_only_handover(page):
+    """Without a mouse: Tab to MN1 in the drawing, Enter opens its tab, choose MAR2 and press Move."""
+    open_scenario(page, "fig5-handover")
+    page.focus("#topology g.mn[data-id=MN1]")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#tab-mn", "aria-selected") == "true"
+    page.keyboard.press("Space")  # play until MN1 is attached
+    page.wait_for_function("document.querySelector('#panel-mn .iface-at')?.textContent === 'on MAR1'")
+    page.keyboard.press("Space")
+    wait_idle(page)
+    page.focus("#panel-mn .iface-row select")
+    page.keyboard.press("ArrowDown")  # the only other MAR
+    assert page.eval_on_selector("#panel-mn .iface-row select", "s => s.value") == "MAR2"
+    page.focus("#panel-mn .iface-row button:text('Move')")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    assert "user move MN1 if1 MAR2" in page.inner_text("#log")
+    page.locator("body").focus()
+    step_until(page, lambda p: "PBU" in flying(p) or "RA" in flying(p), limit=20)
