@@ -104,6 +104,7 @@ class Mar:
     own: dict[str, tuple[str, str]] = field(default_factory=dict)  # hnp -> (mn, interface), live prefixes it anchors
     local: dict[tuple[str, str], str] = field(default_factory=dict)  # (mn, interface) -> its current own prefix
     bc: dict[tuple[str, str, str | None], Binding] = field(default_factory=dict)
+    bound: dict[str, int] = field(default_factory=dict)  # mn -> its entries in bc (the data path's fast check)
     bul: dict[tuple[str, str, str | None], BulEntry] = field(default_factory=dict)
     sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
     pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
@@ -484,7 +485,11 @@ class Simulation:
     def _mar_forgets(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
         """Seed §4: the old MAR keeps serving nothing for this interface; idle prefixes it anchors are released (REQ2)."""
         for key in sorted((k for k, e in mar.bul.items() if e.mn == mn.id and e.interface == iface), key=_key_order):
-            entry = mar.bul.pop(key)
+            entry = mar.bul[key]
+            if entry.flow is not None:
+                self._end_flow_binding(mar, entry)
+                continue
+            del mar.bul[key]
             if entry.state == "active":
                 self._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
         for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
@@ -507,6 +512,8 @@ class Simulation:
         if mar.local.get((mn, iface)) == hnp:
             del mar.local[(mn, iface)]
         self._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
+        for key in sorted((k for k, b in mar.bc.items() if k[0] == mn and k[1] == hnp and b.state == "active"), key=_key_order):
+            self._delete_binding(mar, mar.bc[key])  # a released prefix keeps no live binding
         self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn, "op": "remove", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
 
     def _on_db_update(self, msg: dict[str, Any]) -> None:
@@ -620,13 +627,17 @@ class Simulation:
         """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
         anchor = self.routers[msg["dst"]]
         mn_id, flow, serving = msg["mn"], msg.get("flow"), msg["src"]
-        not_mine = [h for h in msg["hnps"] if h not in anchor.own or anchor.own[h][0] != mn_id]
-        status = C.STATUS_NOT_LMA_FOR_THIS_MN if not_mine else C.STATUS_ACCEPTED
-        if status == C.STATUS_ACCEPTED:
-            for hnp in msg["hnps"]:
-                if msg["lifetime"] > 0:
+        if msg["lifetime"] > 0:
+            not_mine = [h for h in msg["hnps"] if h not in anchor.own or anchor.own[h][0] != mn_id]
+            status = C.STATUS_NOT_LMA_FOR_THIS_MN if not_mine else C.STATUS_ACCEPTED
+            if status == C.STATUS_ACCEPTED:
+                for hnp in msg["hnps"]:
                     self._register(anchor, mn_id, hnp, flow, serving, msg["lifetime"], msg["sequence"])
-                else:
+        else:  # RFC 5213 §5.3.5: a de-registration is honoured only from the MAG the binding points to
+            status = C.STATUS_ACCEPTED
+            for hnp in msg["hnps"]:
+                binding = anchor.bc.get((mn_id, hnp, flow))
+                if binding is not None and binding.serving == serving:
                     self._deregister(anchor, mn_id, hnp, flow)
         fields = {
             "mn": mn_id, "mn_id": msg["mn_id"], "hnps": msg["hnps"], "status": status, "sequence": msg["sequence"],
@@ -643,6 +654,7 @@ class Simulation:
         binding = anchor.bc.get(key)
         if binding is None:
             anchor.bc[key] = Binding(mn_id, hnp, flow, serving, lifetime, seq)
+            anchor.bound[mn_id] = anchor.bound.get(mn_id, 0) + 1
             self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
             self._tunnel_ref(anchor.id, serving, +1, hnp)
             return
@@ -675,6 +687,9 @@ class Simulation:
 
     def _delete_binding(self, anchor: Mar, binding: Binding) -> None:
         del anchor.bc[(binding.mn, binding.hnp, binding.flow)]
+        anchor.bound[binding.mn] -= 1
+        if not anchor.bound[binding.mn]:
+            del anchor.bound[binding.mn]
         binding.version += 1
         self._state("binding_deleted", anchor.id, mn=binding.mn, hnp=binding.hnp, flow=binding.flow, serving=binding.serving, lifetime=0)
         self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
@@ -716,28 +731,37 @@ class Simulation:
         """RFC 5213 §6.9.1.1: the serving MAR completes the binding; the RA waits for it (§6.9.2)."""
         mar = self.mars[msg["dst"]]
         mn_id, flow, anchor = msg["mn"], msg.get("flow"), msg["src"]
+        withdrawn: set[str] = set()  # interfaces that lost a prefix here
         for hnp in msg["hnps"]:
             entry = mar.bul.get((mn_id, hnp, flow))
+            if entry is None and msg["status"] == C.STATUS_ACCEPTED and msg["lifetime"] > 0:
+                # The MN left before the PBA came back: undo the binding (RFC 5213 §6.9.1.2). The anchor ignores
+                # this if another MAR has re-pointed the binding meanwhile (§5.3.5).
+                gone = BulEntry(mn_id, "", hnp, flow, anchor, 0, msg["sequence"])
+                self._send_dereg(mar, gone)
+                continue
             if entry is None or entry.sequence != msg["sequence"]:
-                continue  # stale: the MN left, or a newer PBU is out
+                continue  # stale: a newer PBU is out
             if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
                 del mar.bul[(mn_id, hnp, flow)]
+                withdrawn.add(entry.interface)
                 if entry.state == "active":
                     self._state("bul_removed", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
                 continue
             if entry.state != "active":
                 entry.state = "active"
                 self._state("bul_added", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
-        if msg["lifetime"] == 0:
-            key = next(((m, i) for (m, i) in mar.attached if m == mn_id), None)
-            if key is not None and flow is None:
-                self._send_ra(mar, *key)  # the released prefix is no longer advertised
-            return
+        answered = False
         for (m, iface), waiting in list(mar.pending_ra.items()):
-            if m == mn_id and (anchor, flow) in waiting:
+            if m == mn_id and (anchor, flow) in waiting:  # the answer an RA was waiting for (accepted or not)
+                answered = True
                 waiting.discard((anchor, flow))
                 if not waiting:
                     self._send_ra(mar, mn_id, iface)
+        if not answered and flow is None:
+            for iface in sorted(withdrawn):
+                if (mn_id, iface) in mar.attached and (mn_id, iface) not in mar.pending_ra:
+                    self._send_ra(mar, mn_id, iface)  # a released prefix is no longer advertised
 
     def _send_ra(self, mar: Mar, mn_id: str, iface: str) -> None:
         """RFC 4861 §6.2.3. The MAR's own prefix is preferred; prefixes anchored elsewhere are deprecated (seed §4.2 step 4)."""
@@ -812,16 +836,19 @@ class Simulation:
 
     def _release_flow_binding(self, mn: MobileNode, hnp: str, flow_id: str) -> None:
         """A per-flow binding (Figure 6) ends with its flow: its serving MAR de-registers it."""
-        for mar_id in sorted(self.mars):
+        for mar_id in self._serving_mars(mn):  # BUL entries live only where the MN is attached
             entry = self.mars[mar_id].bul.get((mn.id, hnp, flow_id))
             if entry is not None:
                 self._send_dereg(self.mars[mar_id], entry)
+
+    def _serving_mars(self, mn: MobileNode) -> list[str]:
+        return sorted({m for m in mn.attached.values() if m is not None})
 
     def _prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         """REQ2: the last flow on a prefix ended. A redirected prefix is de-registered by its serving MAR."""
         anchor = self.routers[self.prefix_anchor[hnp]]
         serving = None
-        for mar_id in sorted(self.mars):
+        for mar_id in self._serving_mars(mn):  # BUL entries live only where the MN is attached
             entry = self.mars[mar_id].bul.get((mn.id, hnp, None))
             if entry is not None:
                 serving = (self.mars[mar_id], entry)
@@ -837,6 +864,14 @@ class Simulation:
             if binding is not None:
                 self._delete_binding(anchor, binding)
             self._release_prefix(anchor, mn.id, hnp)
+
+    def _end_flow_binding(self, mar: Mar, entry: BulEntry) -> None:
+        """The flow left this MAR's interface: a per-flow binding (Figure 6) is not re-pointed by another MAR's lookup,
+        so this MAR de-registers it and forgets it (a pending one is undone when its PBA comes back)."""
+        del mar.bul[(entry.mn, entry.hnp, entry.flow)]
+        if entry.state == "active":
+            self._send_dereg(mar, entry)
+            self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
 
     def _send_dereg(self, mar: Mar, entry: BulEntry) -> None:
         """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4."""
@@ -854,11 +889,10 @@ class Simulation:
         self._state("flow_moved", mn.id, mn=mn.id, flow=flow.id, cn=flow.cn, interface=iface, previous=old_iface, prefix=flow.prefix, anchor=flow.anchor)
         if flow.prefix is None:
             return
-        for mar_id in sorted(self.mars):  # a per-flow binding served on the old interface ends there
+        for mar_id in self._serving_mars(mn):  # a per-flow binding served on the old interface ends there
             entry = self.mars[mar_id].bul.get((mn.id, flow.prefix, flow.id))
             if entry is not None and mar_id != mn.attached[iface]:
-                del self.mars[mar_id].bul[(mn.id, flow.prefix, flow.id)]
-                self._state("bul_removed", mar_id, mn=mn.id, hnp=flow.prefix, anchor=entry.anchor, flow=flow.id)
+                self._end_flow_binding(self.mars[mar_id], entry)
         self._send_data_up(mn, flow)
 
     def _flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
@@ -935,7 +969,7 @@ class Simulation:
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
             return
         mar = self.routers[dst]
-        if not mar.bc and not encapsulated:  # fast paths: plain routing, nothing bound at this router
+        if not encapsulated and flow.mn not in mar.bound:  # fast paths: plain routing, no binding for this MN here
             if direction == "down" and flow.node.attached[flow.interface] == dst:
                 self._data(dst, flow.mn, flow, "down", False)
                 return
@@ -963,13 +997,15 @@ class Simulation:
     def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
         hnp = flow.prefix
         here = mn.attached[flow.interface] == mar.id
-        if here and not mar.bc:  # the common case: the MN sits at the anchor, nothing is bound here
+        if here and mn.id not in mar.bound:  # the common case: the MN sits at the anchor, nothing bound for it
             self._data(mar.id, mn.id, flow, "down", False)
             return
         if not segment[4] and flow.anchor == mar.id and not here:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
             # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
-            binding = mar.bc.get((mn.id, hnp, flow.id)) or mar.bc.get((mn.id, hnp, None))
+            binding = mar.bc.get((mn.id, hnp, flow.id))
+            if binding is None or binding.state != "active":  # a per-flow binding being deleted yields to the prefix's
+                binding = mar.bc.get((mn.id, hnp, None)) or binding
             if binding is not None:
                 if binding.state != "active":
                     self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)

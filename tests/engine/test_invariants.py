@@ -72,13 +72,13 @@ def check_delivery(sim, since):
             assert any(e["dst"] == flow.cn for e in recent), f"{mn.id} {flow.id} sent nothing up"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_sessions_keep_tables_consistent(data):
     """Random attach/move/detach/start/stop/move_flow sequences by two MNs (one with two interfaces) over three MARs."""
     mns = [{"id": "MN1", "interfaces": ["if1", "if2"]}, {"id": "MN2", "interfaces": ["if1"]}]
     sim = Simulation(load_scenario(scenario(mars=3, mns=mns)))
-    for _ in range(data.draw(st.integers(1, 12), label="commands")):
+    for _ in range(data.draw(st.integers(1, 20), label="commands")):
         command = data.draw(st.sampled_from(possible_commands(sim)), label="command")
         sim.apply(command)
         settled_from = sim.now + 0.5
