@@ -11,6 +11,9 @@ session at 1280×720 and:
 - plays at the given speed (100× is the page's fastest) and records the interval between consecutive
   requestAnimationFrame callbacks for `--seconds` (a frame that takes longer than one refresh shows as a longer
   interval), and prints p50/p95/max. Target: p95 ≤ 20 ms.
+- then traces a few more seconds of playback with Chromium's tracing and prints the renderer main thread's CPU time per
+  frame (p50/p95): the page's own cost, which other programs on a busy machine do not inflate the way they inflate
+  the interval. The machine's load average is printed beside the figures.
 
 Prints the figures; exits 1 when p95 is over the target (so it can gate a CI run if wanted).
 """
@@ -114,6 +117,32 @@ SAMPLER = """ms => new Promise(resolve => {
 })"""
 
 
+def frame_work(trace_path: Path) -> list[float]:
+    """Main-thread CPU ms (thread time) of the renderer between consecutive animation frames, one value per frame."""
+    data = json.loads(trace_path.read_text())
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    frames: dict[tuple, int] = {}
+    for e in events:
+        if e.get("name") == "FireAnimationFrame":
+            key = (e["pid"], e["tid"])
+            frames[key] = frames.get(key, 0) + 1
+    if not frames:
+        return []
+    main = max(frames, key=frames.get)
+    marks = sorted(e["ts"] for e in events if (e.get("pid"), e.get("tid")) == main and e.get("name") == "FireAnimationFrame")
+    tasks = sorted((e["ts"], e.get("tdur", e.get("dur", 0))) for e in events
+                   if (e.get("pid"), e.get("tid")) == main and e.get("name") == "RunTask" and e.get("ph") == "X")
+    work, i = [], 0
+    for start, end in zip(marks, marks[1:]):
+        total = 0
+        while i < len(tasks) and tasks[i][0] < end:
+            if tasks[i][0] >= start:
+                total += tasks[i][1]
+            i += 1
+        work.append(total / 1000)
+    return work
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -163,16 +192,24 @@ def main() -> int:
             t0 = page.evaluate("parseFloat(document.querySelector('#clock').textContent.slice(4))")
             peak = page.evaluate("""ms => new Promise(resolve => {
                 let peak = 0; const end = performance.now() + ms;
-                (function tick(now) { peak = Math.max(peak, document.querySelectorAll('#air g.msg').length);
+                (function tick(now) { peak = Math.max(peak, document.querySelectorAll('#air g.msg:not([display])').length);
                   if (now < end) requestAnimationFrame(tick); else resolve(peak); })(performance.now());
             })""", 300)
             before = page.evaluate("({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal, events: dmmvizStats.events})")
             deltas = page.evaluate(SAMPLER, int(args.seconds * 1000))
             after = page.evaluate("""({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal, events: dmmvizStats.events,
                 max: dmmvizStats.rttMax, handled: dmmvizStats.handled, handleTotal: dmmvizStats.handleTotal,
-                handleMax: dmmvizStats.handleMax})""")
+                handleMax: dmmvizStats.handleMax, parseMs: dmmvizStats.socket.parseMs, parseMax: dmmvizStats.socket.parseMax,
+                bytes: dmmvizStats.socket.bytes})""")
             t1 = page.evaluate("parseFloat(document.querySelector('#clock').textContent.slice(4))")
             logged = page.locator("#log li").count()
+            # Then the page's own work per frame, from a Chromium trace: the main thread's CPU time between two
+            # animation frames. Unlike the interval, it does not grow when other programs load the machine.
+            trace_path = tmp / "trace.json"
+            browser.start_tracing(page=page, path=str(trace_path), categories=["devtools.timeline", "disabled-by-default-devtools.timeline"])
+            page.wait_for_timeout(int(min(args.seconds, 5) * 1000))
+            browser.stop_tracing()
+            work = frame_work(trace_path)
             browser.close()
     finally:
         proc.terminate()
@@ -190,9 +227,15 @@ def main() -> int:
     print(f"server: {requests} requests answered, {after['events'] - before['events']} events received, "
           f"round trip mean {rtt:.1f} ms (max {after['max']:.1f} ms over the run)")
     print(f"page: handling a server message took {after['handleTotal'] / max(1, after['handled']):.1f} ms on average, "
-          f"{after['handleMax']:.1f} ms at most")
+          f"{after['handleMax']:.1f} ms at most; JSON read: {after['bytes'] / 1e6:.1f} MB in all, "
+          f"{after['parseMs'] / max(1, after['handled']):.1f} ms a message on average, {after['parseMax']:.1f} ms at most")
     print(f"frame interval over {len(deltas)} frames: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms "
           f"(target p95 <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'NOT met'})")
+    if work:
+        print(f"main-thread work per frame (CPU, from a trace of {len(work)} frames): p50 {pct(work, 50):.1f} ms, "
+              f"p95 {pct(work, 95):.1f} ms, max {max(work):.1f} ms")
+    load = os.getloadavg()[0]
+    print(f"machine load average while measuring: {load:.1f} on {os.cpu_count()} CPUs")
     if errors:
         print("page errors:", *errors, sep="\n  ")
         return 1

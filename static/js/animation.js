@@ -63,6 +63,7 @@ export class MessageLayer {
     this.routeView = routeView;
     this.hidden = new Set();
     this.selectedId = null;
+    this.pool = new Map(); // "group|label" -> hidden elements to reuse: at high speed hundreds of packets a second
     this.reset([]);
     layer.addEventListener("click", (e) => {
       const el = e.target.closest("g.msg");
@@ -71,9 +72,36 @@ export class MessageLayer {
     });
   }
 
+  /** An element for a message: a pooled one with the same look, or a new one. */
+  take(rec) {
+    const key = `${rec.group.id}|${messageLabel(rec.ev)}`;
+    const spare = this.pool.get(key)?.pop();
+    const el = spare ?? messageElement(rec.ev, rec.group);
+    el.poolKey = key;
+    el.dataset.id = rec.ev.id;
+    el.dataset.kind = rec.ev.kind;
+    if (spare) spare.removeAttribute("display");
+    else this.layer.appendChild(el);
+    return el;
+  }
+
+  /** Hide a landed message's element and keep it for the next message that looks the same. */
+  release(rec) {
+    const el = rec.el;
+    rec.el = null;
+    if (!el) return;
+    el.setAttribute("display", "none");
+    el.classList.remove("selected");
+    el.dataset.id = "";
+    if (!this.pool.has(el.poolKey)) this.pool.set(el.poolKey, []);
+    const spares = this.pool.get(el.poolKey);
+    if (spares.length < 64) spares.push(el);
+    else el.remove();
+  }
+
   /** Forget everything and take the events of a snapshot (all so far). */
   reset(events) {
-    for (const rec of this.active ?? []) rec.el?.remove();
+    for (const rec of this.active ?? []) this.release(rec);
     for (const d of this.drops ?? []) d.el?.remove();
     this.msgs = [];
     this.byId = new Map();
@@ -151,7 +179,7 @@ export class MessageLayer {
   render(clock, wallDt) {
     if (clock < this.lastClock) {
       // The clock went back without a reset: re-scan (rare; step-back normally arrives as a fresh snapshot).
-      for (const rec of this.active) { rec.el?.remove(); rec.el = null; }
+      for (const rec of this.active) this.release(rec);
       this.active.clear();
       this.cursor = 0;
       for (const d of this.drops) { d.el?.remove(); d.el = null; d.shown = false; d.age = 0; }
@@ -166,16 +194,14 @@ export class MessageLayer {
     }
     for (const rec of this.active) {
       if (rec.end <= clock) {
-        rec.el?.remove();
-        rec.el = null;
+        this.release(rec);
         this.active.delete(rec);
         continue;
       }
       if (!rec.el) {
         rec.route = messageRoute(rec.ev, view);
-        rec.el = messageElement(rec.ev, rec.group);
+        rec.el = this.take(rec);
         if (String(rec.ev.id) === String(this.selectedId)) rec.el.classList.add("selected");
-        this.layer.appendChild(rec.el);
       }
       let f = progress(clock, rec.ev.t, rec.end);
       if (rec.lost) f *= LOST_STOP;

@@ -182,6 +182,7 @@ const socket = new Socket(wsUrl, protocol, {
 
 // Sending anything makes the page busy at once (not at the next frame), so a test that waits for "idle" after a key
 // press never sees the old "idle".
+stats.socket = socket; // parseMs, parseMax, bytes: the JSON the page has read
 const send = socket.send.bind(socket);
 socket.send = (type, fields) => {
   const id = send(type, fields);
@@ -249,7 +250,13 @@ function receive(msg, mine) {
   refreshControls();
 }
 
-/** Apply an `events` message's state, log and timeline (held back while the clock glides to its time). */
+/**
+ * Apply an `events` message's state, log and timeline (held back while the clock glides to its time). While playing
+ * fast, the tables and tunnels are redrawn a few times a second rather than for every reply.
+ */
+let stateDue = false;
+let stateShownAt = 0;
+const STATE_EVERY_MS = 150;
 function flushQueued() {
   const msg = queued;
   if (!msg) return;
@@ -258,6 +265,14 @@ function flushQueued() {
   log.queue(msg.events);
   if (!player.playing) log.flush(false);
   timeline.add(msg.events);
+  stateDue = true;
+  if (!player.playing || player.speed < 10) showDueState(true);
+}
+
+function showDueState(now = false) {
+  if (!stateDue || (!now && performance.now() - stateShownAt < STATE_EVERY_MS)) return;
+  stateDue = false;
+  stateShownAt = performance.now();
   showState(true);
 }
 
@@ -372,6 +387,7 @@ function frame(now) {
   if (gliding && !player.tween) flushQueued();
   layer.render(clock, dt);
   log.flush(player.playing);
+  showDueState(!player.playing);
   sequence.tick();
   timeline.setClock(clock);
   timeline.draw();

@@ -18,7 +18,8 @@ const IDLE_SKIP_WALL = 0.4;
 const IDLE_RATE = 0.5; // simulated s per wall s, at least, across idle gaps
 const STEP_TWEEN_WALL = 0.45; // a single step glides the clock to the new time over this long
 const FAST = 10; // from this speed on, one request may cover several event times (messages may be skipped) ...
-const MAX_CHUNK = 0.5; // ... but never more than this much simulated time, so a reply stays small
+const MAX_CHUNK = 0.25; // ... but never more than this much simulated time, so a reply stays small ...
+const LEAD_WALL = 0.3; // ... and the page asks ahead, this much playback early, so the clock never waits on a reply
 
 export class Player {
   /**
@@ -126,14 +127,16 @@ export class Player {
     }
     this.rate = rate;
     let target = this.clock + rate * Math.min(dt, 0.1);
-    if (this.next !== null && target >= this.next) {
-      if (!this.waiting) {
-        this.waiting = true;
-        // Exactly to the next event time, so a message sent then is seen leaving; at high speed, a frame's worth.
-        const fast = Math.min(target, this.next + MAX_CHUNK);
-        this.requestId = this.request(Math.max(this.next, this.speed >= FAST ? fast : this.next));
-        if (this.requestId === null) this.waiting = false; // not connected: try again next frame
-      }
+    const fast = this.speed >= FAST;
+    // Up to 1×-ish speeds: ask exactly to the next event time when the clock reaches it, so a message sent then is seen
+    // leaving and the tables change when it arrives. At high speed: ask ahead of the clock (the tables may lead it by
+    // a fraction of a second of playback), in small chunks.
+    const lead = fast ? Math.min(MAX_CHUNK, rate * LEAD_WALL) : 0;
+    if (this.next !== null && target + lead >= this.next && !this.waiting) {
+      this.waiting = true;
+      const t = fast ? Math.min(Math.max(target + lead, this.next), this.next + MAX_CHUNK) : this.next;
+      this.requestId = this.request(t);
+      if (this.requestId === null) this.waiting = false; // not connected: try again next frame
     }
     if (stop !== null && target > stop) target = stop;
     if (target > this.clock) this.clock = target;

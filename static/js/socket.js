@@ -33,11 +33,15 @@ export class Socket {
     });
     ws.addEventListener("message", (e) => {
       let msg;
+      const t0 = performance.now();
       try {
         msg = JSON.parse(e.data);
       } catch {
         return;
       }
+      this.parseMs = (this.parseMs ?? 0) + (performance.now() - t0);
+      this.parseMax = Math.max(this.parseMax ?? 0, performance.now() - t0);
+      this.bytes = (this.bytes ?? 0) + e.data.length;
       let mine = null;
       if (msg.re !== undefined && this.outstanding.has(msg.re)) {
         mine = this.outstanding.get(msg.re);

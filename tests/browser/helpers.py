@@ -63,7 +63,7 @@ def step_back(page) -> None:
 
 def flying(page) -> list[str]:
     """Kinds of the messages drawn in the air right now."""
-    return page.eval_on_selector_all("#air g.msg", "els => els.map(e => e.dataset.kind)")
+    return page.eval_on_selector_all("#air g.msg:not([display])", "els => els.map(e => e.dataset.kind)")
 
 
 def step_until(page, predicate, limit: int = 40) -> int:

@@ -46,7 +46,7 @@ def test_figure5_drag_handover_then_step_back(page):
     assert "user move MN1 if1 MAR2" in page.inner_text("#log")
 
     step_until(page, lambda p: "PBU" in flying(p))
-    assert page.text_content("#air g.msg[data-kind=PBU]") == "PBU"
+    assert page.text_content("#air g.msg:not([display])[data-kind=PBU]") == "PBU"
     shot(page, "fig5-pbu")
     # The serving MAR asked the session DB before signalling: HNP2 is registered, HNP1 still anchored at MAR1.
     assert table_rows(page, "#panel-db") == [["MN1", HNP1, "MAR1"], ["MN1", HNP2, "MAR2"]]
@@ -110,8 +110,8 @@ def test_tunnelled_data_is_drawn_encapsulated(page):
     open_scenario(page, "fig5-handover")
     play_until(page, 1.5)
     drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
-    step_until(page, lambda p: p.locator("#air g.msg[data-group=tunnel]").count() > 0, limit=40)
-    packet = page.locator("#air g.msg[data-group=tunnel]").first
+    step_until(page, lambda p: p.locator("#air g.msg:not([display])[data-group=tunnel]").count() > 0, limit=40)
+    packet = page.locator("#air g.msg:not([display])[data-group=tunnel]").first
     assert packet.locator("rect.msg-outer").count() == 1
     assert packet.text_content() == "flow1"
     shot(page, "fig5-tunnelled-data")
@@ -121,13 +121,13 @@ def test_filters_hide_a_kind_from_drawing_and_log(page):
     """Key 5 hides native data packets in the drawing and the log; pressing it again shows them."""
     open_scenario(page, "fig5-handover")
     play_until(page, 1.3)
-    step_until(page, lambda p: p.locator("#air g.msg[data-group=data]").count() > 0, limit=10)
+    step_until(page, lambda p: p.locator("#air g.msg:not([display])[data-group=data]").count() > 0, limit=10)
     page.keyboard.press("5")
     assert not page.locator("#filter-data").is_checked()
-    assert page.locator("#air g.msg[data-group=data]").first.is_hidden()
+    assert page.locator("#air g.msg:not([display])[data-group=data]").first.is_hidden()
     assert page.locator("#log li[data-group=data]").first.is_hidden()
     page.keyboard.press("5")
-    assert page.locator("#air g.msg[data-group=data]").first.is_visible()
+    assert page.locator("#air g.msg:not([display])[data-group=data]").first.is_visible()
 
 
 def test_keyboard_play_pause_step_and_back(page):
