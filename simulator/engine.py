@@ -189,7 +189,8 @@ class Simulation:
         self._counter = 0
         self._seq = 0
         self._msg_id = 0
-        self._out: list[dict[str, Any]] = _DISCARD
+        self._out: list[dict[str, Any]] = _DISCARD  # where the current step's events go
+        self._watching = record  # does anyone keep or collect events? (if not, the hot path skips building them)
         self.events: list[dict[str, Any]] = []
         self._arrival: dict[str, Callable[[dict[str, Any]], None]] = self._arrival_handlers()
         for step in scenario["script"]:
@@ -215,10 +216,10 @@ class Simulation:
         return those events. Items that change nothing a user can see (a packet reaching its CN) do not count as a step
         of their own. Returns [] when nothing is scheduled."""
         out: list[dict[str, Any]] = []
-        self._out = out
+        self._set_out(out)
         while self._queue and not out:
             self._process(heapq.heappop(self._queue))
-        self._out = _DISCARD
+        self._set_out(_DISCARD)
         return out
 
     def _process(self, item: tuple[int, int, Callable[[Any], None], Any]) -> None:
@@ -237,7 +238,7 @@ class Simulation:
         With ``collect=False`` the events are not returned (they are still recorded when ``record`` is set)."""
         until_us = round(until * US)
         out: list[dict[str, Any]] = []
-        self._out = out if collect else _DISCARD
+        self._set_out(out if collect else _DISCARD)
         queue, pop = self._queue, heapq.heappop
         steps, visible, seq = self.steps, self.visible_before, self._seq
         while queue and queue[0][0] <= until_us:
@@ -251,7 +252,7 @@ class Simulation:
             if visible != self.visible_before:
                 self.last_was_command = False
             self.steps, self.visible_before = steps, visible
-        self._out = _DISCARD
+        self._set_out(_DISCARD)
         if until_us > self.now_us:
             self.now_us = until_us
         return out
@@ -262,9 +263,10 @@ class Simulation:
             raise CommandError("command", "must be an object")
         step = self._check_command(command)
         self.journal = (*self.journal, (self.steps, self.now_us, dict(command)))
-        self._out = out = []
+        out = []
+        self._set_out(out)
         self._do_action(step, "user")
-        self._out = _DISCARD
+        self._set_out(_DISCARD)
         self.last_was_command = True
         return out
 
@@ -321,8 +323,15 @@ class Simulation:
             self.events.append(event)
         return event
 
+    def _set_out(self, out: list[dict[str, Any]]) -> None:
+        self._out = out
+        self._watching = self.record or out is not _DISCARD
+
     def _state(self, kind: str, node: str, **fields: Any) -> None:
-        self._emit({"t": self.now_us / US, "kind": kind, "node": node, **fields})
+        if self._watching:
+            self._emit({"t": self.now_us / US, "kind": kind, "node": node, **fields})
+        else:
+            self._seq += 1
 
     def _delay_us(self, src: str, dst: str) -> int:
         if src in self.mns or dst in self.mns:
@@ -918,7 +927,8 @@ class Simulation:
         flow.packets += 1
         self._send_data_down(flow)
         self._send_data_up(mn, flow)
-        self._schedule(self.now_us + self.interval_us, self._flow_tick, arg)
+        self._counter += 1
+        heapq.heappush(self._queue, (self.now_us + self.interval_us, self._counter, self._flow_tick, arg))
 
     # -- data plane (seed §3.1) ----------------------------------------------------------------------------------
 
@@ -947,7 +957,7 @@ class Simulation:
             delay = self.topology.delay_us[src][dst]
         self._msg_id += 1
         now = self.now_us
-        if self.record or self._out is not _DISCARD:
+        if self._watching:
             up = direction == "up"
             self._emit({
                 "id": self._msg_id, "t": now / US, "arrive": (now + delay) / US, "kind": "DATA", "src": src, "dst": dst,
