@@ -97,3 +97,16 @@ def test_schema_command_prints_published_schema():
     printed = json.loads(cli("schema").stdout)
     published = json.loads((ROOT / "docs" / "scenario.schema.json").read_text())
     assert printed == published
+
+
+def test_trace_independent_of_hash_seed():
+    """Two processes with different string-hash seeds print the same trace, byte for byte."""
+    import os
+
+    outputs = []
+    for seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run([sys.executable, "-m", "simulator", "run", str(SCENARIOS / "fig4-three-mars.json"), "--export",
+                                 "trace"], capture_output=True, text=True, cwd=ROOT, env=env)
+        outputs.append(result.stdout)
+    assert outputs[0] and outputs[0] == outputs[1]
