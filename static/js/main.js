@@ -50,7 +50,7 @@ performance.mark("dmmviz:topology-drawn");
 const layer = new MessageLayer(topology.layers.messages, topology.layers.drops, () => topology.routeView(), (ev) => pick(ev));
 const dbId = scenario.network?.session_db?.id ?? "DB";
 const dbPanel = new SessionDbPanel(document.getElementById("panel-db"), { mode, dbId });
-const marPanel = new MarPanel(document.getElementById("panel-mar"), { topology });
+const marPanel = new MarPanel(document.getElementById("panel-mar"), { topology, mode });
 const mnPanel = new MnPanel(document.getElementById("panel-mn"), { scenario, onCommand: (cmd) => command(cmd) });
 const log = new EventLog(document.getElementById("log"), (ev) => pick(ev));
 const details = new Details(document.getElementById("details"), () => pick(null));
@@ -261,11 +261,13 @@ function flushQueued() {
   const msg = queued;
   if (!msg) return;
   queued = null;
-  state = msg.state;
   log.queue(msg.events);
   if (!player.playing) log.flush(false);
   timeline.add(msg.events);
-  stateDue = true;
+  if (msg.state) {
+    state = msg.state; // null when the request changed no table (only messages went by): the last state holds
+    stateDue = true;
+  }
   if (!player.playing || player.speed < 10) showDueState(true);
 }
 

@@ -112,9 +112,10 @@ export class SessionDbPanel {
 
 /** The selected MAR (or LMA): binding cache, binding update list, tunnels, attached mobile nodes. */
 export class MarPanel {
-  constructor(root, { topology }) {
+  constructor(root, { topology, mode }) {
     this.root = root;
     this.topology = topology;
+    this.mode = mode;
     this.title = root.querySelector("h2");
     this.hint = root.querySelector(".hint");
     this.id = null;
@@ -154,6 +155,22 @@ export class MarPanel {
     for (const t of [this.bc, this.bul, this.tunnels, this.attached, this.prefixes]) t.clear();
   }
 
+  /** One sentence on what this node is doing now, in the words of its mode. */
+  roleText(m) {
+    const anchors = (m.binding_cache ?? []).length, serves = (m.binding_update_list ?? []).length;
+    if (this.mode === "centralized-pmipv6") {
+      if (this.topology.net.nodes.get(this.id)?.type === "lma") return `${this.id} is the one anchor (LMA): every prefix is bound here to the MAG serving it.`;
+      return serves ? `${this.id} is a MAG serving ${serves} prefix${serves > 1 ? "es" : ""}, all registered at the LMA.` : `${this.id} is a MAG with no mobile node now.`;
+    }
+    if (this.mode === "client-dmm") {
+      return anchors ? `${this.id} is home agent for ${anchors} prefix${anchors > 1 ? "es" : ""} whose node moved away.` : `${this.id} is home agent for no moved prefix now.`;
+    }
+    const roles = [];
+    if (anchors) roles.push("anchor (H-MAR) of prefixes that moved away");
+    if (serves) roles.push("serving MAR (V-MAR) of prefixes anchored elsewhere");
+    return roles.length ? `${this.id} is ${roles.join(" and ")}.` : `${this.id} has no mobility role now: its prefixes are routed natively.`;
+  }
+
   update(state, flash) {
     if (!this.id) return;
     const m = state?.mars?.[this.id] ?? {};
@@ -162,10 +179,7 @@ export class MarPanel {
     this.tunnels.update((m.tunnels ?? []).map((peer) => ({ peer, prefixes: this.topology.tunnelPrefixes(this.id, peer).join(", ") || "–" })), { flash });
     this.attached.update((m.attached ?? []).map((a) => ({ who: `${a.mn}.${a.interface}` })), { flash });
     this.prefixes.update((m.prefixes ?? []).map((p) => ({ hnp: p.hnp, who: `${p.mn}.${p.interface}` })), { flash });
-    const roles = [];
-    if ((m.binding_cache ?? []).length) roles.push("anchor (H-MAR) of prefixes that moved away");
-    if ((m.binding_update_list ?? []).length) roles.push("serving MAR (V-MAR) of prefixes anchored elsewhere");
-    this.title.textContent = roles.length ? `${this.id} is ${roles.join(" and ")}.` : `${this.id} has no mobility role now: its prefixes are routed natively.`;
+    this.title.textContent = this.roleText(m);
   }
 }
 
@@ -200,7 +214,12 @@ export class MnPanel {
       { empty: "none", caption: "Flows" },
     );
     this.startBox = html("div", { className: "start-flow" });
-    this.body.append(this.prefixes.el, this.flows.el, this.startBox);
+    // Client-based mode: the MN keeps its own binding update list (one entry per home agent it sent a BU to).
+    this.bul = new LiveTable(
+      [{ key: "hnp", label: "home prefix", cls: "mono" }, { key: "home_agent", label: "home agent" }, { key: "sequence", label: "seq" }, { key: "lifetime", label: "lifetime", render: (r) => lifetime(r.lifetime) }],
+      { empty: "empty", caption: "Binding update list (sent by the MN itself)", volatile: ["lifetime"] },
+    );
+    this.body.append(this.prefixes.el, this.flows.el, this.startBox, this.bul.el);
     this.lastIfaces = null;
   }
 
@@ -213,7 +232,7 @@ export class MnPanel {
     this.hint.hidden = Boolean(id);
     this.body.hidden = !id;
     this.lastIfaces = null;
-    for (const t of [this.prefixes, this.flows]) t.clear();
+    for (const t of [this.prefixes, this.flows, this.bul]) t.clear();
   }
 
   update(state, flash) {
@@ -229,6 +248,10 @@ export class MnPanel {
     this.prefixes.update((s.prefixes ?? []).map((p) => ({ ...p, status: p.deprecated ? "deprecated" : "preferred" })), { flash });
     const flows = (s.flows ?? []).filter((f) => f.active !== false).map((f) => ({ id: f.id, cn: f.cn, prefix: f.prefix, anchor: f.anchor, interface: f.interface ?? null }));
     this.flows.update(flows, { flash });
+    this.bul.el.hidden = !s.binding_update_list;
+    if (s.binding_update_list) {
+      this.bul.update(s.binding_update_list.map((e) => ({ hnp: e.hnp, home_agent: e.home_agent ?? e.anchor, sequence: e.sequence, lifetime: e.lifetime })), { flash });
+    }
   }
 
   renderInterfaces(attached) {
@@ -306,5 +329,8 @@ export class MnPanel {
 }
 
 function statusBadge(row) {
-  return html("span", { className: `badge ${row.deprecated ? "deprecated" : "preferred"}` }, row.deprecated ? "deprecated" : "preferred");
+  const box = html("span");
+  box.appendChild(html("span", { className: `badge ${row.deprecated ? "deprecated" : "preferred"}` }, row.deprecated ? "deprecated" : "preferred"));
+  if (row.home_address) box.appendChild(html("span", { className: "badge home", title: "the MN's home address for flows that started there (client-based)" }, "home"));
+  return box;
 }

@@ -66,6 +66,7 @@ export class TopologyView {
 
   draw() {
     const b = bounds(this.net);
+    this.viewBox = b;
     for (const el of [this.root, this.air]) {
       setAttrs(el, { viewBox: `${b.x} ${b.y} ${b.width} ${b.height}`, preserveAspectRatio: "xMidYMid meet" });
       el.replaceChildren();
@@ -277,31 +278,34 @@ export class TopologyView {
         const inner = svg("path", { class: "tunnel-inner" });
         const label = svg("g", { class: "tunnel-label" });
         const box = svg("rect", { rx: 5 });
-        const text1 = svg("text", { "text-anchor": "middle", class: "t1" });
-        const text2 = svg("text", { "text-anchor": "middle", class: "t2" });
-        label.append(box, text1, text2);
+        label.append(box);
         g.append(outer, inner, label);
         this.layers.tunnels.appendChild(g);
-        els = { g, outer, inner, label, box, text1, text2 };
+        els = { g, outer, inner, label, box, texts: [] };
         this.tunnelEls.set(key, els);
       }
       const d = `M${curve.start.x},${curve.start.y} Q${curve.control.x.toFixed(1)},${curve.control.y.toFixed(1)} ${curve.end.x},${curve.end.y}`;
       setAttrs(els.outer, { d });
       setAttrs(els.inner, { d });
       const prefixes = this.tunnelPrefixes(a, b);
-      const line1 = `tunnel ${a} ⇄ ${b}`;
-      const line2 = prefixes.join(", ") || "(no prefix)";
-      setText(els.text1, line1);
-      setText(els.text2, line2);
-      const w = Math.max(textWidth(line1, 13), textWidth(line2, 12.5)) + 16;
-      let ly = curve.mid.y - 4;
-      const overlaps = () => placed.some((p) => Math.abs(p.x - curve.mid.x) < (p.w + w) / 2 + 4 && Math.abs(p.y - ly) < 40);
+      // One line per prefix (three at most), the box kept inside the drawing.
+      const lines = [`tunnel ${a} ⇄ ${b}`, ...(prefixes.length ? prefixes.slice(0, 3) : ["(no prefix)"])];
+      if (prefixes.length > 3) lines[3] = `${prefixes[2]} +${prefixes.length - 3} more`;
+      const w = Math.max(...lines.map((l, i) => textWidth(l, i ? 12.5 : 13))) + 16;
+      const h = 8 + 16 * lines.length;
+      const vb = this.viewBox;
+      const lx = Math.max(vb.x + w / 2 + 2, Math.min(vb.x + vb.width - w / 2 - 2, curve.mid.x));
+      let ly = curve.mid.y - h / 2 + 14;
+      const overlaps = () => placed.some((p) => Math.abs(p.x - lx) < (p.w + w) / 2 + 4 && Math.abs(p.y - ly) < (p.h + h) / 2 + 4);
       for (let tries = 0; tries < 6 && overlaps(); tries++) ly -= 40;
-      placed.push({ x: curve.mid.x, y: ly, w });
-      setAttrs(els.label, { transform: `translate(${curve.mid.x.toFixed(1)},${ly.toFixed(1)})` });
-      setAttrs(els.box, { x: (-w / 2).toFixed(1), y: -30, width: w.toFixed(1), height: 36 });
-      setAttrs(els.text1, { y: -15 });
-      setAttrs(els.text2, { y: 1 });
+      placed.push({ x: lx, y: ly, w, h });
+      while (els.texts.length < lines.length) els.texts.push(els.label.appendChild(svg("text", { "text-anchor": "middle" })));
+      els.texts.forEach((t, i) => {
+        setText(t, lines[i] ?? "");
+        setAttrs(t, { class: i ? "t2" : "t1", y: (-h / 2 + 14 + 16 * i).toFixed(1) });
+      });
+      setAttrs(els.label, { transform: `translate(${lx.toFixed(1)},${ly.toFixed(1)})` });
+      setAttrs(els.box, { x: (-w / 2).toFixed(1), y: (-h / 2).toFixed(1), width: w.toFixed(1), height: h });
     }
   }
 
