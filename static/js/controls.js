@@ -17,6 +17,7 @@ export const KEYS = [
   ["+ / −", "faster / slower"],
   ["1 – 9", "show or hide one kind of event (the legend's numbers)"],
   ["V", "switch between the network and the sequence diagram"],
+  ["↑ / ↓ in the log", "walk through the messages, showing each one's fields"],
   ["Tab, Enter", "go to a MAR or MN and show its tables and controls"],
   ["Esc", "cancel a drag; close the message details"],
   ["?", "show this help"],

@@ -25,8 +25,17 @@ export class EventLog {
     this.gaps = false; // rows were skipped while playing
     this.flushedAt = 0;
     list.addEventListener("click", (e) => this.pickFrom(e.target));
+    // Keyboard: with the log focused, ↑ and ↓ walk through the messages (newest at the bottom), showing each one.
+    list.tabIndex = 0;
     list.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") this.pickFrom(e.target);
+      if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+      e.preventDefault();
+      const rows = [...list.querySelectorAll("li.is-msg")].filter((li) => li.offsetParent !== null).reverse(); // top to bottom
+      if (!rows.length) return;
+      const at = rows.findIndex((li) => Number(li.dataset.seq) === this.selected);
+      const next = at === -1 ? rows.length - 1 : Math.max(0, Math.min(rows.length - 1, at + (e.key === "ArrowDown" ? 1 : -1)));
+      rows[next].scrollIntoView({ block: "nearest" });
+      this.onPick(this.events.get(Number(rows[next].dataset.seq)));
     });
   }
 

@@ -299,3 +299,30 @@ def test_keyboard_only_handover(page):
     assert "user move MN1 if1 MAR2" in page.inner_text("#log")
     page.locator("body").focus()
     step_until(page, lambda p: "PBU" in flying(p) or "RA" in flying(p), limit=20)
+
+
+def test_figure6_drag_one_interface(page):
+    """Figure 6's MN has two interfaces: dragging the body only explains what to do; dragging the if2 circle onto
+    MAR1 moves that interface alone."""
+    open_scenario(page, "fig6-multi-interface")
+    page.select_option("#speed", label="10×")
+    play_until(page, 3.2)
+    drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR1] .shape")
+    assert "drag one of them" in page.inner_text("#toast")
+    assert "user move" not in page.inner_text("#log")
+    drag(page, "#topology g.mn[data-id=MN1] g.iface[data-iface=if2]", "#topology g[data-id=MAR1] .shape")
+    assert "user move MN1 if2 MAR1" in page.inner_text("#log")
+
+
+def test_log_keyboard_walks_messages(page):
+    """With the log focused, the arrow keys select messages and show their fields."""
+    open_scenario(page, "fig5-handover")
+    for _ in range(4):
+        step(page)
+    page.focus("#log")
+    page.keyboard.press("ArrowUp")
+    first = page.inner_text("#details h2")
+    page.keyboard.press("ArrowUp")
+    second = page.inner_text("#details h2")
+    assert first != second
+    assert first.split()[0] in ("RS", "RA", "DB_QUERY", "DB_REPLY", "DB_UPDATE")
