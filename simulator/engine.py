@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import constants as C
+from .bindings import ANCHOR, SERVING, State, next_state
 from .constants import Timers, timers_from_scenario
 from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
 from .topology import Topology
@@ -77,7 +78,7 @@ class Binding:
     serving: str
     lifetime: float
     sequence: int
-    state: str = "active"  # "active" | "deregistering" (kept MinDelayBeforeBCEDelete, RFC 5213 §5.3.5)
+    state: State = State.ACTIVE  # simulator/bindings.py: ACTIVE, or DEREGISTERING for MinDelayBeforeBCEDelete
     version: int = 0
 
 
@@ -92,7 +93,7 @@ class BulEntry:
     anchor: str
     lifetime: float
     sequence: int
-    state: str = "pending"  # "pending" until the PBA, then "active"
+    state: State = State.PENDING  # simulator/bindings.py: PENDING until the PBA, then ACTIVE
 
 
 @dataclass(slots=True)
@@ -498,8 +499,9 @@ class Simulation:
             if entry.flow is not None:
                 self._end_flow_binding(mar, entry)
                 continue
+            next_state(SERVING, entry.state, "MN left")
             del mar.bul[key]
-            if entry.state == "active":
+            if entry.state == State.ACTIVE:
                 self._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
         for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
             if not self.prefix_flows.get(hnp):
@@ -521,8 +523,8 @@ class Simulation:
         if mar.local.get((mn, iface)) == hnp:
             del mar.local[(mn, iface)]
         self._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
-        for key in sorted((k for k, b in mar.bc.items() if k[0] == mn and k[1] == hnp and b.state == "active"), key=_key_order):
-            self._delete_binding(mar, mar.bc[key])  # a released prefix keeps no live binding
+        for key in sorted((k for k, b in mar.bc.items() if k[0] == mn and k[1] == hnp and b.state == State.ACTIVE), key=_key_order):
+            self._delete_binding(mar, mar.bc[key], "prefix released")  # a released prefix keeps no live binding
         self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn, "op": "remove", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
 
     def _on_db_update(self, msg: dict[str, Any]) -> None:
@@ -607,8 +609,8 @@ class Simulation:
     def _back_at_anchor(self, mar: Mar, mn_id: str, hnp: str) -> None:
         """The MN is back at a prefix's anchor: the prefix is native again and its binding goes (seed §3.1)."""
         binding = mar.bc.get((mn_id, hnp, None))
-        if binding is not None:
-            self._delete_binding(mar, binding)
+        if binding is not None and binding.state == State.ACTIVE:
+            self._delete_binding(mar, binding, "MN back at the anchor")
 
     def _next_sequence(self, mar: Mar, mn_id: str) -> int:
         seq = (mar.sequence.get(mn_id, 0) + 1) % 65536
@@ -620,7 +622,8 @@ class Simulation:
         seq = self._next_sequence(mar, mn_id)
         lifetime = self.timers.binding_lifetime
         for hnp in hnps:
-            mar.bul[(mn_id, hnp, flow)] = BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq)
+            state = next_state(SERVING, State.NONE, "PBU sent")
+            mar.bul[(mn_id, hnp, flow)] = BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq, state)
         fields = self._pbu_fields(mn_id, hnps, lifetime, seq, hi)
         if flow is not None:
             fields["flow"] = flow
@@ -662,14 +665,14 @@ class Simulation:
         key = (mn_id, hnp, flow)
         binding = anchor.bc.get(key)
         if binding is None:
-            anchor.bc[key] = Binding(mn_id, hnp, flow, serving, lifetime, seq)
+            anchor.bc[key] = Binding(mn_id, hnp, flow, serving, lifetime, seq, next_state(ANCHOR, State.NONE, "PBU accepted"))
             anchor.bound[mn_id] = anchor.bound.get(mn_id, 0) + 1
             self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
             self._tunnel_ref(anchor.id, serving, +1, hnp)
             return
         old = binding.serving
         binding.serving, binding.lifetime, binding.sequence = serving, lifetime, seq
-        binding.state = "active"
+        binding.state = next_state(ANCHOR, binding.state, "PBU accepted")
         binding.version += 1
         self._state("binding_updated", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime, previous=old)
         if old != serving:
@@ -679,9 +682,9 @@ class Simulation:
     def _deregister(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None) -> None:
         """RFC 5213 §5.3.5: keep the entry MinDelayBeforeBCEDelete, then delete it; REQ2 releases the prefix."""
         binding = anchor.bc.get((mn_id, hnp, flow))
-        if binding is None:
+        if binding is None or binding.state != State.ACTIVE:
             return
-        binding.state = "deregistering"
+        binding.state = next_state(ANCHOR, binding.state, "de-registration")
         binding.version += 1
         self._state("binding_deregistering", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=binding.serving, lifetime=0)
         delay = round(self.timers.min_delay_before_bce_delete * US)
@@ -692,9 +695,10 @@ class Simulation:
     def _bce_delete_timer(self, arg: tuple[Mar, Binding, int]) -> None:
         anchor, binding, version = arg
         if binding.version == version and anchor.bc.get((binding.mn, binding.hnp, binding.flow)) is binding:
-            self._delete_binding(anchor, binding)
+            self._delete_binding(anchor, binding, "MinDelayBeforeBCEDelete expired")
 
-    def _delete_binding(self, anchor: Mar, binding: Binding) -> None:
+    def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None:
+        binding.state = next_state(ANCHOR, binding.state, event)
         del anchor.bc[(binding.mn, binding.hnp, binding.flow)]
         anchor.bound[binding.mn] -= 1
         if not anchor.bound[binding.mn]:
@@ -752,13 +756,15 @@ class Simulation:
             if entry is None or entry.sequence != msg["sequence"]:
                 continue  # stale: a newer PBU is out
             if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
+                accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
+                next_state(SERVING, entry.state, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
                 del mar.bul[(mn_id, hnp, flow)]
                 withdrawn.add(entry.interface)
-                if entry.state == "active":
+                if entry.state == State.ACTIVE:
                     self._state("bul_removed", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
                 continue
-            if entry.state != "active":
-                entry.state = "active"
+            if entry.state != State.ACTIVE:
+                entry.state = next_state(SERVING, entry.state, "PBA accepted")
                 self._state("bul_added", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
         answered = False
         for (m, iface), waiting in list(mar.pending_ra.items()):
@@ -782,7 +788,7 @@ class Simulation:
         if local:
             prefixes.append({"prefix": local, "preferred_lifetime": C.ADV_PREFERRED_LIFETIME, "valid_lifetime": C.ADV_VALID_LIFETIME})
         for entry in sorted(mar.bul.values(), key=lambda e: e.hnp):
-            if entry.mn == mn_id and entry.interface == iface and entry.flow is None and entry.state == "active":
+            if entry.mn == mn_id and entry.interface == iface and entry.flow is None and entry.state == State.ACTIVE:
                 prefixes.append({"prefix": entry.hnp, "preferred_lifetime": 0, "valid_lifetime": int(entry.lifetime)})
         self._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
 
@@ -868,17 +874,15 @@ class Simulation:
         if owner is None:
             return
         at_anchor = mn.attached[owner[1]] == anchor.id
-        if not at_anchor:  # nobody serves it (the MN is detached): the anchor releases it itself
-            binding = anchor.bc.get((mn.id, hnp, None))
-            if binding is not None:
-                self._delete_binding(anchor, binding)
+        if not at_anchor:  # nobody serves it (the MN is detached): the anchor releases it, and its binding goes
             self._release_prefix(anchor, mn.id, hnp)
 
     def _end_flow_binding(self, mar: Mar, entry: BulEntry) -> None:
         """The flow left this MAR's interface: a per-flow binding (Figure 6) is not re-pointed by another MAR's lookup,
         so this MAR de-registers it and forgets it (a pending one is undone when its PBA comes back)."""
+        next_state(SERVING, entry.state, "flow left")
         del mar.bul[(entry.mn, entry.hnp, entry.flow)]
-        if entry.state == "active":
+        if entry.state == State.ACTIVE:
             self._send_dereg(mar, entry)
             self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
 
@@ -1014,10 +1018,10 @@ class Simulation:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
             # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
             binding = mar.bc.get((mn.id, hnp, flow.id))
-            if binding is None or binding.state != "active":  # a per-flow binding being deleted yields to the prefix's
+            if binding is None or binding.state != State.ACTIVE:  # a per-flow binding being deleted yields to the prefix's
                 binding = mar.bc.get((mn.id, hnp, None)) or binding
             if binding is not None:
-                if binding.state != "active":
+                if binding.state != State.ACTIVE:
                     self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
                     return
                 self._data(mar.id, binding.serving, flow, "down", True)
@@ -1031,12 +1035,12 @@ class Simulation:
         hnp = flow.prefix
         if segment[4] or flow.anchor == mar.id:
             if mar.bc and segment[1] == mn.id and (mn.id, hnp, flow.id) in mar.bc:
-                self._delete_binding(mar, mar.bc[(mn.id, hnp, flow.id)])  # the flow came back to its anchor
+                self._delete_binding(mar, mar.bc[(mn.id, hnp, flow.id)], "MN back at the anchor")  # the flow came home
             self._data(mar.id, flow.cn, flow, "up", False)
             return
         # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
         entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
-        if entry is not None and entry.state == "active":
+        if entry is not None and entry.state == State.ACTIVE:
             self._data(mar.id, entry.anchor, flow, "up", True)
             return
         self._drop_data(mar.id, segment, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
@@ -1083,7 +1087,7 @@ class Simulation:
                 {"mn": e.mn, "interface": e.interface, "hnp": e.hnp, "flow": e.flow, "anchor": e.anchor, "lifetime": e.lifetime,
                  "sequence": e.sequence}
                 for e in sorted(mar.bul.values(), key=lambda e: (e.mn, e.hnp, e.flow or ""))
-                if e.state == "active"
+                if e.state == State.ACTIVE
             ],
             "tunnels": self.tunnels_of(mar.id),
             "attached": [{"mn": mn, "interface": iface} for mn, iface in sorted(mar.attached)],

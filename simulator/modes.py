@@ -18,6 +18,7 @@ import ipaddress
 from typing import Any
 
 from . import constants as C
+from .bindings import SERVING, State, next_state
 from .engine import US, BulEntry, CommandError, Flow, Mar, MobileNode, Segment, Simulation
 from .scenario import MODES
 
@@ -124,7 +125,8 @@ class CentralizedPmipv6(_NoFlowMobility):
             return  # the MN left, or a newer PBU is out
         for hnp in msg["hnps"]:
             if (mn_id, hnp, None) not in mag.bul:
-                mag.bul[(mn_id, hnp, None)] = BulEntry(mn_id, iface, hnp, None, self.lma_id, msg["lifetime"], msg["sequence"], "active")
+                state = next_state(SERVING, State.NONE, "PBA assigned the prefix")
+                mag.bul[(mn_id, hnp, None)] = BulEntry(mn_id, iface, hnp, None, self.lma_id, msg["lifetime"], msg["sequence"], state)
                 self._state("bul_added", mag.id, mn=mn_id, hnp=hnp, anchor=self.lma_id, flow=None)
         if mag.pending_ra.get((mn_id, iface)) is not None:
             self._send_ra(mag, mn_id, iface)
@@ -144,6 +146,7 @@ class CentralizedPmipv6(_NoFlowMobility):
     def _mar_forgets(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
         entries = sorted((e for e in mar.bul.values() if e.mn == mn.id and e.interface == iface), key=lambda e: e.hnp)
         for entry in entries:
+            next_state(SERVING, entry.state, "MN left")
             del mar.bul[(entry.mn, entry.hnp, entry.flow)]
             self._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=None)
         if leaving and entries:  # RFC 5213 §6.9.1.2: the MN has gone, the MAG de-registers it
@@ -262,7 +265,7 @@ class ClientDmm(_NoFlowMobility):
         elif mine:
             binding = ha.bc.get((mn.id, hnp, None))
             if binding is not None:
-                self._delete_binding(ha, binding)
+                self._delete_binding(ha, binding, "de-registration (client)")
             if not self.prefix_flows.get(hnp) and mn.attached[msg["interface"]] != ha.id:
                 self._release_prefix(ha, mn.id, hnp)
         fields = {"mn": mn.id, "interface": msg["interface"], "hnps": [hnp], "status": status, "sequence": msg["sequence"],
@@ -276,11 +279,13 @@ class ClientDmm(_NoFlowMobility):
         if entry is None or entry.sequence != msg["sequence"]:
             return
         if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
+            accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
+            next_state(SERVING, entry.state, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
             del self.mn_bul[(mn.id, hnp)]
-            if entry.state == "active":
+            if entry.state == State.ACTIVE:
                 self._state("bul_removed", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
-        elif entry.state != "active":
-            entry.state = "active"
+        elif entry.state != State.ACTIVE:
+            entry.state = next_state(SERVING, entry.state, "PBA accepted")
             self._state("bul_added", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
 
     def _prefix_idle(self, mn: MobileNode, hnp: str) -> None:
@@ -305,7 +310,7 @@ class ClientDmm(_NoFlowMobility):
             super()._send_data_up(mn, flow)
             return
         entry = self.mn_bul.get((mn.id, flow.prefix))
-        if entry is None or entry.state != "active":
+        if entry is None or entry.state != State.ACTIVE:
             self._emit({"t": self.now_us / US, "kind": "drop", "node": mn.id, "msg": None, "msg_kind": "DATA", "flow": flow.id,
                         "mn": mn.id, "reason": "no binding with the home agent yet", "in_flight": False})
             return
@@ -345,6 +350,6 @@ class ClientDmm(_NoFlowMobility):
         for mn_id, mn_state in state["mns"].items():
             mn_state["binding_update_list"] = [
                 {"hnp": e.hnp, "home_agent": e.anchor, "anchor": e.anchor, "lifetime": e.lifetime, "sequence": e.sequence}
-                for (m, _), e in sorted(self.mn_bul.items()) if m == mn_id and e.state == "active"
+                for (m, _), e in sorted(self.mn_bul.items()) if m == mn_id and e.state == State.ACTIVE
             ]
         return state

@@ -126,3 +126,22 @@ def test_timers_override_changes_delays():
     data["timers"] = {"core_delay_ms": 20}
     pbu = [e for e in run(data, 8).events if e["kind"] == "PBU"][0]
     assert round(pbu["arrive"] - pbu["t"], 6) == 0.04
+
+
+def test_docs_print_the_binding_table():
+    """docs/engine.md shows exactly the transitions the engine enforces."""
+    from simulator.bindings import table_markdown
+
+    from .helpers import ROOT
+
+    text = (ROOT / "docs" / "engine.md").read_text()
+    between = text.split("<!-- bindings-table -->\n", 1)[1].split("\n<!-- /bindings-table -->", 1)[0]
+    assert between == table_markdown()
+
+
+def test_binding_rule_missing_is_a_protocol_error():
+    from simulator.bindings import ANCHOR, ProtocolError, State, next_state
+
+    assert next_state(ANCHOR, State.ACTIVE, "de-registration") == State.DEREGISTERING
+    with pytest.raises(ProtocolError):
+        next_state(ANCHOR, State.NONE, "de-registration")

@@ -1,5 +1,6 @@
 """Hypothesis-generated scripts: whatever users do, the network's tables stay consistent and active flows get through."""
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -88,3 +89,33 @@ def test_random_sessions_keep_tables_consistent(data):
             check_delivery(sim, settled_from)
     sim.run(sim.now + 12)  # past MinDelayBeforeBCEDelete
     check_invariants(sim)
+
+
+def check_tunnels(sim):
+    tunnels = set()
+    for e in sim.events:
+        if e["kind"] == "tunnel_up":
+            tunnels.add(frozenset((e["node"], e["peer"])))
+        elif e["kind"] == "tunnel_down":
+            tunnels.discard(frozenset((e["node"], e["peer"])))
+    state = sim.snapshot()
+    assert tunnels == {frozenset((node, peer)) for node, t in state["mars"].items() for peer in t["tunnels"]}
+
+
+@pytest.mark.parametrize("mode", ["centralized-pmipv6", "client-dmm"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_sessions_other_modes(mode, data):
+    """The baseline designs under random moves: tunnels add up, active flows get through once settled."""
+    mns = [{"id": "MN1", "interfaces": ["if1"]}, {"id": "MN2", "interfaces": ["if1"]}]
+    sim = Simulation(load_scenario(scenario(mars=3, mns=mns)), mode=mode)
+    for _ in range(data.draw(st.integers(1, 15), label="commands")):
+        command = data.draw(st.sampled_from([c for c in possible_commands(sim) if c["action"] != "move_flow"]), label="command")
+        sim.apply(command)
+        settled_from = sim.now + 0.5
+        sim.run(sim.now + data.draw(st.sampled_from([0.01, 0.3, SETTLE + 0.5]), label="wait"))
+        if sim.now >= settled_from + 0.5:
+            check_tunnels(sim)
+            check_delivery(sim, settled_from)
+    sim.run(sim.now + 12)
+    check_tunnels(sim)
