@@ -6,8 +6,8 @@ import { html } from "./svg.js";
 import { explain, formatTime, formatValue, groupOf, isMessage, summary, tag } from "./kinds.js";
 
 const MAX_ROWS = 300; // rows kept in the DOM; older ones are dropped from view (the server keeps the trace)
-const BATCH_MS = 200; // while playing, new rows are added at most this often (nobody reads faster) ...
-const BATCH_ROWS = 40; // ... and at most this many at a time; the rest are filled in when playback stops
+const BATCH_MS = 250; // while playing, new rows are added at most this often (nobody reads faster) ...
+const BATCH_ROWS = 25; // ... and at most this many at a time; the rest are filled in when playback stops
 
 export class EventLog {
   /**

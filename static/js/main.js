@@ -275,7 +275,7 @@ function showDueState(now = false) {
   if (!stateDue || (!now && performance.now() - stateShownAt < STATE_EVERY_MS)) return;
   stateDue = false;
   stateShownAt = performance.now();
-  showState(true);
+  showState(!(player.playing && player.speed >= 10)); // rows flash only when there is time to see them
 }
 
 // ---- actions ----

@@ -37,28 +37,42 @@ class LiveTable {
   clear() {
     this.prev = null;
     this.last = null;
+    this.rowEls = null;
   }
 
-  /** Show rows; flash = false for the first fill (nothing "changed" when the page opens). */
+  row(row) {
+    const tr = html("tr");
+    for (const c of this.columns) {
+      const td = html("td", { className: c.cls ?? null });
+      const v = c.render ? c.render(row) : row[c.key];
+      if (v instanceof Node) td.appendChild(v);
+      else td.textContent = v === null || v === undefined ? "–" : String(v);
+      tr.appendChild(td);
+    }
+    return tr;
+  }
+
+  /** Show rows; flash = false for the first fill (nothing "changed" when the page opens) and at high speed. */
   update(rows, { flash = true } = {}) {
     const text = JSON.stringify(rows);
     if (text === this.last) return;
     this.last = text;
     const sigs = rows.map((r) => this.signature(r));
     const before = new Set(this.prev ?? []);
-    const out = [];
-    rows.forEach((row, i) => {
-      const tr = html("tr");
-      if (flash && this.prev !== null && !before.has(sigs[i])) tr.className = "changed";
-      for (const c of this.columns) {
-        const td = html("td", { className: c.cls ?? null });
-        const v = c.render ? c.render(row) : row[c.key];
-        if (v instanceof Node) td.appendChild(v);
-        else td.textContent = v === null || v === undefined ? "–" : String(v);
-        tr.appendChild(td);
+    // Rows are kept by their full content: an unchanged row keeps its element, only new or changed rows are built.
+    const keep = this.rowEls ?? new Map();
+    const next = new Map();
+    const out = rows.map((row, i) => {
+      const key = JSON.stringify(row);
+      let tr = keep.get(key);
+      if (!tr || next.has(key)) {
+        tr = this.row(row);
+        if (flash && this.prev !== null && !before.has(sigs[i])) tr.className = "changed";
       }
-      out.push(tr);
+      next.set(key, tr);
+      return tr;
     });
+    this.rowEls = next;
     this.body.replaceChildren(...out);
     this.table.hidden = rows.length === 0;
     this.emptyEl.hidden = rows.length > 0;
