@@ -62,11 +62,24 @@ def _write(payload: str | bytes, output: str | None) -> None:
         sys.stdout.write(payload if payload.endswith("\n") else payload + "\n")
 
 
-def export_run(scenario: dict[str, Any], fmt: str, until: float | None = None, mode: str | None = None, seed: int = 0) -> str | bytes:
-    """Run a scenario and render it in one of EXPORTS. Used by the CLI and the web views alike."""
+def run_scenario(scenario: dict[str, Any], until: float | None = None, mode: str | None = None, seed: int = 0) -> Simulation:
+    """A simulation of the scenario run to ``until`` (default: 5 s after its last script action)."""
     sim = Simulation(scenario, seed=seed, mode=mode)
     sim.run(default_until(scenario) if until is None else until)
-    return export_simulation(sim, fmt)
+    return sim
+
+
+def export_run(scenario: dict[str, Any], fmt: str, until: float | None = None, mode: str | None = None, seed: int = 0) -> str | bytes:
+    """Run a scenario and render it in one of EXPORTS. Used by the CLI and the web views alike."""
+    return export_simulation(run_scenario(scenario, until, mode, seed), fmt)
+
+
+def refused_actions(sim: Simulation) -> list[str]:
+    """One line per script action the engine refused during the run (e.g. move_flow under another mode)."""
+    return [
+        f"warning: t={e['t']:g} s: {e['action']} of {e['node']} refused under {sim.mode}: {e['message']}"
+        for e in sim.events if e["kind"] == "action_rejected"
+    ]
 
 
 def export_simulation(sim: Simulation, fmt: str) -> str | bytes:
@@ -120,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         print("-o: a pcap is binary; give -o FILE.pcap or redirect standard output", file=sys.stderr)
         return 2
     try:
-        payload = export_run(scenario, args.export, args.until, args.mode, args.seed)
+        sim = run_scenario(scenario, args.until, args.mode, args.seed)
+        for line in refused_actions(sim):
+            print(line, file=sys.stderr)
+        payload = export_simulation(sim, args.export)
     except NotAvailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -164,10 +164,39 @@ def _schema_problems(data: Any) -> list[Problem]:
         elif error.validator == "const" and path == "format":
             problems.append(Problem(path, f"must be '{FORMAT}', not {json.dumps(error.instance)}"))
         elif error.validator == "pattern":
-            problems.append(Problem(path, f"{json.dumps(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)"))
+            problems.append(Problem(path, f"{_short(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)"))
+        elif error.validator == "maxLength":
+            problems.append(Problem(path, f"is {len(error.instance)} characters long; at most {error.validator_value}"))
+        elif error.validator in ("maxItems", "minItems"):
+            bound = "at most" if error.validator == "maxItems" else "at least"
+            problems.append(Problem(path, f"has {len(error.instance)} items; {bound} {error.validator_value}"))
+        elif error.validator == "type":
+            problems.append(Problem(path, f"must be {_a(error.validator_value)}, not {_json_type(error.instance)}"))
+        elif error.validator == "enum":
+            choices = ", ".join(json.dumps(v) for v in error.validator_value)
+            problems.append(Problem(path, f"{_short(error.instance)} is not one of {choices}"))
         else:
-            problems.append(Problem(path, error.message))
+            problems.append(Problem(path, error.message if len(error.message) <= 200 else error.message[:197] + "..."))
     return problems
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as JSON, cut short: an error message must not repeat a whole document."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null", int: "a number",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _a(kind: Any) -> str:
+    kinds = kind if isinstance(kind, list) else [kind]
+    article = {"object": "an object", "array": "an array", "string": "a string", "number": "a number",
+               "integer": "an integer", "boolean": "true or false", "null": "null"}
+    return " or ".join(article.get(k, k) for k in kinds)
 
 
 def _pool_problem(pool: str) -> str | None:

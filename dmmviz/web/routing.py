@@ -1,7 +1,7 @@
 """Websocket routes (asgi.py mounts them behind the origin check)."""
 
 from django.conf import settings
-from django.urls import path
+from django.urls import path, re_path
 
 
 def websocket_urlpatterns() -> list:
@@ -15,4 +15,7 @@ def websocket_urlpatterns() -> list:
     if settings.DMMVIZ_WS_ECHO:
         # A bare JSON echo, the baseline that bench/ws.py measures the session consumer against.
         routes.append(path("ws/echo/", consumers.EchoConsumer.as_asgi()))
+    from .notfound import NotFoundConsumer
+
+    routes.append(re_path(r"^ws/", NotFoundConsumer.as_asgi()))  # anything else: a clear error, not a 500
     return routes

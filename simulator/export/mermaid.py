@@ -37,7 +37,8 @@ def render(model: dict) -> str:
     ids = participant_ids(model, KEYWORDS)
     out = ["sequenceDiagram"]
     if model.get("title"):
-        out.append(f"    title {escape(model['title'])}")
+        # Mermaid's title runs to the end of the line and stops at '#' or ';' (no entity codes decode there).
+        out.append(f"    title {re.sub(r'[#;]+', ' ', model['title']).strip()}")
     for lifeline in model["lifelines"]:
         out.append(f"    participant {ids[lifeline['id']]} as {escape(lifeline['label'])}")
     time_axis = model["options"]["time_axis"]

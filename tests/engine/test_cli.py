@@ -110,3 +110,28 @@ def test_trace_independent_of_hash_seed():
                                  "trace"], capture_output=True, text=True, cwd=ROOT, env=env)
         outputs.append(result.stdout)
     assert outputs[0] and outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "mutate, line",
+    [
+        (lambda d: d.update(title="T" * 5000), "title: is 5000 characters long; at most 200"),
+        (lambda d: d.update(mobile_nodes={"id": "MN1"}), "mobile_nodes: must be an array, not an object"),
+        (lambda d: d.update(mode="quantum"), 'mode: "quantum" is not one of "network-dmm", "client-dmm", "centralized-pmipv6"'),
+        (lambda d: d["mobile_nodes"][0].update(interfaces=[]), "mobile_nodes[0].interfaces: has 0 items; at least 1"),
+    ],
+)
+def test_schema_errors_are_short_and_specific(tmp_path, mutate, line):
+    """Schema problems say what is wrong in a line a person reads, never the whole offending value."""
+    data = base()
+    mutate(data)
+    result = cli("validate", write(tmp_path, data))
+    assert result.returncode == 2 and line in result.stderr.splitlines()
+    assert all(len(l) < 300 for l in result.stderr.splitlines())
+
+
+def test_run_warns_about_script_actions_the_mode_refuses():
+    """Figure 6's move_flow under client-dmm is refused: the export still comes, and stderr says what was left out."""
+    result = cli("run", SCENARIOS / "fig6-multi-interface.json", "--mode", "client-dmm", "--export", "trace")
+    assert result.returncode == 0 and json.loads(result.stdout)["mode"] == "client-dmm"
+    assert "warning: t=5 s: move_flow of MN1 refused under client-dmm" in result.stderr
