@@ -183,7 +183,10 @@ class Simulation:
         self._seen_attached: set[tuple[str, str]] = set()  # (mn, interface) that attached before: later RSs look up the DB
         self.now_us = 0
         self.steps = 0  # scheduled items processed so far
-        self.visible_before = 0  # ``steps`` before the last item that emitted events (for step_back)
+        # For step_back: ``steps`` right after the visible thing before the latest one (``visible_before``), and
+        # right after the latest (``_visible_end``). Items that emit nothing in between do not move them.
+        self.visible_before = 0
+        self._visible_end = 0
         self.last_was_command = False
         self.journal: tuple[tuple[int, int, dict[str, Any]], ...] = ()
         self._queue: list[tuple[int, int, Callable[[Any], None], Any]] = []
@@ -230,7 +233,7 @@ class Simulation:
         handler(arg)
         self.steps += 1
         if self._seq != seq:
-            self.visible_before = self.steps - 1
+            self.visible_before, self._visible_end = self._visible_end, self.steps
             self.last_was_command = False
 
     def run(self, until: float, collect: bool = True) -> list[dict[str, Any]]:
@@ -241,18 +244,18 @@ class Simulation:
         out: list[dict[str, Any]] = []
         self._set_out(out if collect else _DISCARD)
         queue, pop = self._queue, heapq.heappop
-        steps, visible, seq = self.steps, self.visible_before, self._seq
+        steps, visible, end, seq = self.steps, self.visible_before, self._visible_end, self._seq
         while queue and queue[0][0] <= until_us:
             t_us, _, handler, arg = pop(queue)
             self.now_us = t_us
             handler(arg)
             steps += 1
             if self._seq != seq:
-                seq, visible = self._seq, steps - 1
+                seq, visible, end = self._seq, end, steps
         if steps != self.steps:
-            if visible != self.visible_before:
+            if end != self._visible_end:
                 self.last_was_command = False
-            self.steps, self.visible_before = steps, visible
+            self.steps, self.visible_before, self._visible_end = steps, visible, end
         self._set_out(_DISCARD)
         if until_us > self.now_us:
             self.now_us = until_us
@@ -269,6 +272,7 @@ class Simulation:
         self._do_action(step, "user")
         self._set_out(_DISCARD)
         self.last_was_command = True
+        self._visible_end = self.steps
         return out
 
     def step_back(self) -> "Simulation":

@@ -145,3 +145,16 @@ def test_binding_rule_missing_is_a_protocol_error():
     assert next_state(ANCHOR, State.ACTIVE, "de-registration") == State.DEREGISTERING
     with pytest.raises(ProtocolError):
         next_state(ANCHOR, State.NONE, "de-registration")
+
+
+def test_step_then_step_back_returns_to_the_same_moment():
+    """Step then step back lands exactly where the user was: same events, same clock, same tables."""
+    sim = Simulation(load_scenario(public("fig5-handover")))
+    for _ in range(12):
+        sim.step()
+    before = (sim.now, len(sim.events), sim.snapshot())
+    sim.step()
+    back = sim.step_back()
+    assert (back.now, len(back.events), back.snapshot()) == before
+    again = back.step_back()
+    assert len(again.events) < len(back.events)
