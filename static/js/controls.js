@@ -148,8 +148,12 @@ export class Controls {
   showClock(t, rate) {
     const text = `t = ${t.toFixed(3)} s`;
     if (this.clockEl.textContent !== text) this.clockEl.textContent = text;
+    // The rate is read, not watched: a few updates a second (each one repaints the toolbar).
+    const now = performance.now();
+    if (rate !== 0 && now - (this.rateAt ?? 0) < 300) return;
+    this.rateAt = now;
     let r = "";
-    if (rate > 0 && rate < 0.5) r = `slow motion 1:${Math.round(1 / rate)}`;
+    if (rate > 0 && rate < 0.5) r = `slow motion 1:${Number((1 / rate).toPrecision(2))}`;
     else if (rate >= 0.5) r = `time ×${rate < 10 ? rate.toFixed(1) : Math.round(rate)}`;
     if (this.rateEl.textContent !== r) this.rateEl.textContent = r;
   }

@@ -1,7 +1,7 @@
 // The timeline under the drawing: the scenario's script actions (known ahead), the user's own actions, the density
 // of messages so far, and the playback cursor. Clicking it seeks.
 
-import { svg, setAttrs } from "./svg.js";
+import { svg, setAttrs, html } from "./svg.js";
 import { textWidth } from "./topology.js";
 import { isMessage } from "./kinds.js";
 
@@ -37,8 +37,8 @@ export class Timeline {
     this.track = this.svgEl.appendChild(svg("g"));
     this.density = this.svgEl.appendChild(svg("g", { class: "density" }));
     this.marks = this.svgEl.appendChild(svg("g", { class: "marks" }));
-    this.cursor = this.svgEl.appendChild(svg("g", { class: "cursor" }));
-    this.cursorLine = this.cursor.appendChild(svg("line", { y1: 2, y2: H - 2 }));
+    // The cursor is an HTML element moved by a CSS transform on its own layer: moving it every frame repaints nothing.
+    this.cursor = root.appendChild(html("div", { className: "timeline-cursor", "aria-hidden": "true" }));
     this.svgEl.addEventListener("click", (e) => {
       const r = this.svgEl.getBoundingClientRect();
       this.onSeek(Math.max(0, this.tOf(e.clientX - r.left)));
@@ -118,12 +118,13 @@ export class Timeline {
       const c = Math.floor(this.xOf(b * BUCKET) / 3);
       cols.set(c, (cols.get(c) ?? 0) + n);
     }
-    const bars = [];
+    // One path for all the bars: one thing to paint, however long the run.
+    let d = "";
     for (const [c, n] of cols) {
       const h = Math.min(12, 3 + 3 * Math.log2(n));
-      bars.push(svg("rect", { x: c * 3, y: TRACK_Y - h, width: 2, height: h }));
+      d += `M${c * 3},${TRACK_Y} v${(-h).toFixed(1)} h2 v${h.toFixed(1)} z`;
     }
-    this.density.replaceChildren(...bars);
+    this.density.replaceChildren(svg("path", { d }));
     // The marks change only with the width, the time range or a new user action.
     const key = `${width}|${end}|${this.userActions.length}`;
     if (key !== this.marksKey) {
@@ -137,12 +138,17 @@ export class Timeline {
     const marks = [];
     // A long script (a generated scenario) gets bare markers: labels would not fit, and thousands of elements cost.
     const labelled = this.script.length + this.userActions.length <= 80;
+    let bare = ""; // unlabelled script markers, all in one path
     const lastX = [-Infinity, -Infinity, -Infinity]; // right end of the last label in each of three rows
     const place = (t, text, cls) => {
       const x = this.xOf(t);
       const w = textWidth(text, 12);
       const cx = Math.max(w / 2 + 2, Math.min(width - w / 2 - 2, x)); // keep the label inside the strip
       const row = lastX.findIndex((end) => cx - w / 2 > end + 8);
+      if (!labelled && cls === "script") {
+        bare += `M${(x - 5).toFixed(1)},${TRACK_Y - 8} h10 l-5,8 z`;
+        return;
+      }
       const g = svg("g", { class: `mark ${cls}`, transform: `translate(${x.toFixed(1)},0)` });
       g.appendChild(svg("path", { d: cls === "user" ? `M0,${TRACK_Y - 8} l5,5 l-5,5 l-5,-5 z` : `M-5,${TRACK_Y - 8} h10 l-5,8 z` }));
       if (!labelled) {
@@ -162,6 +168,12 @@ export class Timeline {
       ...this.userActions.map((a) => ({ t: a.t, text: `you: ${actionText(a)}`, cls: "user" })),
     ].sort((a, b) => a.t - b.t);
     for (const m of all) place(m.t, m.text, m.cls);
+    if (bare) {
+      const g = svg("g", { class: "mark script" });
+      g.appendChild(svg("path", { d: bare }));
+      g.appendChild(svg("title", {}, `${this.script.length} script actions`));
+      marks.unshift(g);
+    }
     this.marks.replaceChildren(...marks);
   }
 
@@ -175,7 +187,7 @@ export class Timeline {
       return;
     }
     const x = this.xOf(t).toFixed(1);
-    setAttrs(this.cursorLine, { x1: x, x2: x });
+    this.cursor.style.transform = `translateX(${x}px)`;
   }
 }
 
