@@ -2,9 +2,10 @@
 //
 // The rule (also in docs/visualiser.md):
 // - Positions from the scenario's optional `layout` key, {"NODE": [x, y]}, win; x to the right, y down, in drawing
-//   units (the view scales to fit). "core" places the IP core. Nodes not listed are placed automatically:
+//   units (the view scales to fit). Nodes not listed are placed automatically:
 // - CNs on the top row, spread evenly; the IP core in the middle below them; the session DB to the core's left and
-//   the LMA (centralised mode) to its right.
+//   the LMA (centralised mode) to its right. When `layout` places nodes, the IP core (not a node of the scenario)
+//   goes halfway between the correspondent nodes and the MARs, at the middle of them all.
 // - MARs on one row below the core (up to 8), on a shallow arc so that a direct link between two MARs never passes
 //   behind a third; more than 8 MARs form a grid of rows of up to 10.
 // - A mobile node sits under the MAR its interface is attached to (under the middle of its MARs when its interfaces
@@ -76,6 +77,17 @@ export function layoutNetwork(scenario, mode) {
     }
     place(mar.id, "mar", x, y, { sub: mar.prefix_pool ?? "" });
   });
+  if (Object.keys(given).length) {
+    // The core between the CNs and the MARs wherever the scenario put them.
+    const ends = [...nodes.values()].filter((n) => n.type === "cn" || n.type === "mar");
+    const mean = (list, k) => list.reduce((sum, n) => sum + n[k], 0) / list.length;
+    const cnsAt = ends.filter((n) => n.type === "cn"), marsAt = ends.filter((n) => n.type === "mar");
+    if (cnsAt.length && marsAt.length) {
+      const core = nodes.get(CORE);
+      core.x = mean(ends, "x");
+      core.y = (mean(cnsAt, "y") + mean(marsAt, "y")) / 2;
+    }
+  }
   return { nodes, width, marCell, mnRows };
 }
 

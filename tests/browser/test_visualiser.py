@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import ROOT, shot
 from tests.browser.helpers import (
     drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, wait_idle,
 )
@@ -326,3 +326,39 @@ def test_log_keyboard_walks_messages(page):
     second = page.inner_text("#details h2")
     assert first != second
     assert first.split()[0] in ("RS", "RA", "DB_QUERY", "DB_REPLY", "DB_UPDATE")
+
+
+def test_mn_panel_starts_and_stops_a_flow(page):
+    """The MN tab's buttons start a flow (with a name the script does not use) and stop it again."""
+    open_scenario(page, "fig5-handover")
+    play_until(page, 0.5)  # MN1 attached to MAR1, no flow yet
+    select_node(page, "MN1")
+    page.select_option("#panel-mn .start-flow select", "CN2")
+    page.click("#panel-mn button:text('Start flow')")
+    wait_idle(page)
+    started = page.inner_text("#log li[data-group=action] >> nth=0")
+    assert "user start_flow MN1" in started and "flow3" in started and "CN2" in started  # flow1, flow2: the script's
+    step_until(page, lambda p: any(r[0] == "flow3" for r in table_rows(p, "#panel-mn")), limit=10)
+    page.click("#panel-mn tr:has(td:text-is('flow3')) button:text('Stop')")
+    wait_idle(page)
+    assert "user stop_flow MN1 flow3" in page.inner_text("#log")
+
+
+def test_scenario_layout_key_places_nodes(page, tmp_path):
+    """A scenario's `layout` positions win over the automatic layout (docs/visualiser.md, "Layout rule")."""
+    import json
+
+    doc = json.loads((ROOT / "dmmviz/builtin_scenarios/fig5-handover.json").read_text())
+    doc["title"] = "Laid out by hand"
+    doc["layout"] = {"MAR1": [100, 420], "MAR2": [700, 200], "CN1": [100, 40], "CN2": [700, 40]}
+    path = tmp_path / "laid-out.json"
+    path.write_text(json.dumps(doc))
+    page.goto("/")
+    page.set_input_files("input[type=file]", str(path))
+    page.click(".upload-form button[type=submit]")
+    page.wait_for_load_state()
+    open_scenario(page, page.locator("li.scenario", has_text="Laid out by hand").get_attribute("data-slug"))
+    assert page.get_attribute("#topology g[data-id=MAR1]", "transform") == "translate(100,420)"
+    assert page.get_attribute("#topology g[data-id=MAR2]", "transform") == "translate(700,200)"
+    # The IP core goes between the CNs (y 40) and the MARs (mean y 310), in the middle of them all (x 400).
+    assert page.get_attribute("#topology g.node-core", "transform") == "translate(400,175)"
