@@ -21,6 +21,7 @@ FORMAT = "dmmviz-scenario/1"
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
 ACTIONS = ("attach", "detach", "move", "start_flow", "stop_flow", "move_flow")
 DEFAULT_DB_ID = "DB"
+LAYOUT_EXTRA = ("core",)  # drawn nodes that are not scenario ids: the IP core
 DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last script action
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
@@ -263,7 +264,7 @@ def _check_references(data: dict[str, Any]) -> list[Problem]:
     if data.get("mode") == "centralized-pmipv6" and not lma:
         pass  # the engine adds DEFAULT_LMA, as documented
     for node_id in data.get("layout", {}):
-        if node_id not in seen:
+        if node_id not in seen and node_id not in LAYOUT_EXTRA:
             problems.append(Problem(f"layout.{node_id}", f"unknown node {node_id!r}"))
     return problems
 

@@ -77,8 +77,8 @@ export function layoutNetwork(scenario, mode) {
     }
     place(mar.id, "mar", x, y, { sub: mar.prefix_pool ?? "" });
   });
-  if (Object.keys(given).length) {
-    // The core between the CNs and the MARs wherever the scenario put them.
+  if (Object.keys(given).length && !Array.isArray(given[CORE])) {
+    // The core between the CNs and the MARs wherever the scenario put them (unless it placed the core too).
     const ends = [...nodes.values()].filter((n) => n.type === "cn" || n.type === "mar");
     const mean = (list, k) => list.reduce((sum, n) => sum + n[k], 0) / list.length;
     const cnsAt = ends.filter((n) => n.type === "cn"), marsAt = ends.filter((n) => n.type === "mar");

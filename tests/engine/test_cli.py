@@ -135,3 +135,12 @@ def test_run_warns_about_script_actions_the_mode_refuses():
     result = cli("run", SCENARIOS / "fig6-multi-interface.json", "--mode", "client-dmm", "--export", "trace")
     assert result.returncode == 0 and json.loads(result.stdout)["mode"] == "client-dmm"
     assert "warning: t=5 s: move_flow of MN1 refused under client-dmm" in result.stderr
+
+
+def test_layout_may_place_the_core_but_not_unknown_nodes(tmp_path):
+    data = base()
+    data["layout"] = {"core": [400, 300], "MAR1": [100, 500]}
+    assert cli("validate", write(tmp_path, data)).returncode == 0
+    data["layout"]["MAR7"] = [1, 2]
+    result = cli("validate", write(tmp_path, data))
+    assert result.returncode == 2 and "layout.MAR7: unknown node 'MAR7'" in result.stderr
