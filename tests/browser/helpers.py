@@ -86,3 +86,14 @@ def table_rows(page, selector: str) -> list[list[str]]:
 def select_node(page, node_id: str) -> None:
     """Click a MAR (or MN) in the drawing, as a student does to see its tables."""
     page.click(f"#topology g[data-id='{node_id}'] .shape")
+
+
+def toolbar_off_screen(page) -> list[str]:
+    """The visible toolbar controls that are not wholly on screen on one line (a 34 px button that wraps is taller)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.toolbar > button, .toolbar .speed, .view-switch button, .downloads summary')]
+          .filter(e => e.offsetParent !== null)
+          .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+          .filter(([, b]) => b.left < 0 || b.right > innerWidth || b.bottom > 86 || b.height > 40)
+          .map(([name, b]) => `${name} at x ${Math.round(b.left)}..${Math.round(b.right)}, height ${Math.round(b.height)}`)"""
+    )

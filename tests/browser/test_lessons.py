@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, VIEWPORT, _free_port, shot
-from .helpers import centre, drag, wait_idle
+from .helpers import centre, drag, toolbar_off_screen, wait_idle
 
 PASSWORD = "lessons-browser-pw-1"
 CREATE_USERS = f"""
@@ -312,3 +312,20 @@ def test_live_class_with_an_instructor_and_two_students(people):
     first.page.wait_for_url(f"**/class/{code}/")
     wait_idle(first.page)
     assert first.page.inner_text("#class-step-title") == "A flow to CN1"
+
+
+def test_toolbar_fits_beside_the_lessons_panel(people):
+    """At 1280×720 every playback control, the view switch and the Download menu are on screen, one line each, on the
+    lesson, practice and live-class pages (the lessons panel takes 340 px of the width)."""
+    teacher = people().login("irene")
+    tp = teacher.page
+    for button, name in (("#start-lesson", "lesson"), ("#practise-lesson", "practice"), ("#start-class", "teach")):
+        tp.goto("/lessons/fig5-handover/")
+        tp.click(button)
+        wait_idle(tp)
+        assert toolbar_off_screen(tp) == [], name
+        tp.click(".downloads summary")
+        box = tp.locator(".downloads .menu").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1280, name
+        tp.keyboard.press("Escape")
+        shot(tp, f"lessons-toolbar-{name}")

@@ -6,7 +6,8 @@ import re
 
 from tests.browser.conftest import ROOT, shot
 from tests.browser.helpers import (
-    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, wait_idle,
+    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, toolbar_off_screen,
+    wait_idle,
 )
 
 HNP1 = "2001:db8:1:1::/64"
@@ -28,6 +29,7 @@ def test_home_lists_scenarios_and_opens_a_session(page):
     assert page.get_attribute("body", "data-topology") == "drawn"
     # The pool is printed under each MAR.
     assert "2001:db8:1::/48" in page.text_content("#topology g[data-id='MAR1']")
+    assert toolbar_off_screen(page) == []  # every control on screen, one line each
     shot(page, "fig5-open")
 
 
