@@ -135,8 +135,9 @@ export class Controls {
   /** Reflect the player: play/pause label, what can be done now. */
   show({ playing, canStep, canBack, connected }) {
     const play = this.buttons.play;
-    play.querySelector(".icon-play").hidden = playing;
-    play.querySelector(".icon-pause").hidden = !playing;
+    // SVG elements have no `hidden` property: the attribute is what the stylesheet's [hidden] rule sees.
+    play.querySelector(".icon-play").toggleAttribute("hidden", playing);
+    play.querySelector(".icon-pause").toggleAttribute("hidden", !playing);
     play.querySelector(".text").textContent = playing ? "Pause" : "Play";
     play.setAttribute("aria-pressed", String(playing));
     play.disabled = !connected;

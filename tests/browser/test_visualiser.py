@@ -144,12 +144,18 @@ def test_keyboard_play_pause_step_and_back(page):
     assert page.locator("#log li").count() < rows
     step(page)
     assert float(page.get_attribute("body", "data-sim-now")) == t_two
+    assert page.is_visible("#btn-play .icon-play") and not page.is_visible("#btn-play .icon-pause")
     page.keyboard.press("Space")
     assert page.get_attribute("#btn-play", "aria-pressed") == "true"
+    # While playing the button reads "Pause" and shows the pause icon (two bars), not the play triangle.
+    assert page.inner_text("#btn-play .text") == "Pause"
+    assert page.is_visible("#btn-play .icon-pause") and not page.is_visible("#btn-play .icon-play")
     page.wait_for_function("parseFloat(document.querySelector('#clock').textContent.slice(4)) > 0.5")
     page.keyboard.press("Space")
     wait_idle(page)
     assert page.get_attribute("#btn-play", "aria-pressed") == "false"
+    assert page.inner_text("#btn-play .text") == "Play"
+    assert page.is_visible("#btn-play .icon-play") and not page.is_visible("#btn-play .icon-pause")
     page.keyboard.press("r")
     wait_idle(page)
     assert float(page.get_attribute("body", "data-sim-now")) == 0.0
