@@ -77,7 +77,12 @@ document.addEventListener("click", (e) => {
   const menu = document.querySelector(".downloads");
   if (menu.open && !menu.contains(e.target)) menu.open = false;
 });
-const timeline = new Timeline(document.getElementById("timeline"), { script: scenario.script, onSeek: (t) => seek(t) });
+const timeline = new Timeline(document.getElementById("timeline"), {
+  script: scenario.script,
+  onSeek: (t) => seek(t),
+  mineKey: `dmmviz-mine-${body.dataset.session}`,
+  othersLabel: body.dataset.othersLabel ?? "user", // a class follower's page says "instructor"
+});
 
 let state = null;
 let canStepBack = false;
@@ -228,6 +233,7 @@ function receive(msg, mine) {
     }
     if (msg.events_omitted) toast(`${msg.events_omitted} earlier events are not shown in the log.`, "info");
   } else if (msg.type === SERVER.EVENTS) {
+    if (mine?.type === CLIENT.COMMAND) timeline.markMine(msg.events);
     layer.add(msg.events); // the animation is driven by time, so it takes events at once
     player.onEvents(msg, { paced: mine !== null && mine.id === player.requestId });
     canStepBack = msg.can_step_back;

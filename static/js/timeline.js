@@ -21,12 +21,25 @@ function actionText(a) {
   }
 }
 
+/** What identifies one user action across replays (a step back or reset replays the same actions at the same times). */
+const mineSig = (a) => `${a.t}|${actionText(a)}`;
+
 export class Timeline {
-  constructor(root, { script, onSeek }) {
+  constructor(root, { script, onSeek, mineKey = null, othersLabel = "user" }) {
     this.root = root;
     this.script = [...(script ?? [])].sort((a, b) => a.at - b.at);
     this.onSeek = onSeek;
     this.userActions = [];
+    // Actions this tab made are "you:"; anyone else's (another tab, a class's instructor) get othersLabel. The server
+    // does not say who made an action, so the tab remembers its own (in sessionStorage: a reload keeps them).
+    this.othersLabel = othersLabel;
+    this.mineKey = mineKey;
+    this.mine = new Set();
+    try {
+      if (mineKey) this.mine = new Set(JSON.parse(sessionStorage.getItem(mineKey) ?? "[]"));
+    } catch {
+      // no storage (or a broken entry): this tab's earlier actions read as someone else's after a reload
+    }
     this.buckets = new Map(); // message counts per BUCKET seconds of simulated time (the density strip)
     this.lastMsg = 0;
     this.clock = 0;
@@ -59,6 +72,18 @@ export class Timeline {
     this.add(events);
     this.marksKey = null;
     this.draw(true);
+  }
+
+  /** The user actions among `events` (the reply to this tab's command) are this tab's own. */
+  markMine(events) {
+    for (const ev of events) if (ev.kind === "action" && ev.source === "user") this.mine.add(mineSig(ev));
+    this.marksKey = null;
+    this.dirty = true;
+    try {
+      if (this.mineKey) sessionStorage.setItem(this.mineKey, JSON.stringify([...this.mine].slice(-500)));
+    } catch {
+      // storage full or refused: still right until a reload
+    }
   }
 
   add(events) {
@@ -126,7 +151,7 @@ export class Timeline {
     }
     this.density.replaceChildren(svg("path", { d }));
     // The marks change only with the width, the time range or a new user action.
-    const key = `${width}|${end}|${this.userActions.length}`;
+    const key = `${width}|${end}|${this.userActions.length}|${this.mine.size}`;
     if (key !== this.marksKey) {
       this.marksKey = key;
       this.drawMarks(width);
@@ -140,7 +165,7 @@ export class Timeline {
     const labelled = this.script.length + this.userActions.length <= 80;
     let bare = ""; // unlabelled script markers, all in one path
     const lastX = [-Infinity, -Infinity, -Infinity]; // right end of the last label in each of three rows
-    const place = (t, text, cls) => {
+    const place = (t, text, cls, why) => {
       const x = this.xOf(t);
       const w = textWidth(text, 12);
       const cx = Math.max(w / 2 + 2, Math.min(width - w / 2 - 2, x)); // keep the label inside the strip
@@ -160,14 +185,17 @@ export class Timeline {
         lastX[row] = cx + w / 2;
         g.appendChild(svg("text", { x: (cx - x).toFixed(1), y: 11 + row * 12, "text-anchor": "middle" }, text));
       }
-      g.appendChild(svg("title", {}, `${t.toFixed(3)} s: ${text}${cls === "user" ? " (your action)" : " (script)"}`));
+      g.appendChild(svg("title", {}, `${t.toFixed(3)} s: ${text}${why}`));
       marks.push(g);
     };
     const all = [
-      ...this.script.map((a) => ({ t: a.at, text: actionText(a), cls: "script" })),
-      ...this.userActions.map((a) => ({ t: a.t, text: `you: ${actionText(a)}`, cls: "user" })),
+      ...this.script.map((a) => ({ t: a.at, text: actionText(a), cls: "script", why: " (script)" })),
+      ...this.userActions.map((a) => {
+        const who = this.mine.has(mineSig(a)) ? "you" : this.othersLabel;
+        return { t: a.t, text: `${who}: ${actionText(a)}`, cls: "user", why: who === "you" ? " (your action)" : ` (${who}'s action)` };
+      }),
     ].sort((a, b) => a.t - b.t);
-    for (const m of all) place(m.t, m.text, m.cls);
+    for (const m of all) place(m.t, m.text, m.cls, m.why);
     if (bare) {
       const g = svg("g", { class: "mark script" });
       g.appendChild(svg("path", { d: bare }));

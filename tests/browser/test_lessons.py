@@ -286,6 +286,10 @@ def test_live_class_with_an_instructor_and_two_students(people):
     drag(tp, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     for s in students:
         s.page.wait_for_function("[...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))", timeout=20_000)
+        # On the timeline the move is the instructor's, not "you:" (the student made no move).
+        s.page.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('instructor: move MN1')", timeout=5_000)
+        assert "you:" not in s.page.text_content("#timeline .marks")
+    assert "you: move MN1" in tp.text_content("#timeline .marks")
 
     # Next step: every student's panel and simulation follow.
     tp.click("#class-next")

@@ -176,6 +176,13 @@ def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
         other.wait_for_function("document.querySelectorAll('#panel-db tbody tr').length === 2")
         assert table_rows(other, "#panel-db") == table_rows(page, "#panel-db")
         assert "user move MN1 if1 MAR2" in other.inner_text("#log")
+        # The timeline says whose move it was: "you:" only in the tab that made it, also after a reload.
+        assert "you: move MN1" in page.text_content("#timeline .marks")
+        other.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('user: move MN1')")
+        assert "you:" not in other.text_content("#timeline .marks")
+        page.reload()
+        wait_idle(page)
+        page.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('you: move MN1')")
     finally:
         other_ctx.close()
 
