@@ -32,6 +32,11 @@ function toast(text, kind = "info", ms = 5000) {
   toastTimer = setTimeout(() => { toastEl.hidden = true; }, ms);
 }
 
+/** A hint says what to press next: it goes as soon as that is done. */
+function clearHint() {
+  if (toastEl.dataset.kind === "hint") toastEl.hidden = true;
+}
+
 // ---- views ----
 const topology = new TopologyView(document.getElementById("topology"), document.getElementById("air"), {
   scenario, mode,
@@ -290,7 +295,7 @@ function command(cmd) {
   // A command applies at the server's current time: bring the server to the clock first.
   if (player.clock > player.serverNow + 1e-9 && !player.waiting) socket.send(CLIENT.RUN_UNTIL, { t: player.clock });
   socket.send(CLIENT.COMMAND, { command: cmd });
-  if (!player.playing) toast(`${actionText(cmd)}: press Play (Space) or Step (→) to watch it happen.`, "info", 6000);
+  if (!player.playing) toast(`${actionText(cmd)}: press Play (Space) or Step (→) to watch it happen.`, "hint", 4000);
 }
 
 function finishGlide() {
@@ -308,6 +313,7 @@ const handlers = {
     else {
       if (player.finished()) toast("Nothing more is scheduled: drag a mobile node or start a flow.", "info");
       else {
+        clearHint();
         flushQueued();
         player.play();
         setStatus("animating");
@@ -323,6 +329,7 @@ const handlers = {
       toast("Nothing is scheduled: drag a mobile node or start a flow.", "info");
       return refreshControls();
     }
+    clearHint();
     socket.send(CLIENT.STEP);
     refreshControls();
   },

@@ -46,6 +46,10 @@ def test_figure5_drag_handover_then_step_back(page):
 
     drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     assert "user move MN1 if1 MAR2" in page.inner_text("#log")
+    # The hint says what to press next and goes once it is pressed.
+    assert "press Play (Space) or Step" in page.inner_text("#toast") and page.is_visible("#toast")
+    step(page)
+    assert not page.is_visible("#toast")
 
     step_until(page, lambda p: "PBU" in flying(p))
     assert page.text_content("#air g.msg:not([display])[data-kind=PBU]") == "PBU"
