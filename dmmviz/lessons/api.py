@@ -92,6 +92,7 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
         return _problems(problems)
     lesson.set_document(data)
     lesson.status = status
+    lesson.retitle_slug()
     lesson.save()
     return JsonResponse({"ok": True, "lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug,
                          "moments": moments_json(lesson.document())})

@@ -7,6 +7,7 @@ lessonfile.validate, the same check the import, the editor's save and the admin 
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from typing import Any
@@ -17,6 +18,8 @@ from django.db import models
 from django.utils.text import slugify
 
 from . import lessonfile
+
+NEW_LESSON_TITLE = "New lesson"  # the title a new lesson starts with (views.starter_lesson)
 
 
 def _share_token() -> str:
@@ -93,6 +96,13 @@ class Lesson(models.Model):
             raise ValidationError(errors)
         if self.published and not self.steps:
             raise ValidationError({"status": "a lesson needs at least one step before it can be published"})
+
+    def retitle_slug(self) -> None:
+        """A new lesson's placeholder slug (new-lesson, new-lesson-2) follows its first real title, so its address
+        reads like its title; once it has one, the slug (and the address people may have shared) stays."""
+        placeholder = slugify(NEW_LESSON_TITLE)
+        if re.fullmatch(rf"{placeholder}(-\d+)?", self.slug) and slugify(self.title) not in ("", placeholder):
+            self.slug = Lesson.unique_slug(self.title)
 
     @classmethod
     def unique_slug(cls, text: str) -> str:

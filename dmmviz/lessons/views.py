@@ -24,7 +24,7 @@ from .checkpoints import ResponseError
 from dmmviz.web.models import Scenario
 
 from .forms import ImportForm, SignupForm
-from .models import Attempt, Lesson
+from .models import NEW_LESSON_TITLE, Attempt, Lesson
 from .permissions import can_edit, can_view, is_instructor, owner_fields, owns_record
 
 SHARED_TOKENS = "lesson_share_tokens"  # session key: share links this browser has opened
@@ -298,11 +298,11 @@ def lesson_new(request: HttpRequest) -> HttpResponse:
 def starter_lesson() -> dict[str, Any]:
     return {
         "format": lessonfile.FORMAT,
-        "title": "New lesson",
+        "title": NEW_LESSON_TITLE,
         "summary": "",
         "scenario": {
             "format": lessonfile.SCENARIO_FORMAT,
-            "title": "New lesson",
+            "title": NEW_LESSON_TITLE,
             "mode": "network-dmm",
             "network": {
                 "mars": [{"id": "MAR1", "prefix_pool": "2001:db8:1::/48"}],

@@ -213,6 +213,10 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.select_option("#ed-status", "published")
     page.click("#ed-save")
     page.wait_for_selector("body[data-ed-status=saved]", state="attached")
+    # The first save under a real title gave the lesson its own address (it was /lessons/new-lesson/...).
+    assert page.url.endswith("/lessons/two-mars-flow1-keeps-its-anchor/edit/"), page.url
+    assert page.get_attribute("body", "data-detail-url") == "/lessons/two-mars-flow1-keeps-its-anchor/"
+    edit_url = page.url
 
     # Reload: everything came back from the server.
     page.goto(edit_url)

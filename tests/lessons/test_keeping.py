@@ -170,3 +170,26 @@ def test_simulate_where_a_step_begins_for_recording_into_it(instructor, lesson_o
     bad = client.post("/lessons/api/simulate/", json.dumps({**body, "step": 9}), content_type="application/json")
     assert bad.status_code == 400 and bad.json()["problems"][0]["path"] == "step"
     assert client_for(None).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json").status_code == 403
+
+
+def test_a_new_lesson_takes_its_slug_from_its_first_real_title(instructor):
+    """/lessons/new/ makes "new-lesson"; the first save under a real title moves it to that title's (unique) slug, and
+    later retitles keep the address people may already have."""
+    owner = client_for(instructor)
+    first = owner.post("/lessons/new/")
+    assert first.url == "/lessons/new-lesson/edit/"
+    second = owner.post("/lessons/new/")
+    assert second.url == "/lessons/new-lesson-2/edit/"
+    Lesson.objects.create(owner=instructor, slug="handover-basics", title="Handover basics", scenario={})
+
+    def save(slug: str, title: str) -> str:
+        doc = owner.get(f"/lessons/api/{slug}/").json()["lesson"]
+        response = owner.put(f"/lessons/api/{slug}/", json.dumps({**doc, "title": title}), content_type="application/json")
+        assert response.status_code == 200, response.content
+        return response.json()["slug"]
+
+    assert save("new-lesson-2", "New lesson") == "new-lesson-2"  # still the placeholder title: nothing to follow
+    assert save("new-lesson-2", "Handover basics") == "handover-basics-2"  # unique: the first lesson has that one
+    assert owner.get("/lessons/handover-basics-2/edit/").status_code == 200
+    assert owner.get("/lessons/new-lesson-2/edit/").status_code == 404
+    assert save("handover-basics-2", "Handover, the basics") == "handover-basics-2"  # a real slug stays

@@ -17,6 +17,7 @@ const canvas = $("ed-canvas");
 
 let doc = null; // the lesson document
 let status = "draft";
+let slug = ""; // the lesson's slug, in the page's address and API URL
 let kinds = [];
 let moments = [];
 let selected = null; // {type: "node", id, kind} | {type: "link", index}
@@ -716,6 +717,7 @@ async function save() {
   $("ed-saved").textContent = "saving…";
   const { ok, reply } = await api(body.dataset.apiUrl, "PUT", { ...doc, status: $("ed-status").value });
   if (ok) {
+    if (reply.slug && reply.slug !== slug) followSlug(reply.slug);
     doc = reply.lesson;
     normalise();
     status = reply.status;
@@ -729,6 +731,16 @@ async function save() {
     $("ed-saved").textContent = `not saved: ${(reply.problems ?? []).length} problem(s), each shown at its field`;
     body.dataset.edStatus = "invalid";
   }
+}
+
+/** A new lesson's first real title gave it its own slug: the page's address, API and links follow it. */
+function followSlug(next) {
+  const swap = (url) => url.replace(`/${slug}/`, `/${next}/`);
+  body.dataset.apiUrl = swap(body.dataset.apiUrl);
+  body.dataset.detailUrl = swap(body.dataset.detailUrl);
+  for (const a of document.querySelectorAll(`a[href*="/${slug}/"]`)) a.setAttribute("href", swap(a.getAttribute("href")));
+  history.replaceState(history.state, "", swap(location.pathname) + location.search + location.hash);
+  slug = next;
 }
 
 function renderAll() {
@@ -807,6 +819,7 @@ window.addEventListener("beforeunload", (e) => {
 const [{ reply: loaded }, { reply: kindList }] = await Promise.all([api(body.dataset.apiUrl), api(body.dataset.kindsUrl)]);
 doc = loaded.lesson;
 status = loaded.status;
+slug = loaded.slug;
 moments = loaded.moments ?? [];
 kinds = kindList.kinds;
 normalise();
