@@ -179,6 +179,10 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.select_option(f"{step} .ed-kind", "flow_anchor")
     page.select_option(f"{step} .ed-param-flow", "flow1")
     page.wait_for_function("document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")")
+    # The question kinds are long: the Ask select stays inside the checkpoint's box.
+    box = page.locator(f"{step} .ed-checkpoint").bounding_box()
+    ask = page.locator(f"{step} .ed-kind").bounding_box()
+    assert ask["x"] + ask["width"] <= box["x"] + box["width"], (ask, box)
 
     # A third step whose action (recorded into the step) stops flow1 when students reach it.
     page.click("#add-step")
