@@ -164,6 +164,9 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     sim_idle(page)
     assert any("move MN1 if1 to MAR2" in s and 't = ' in s for s in script_texts(page)), script_texts(page)
     assert page.input_value("#ed-script li:last-child input") == "3"
+    # At t = 3 MN1 is in its 50 ms link-layer gap: drawn under MAR2, where it was dropped, not in the "not attached" strip.
+    mn1, mar2 = centre(page, "#ed-canvas g[data-node=MN1] rect"), centre(page, "#ed-canvas g[data-node=MAR2] rect")
+    assert abs(mn1[0] - mar2[0]) < 5 and mar2[1] < mn1[1] < mar2[1] + 120, (mn1, mar2)
 
     # Steps: narrative for the first, a second one pausing after the move with a checkpoint.
     page.fill("#ed-steps li[data-step='0'] .ed-step-text", "MN1 attaches to **MAR1**.")

@@ -167,9 +167,33 @@ function toSvg(event) {
 
 let net = null;
 
+/**
+ * Where the mobile nodes are drawn: the engine's state at the record time, except that an interface in its link-layer
+ * handover gap (a move or attach at that time or just before it, not attached yet) is drawn at the MAR it is going to:
+ * right after a drop the node stays where it was dropped instead of jumping to the "not attached" strip.
+ */
+function drawnState() {
+  if (!simState?.mns) return simState;
+  const t = recordTime();
+  const gap = Number(sc().timers?.l2_handover_delay ?? 0.05);
+  const k = recordStep();
+  const recent = [
+    ...sc().script.filter((a) => a.at <= t + 1e-9 && a.at > t - gap),
+    ...(k === null ? [] : doc.steps[k]?.actions ?? []),
+  ].filter((a) => (a.action === "move" || a.action === "attach") && simState.mns[a.mn]);
+  if (!recent.length) return simState;
+  const mns = { ...simState.mns };
+  for (const a of recent) {
+    const iface = a.interface ?? sc().mobile_nodes.find((m) => m.id === a.mn)?.interfaces?.[0] ?? "if1";
+    if (mns[a.mn].interfaces?.[iface]) continue; // attached already (the gap is over)
+    mns[a.mn] = { ...mns[a.mn], interfaces: { ...mns[a.mn].interfaces, [iface]: a.mar } };
+  }
+  return { ...simState, mns };
+}
+
 function renderCanvas() {
   net = layoutNetwork(sc(), mode());
-  const mnPos = layoutMobileNodes(sc(), simState, net);
+  const mnPos = layoutMobileNodes(sc(), drawnState(), net);
   const box = bounds(net);
   canvas.setAttribute("viewBox", `${box.x - 10} ${box.y - 10} ${box.width + 20} ${box.height + 20}`);
   canvas.replaceChildren(); // a handful of nodes: redrawing the editor's picture on each change is simplest and cheap
