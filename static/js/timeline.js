@@ -5,9 +5,11 @@ import { svg, setAttrs, html } from "./svg.js";
 import { textWidth } from "./topology.js";
 import { isMessage } from "./kinds.js";
 
-const H = 64;
+// Three rows of labels, ROW_H apart (an 11.5 px label's box is ~13.5 px tall: closer rows touch), above the markers.
+const ROW_H = 14;
+const TRACK_Y = 11 + 2 * ROW_H + 14;
+const H = TRACK_Y + 19; // the stage's grid row (static/css/dmmviz.css .stage) is this tall
 const BUCKET = 0.01; // s
-const TRACK_Y = 43;
 
 function actionText(a) {
   switch (a.action) {
@@ -183,7 +185,7 @@ export class Timeline {
       if (row !== -1) {
         // With no room in any row the label is left out; the marker keeps it as a tooltip.
         lastX[row] = cx + w / 2;
-        g.appendChild(svg("text", { x: (cx - x).toFixed(1), y: 11 + row * 12, "text-anchor": "middle" }, text));
+        g.appendChild(svg("text", { x: (cx - x).toFixed(1), y: 11 + row * ROW_H, "text-anchor": "middle" }, text));
       }
       g.appendChild(svg("title", {}, `${t.toFixed(3)} s: ${text}${why}`));
       marks.push(g);

@@ -97,3 +97,19 @@ def toolbar_off_screen(page) -> list[str]:
           .filter(([, b]) => b.left < 0 || b.right > innerWidth || b.bottom > 86 || b.height > 40)
           .map(([name, b]) => `${name} at x ${Math.round(b.left)}..${Math.round(b.right)}, height ${Math.round(b.height)}`)"""
     )
+
+
+def timeline_overlaps(page) -> list[str]:
+    """Pairs of timeline labels whose boxes overlap (by more than half a pixel): labels a person cannot read."""
+    return page.evaluate(
+        """() => {
+          const boxes = [...document.querySelectorAll('#timeline .mark text')].map(e => [e.textContent, e.getBoundingClientRect()]);
+          const out = [];
+          for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const [a, p] = boxes[i], [b, q] = boxes[j];
+            const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+            if (w > 0.5 && h > 0.5) out.push(`${a} / ${b}`);
+          }
+          return out;
+        }"""
+    )

@@ -6,8 +6,8 @@ import re
 
 from tests.browser.conftest import ROOT, shot
 from tests.browser.helpers import (
-    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, toolbar_off_screen,
-    wait_idle,
+    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, timeline_overlaps,
+    toolbar_off_screen, wait_idle,
 )
 
 HNP1 = "2001:db8:1:1::/64"
@@ -46,6 +46,9 @@ def test_figure5_drag_handover_then_step_back(page):
 
     drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     assert "user move MN1 if1 MAR2" in page.inner_text("#log")
+    # Around t = 1 s the timeline has three labels (attach, flow1 starts, your move): none overlaps another.
+    assert page.locator("#timeline .mark text").count() >= 4
+    assert timeline_overlaps(page) == []
     # The hint says what to press next and goes once it is pressed.
     assert "press Play (Space) or Step" in page.inner_text("#toast") and page.is_visible("#toast")
     step(page)
