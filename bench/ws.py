@@ -1,15 +1,20 @@
 #!/usr/bin/env python
 """Websocket latency: `step` requests to the session consumer against a bare JSON echo on the same Daphne.
 
-    .venv/bin/python bench/ws.py [--clients 1,100,300] [--duration 6] [--think 0.1]
+    .venv/bin/python bench/ws.py [--clients 1,100,300] [--rounds 3] [--duration 4] [--think 0.1]
 
 Starts one Daphne on a free loopback port (listen backlog 1024) with the echo route enabled (DMMVIZ_WS_ECHO=1) and a
 fresh SQLite database (or --database-url / --redis-url), makes one Figure 5 session per client, then for each client
-count runs two phases of `--duration` seconds: every client sends a frame, waits for its reply, thinks for about
-`--think` seconds (uniformly 0.5x to 1.5x, so clients do not march in step) and sends the next. Latency is from send
-to the reply that names the request: the echoed frame, or the session's `events` message with "re". The first two
-requests of each client are warm-up and not counted. Prints p50/p99 per phase and the session/echo ratios;
-the issue's target is at 100 clients: p50 and p99 within 1.5x of the echo.
+count runs `--rounds` rounds of two phases of `--duration` seconds, echo and session, in alternating order (echo first
+in even rounds, session first in odd ones), so that the machine's changing load falls on both alike. In a phase every
+client sends a frame, waits for its reply, thinks for about `--think` seconds (uniformly 0.5x to 1.5x, so clients do not
+march in step) and sends the next. Latency is from send to the reply that names the request: the echoed frame, or the
+session's `events` message with "re". The first two requests of each client in a phase are warm-up and not counted.
+
+Prints p50/p99 of all rounds together per target and their session/echo ratios (the issue's target, at 100 clients:
+p50 and p99 within 1.5x of the echo), the ratios of each round (to show how much they move), and the server's CPU time
+per request: "all" over the whole phase (connecting the clients included, as earlier versions printed), "steady" only
+while the clients were stepping.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,8 +46,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+@dataclass
+class Phase:
+    """One phase of one target: the latencies it measured and what it cost the server."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    sent: int = 0  # requests sent while the clock ran (warm-up included)
+    cpu_all: float = 0.0  # server CPU seconds from before connecting to after closing
+    cpu_steady: float = 0.0  # server CPU seconds while the clock ran
+
+
 async def client(url: str, origin: str, snapshot_first: bool, start: asyncio.Event, stop_at: list[float],
-                 think: float, latencies: list[float], errors: list[str]) -> None:
+                 think: float, result: Phase) -> None:
     import websockets
 
     async with websockets.connect(url, origin=origin, compression=None, max_size=None, open_timeout=30) as ws:
@@ -53,6 +72,7 @@ async def client(url: str, origin: str, snapshot_first: bool, start: asyncio.Eve
         n = 0
         while time.perf_counter() < stop_at[0]:
             n += 1
+            result.sent += 1
             sent = time.perf_counter()
             await ws.send(f'{{"v":1,"type":"step","id":{n}}}')
             while True:
@@ -61,19 +81,19 @@ async def client(url: str, origin: str, snapshot_first: bool, start: asyncio.Eve
                     break
             elapsed = time.perf_counter() - sent
             if reply.get("type") == "error":
-                errors.append(reply["code"])
+                result.errors.append(reply["code"])
             elif n > WARMUP:
-                latencies.append(elapsed)
+                result.latencies.append(elapsed)
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
 
-async def phase(ws_url: str, origin: str, paths: list[str], snapshot_first: bool, duration: float,
-                think: float) -> tuple[list[float], list[str], float]:
+async def phase(ws_url: str, origin: str, paths: list[str], snapshot_first: bool, duration: float, think: float,
+                cpu: Callable[[], float]) -> Phase:
+    result = Phase()
+    cpu_before = cpu()
     start = asyncio.Event()
     stop_at = [float("inf")]
-    latencies: list[float] = []
-    errors: list[str] = []
-    tasks = [asyncio.create_task(client(ws_url + p, origin, snapshot_first, start, stop_at, think, latencies, errors))
+    tasks = [asyncio.create_task(client(ws_url + p, origin, snapshot_first, start, stop_at, think, result))
              for p in paths]
     await asyncio.sleep(0)
     # Wait until every client is connected (and has its snapshot) before the clock starts.
@@ -84,13 +104,19 @@ async def phase(ws_url: str, origin: str, paths: list[str], snapshot_first: bool
             break
     began = time.perf_counter()
     stop_at[0] = began + duration
+    cpu_began = cpu()
     start.set()
-    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=duration + 60)
-    wall = time.perf_counter() - began
-    for result in results:
-        if isinstance(result, BaseException):
-            errors.append(f"{type(result).__name__}: {result}")
-    return latencies, errors, wall
+    await asyncio.sleep(duration)
+    result.cpu_steady = cpu() - cpu_began
+    sent_in_window = result.sent
+    gathered = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=60)
+    result.wall = time.perf_counter() - began
+    result.cpu_all = cpu() - cpu_before
+    result.sent = sent_in_window
+    for outcome in gathered:
+        if isinstance(outcome, BaseException):
+            result.errors.append(f"{type(outcome).__name__}: {outcome}")
+    return result
 
 
 def _waiting(task: asyncio.Task) -> bool:
@@ -108,7 +134,8 @@ def cpu_seconds(pid: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,100,300", help="comma-separated client counts (default 1,100,300)")
-    parser.add_argument("--duration", type=float, default=6.0, help="seconds per phase (default 6)")
+    parser.add_argument("--rounds", type=int, default=3, help="echo/session rounds per client count (default 3)")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per phase (default 4)")
     parser.add_argument("--think", type=float, default=0.1, help="mean seconds between a reply and the next send")
     parser.add_argument("--scenario", default="fig5-handover", help="built-in scenario of the sessions")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file in a temporary directory")
@@ -134,59 +161,68 @@ def main() -> int:
         scenario = Scenario.objects.get(slug=args.scenario)
         env = {"DATABASE_URL": database_url, "DMMVIZ_WS_ECHO": "1", "REDIS_URL": args.redis_url}
 
-        rows = []
+        runs: dict[int, dict[str, list[Phase]]] = {}
         with open(Path(tmp) / "daphne.log", "wb") as log, DaphneProcess(env=env, log=log) as server:
+            pid = server.proc.pid
             for count in counts:
                 sessions = [SimSession.objects.create(scenario=scenario, scenario_data=scenario.data) for _ in range(count)]
-                measured = {}
-                for target, paths, snapshot_first in (
-                    ("echo", ["/ws/echo/"] * count, False),
-                    ("session", [f"/ws/session/{s.id}/" for s in sessions], True),
-                ):
-                    cpu_before = cpu_seconds(server.proc.pid)
-                    latencies, errors, wall = asyncio.run(
-                        phase(server.ws_url, server.url, paths, snapshot_first, args.duration, args.think)
-                    )
-                    cpu = cpu_seconds(server.proc.pid) - cpu_before
-                    measured[target] = latencies
-                    rows.append((count, target, latencies, errors, wall, cpu))
-                    print(_row(count, target, latencies, errors, wall, cpu), flush=True)
-                echo, sess = measured["echo"], measured["session"]
-                if echo and sess:
-                    print(f"{'':>7}  session/echo: p50 x{percentile(sess, 50) / percentile(echo, 50):.2f}, "
-                          f"p99 x{percentile(sess, 99) / percentile(echo, 99):.2f}", flush=True)
+                paths = {"echo": (["/ws/echo/"] * count, False),
+                         "session": ([f"/ws/session/{s.id}/" for s in sessions], True)}
+                runs[count] = {"echo": [], "session": []}
+                for r in range(args.rounds):
+                    for target in ("echo", "session") if r % 2 == 0 else ("session", "echo"):
+                        result = asyncio.run(phase(server.ws_url, server.url, *paths[target], args.duration, args.think,
+                                                   lambda: cpu_seconds(pid)))
+                        runs[count][target].append(result)
+                        print(_row(f"{count} r{r + 1}", target, [result], count), flush=True)
 
     print()
     print(f"load average (1 min) at the start {load_before:.2f}, at the end {os.getloadavg()[0]:.2f}, "
           f"on {os.cpu_count()} CPUs (other work on the machine inflates the latencies)")
-    print(f"dmmviz websocket bench: {args.scenario}, think {args.think:g} s, {args.duration:g} s per phase, "
-          f"{'SQLite' if not args.database_url else args.database_url.split(':')[0]}, "
+    print(f"dmmviz websocket bench: {args.scenario}, think {args.think:g} s, {args.rounds} rounds of "
+          f"{args.duration:g} s per target, {'SQLite' if not args.database_url else args.database_url.split(':')[0]}, "
           f"{'channels_redis' if args.redis_url else 'in-memory layer'}")
-    print(f"{'clients':>7}  {'target':<8} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
-          f"{'server CPU/req':>14}  errors")
-    by_count: dict[int, dict[str, list[float]]] = {}
-    for count, target, latencies, errors, wall, cpu in rows:
-        print(_row(count, target, latencies, errors, wall, cpu))
-        by_count.setdefault(count, {})[target] = latencies
+    print(_header())
+    for count, targets in runs.items():
+        for target, phases in targets.items():
+            print(_row(str(count), target, phases, count))
     print()
-    print(f"{'clients':>7}  {'p50 ratio':>9} {'p99 ratio':>9}  (session / echo; target at 100 clients: <= 1.5)")
-    for count, measured in by_count.items():
-        echo, sess = measured.get("echo") or [], measured.get("session") or []
-        if echo and sess:
-            p50 = percentile(sess, 50) / percentile(echo, 50)
-            p99 = percentile(sess, 99) / percentile(echo, 99)
-            print(f"{count:>7}  {p50:>9.2f} {p99:>9.2f}")
+    print(f"{'clients':>7}  {'p50 ratio':>9} {'p99 ratio':>9}  per round p50 / p99   (session / echo, all rounds together;"
+          f" target at 100 clients: <= 1.5)")
+    for count, targets in runs.items():
+        echo, sess = targets["echo"], targets["session"]
+        all_echo = [x for p in echo for x in p.latencies]
+        all_sess = [x for p in sess for x in p.latencies]
+        if not all_echo or not all_sess:
+            continue
+        p50 = percentile(all_sess, 50) / percentile(all_echo, 50)
+        p99 = percentile(all_sess, 99) / percentile(all_echo, 99)
+        rounds = "  ".join(
+            f"{percentile(s.latencies, 50) / percentile(e.latencies, 50):.2f}/"
+            f"{percentile(s.latencies, 99) / percentile(e.latencies, 99):.2f}"
+            for e, s in zip(echo, sess) if e.latencies and s.latencies
+        )
+        print(f"{count:>7}  {p50:>9.2f} {p99:>9.2f}  {rounds}")
     return 0
 
 
-def _row(count: int, target: str, latencies: list[float], errors: list[str], wall: float, cpu: float) -> str:
-    ms = [x * 1000 for x in latencies]
+def _header() -> str:
+    return (f"{'clients':>7}  {'target':<8} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} "
+            f"{'CPU/req all':>11} {'steady':>7}  errors")
+
+
+def _row(label: str, target: str, phases: list[Phase], count: int) -> str:
+    ms = [x * 1000 for p in phases for x in p.latencies]
+    errors = [e for p in phases for e in p.errors]
+    wall = sum(p.wall for p in phases)
     summary = ", ".join(f"{code} x{errors.count(code)}" for code in sorted(set(errors))) or "none"
-    # Server CPU per request counts the warm-up requests too (WARMUP per client), which the latencies leave out.
-    per_request = cpu / max(1, len(ms) + WARMUP * count) * 1e6
-    return (f"{count:>7}  {target:<8} {len(ms):>8} {len(ms) / wall:>7.0f} {percentile(ms, 50):>8.2f} "
+    # "all" counts the warm-up requests too (WARMUP per client), which the latencies leave out, and the connecting.
+    all_requests = len(ms) + WARMUP * count * len(phases)
+    per_request = sum(p.cpu_all for p in phases) / max(1, all_requests) * 1e6
+    steady = sum(p.cpu_steady for p in phases) / max(1, sum(p.sent for p in phases)) * 1e6
+    return (f"{label:>7}  {target:<8} {len(ms):>8} {len(ms) / wall if wall else 0:>7.0f} {percentile(ms, 50):>8.2f} "
             f"{percentile(ms, 99):>8.2f} {statistics.fmean(ms) if ms else float('nan'):>8.2f} "
-            f"{per_request:>11.0f} us  {summary}")
+            f"{per_request:>8.0f} us {steady:>4.0f} us  {summary}")
 
 
 if __name__ == "__main__":

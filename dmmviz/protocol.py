@@ -20,7 +20,8 @@ rare case that another server process saved a change to the same session in that
 is answered after every change this tab asked for has been saved.
 
 The browser keeps no protocol state of its own: after every change the server sends what it needs to draw, either a
-whole ``snapshot`` or ``events`` with the complete ``state``. Every tab on one session is in one channel-layer group
+whole ``snapshot`` or ``events`` with the complete ``state`` (or ``state`` null when no table changed, so the last one
+still holds). Every tab on one session is in one channel-layer group
 and gets the same ``snapshot``/``events`` messages, in the same order, from whichever tab (or server process) caused
 them. The server owns no timers: the client paces playback and asks for the next events (``step``, ``run_until``).
 
@@ -58,8 +59,12 @@ Server -> client (``ServerType``)
                   simulated time ``t`` after ``steps`` steps. ``cause`` is "connect", "hello", "step_back", "reset",
                   "seek" or "resync".
     ``events``    {cause, revision, events, state, now, next, steps, can_step_back, more}: the wire events that one
-                  request produced (possibly none), in ``seq`` order, and the state after it. ``cause`` is "command",
-                  "step" or "run_until". ``more`` is true only for a ``run_until`` that stopped at ``MAX_RUN_STEPS``.
+                  request produced (possibly none), in ``seq`` order, and the state after it. ``state`` is null when
+                  the request changed none of the state's tables, which is when its events hold no state event (lower
+                  case kind) other than ``drop``: only messages went by, so the last ``state`` the tab got (from the
+                  previous revision) still holds, apart from its clock ``t`` (this message's ``now``) and the flows'
+                  ``packets`` counters. ``cause`` is "command", "step" or "run_until". ``more`` is true only for a
+                  ``run_until`` that stopped at ``MAX_RUN_STEPS``.
     ``error``     {code, field, message, request}: sent only to the socket whose frame caused it; nothing changed.
                   ``code`` is an ``ErrorCode``; ``field`` names the offending key as a path into the client's frame
                   (``"t"``, ``"command.mar"``) or is null; ``message`` is for people; ``request`` is the request's type
@@ -132,6 +137,8 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"  # the session belongs to someone else (lessons app); the socket closes (4403)
     READ_ONLY = "read_only"  # a class follower's socket: only hello is accepted (lessons app)
 
+
+_CLIENT_TYPES = {t.value: t for t in ClientType}
 
 # The actions a user may command, with their required and optional keys (formats.md, "script[]", without "at").
 ACTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -212,22 +219,20 @@ def parse_client_frame(text: str | None, binary: bytes | None = None) -> ClientM
             code=ErrorCode.BAD_ENVELOPE, field="id", message=f"id must be a string of at most {MAX_ID_CHARS} characters or an integer"
         )
     kind = data.get("type")
-    request = kind if isinstance(kind, str) and kind in ClientType.__members__.values() else None
+    ctype = _CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
     if "v" not in data:
-        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="v", message=f'missing "v" (the protocol version, {VERSION})', request=request, re=msg_id)
+        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="v", message=f'missing "v" (the protocol version, {VERSION})', request=ctype, re=msg_id)
     if data["v"] != VERSION or isinstance(data["v"], bool):
         raise ProtocolError(
-            code=ErrorCode.BAD_VERSION, field="v", message=f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}", request=request, re=msg_id
+            code=ErrorCode.BAD_VERSION, field="v", message=f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}", request=ctype, re=msg_id
         )
     if not isinstance(kind, str):
         raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="type", message='missing "type" (a string)', re=msg_id)
-    try:
-        ctype = ClientType(kind)
-    except ValueError:
+    if ctype is None:
         known = ", ".join(t.value for t in ClientType)
         raise ProtocolError(
             code=ErrorCode.UNKNOWN_TYPE, field="type", message=f"unknown message type {kind[:40]!r}; known: {known}", re=msg_id
-        ) from None
+        )
 
     allowed = CLIENT_FIELDS[ctype]
     for key in data:
@@ -324,7 +329,7 @@ def error_message(err: ProtocolError) -> dict[str, Any]:
 
 
 def events_message(
-    *, cause: str, revision: int, events: list[dict[str, Any]], state: dict[str, Any], now: float,
+    *, cause: str, revision: int, events: list[dict[str, Any]], state: dict[str, Any] | None, now: float,
     next_time: float | None, steps: int, can_step_back: bool, more: bool = False,
 ) -> dict[str, Any]:
     return {

@@ -11,18 +11,24 @@ turns into a fresh snapshot ("resync").
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
-from channels.layers import InMemoryChannelLayer
+import orjson
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketConsumer,
+)
+from channels.layers import InMemoryChannelLayer
 
 from dmmviz import protocol
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
@@ -44,6 +50,16 @@ _session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakVal
 # The open tabs of each session in this process (every tab also joins the session's channel-layer group).
 _local_tabs: dict[str, set[SessionConsumer]] = {}
 
+# Two settings of the process that serves the sockets, both for the tail of the latency (the p99 of bench/ws.py):
+# - What exists once the routes are loaded (Django, Daphne, the engine's modules) lives as long as the process. Leave it
+#   out of the garbage collector's full passes, which otherwise walk it again each time and stall every socket of the
+#   process for tens of milliseconds.
+# - Saves run in Django's database thread (batching.py), which needs the interpreter lock a few times per trip. While
+#   the event loop is busy, each time it would wait out the switch interval (5 ms by default): under the bench's load,
+#   trips of 15-50 ms and a p99 several times higher. At 0.5 ms the loop lets go sooner.
+gc.freeze()
+sys.setswitchinterval(0.0005)
+
 
 def _session_lock(session_id: str) -> asyncio.Lock:
     lock = _session_locks.get(session_id)
@@ -54,14 +70,20 @@ def _session_lock(session_id: str) -> asyncio.Lock:
 
 
 def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    """A server message as compact JSON text. orjson writes the same JSON values as json.dumps (non-ASCII as UTF-8
+    rather than \\u escapes) several times faster; what it refuses (an integer beyond 64 bits in an uploaded scenario)
+    goes the standard library's way."""
+    try:
+        return orjson.dumps(message).decode()
+    except TypeError:
+        return json.dumps(message, separators=(",", ":"))
 
 
 def _with_re(text: str, re: str | int | None) -> str:
     """Add "re" to a serialised message object without serialising it again."""
     if re is None:
         return text
-    return f'{text[:-1]},"re":{json.dumps(re)}}}'
+    return f'{text[:-1]},"re":{re if type(re) is int else json.dumps(re)}}}'
 
 
 class SessionGone(Exception):
@@ -296,8 +318,8 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
                     text = _dumps(
                         protocol.events_message(
                             cause=message.type.value, revision=updated.revision, events=outcome.events,
-                            state=sim.snapshot(), now=sim.now, next_time=sim.peek(), steps=sim.steps,
-                            can_step_back=_can_step_back(sim), more=outcome.more,
+                            state=sim.snapshot() if changes_tables(outcome.events) else None, now=sim.now,
+                            next_time=sim.peek(), steps=sim.steps, can_step_back=_can_step_back(sim), more=outcome.more,
                         )
                     )
                 else:
@@ -422,6 +444,13 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
             ProtocolError(code=ErrorCode.SESSION_NOT_FOUND, message=f"there is no session {self.session_id}")
         )
         await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
+
+
+def changes_tables(events: list[dict[str, Any]]) -> bool:
+    """Whether these events changed any table of the state: the engine reports every table change with a state event
+    (kind in lower case, docs/engine.md), and of those only `drop` changes none; messages (upper case) change none.
+    Most steps of a running scenario are data packets only, and then the state is not built, encoded or sent."""
+    return any(e["kind"] != "drop" and e["kind"].islower() for e in events)
 
 
 def _can_step_back(sim: Simulation) -> bool:

@@ -6,18 +6,28 @@ import asyncio
 import json
 
 import pytest
-from channels.db import database_sync_to_async as sync_to_async  # closes its connections, so test DBs can be dropped
+from channels.db import (
+    database_sync_to_async as sync_to_async,  # closes its connections, so test DBs can be dropped
+)
 
 from dmmviz import protocol
 from dmmviz.web import live
 from dmmviz.web.models import SimSession
 from simulator import Simulation
 
+from .conftest import tables
+
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
 def kinds(events):
     return [e["kind"] for e in events]
+
+
+def shown_state(snapshot, replies):
+    """The state a tab draws after these replies: the last one sent (an events message has null when nothing changed)."""
+    states = [snapshot["state"]] + [r["state"] for r in replies if r["state"] is not None]
+    return states[-1]
 
 
 async def test_connect_sends_snapshot_of_fresh_session(new_session, clients):
@@ -116,16 +126,41 @@ async def test_step_back_after_pba_removes_binding_and_tunnel(new_session, clien
 async def test_reset_and_seek_replay_the_session(new_session, clients):
     """reset forgets everything; seek goes to the state after a given number of steps, back or forward."""
     session = await sync_to_async(new_session)("fig5-handover")
-    client, _ = await clients(session.id)
+    client, start = await clients(session.id)
     replies = [await client.request("step") for _ in range(12)]
     middle = replies[5]
     sought = await client.request("seek", expect="snapshot", steps=middle["steps"])
-    assert (sought["steps"], sought["now"], sought["state"]) == (middle["steps"], middle["now"], middle["state"])
+    assert (sought["steps"], sought["now"]) == (middle["steps"], middle["now"])
+    assert tables(sought["state"]) == tables(shown_state(start, replies[:6]))
     assert sought["events"][-1] == middle["events"][-1]
     forward = await client.request("seek", expect="snapshot", steps=replies[-1]["steps"])
-    assert (forward["steps"], forward["state"]) == (replies[-1]["steps"], replies[-1]["state"])
+    assert forward["steps"] == replies[-1]["steps"]
+    assert tables(forward["state"]) == tables(shown_state(start, replies))
     reset = await client.request("reset", expect="snapshot")
     assert (reset["steps"], reset["now"], reset["events"], reset["can_step_back"]) == (0, 0.0, [], False)
+
+
+async def test_state_is_sent_when_a_table_changed_and_null_when_only_messages_went_by(new_session, clients):
+    """Figure 5 stepped through its handover: every reply whose events change a table carries the new state; a reply
+    with only data packets (or drops) carries null, and the state the tab already has is still right then."""
+    session = await sync_to_async(new_session)("fig5-handover")
+    client, snap = await clients(session.id)
+    reference = Simulation(snap["scenario"], seed=snap["seed"])
+    shown, nulls = snap["state"], 0
+    while True:
+        reply = await client.request("step")
+        assert reply["events"] == json.loads(json.dumps(reference.step()))
+        changes = [k for k in kinds(reply["events"]) if k.islower() and k != "drop"]
+        if changes:
+            assert reply["state"] == reference.snapshot(), changes
+            shown = reply["state"]
+        else:
+            assert reply["state"] is None, kinds(reply["events"])
+            assert tables(shown) == tables(reference.snapshot())
+            nulls += 1
+        if reply["now"] >= 7.5:  # past the handover (5 s) and the second flow (7 s)
+            break
+    assert nulls > 10 and "tunnel_up" in kinds(reference.events)
 
 
 async def test_two_tabs_on_one_session_get_the_same_updates(new_session, clients):
