@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from dmmviz.daphne_process import DaphneProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -30,51 +30,28 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 720}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@contextmanager
+def dmmviz_server(prefix: str, manage: list[list[str]]) -> Iterator[str]:
+    """A Daphne serving dmmviz on a fresh SQLite file, after ``manage.py`` commands (each a list of arguments) have
+    prepared that database; yields its base URL. The log stays in the temporary folder while it runs."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dmmviz.settings", "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    for args in (["migrate", "--noinput", "-v", "0"], *manage):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    with open(tmp / "daphne.log", "wb") as log, DaphneProcess(env=env, log=log) as daphne:
+        try:
+            yield daphne.url
+        finally:
+            daphne.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """The base URL of a Daphne serving dmmviz on a fresh, migrated SQLite database with the built-in scenarios."""
-    tmp = Path(tempfile.mkdtemp(prefix="dmmviz-browser-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dmmviz.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-    }
-    env.pop("REDIS_URL", None)
-    for args in (["migrate", "--noinput", "-v", "0"], ["load_builtin"]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(tmp / "daphne.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dmmviz.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"Daphne did not start; see {tmp / 'daphne.log'}") from None
-            time.sleep(0.2)
-    try:
+    with dmmviz_server("dmmviz-browser-", [["load_builtin"]]) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,19 +7,11 @@ Run on their own: `pytest tests/browser` (see conftest.py).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, VIEWPORT, _free_port, shot
+from .conftest import VIEWPORT, dmmviz_server, shot
 from .helpers import centre, drag, toolbar_off_screen, wait_idle
 
 PASSWORD = "lessons-browser-pw-1"
@@ -34,38 +26,8 @@ call_command("grant_instructor", "irene")
 @pytest.fixture(scope="module")
 def lessons_server() -> Iterator[str]:
     """Daphne on a fresh SQLite file with the built-in scenarios and lessons, and an instructor "irene"."""
-    tmp = Path(tempfile.mkdtemp(prefix="dmmviz-lessons-browser-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dmmviz.settings", "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
-    env.pop("REDIS_URL", None)
-    for args in (["migrate", "--noinput", "-v", "0"], ["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(tmp / "daphne.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dmmviz.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/lessons/", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"Daphne did not start; see {tmp / 'daphne.log'}") from None
-            time.sleep(0.2)
-    try:
+    with dmmviz_server("dmmviz-lessons-browser-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Person:
