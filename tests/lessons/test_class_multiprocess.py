@@ -5,52 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import urllib.parse
 import urllib.request
 
 import pytest
-import redis
 import websockets
 from channels.db import database_sync_to_async as sync_to_async
-from django.db import connection
 
-from dmmviz.daphne_process import DaphneProcess
 from dmmviz.lessons.models import LiveClass
+from dmmviz.daphne_process import DaphneProcess
+from tests.server.multiprocess import two_servers  # noqa: F401 (a fixture)
 
 from .conftest import client_for
 from .test_ws import make_lesson
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True), pytest.mark.services]
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 CSRF = "lessonsmultiprocesstestcsrf12345"  # a 32-character CSRF secret, sent as cookie and header alike
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    if connection.vendor == "postgresql":
-        return f"postgres://{s.get('USER') or 'postgres'}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
-    pytest.skip(f"no URL for a {connection.vendor} test database")
-
-
-@pytest.fixture
-def two_servers(transactional_db):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    env = {"DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL}
-    servers = [DaphneProcess(env=env), DaphneProcess(env=env)]
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 async def receive(ws) -> dict:
