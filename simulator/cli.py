@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .compare import compare, format_table
 from .engine import Simulation
+from .export import export
+from .metrics import compute_metrics
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
 
 TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
@@ -88,21 +91,8 @@ def export_simulation(sim: Simulation, fmt: str) -> str | bytes:
     if fmt == "state":
         return json.dumps(sim.snapshot(), indent=1)
     if fmt == "metrics":
-        try:
-            from .metrics import compute_metrics
-        except ImportError:
-            raise NotAvailable("metrics") from None
         return json.dumps(compute_metrics(sim.trace(), sim.scenario), indent=1)
-    try:
-        from .export import export
-    except ImportError:
-        raise NotAvailable(fmt) from None
     return export(fmt, sim.trace())
-
-
-class NotAvailable(Exception):
-    def __init__(self, fmt: str) -> None:
-        super().__init__(f"export format {fmt!r} is not available yet")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,11 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.file}: valid ({len(scenario['script'])} script steps)")
         return 0
     if args.command == "compare":
-        try:
-            from .compare import compare, format_table
-        except ImportError:
-            print("error: compare is not available yet", file=sys.stderr)
-            return 2
         result = compare(scenario, args.until)
         _write(json.dumps(result, indent=1) if args.export == "json" else format_table(result), args.output)
         return 0
@@ -137,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in refused_actions(sim):
             print(line, file=sys.stderr)
         payload = export_simulation(sim, args.export)
-    except NotAvailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # e.g. a mode that is not available
+    except ValueError as exc:  # an ExportError: a trace the format cannot encode
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .engine import Simulation
 from .metrics import compute_metrics
-from .scenario import ScenarioError, default_until, load_scenario
+from .scenario import default_until, load_scenario
 
 FORMAT = "dmmviz-compare/1"
 # Distributed first, the baseline last: the order of the columns and the bars.
@@ -27,20 +27,14 @@ def compare(scenario: dict[str, Any], until: float | None = None) -> dict[str, A
     """Run ``scenario`` (a parsed document or ``load_scenario``'s result) under every mode until ``until`` (default:
     5 s after the last script action) and return the metrics of each, with their summaries.
 
-    Raises ScenarioError when the scenario is invalid. A mode the engine cannot run is reported in the result
-    (``available: false`` and the engine's reason) rather than raised, so the other columns still show.
+    Raises ScenarioError when the scenario is invalid; an engine error (a ValueError) is raised as it is, never
+    turned into an empty column. ``available`` is always true (kept so the "dmmviz-compare/1" shape does not change).
     """
     loaded = load_scenario(scenario)
     end = default_until(loaded) if until is None else float(until)
     runs: dict[str, dict[str, Any]] = {}
     for mode in MODES:
-        try:
-            sim = Simulation(load_scenario(scenario), mode=mode)
-        except ScenarioError:
-            raise
-        except ValueError as exc:  # the engine's "mode ... is not available yet"
-            runs[mode] = {"available": False, "reason": str(exc)}
-            continue
+        sim = Simulation(load_scenario(scenario), mode=mode)
         sim.run(end)
         metrics = compute_metrics(sim.trace(), sim.scenario, until=end)
         runs[mode] = {"available": True, "metrics": metrics, "summary": metrics["summary"]}
@@ -76,8 +70,6 @@ def _summary_row(
     values: dict[str, float | None] = {}
     notes: dict[str, str] = {}
     for mode, run in result["runs"].items():
-        if not run["available"]:
-            continue
         value = get(run["summary"])
         if isinstance(value, dict):  # {"node": ..., "value": ...}: the busiest node
             notes[mode] = value["node"] or ""
@@ -88,8 +80,7 @@ def _summary_row(
 
 def rows(result: dict[str, Any]) -> list[Row]:
     """The comparison's rows, in display order (docs/metrics.md defines each)."""
-    available = [run for run in result["runs"].values() if run["available"]]
-    kinds = sorted({k for run in available for k in run["summary"]["messages"] if k != "DATA"},
+    kinds = sorted({k for run in result["runs"].values() for k in run["summary"]["messages"] if k != "DATA"},
                    key=lambda k: (SIGNALLING_KINDS.index(k) if k in SIGNALLING_KINDS else len(SIGNALLING_KINDS), k))
     out = [_summary_row(result, "Signalling messages", "signalling", lambda s: s["signalling_messages"])]
     for kind in kinds:
@@ -134,12 +125,7 @@ def format_table(result: dict[str, Any]) -> str:
     table = [["", *modes]]
     for row in rows(result):
         label = ("  " + row.label) if row.indent else row.label
-        cells = []
-        for mode in modes:
-            if not result["runs"][mode]["available"]:
-                cells.append("n/a")
-            else:
-                cells.append(format_value(row.values.get(mode), row.notes.get(mode, ""), row.unit))
+        cells = [format_value(row.values.get(mode), row.notes.get(mode, ""), row.unit) for mode in modes]
         table.append([label, *cells])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = [f"{result['title']} (until {result['until']:g} s)", ""]
@@ -147,9 +133,5 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("  ".join([line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:]))]).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
-    unavailable = [(mode, run["reason"]) for mode, run in result["runs"].items() if not run["available"]]
-    if unavailable:
-        lines.append("")
-        lines += [f"n/a {mode}: {reason}" for mode, reason in unavailable]
     lines += ["", "(node) = the busiest node; '-' = nothing to measure. Definitions: docs/metrics.md"]
     return "\n".join(lines) + "\n"

@@ -25,11 +25,8 @@ def result() -> dict:
 
 
 def both(result: dict) -> tuple[dict, dict]:
-    """The summaries of network-dmm and centralized-pmipv6; skips until the engine runs the centralized mode."""
-    central = result["runs"]["centralized-pmipv6"]
-    if not central["available"]:
-        pytest.skip(f"waiting for the engine: {central['reason']}")
-    return result["runs"]["network-dmm"]["summary"], central["summary"]
+    """The summaries of network-dmm and centralized-pmipv6."""
+    return result["runs"]["network-dmm"]["summary"], result["runs"]["centralized-pmipv6"]["summary"]
 
 
 def test_compare_runs_every_mode_until_default_end(result):
@@ -39,8 +36,8 @@ def test_compare_runs_every_mode_until_default_end(result):
     assert set(result["runs"]) == set(MODES)
     dmm = result["runs"]["network-dmm"]
     assert dmm["available"] and dmm["metrics"]["mode"] == "network-dmm"
-    for run in result["runs"].values():
-        assert run["available"] or "not available" in run["reason"]
+    for mode, run in result["runs"].items():
+        assert run["available"] and run["metrics"]["mode"] == mode
 
 
 def test_network_dmm_mostly_static_by_hand(result):
@@ -87,7 +84,7 @@ def test_seed_claim_state_and_traffic_concentrated_at_lma(result):
 
 
 def test_format_table_lists_modes_side_by_side(result):
-    """The table has one column per mode and the rows an instructor needs; modes not run yet say n/a and why."""
+    """The table has one column per mode and the rows an instructor needs, a number in every cell (no n/a)."""
     table = format_table(result)
     header = table.splitlines()[2]
     assert header.split() == list(MODES)
@@ -96,9 +93,23 @@ def test_format_table_lists_modes_side_by_side(result):
         assert any(line.startswith(label) for line in table.splitlines()), label
     latency = next(line for line in table.splitlines() if line.startswith("Mean handover latency"))
     assert "30 ms" in latency
-    for mode, run in result["runs"].items():
-        if not run["available"]:
-            assert f"n/a {mode}: " in table
+    assert "n/a" not in table
+
+
+def test_compare_raises_an_engine_error_instead_of_hiding_the_column(monkeypatch):
+    """A design that breaks (the engine raises ValueError) fails compare loudly: no `available: false` column."""
+    import simulator.compare as compare_module
+
+    real = compare_module.Simulation
+
+    def broken(scenario, mode=None, **kw):
+        if mode == "client-dmm":
+            raise ValueError("client-dmm: broken on purpose")
+        return real(scenario, mode=mode, **kw)
+
+    monkeypatch.setattr(compare_module, "Simulation", broken)
+    with pytest.raises(ValueError, match="broken on purpose"):
+        compare(json.loads(MOSTLY_STATIC.read_text()))
 
 
 def test_rows_carry_numbers_for_charts(result):

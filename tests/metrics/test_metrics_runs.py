@@ -4,8 +4,6 @@ Defaults (simulator/constants.py): access link MN<->MAR 2 ms; wired nodes throug
 the scenario's MAR1-MAR2 link 2 ms; a move detaches at once and attaches 50 ms later; each flow sends one packet each
 way every 0.2 s from its start. Script actions scheduled at the same time as a flow tick run first (they were
 scheduled first).
-
-Tests for the modes the engine does not run yet skip with the engine's own reason; they run as soon as it does.
 """
 
 from __future__ import annotations
@@ -37,13 +35,8 @@ UNTIL = 7.0
 
 
 def run(scenario: dict, mode: str, until: float = UNTIL) -> dict:
-    """The metrics of one run; skips (with the engine's reason) when the engine has no such mode yet."""
-    try:
-        sim = Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode)
-    except ValueError as exc:
-        if "not available" in str(exc):
-            pytest.skip(f"waiting for the engine: {exc}")
-        raise
+    """The metrics of one run (an engine error fails the test)."""
+    sim = Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode)
     sim.run(until)
     return compute_metrics(sim.trace(), sim.scenario)
 
