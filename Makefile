@@ -6,15 +6,31 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-server test-services test-browser setup bench
+.PHONY: run test test-server test-services test-browser setup bench lint lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when requirements.txt is newer than the last install.
+# Reinstall only when a lock file is newer than the last install. `make run` installs the run-time lock only;
+# tests and lint add requirements-dev.txt (both compiled by `make lock` from their .in files).
 $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $(STAMP)
+
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP) $(DEV_STAMP)
+
+# Recompile both locks after editing requirements.in or requirements-dev.in (needs PyPI).
+LOCK_FLAGS := --quiet --strip-extras --no-header --annotate --no-emit-index-url --no-emit-find-links
+lock: $(DEV_STAMP)
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) requirements.in -o requirements.txt
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) requirements-dev.in -o requirements-dev.txt
+
+# ruff on every Python file, mypy --strict on simulator/ and dmmviz/protocol.py (config: pyproject.toml).
+lint: $(DEV_STAMP)
+	@status=0; $(VENV)/bin/ruff check . || status=1; $(VENV)/bin/mypy || status=1; exit $$status
 
 setup: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
@@ -34,17 +50,17 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # pytest's exit status 5 means "no tests collected", which is not a failure for a directory still empty.
 test: setup test-server test-services test-browser
 
-test-server: $(STAMP)
+test-server: $(DEV_STAMP)
 	$(PY) -m pytest --ignore=tests/browser
 
-test-services: $(STAMP)
+test-services: $(DEV_STAMP)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/server tests/lessons
 
-test-browser: $(STAMP)
+test-browser: $(DEV_STAMP)
 	@if [ -d tests/browser ]; then \
 		$(PY) -m pytest tests/browser; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "tests/browser: no tests collected"; status=0; fi; exit $$status; \
 	else echo "tests/browser: none yet"; fi
 
-bench: setup
+bench: setup $(DEV_STAMP)
 	$(PY) bench/ws.py
