@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-server test-services test-browser setup bench lint lock
+.PHONY: run test test-tools test-server test-services test-browser setup bench lint lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,13 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # 2. the server tests again on PostgreSQL and channels_redis, the multi-process setup;
 # 3. the browser tests in their own process: Playwright's sync API and pytest-asyncio clash in one.
 # pytest's exit status 5 means "no tests collected", which is not a failure for a directory still empty.
-test: setup test-server test-services test-browser
+test: test-tools setup test-server test-services test-browser
+
+# What pip cannot install (Chromium, tshark, PlantUML, nginx, Mermaid's parser; apt-get/npm as root, else it names
+# the command and fails), and PostgreSQL and Redis on loopback. .ci/run reaches these through `make test` too.
+test-tools:
+	scripts/install-test-tools.sh
+	scripts/start-services.sh
 
 test-server: $(DEV_STAMP)
 	$(PY) -m pytest --ignore=tests/browser

@@ -56,9 +56,9 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Debian Chromium; the tests that need it are skipped, visibly, where there is none."""
+    """Headless Debian Chromium; the browser tests fail, naming the command to run, where there is none."""
     if not CHROMIUM:
-        pytest.skip("no Chromium on this machine (apt install chromium): browser tests not run")
+        pytest.fail("no Chromium on this machine: run scripts/install-test-tools.sh (as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

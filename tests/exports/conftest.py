@@ -54,5 +54,5 @@ def handmade() -> dict:
 def need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        pytest.skip(f"{tool} is not installed (CI installs it: .ci/run)")
+        pytest.fail(f"{tool} is not installed: run scripts/install-test-tools.sh (as root; make test and CI do)")
     return path

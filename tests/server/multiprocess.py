@@ -30,7 +30,7 @@ def two_servers(transactional_db):
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}): run scripts/start-services.sh")
     env = {"DATABASE_URL": database_url(), "REDIS_URL": REDIS_URL}
     servers = [DaphneProcess(env=env), DaphneProcess(env=env)]
     try:
