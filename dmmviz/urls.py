@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dmmviz import views_compare, views_export
+from dmmviz import health, views_compare, views_export
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),  # the proxy's and systemd's health check (dmmviz/health.py)
     path("compare/", views_compare.compare_index, name="compare_index"),
     path("compare/<slug:slug>/", views_compare.compare_page, name="compare"),
     path("", include("dmmviz.web.urls")),
