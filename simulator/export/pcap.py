@@ -6,12 +6,19 @@ of message becomes, the address plan and the session-DB payload are documented i
 
 - RS / RA: ICMPv6 (RFC 4861) on the access link, from the MN's link-local address to ff02::2 and back from
   fe80::1, the link-local address every MAR shares (RFC 5213 §6.9.3; in client-dmm each router has its own);
-  RA prefix information options carry the trace's valid and preferred lifetimes.
+  RA prefix information options carry the trace's valid and preferred lifetimes; Router Preference medium (RFC 4191
+  §2.2, the default: scapy's own default would be high).
 - PBU / PBA (RFC 5213 §8.1, §8.2): Mobility Header BU/BA with P=1 from the serving MAR's address to the anchor's
   and back, with the MN Identifier, Home Network Prefix, Handoff Indicator, Access Technology Type and Timestamp
-  options, aligned and padded as RFC 6275 §6.2 says. BU / BA (client-dmm, RFC 6275): the MN's own BU from its
-  care-of address with a Home Address destination option; the BA back with a type 2 routing header.
+  options, aligned and padded as RFC 6275 §6.2 says; a per-flow PBU/PBA (seed Figure 6) adds the Flow
+  Identification option (RFC 6089, type 45) with a Traffic Selector sub-option (RFC 6088) naming the flow's packets.
+  BU / BA (client-dmm, RFC 6275): the MN's own BU from its care-of address with a Home Address destination option;
+  the BA back with a type 2 routing header. A de-registration back home is sent from the home address, which is
+  then also its care-of address (RFC 6275 §11.5.4), with neither.
 - DATA: UDP; tunnelled segments wrapped in an outer IPv6 header (IPv6-in-IPv6, next header 41) between the MARs.
+  Hop limits as a router would leave them (RFC 8200 §3, RFC 2473 §3): the inner packet leaves its origin with 64
+  and loses one at every router that forwards it (the tunnel entry and the exit too); the outer header leaves the
+  tunnel entry with 64 and loses one at every router that relays it inside the tunnel.
 - DB_QUERY / DB_REPLY / DB_UPDATE: UDP port 7333 with a JSON payload.
 
 Mobility and ICMPv6 packets are built with scapy. Data and DB packets, the bulk of a run, are plain IPv6 + UDP
@@ -55,6 +62,8 @@ ROUTER_LIFETIME = 1800  # RFC 4861 §6.2.1 default AdvDefaultLifetime: 3 x MaxRt
 INFINITE = 0xFFFFFFFF
 DEFAULT_ATT = 4  # IEEE 802.11a/b/g (RFC 5213 §8.5)
 DEFAULT_SIZE = 100
+PRF_MEDIUM = 0  # RFC 4191 §2.2 Router Preference: 00 medium (the default), 01 high, 11 low
+FID_REJECTED = 128  # RFC 6089 §4.2 Flow Identification status in a PBA that refused the flow binding
 
 # Mobility options: (type, alignment x, y): the option must start at an offset of x*n + y from the start of the
 # Mobility Header (RFC 6275 §6.2; RFC 5213 §8.3-§8.8; RFC 4283 §3).
@@ -64,6 +73,11 @@ OPT_HNP = (22, 8, 4)
 OPT_HI = (23, 0, 0)
 OPT_ATT = (24, 0, 0)
 OPT_TIMESTAMP = (27, 8, 2)
+OPT_FLOW_ID = (45, 2, 0)  # RFC 6089 §4.2: FID, FID-PRI, Reserved, Status, sub-options; 2n alignment
+FID_SUB_TRAFFIC_SELECTOR = 3  # RFC 6089 §4.2.2 sub-option types: 0 Pad1, 1 PadN, 2 Binding Reference, 3 TS
+TS_FORMAT_IPV6 = 2  # RFC 6088 §3: 1 IPv4 binary, 2 IPv6 binary traffic selector
+TS_START_SRC, TS_START_DST, TS_START_SPORT, TS_START_DPORT, TS_START_NH = 0x8000, 0x2000, 0x0080, 0x0020, 0x0002
+UDP_NH = 17
 MH_FIXED = 12  # BU and BA bodies both end 12 octets into the Mobility Header: options start there
 NAI_SUBTYPE = 1  # RFC 4283: MN Identifier subtype 1, Network Access Identifier
 BU_FLAGS, BA_FLAGS = "AHLKMRP", "KRP"
@@ -170,13 +184,13 @@ def _ipv6(src: bytes, dst: bytes, next_header: int, payload: bytes, hop_limit: i
     return struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop_limit) + src + dst + payload
 
 
-def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes:
+def _udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, hop_limit: int = HOP_LIMIT) -> bytes:
     """IPv6 + UDP datagram with the checksum over the RFC 8200 §8.1 pseudo-header."""
     length = 8 + len(payload)
     pseudo = src + dst + struct.pack("!IxxxB", length, 17)
     header = struct.pack("!HHHH", sport, dport, length, 0)
     checksum = _checksum(pseudo + header + payload) or 0xFFFF  # RFC 8200 §8.1: zero is sent as 0xffff
-    return _ipv6(src, dst, 17, struct.pack("!HHHH", sport, dport, length, checksum) + payload)
+    return _ipv6(src, dst, 17, struct.pack("!HHHH", sport, dport, length, checksum) + payload, hop_limit)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -222,7 +236,22 @@ def _timestamp(seconds: float) -> bytes:
     return value.to_bytes(8, "big")
 
 
-def _pmip_options(ev: dict) -> bytes:
+def _flow_identification(fid: int, status: int, src: str | None, dst: str | None, ports: tuple[int, int]) -> bytes:
+    """RFC 6089 §4.2 Flow Identification option data (FID, FID-PRI, Reserved, Status) with one Traffic Selector
+    sub-option (RFC 6089 §4.2.2, RFC 6088 §3.2 IPv6 binary format): the flow's downlink packets, i.e. from the CN's
+    address and port to the MN's, UDP. Fields follow the flags in the order A, C, I, K, O of RFC 6088."""
+    flags, fields = TS_START_DST | TS_START_SPORT | TS_START_DPORT | TS_START_NH, b""
+    if src:
+        flags |= TS_START_SRC
+        fields += _ip(src)
+    fields += _ip(dst) if dst else bytes(16)
+    fields += struct.pack("!HHB", ports[0], ports[1], UDP_NH)
+    selector = struct.pack("!BBHH", TS_FORMAT_IPV6, 0, flags, 0) + fields
+    sub = bytes((FID_SUB_TRAFFIC_SELECTOR, len(selector))) + selector
+    return struct.pack("!HHBB", fid, fid, 0, status) + sub
+
+
+def _pmip_options(ev: dict, flow_id: bytes | None = None) -> bytes:
     hnps = ev.get("hnps") or []
     mn_id = ev.get("mn_id") or f"{ev.get('mn')}@dmmviz.example"
     options = [(OPT_MN_ID, bytes((NAI_SUBTYPE,)) + mn_id.encode("utf-8"))]
@@ -232,6 +261,8 @@ def _pmip_options(ev: dict) -> bytes:
     options.append((OPT_ATT, bytes((0, int(ev.get("att") or DEFAULT_ATT)))))
     stamp = ev.get("timestamp")
     options.append((OPT_TIMESTAMP, _timestamp(stamp if isinstance(stamp, (int, float)) else ev["t"])))
+    if flow_id is not None:
+        options.append((OPT_FLOW_ID, flow_id))
     return mobility_options(options)
 
 
@@ -260,10 +291,36 @@ class _Builder:
         # Client-based mobility: the MN is a tunnel end, at its care-of address; the BA goes back there.
         self.anchor_of = {ev["hnp"]: ev.get("node") for ev in events if ev["kind"] == "hnp_allocated" and "hnp" in ev}
         self.bus: dict[tuple, list[tuple[float, str, str]]] = {}  # (mn, home agent) -> [(t, home, care-of)]
+        self.bu_addresses: dict[object, tuple[str, str]] = {}  # BU id -> (home, care-of) when the trace gives none
+        self.flow_addresses: dict[str, tuple[str, str]] = {}  # flow -> (CN address, MN address) of its downlink
+        serving: dict[tuple[str, str], str | None] = {}  # (mn, interface) -> the router it is attached to
+        allocated: dict[tuple[str, str], str] = {}  # (mn, router) -> the latest prefix that router gave the MN
         for ev in events:
-            if ev["kind"] == "BU" and ev.get("home_address") and ev.get("care_of_address"):
-                self.bus.setdefault((ev["src"], ev["dst"]), []).append(
-                    (ev["t"], ev["home_address"], ev["care_of_address"]))
+            kind = ev["kind"]
+            if kind == "l2_attach":
+                serving[(ev.get("mn"), ev.get("interface"))] = ev.get("node")
+            elif kind == "l2_detach":
+                serving[(ev.get("mn"), ev.get("interface"))] = None
+            elif kind == "hnp_allocated" and isinstance(ev.get("hnp"), str):
+                allocated[(ev.get("mn"), ev.get("node"))] = ev["hnp"]
+            elif kind == "DATA" and ev.get("direction") == "down" and isinstance(ev.get("flow"), str):
+                self.flow_addresses.setdefault(ev["flow"], (ev.get("inner_src"), ev.get("inner_dst")))
+            elif kind == "BU":
+                home, care_of = ev.get("home_address"), ev.get("care_of_address")
+                if home and not care_of and not ev.get("lifetime"):
+                    # A de-registration with no care-of address in the trace (RFC 6275 §11.7.1): back at the home
+                    # agent the care-of address is the home address (§11.5.4); elsewhere it is the address the MN
+                    # has from the router it is attached to now.
+                    router = serving.get((ev["src"], ev.get("interface")))
+                    if router == ev["dst"]:
+                        care_of = home
+                    elif (ev["src"], router) in allocated:
+                        care_of = _host(allocated[(ev["src"], router)])
+                    if care_of:
+                        self.bu_addresses[ev.get("id")] = (home, care_of)
+                if home and care_of:
+                    self.bus.setdefault((ev["src"], ev["dst"]), []).append((ev["t"], home, care_of))
+        self.hop_limits = _HopLimits(self.plan.roles)
 
     def _binding(self, mn: str, home_agent: str, t: float) -> tuple[str, str] | tuple[None, None]:
         """(home address, care-of address) of the MN's latest BU to that home agent sent by time t."""
@@ -288,7 +345,7 @@ class _Builder:
 
     def _ra(self, ev: dict) -> bytes:
         pkt = IPv6(src=self.plan.router_link_local(ev["src"], self.mode), dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
-            chlim=HOP_LIMIT, routerlifetime=ROUTER_LIFETIME)
+            chlim=HOP_LIMIT, prf=PRF_MEDIUM, routerlifetime=ROUTER_LIFETIME)
         for p in ev.get("prefixes") or []:
             net = ipaddress.IPv6Network(p["prefix"], strict=False)
             pkt /= ICMPv6NDOptPrefixInfo(
@@ -297,25 +354,40 @@ class _Builder:
                 preferredlifetime=_seconds32(p.get("preferred_lifetime")))
         return bytes(pkt)
 
+    def _flow_option(self, ev: dict) -> bytes | None:
+        """The Flow Identification option of a per-flow PBU/PBA (the event names a flow), else None."""
+        flow = ev.get("flow")
+        if not isinstance(flow, str):
+            return None
+        cn, mn = self.flow_addresses.get(flow, (None, None))
+        if mn is None and ev.get("hnps"):
+            mn = _host(ev["hnps"][0])
+        status = 0 if ev["kind"] == "PBU" or not ev.get("status") else FID_REJECTED
+        return _flow_identification(self.plan.flow_number.get(flow, 0), status, cn, mn, self.plan.ports(flow, "down"))
+
     def _pbu(self, ev: dict) -> bytes:
         mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),
-                       autopad=0, options=[Raw(_pmip_options(ev))])
+                       autopad=0, options=[Raw(_pmip_options(ev, self._flow_option(ev)))])
         return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
 
     def _pba(self, ev: dict) -> bytes:
         mh = MIP6MH_BA(status=int(ev.get("status") or 0), flags=_flags(ev, BA_FLAGS) if ev.get("flags") else "P",
                        seq=int(ev.get("sequence") or 0), mhtime=_lifetime_units(ev), res2=0,
-                       autopad=0, options=[Raw(_pmip_options(ev))])
+                       autopad=0, options=[Raw(_pmip_options(ev, self._flow_option(ev)))])
         return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
 
     def _bu(self, ev: dict) -> bytes:
         hnps = ev.get("hnps") or []
         home = ev.get("home_address") or (_host(hnps[0]) if hnps else None)
         care_of = ev.get("care_of_address")
+        if home and not care_of:
+            care_of = self.bu_addresses.get(ev.get("id"), (None, None))[1]
         if not home or not care_of:
             raise ExportError(f"pcap: BU id {ev.get('id')} needs home_address and care_of_address")
         mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),
                        autopad=0, options=[Raw(mobility_options([]))])
+        if care_of == home:  # RFC 6275 §11.5.4: back home, the BU goes from the home address, no option needed
+            return bytes(IPv6(src=home, dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
         # RFC 6275 §6.3, §11.7.1: from the care-of address, with the home address in a destination option.
         pkt = IPv6(src=care_of, dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / IPv6ExtHdrDestOpt(
             options=[HAO(hoa=home)]) / mh
@@ -329,6 +401,8 @@ class _Builder:
             raise ExportError(f"pcap: BA id {ev.get('id')} answers no BU of {ev['dst']} to {ev['src']} in the trace")
         mh = MIP6MH_BA(status=int(ev.get("status") or 0), flags=_flags(ev, BA_FLAGS), seq=int(ev.get("sequence") or 0),
                        mhtime=_lifetime_units(ev), res2=0, autopad=0, options=[Raw(mobility_options([]))])
+        if care_of == home:  # the MN is back home: the BA goes straight to the home address
+            return bytes(IPv6(src=self.plan.node(ev["src"]), dst=home, hlim=HOP_LIMIT) / mh)
         # RFC 6275 §6.4, §9.5.4: to the care-of address, with the home address in a type 2 routing header.
         pkt = IPv6(src=self.plan.node(ev["src"]), dst=care_of, hlim=HOP_LIMIT) / IPv6ExtHdrRouting(
             type=2, segleft=1, addresses=[home]) / mh
@@ -340,14 +414,17 @@ class _Builder:
         size = DEFAULT_SIZE if not isinstance(size, int) or size < 0 else size
         text = f"dmmviz {ev.get('flow')} {ev.get('direction')} packet {ev.get('packet')} ".encode()
         payload = (text + bytes(max(0, size - len(text))))[:size]
-        inner = _udp(_ip(ev["inner_src"]), _ip(ev["inner_dst"]), sport, dport, payload)
-        if not ev.get("encapsulated"):
+        outer = None
+        if ev.get("encapsulated"):
+            # RFC 2473 / RFC 5213 §6.10.5: the tunnel between anchor and serving MAR is IPv6-in-IPv6 (next header 41).
+            outer = (ev.get("outer_src"), ev.get("outer_dst"))
+            if not all(outer):
+                outer = (self._tunnel_end(ev, "src"), self._tunnel_end(ev, "dst"))
+        inner_hlim, outer_hlim = self.hop_limits.segment(ev, outer)
+        inner = _udp(_ip(ev["inner_src"]), _ip(ev["inner_dst"]), sport, dport, payload, inner_hlim)
+        if outer is None:
             return inner
-        # RFC 2473 / RFC 5213 §6.10.5: the tunnel between anchor and serving MAR is IPv6-in-IPv6 (next header 41).
-        outer = [ev.get("outer_src"), ev.get("outer_dst")]
-        if not all(outer):
-            outer = [self._tunnel_end(ev, end) for end in ("src", "dst")]
-        return _ipv6(_ip(outer[0]), _ip(outer[1]), 41, inner)
+        return _ipv6(_ip(outer[0]), _ip(outer[1]), 41, inner, outer_hlim)
 
     def _tunnel_end(self, ev: dict, end: str) -> str:
         """A tunnel end's address. Between routers: the segment's ends. When the MN is a tunnel end (client-based
@@ -372,6 +449,35 @@ class _Builder:
         return _udp(_ip(self.plan.node(ev["src"])), _ip(self.plan.node(ev["dst"])), DB_PORT, DB_PORT, payload)
 
     _db_query = _db_reply = _db_update = _db
+
+
+class _HopLimits:
+    """The hop limits of each DATA segment, following one packet (mn, flow, direction, number) from its origin.
+
+    Inner header: 64 at the origin (the CN, or the MN uplink), minus one at every router that forwards the packet:
+    a router sending a segment it received decrements it, except when it merely relays a tunnel packet whose outer
+    header it is not the source of (RFC 6275 §9.4: the serving router between a client-dmm MN and its home agent).
+    Outer header: 64 at the tunnel entry (RFC 2473 §3.1: the entry point is the source of a new packet), minus one
+    at every router relaying it. A packet is forgotten when it reaches a host (MN or CN) or is dropped."""
+
+    def __init__(self, roles: dict[str, str]) -> None:
+        self.hosts = {node for node, role in roles.items() if role in ("mn", "cn")}
+        self.packets: dict[tuple, tuple[int, tuple | None, int]] = {}  # key -> (inner, outer addresses, outer hlim)
+
+    def segment(self, ev: dict, outer: tuple | None) -> tuple[int, int]:
+        key = (ev.get("mn"), ev.get("flow"), ev.get("direction"), ev.get("packet"))
+        previous = self.packets.get(key)
+        if ev["dst"] in self.hosts:
+            self.packets.pop(key, None)  # the last segment: nothing more to follow
+        if previous is None or ev["src"] in self.hosts:
+            inner, outer_hlim = HOP_LIMIT, HOP_LIMIT  # a host sends it: a new packet (a tunnel entry too, client-dmm)
+        elif outer is not None and previous[1] == outer:
+            inner, outer_hlim = previous[0], previous[2] - 1  # relayed inside the tunnel: only the outer header
+        else:
+            inner, outer_hlim = previous[0] - 1, HOP_LIMIT  # forwarded (into or out of a tunnel, or natively)
+        if ev["dst"] not in self.hosts:
+            self.packets[key] = (inner, outer, outer_hlim)
+        return max(inner, 1), max(outer_hlim, 1)
 
 
 def _seconds32(value: object) -> int:
