@@ -7,7 +7,9 @@ layer (one Daphne process). Environment variables switch to shared services:
 - ``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/0``): channels_redis, so several Daphne processes share session groups.
 - ``DMMVIZ_DEBUG=1``: Django's debug pages. Off by default; static files are served either way (see asgi.py).
 - ``DMMVIZ_ALLOWED_HOSTS``: extra host names, comma separated (loopback names are always allowed).
-- ``DMMVIZ_SECRET_KEY``: set it if the server is ever reachable by others; the default is only for loopback use.
+- ``DMMVIZ_SECRET_KEY``: the signing key; without it, the key file ``.secret_key`` (gitignored, mode 0600) made on first
+  use (dmmviz/secret.py). Never a public default: a system check refuses one. Security settings: docs/security.md.
+- ``DMMVIZ_REQUIRE_SHARED_SERVICES=1``: refuse to start without PostgreSQL and Redis (several workers, docs/deploy.md).
 - ``DMMVIZ_WS_ECHO=1``: also route the bare JSON echo consumer at /ws/echo/ (bench/ws.py compares against it).
 """
 
@@ -27,7 +29,9 @@ def _env_flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("DMMVIZ_SECRET_KEY", "dmmviz-local-only-not-secret")
+from dmmviz.secret import secret_key  # noqa: E402
+
+SECRET_KEY = secret_key()  # DMMVIZ_SECRET_KEY, else the project's own key file; never a public default
 DEBUG = _env_flag("DMMVIZ_DEBUG")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
     host.strip() for host in os.environ.get("DMMVIZ_ALLOWED_HOSTS", "").split(",") if host.strip()
@@ -121,6 +125,17 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+# Several worker processes (deploy/, `make serve`): they must share the database and the channel layer, so refuse to
+# start on SQLite or the in-memory layer rather than serve classes that silently split between processes.
+if _env_flag("DMMVIZ_REQUIRE_SHARED_SERVICES"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not REDIS_URL:
+        raise ImproperlyConfigured(
+            "DMMVIZ_REQUIRE_SHARED_SERVICES=1: set DATABASE_URL to a PostgreSQL database and REDIS_URL to a Redis "
+            "server (docs/deploy.md)"
+        )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
