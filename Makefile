@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-tools test-server test-services test-browser setup bench lint lock
+.PHONY: run test test-tools test-server test-services test-browser setup bench lint lock serve serve-stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,17 @@ test-browser: $(DEV_STAMP)
 		$(PY) -m pytest tests/browser; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "tests/browser: no tests collected"; status=0; fi; exit $$status; \
 	else echo "tests/browser: none yet"; fi
+
+# The production layout locally (deploy/, docs/deploy.md): nginx on http://127.0.0.1:$(SERVE_PORT) in front of
+# $(WORKERS) Daphne workers on PostgreSQL and Redis (started if they are not running), in the background.
+WORKERS ?= 2
+SERVE_PORT ?= 8080
+serve: $(STAMP)
+	scripts/install-test-tools.sh nginx
+	$(PY) scripts/serve.py start --workers $(WORKERS) --port $(SERVE_PORT)
+
+serve-stop:
+	@if [ -x $(PY) ]; then $(PY) scripts/serve.py stop; else echo "not serving"; fi
 
 bench: setup $(DEV_STAMP)
 	$(PY) bench/ws.py

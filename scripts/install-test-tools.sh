@@ -7,20 +7,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `scripts/install-test-tools.sh nginx` installs only nginx (make serve); no argument: everything make test needs.
+wanted=("${@:-chromium tshark plantuml nginx nodejs npm mermaid}")
+wanted=(${wanted[*]})
+wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 apt_missing=()
-have chromium || have chromium-browser || apt_missing+=(chromium)
-have tshark || apt_missing+=(tshark)
-have plantuml || apt_missing+=(plantuml)
-have nginx || apt_missing+=(nginx)
-have node || apt_missing+=(nodejs)
-have npm || apt_missing+=(npm)
+wants chromium && ! have chromium && ! have chromium-browser && apt_missing+=(chromium)
+for tool in tshark plantuml nginx npm; do
+    if wants "$tool" && ! have "$tool"; then apt_missing+=("$tool"); fi
+done
+if wants nodejs && ! have node; then apt_missing+=(nodejs); fi
 
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "make test needs: ${apt_missing[*]}. Install them with:" >&2
-        echo "    sudo scripts/install-test-tools.sh    (or: sudo apt-get install -y ${apt_missing[*]})" >&2
+        echo "missing: ${apt_missing[*]}. Install with:" >&2
+        echo "    sudo scripts/install-test-tools.sh $*   (or: sudo apt-get install -y ${apt_missing[*]})" >&2
         exit 1
     fi
     echo "installing ${apt_missing[*]} (apt-get)"
@@ -32,6 +35,9 @@ fi
 
 # Mermaid's own parser checks the Mermaid export: reinstall when the lock is newer than the last install.
 mermaid=tests/exports/mermaid
+if ! wants mermaid; then
+    exit 0
+fi
 if [ ! -d "$mermaid/node_modules/mermaid" ] || [ "$mermaid/package-lock.json" -nt "$mermaid/node_modules/.package-lock.json" ]; then
     echo "installing the pinned Mermaid parser (npm ci --prefix $mermaid)"
     npm ci --prefix "$mermaid" --no-audit --no-fund --loglevel=error </dev/null
