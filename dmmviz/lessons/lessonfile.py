@@ -17,13 +17,14 @@ Pure: no Django, no I/O.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from simulator import CommandError, Problem, ScenarioError, Simulation, load_scenario
 from simulator import validate as validate_scenario
+
+from dmmviz.web import limits
 
 from . import checkpoints
 from .checkpoints import CheckpointError, Question
@@ -66,13 +67,11 @@ class Moment:
 
 
 def parse_text(text: str) -> Any:
-    """Parse JSON text; raise LessonError naming line and column."""
+    """Parse JSON text within the server's input limits (dmmviz/web/limits.py); raise LessonError saying why."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LessonError([Problem("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
-    except RecursionError:
-        raise LessonError([Problem("", "not valid JSON: nested too deeply")]) from None
+        return limits.loads(text)
+    except limits.JSONInputError as exc:
+        raise LessonError([Problem("", exc.message)]) from None
 
 
 def _is_number(value: Any) -> bool:

@@ -7,13 +7,13 @@ server until the student has answered.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from dmmviz.web import limits
 from dmmviz.web.models import Scenario, SimSession
 from simulator import Simulation
 
@@ -124,9 +124,12 @@ def _public(record: PracticeQuestion) -> dict[str, Any]:
 def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
     """Grade a prediction; reply with the truth, why, and the time to run to so the student sees it happen."""
     run = _own_run(request, run_id)
-    try:
-        body = json.loads(request.body.decode("utf-8") or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    if request.content_type == "application/json" or request.body.lstrip()[:1] in (b"{", b"["):
+        try:
+            body = limits.loads(request.body or b"{}")
+        except limits.JSONInputError as exc:
+            return JsonResponse({"error": exc.message, "field": None}, status=400)
+    else:
         body = {"id": request.POST.get("id"), "answer": request.POST.getlist("answer")}
     record = run.questions.filter(id=body.get("id") if isinstance(body, dict) else None).first()
     if record is None:

@@ -2,42 +2,43 @@
 bench's baseline.
 
 SessionConsumer is a thin adapter: it parses a frame (protocol.parse_client_frame), dispatches it through an explicit
-table of allowed types, calls the engine, saves (live.save) and sends. Every tab of a session joins the channel-layer
-group of that session; a change is sent straight to the tab that asked (with its "re") and through the group to the
-others. Each consumer remembers the last revision it sent, so stale group messages are dropped and a missed one
-turns into a fresh snapshot ("resync").
+table of allowed types, calls the engine under a work budget (budget.py), saves (live.save), and only then sends:
+an acknowledged change is a stored change. Every tab of a session joins the channel-layer group of that session; a
+change is sent to the tab that asked (with its "re") and through the group to the others. Each consumer remembers
+the last revision it sent, so stale group messages are dropped and a missed one turns into a fresh snapshot
+("resync").
+
+Frames are queued and handled in order by one task per socket, so that Channels' dispatch stays free to hear the
+client leave: the engine work of a request stops when its client has gone (StopHook). Per-process state (locks,
+tabs, presence, the live cache) lives in one object, process.state() (made in WebConfig.ready).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
-import sys
 import time
-import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
 )
 from channels.layers import InMemoryChannelLayer
-from channels_redis.core import RedisChannelLayer
+from django.db import DatabaseError
 
 from dmmviz import protocol
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
 from simulator import CommandError, ScenarioError, Simulation
 
-from . import live
+from . import budget, limits, live, process
 from .batching import batcher
+from .budget import StopHook, TooMuchWork
 from .live import Live
 
 log = logging.getLogger("dmmviz.consumers")
@@ -45,81 +46,34 @@ log = logging.getLogger("dmmviz.consumers")
 # How often one request is retried when another process keeps saving the session first.
 MAX_ATTEMPTS = 5
 
-# One asyncio lock per session in this process, shared by its tabs' consumers (each holds a strong reference).
-_session_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+# Frames a socket may have waiting behind the one being handled; beyond, a frame is refused with "busy".
+MAX_QUEUED = 32
+
+# The largest message the server sends: Daphne (autobahn) closes a socket whose frame is over 1 MiB. A snapshot drops
+# its oldest events to fit; a change that would make the session's state, journal and scenario alone larger than
+# MAX_STATE_BYTES is refused, so every session can always be opened again.
+MAX_MESSAGE_BYTES = 900 * 1024
+MAX_STATE_BYTES = 600 * 1024
 
 
-# The open tabs of each session in this process (every tab also joins the session's channel-layer group).
-_local_tabs: dict[str, set[SessionConsumer]] = {}
-
-# Two settings of the process that serves the sockets, both for the tail of the latency (the p99 of bench/ws.py):
-# - What exists once the routes are loaded (Django, Daphne, the engine's modules) lives as long as the process. Leave it
-#   out of the garbage collector's full passes, which otherwise walk it again each time and stall every socket of the
-#   process for tens of milliseconds.
-# - Saves run in Django's database thread (batching.py), which needs the interpreter lock a few times per trip. While
-#   the event loop is busy, each time it would wait out the switch interval (5 ms by default): under the bench's load,
-#   trips of 15-50 ms and a p99 several times higher. At 0.5 ms the loop lets go sooner.
-gc.freeze()
-sys.setswitchinterval(0.0005)
+def _error_code(value: str, fallback: ErrorCode) -> ErrorCode:
+    """An error code of protocol.py, or `fallback` while protocol.py does not have it yet."""
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        return fallback
 
 
-def _session_lock(session_id: str) -> asyncio.Lock:
-    lock = _session_locks.get(session_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _session_locks[session_id] = lock
-    return lock
+TOO_MUCH_WORK = _error_code("too_much_work", ErrorCode.BUSY)
+UNAVAILABLE = _error_code("unavailable", ErrorCode.BUSY)
 
-
-class Presence:
-    """Which Daphne processes have tabs on a session, so that with channels_redis a change goes through the channel
-    layer only when another process has a tab to hear it (a group_send cost about 400 µs of a step's 900).
-
-    While a process has tabs on a session it is a member of the Redis set `dmmviz:tabs:<session>`. A process reads a
-    set at most once every REFRESH seconds, and at once after a `session.presence` group message, which every tab
-    sends when it connects. A change skipped in between (the newcomer's message was still on its way) is repaired by
-    the newcomer's check CATCH_UP seconds after connecting (SessionConsumer._catch_up). A process that dies without
-    leaving stays in the set: the others then keep sending, which costs time but loses nothing.
-    """
-
-    REFRESH = 1.0
-    CATCH_UP = 1.5
-    PROCESS = uuid.uuid4().hex.encode()
-
-    def __init__(self) -> None:
-        self._read: dict[str, tuple[float, bool]] = {}  # session -> (when read, another process has tabs)
-
-    @staticmethod
-    def _redis(layer: RedisChannelLayer, key: str) -> Any:
-        return layer.connection(layer.consistent_hash(key))
-
-    async def join(self, layer: RedisChannelLayer, session_id: str) -> None:
-        key = f"dmmviz:tabs:{session_id}"
-        await self._redis(layer, key).sadd(key, self.PROCESS)
-        await self._redis(layer, key).expire(key, 7 * 24 * 3600)  # sets of sessions nobody opens again go away
-
-    async def leave(self, layer: RedisChannelLayer, session_id: str) -> None:
-        key = f"dmmviz:tabs:{session_id}"
-        await self._redis(layer, key).srem(key, self.PROCESS)
-        self.forget(session_id)
-        if _local_tabs.get(session_id):  # a tab came while this one left: stay listed
-            await self.join(layer, session_id)
-
-    def forget(self, session_id: str) -> None:
-        self._read.pop(session_id, None)
-
-    async def others(self, layer: RedisChannelLayer, session_id: str) -> bool:
-        read = self._read.get(session_id)
-        now = time.monotonic()
-        if read is None or now - read[0] >= self.REFRESH:
-            key = f"dmmviz:tabs:{session_id}"
-            members = await self._redis(layer, key).smembers(key)
-            read = (now, any(member != self.PROCESS for member in members))
-            self._read[session_id] = read
-        return read[1]
-
-
-presence = Presence()
+# The errors of a database or Redis that is away or stalled: the request gets an "unavailable" error frame, the
+# socket stays open, and the page tries again later.
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # pragma: no cover
+    RedisError = OSError  # type: ignore[misc,assignment]
+SERVICE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, RedisError, OSError, asyncio.TimeoutError)
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -141,6 +95,14 @@ def _with_re(text: str, re: str | int | None) -> str:
 
 class SessionGone(Exception):
     """The session's row does not exist (never did, or was deleted)."""
+
+
+class SnapshotTooLarge(Exception):
+    """The session's state, journal and scenario do not fit one message even without events."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 class TokenBucket:
@@ -171,19 +133,7 @@ class Outcome:
     more: bool = False
 
 
-class DispatchWithoutDatabaseHop:
-    """Channels' dispatch without its trip to a worker thread to close stale database connections before every
-    message: that trip cost more than a whole step. Database work in these consumers goes through
-    database_sync_to_async (which closes stale connections itself) or live.save_many (which reopens a broken one)."""
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"no handler for message type {message['type']}")
-        await handler(message)
-
-
-class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
+class SessionConsumer(AsyncWebsocketConsumer):
     """One browser tab on one simulation session (protocol: dmmviz/protocol.py)."""
 
     session_id: str
@@ -191,43 +141,58 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
     lock: asyncio.Lock
 
     async def connect(self) -> None:
+        self.process = process.state()
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.group = f"session-{self.session_id.replace('-', '')}"
-        self.lock = _session_lock(self.session_id)
+        self.lock = self.process.lock(self.session_id)
         self.last_revision = -1
         self.resync_pending = False
         self.bucket = TokenBucket(protocol.RATE_PER_SECOND, protocol.RATE_BURST)
         self.last_rate_error = 0.0
         self.joined = False
+        self.gone = False
+        self.inbox: asyncio.Queue[tuple[str | None, bytes | None]] = asyncio.Queue(maxsize=MAX_QUEUED)
+        self.worker: asyncio.Future[None] | None = None
+        self.catch_up: asyncio.Future[None] | None = None
         await self.accept()
-        # Join before the first snapshot: an update that lands in between is queued, then dropped as stale.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        _local_tabs.setdefault(self.session_id, set()).add(self)
-        self.joined = True
-        if isinstance(self.channel_layer, RedisChannelLayer):
-            await presence.join(self.channel_layer, self.session_id)
-            await self.channel_layer.group_send(self.group, {"type": "session.presence"})
+        try:
+            # Join before the first snapshot: an update that lands in between is queued, then dropped as stale.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            self.joined = True
+            first = self.process.add_tab(self.session_id, self)
+            if self.process.presence.shared:
+                if first:
+                    await self.process.presence.join(self.session_id)
+                await self.channel_layer.group_send(self.group, {"type": "session.presence"})
+        except SERVICE_ERRORS as exc:
+            await self._unavailable(exc, None, None)
+            await self.close(code=protocol.CLOSE_UNAVAILABLE if hasattr(protocol, "CLOSE_UNAVAILABLE") else 1013)
+            return
         await self._send_snapshot("connect", None)
-        if isinstance(self.channel_layer, RedisChannelLayer):
+        if self.process.presence.shared:
             self.catch_up = asyncio.ensure_future(self._catch_up())
 
     async def disconnect(self, code: int) -> None:
+        self.gone = True  # the engine work of a request in flight stops at its next poll (StopHook)
+        for task in (self.worker, self.catch_up):
+            if task is not None:
+                task.cancel()
         if getattr(self, "joined", False):
             self.joined = False
-            if getattr(self, "catch_up", None) is not None:
-                self.catch_up.cancel()
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            tabs = _local_tabs.get(self.session_id)
-            if tabs is not None:
-                tabs.discard(self)
-                if not tabs:
-                    del _local_tabs[self.session_id]
-                    if isinstance(self.channel_layer, RedisChannelLayer):
-                        await presence.leave(self.channel_layer, self.session_id)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                if self.process.remove_tab(self.session_id, self) and self.process.presence.shared:
+                    await self.process.presence.leave(self.session_id, still_here=bool(self.process.tabs.get(self.session_id)))
+            except SERVICE_ERRORS:
+                log.warning("session %s: could not leave the group or presence (Redis away?)", self.session_id)
+
+    def alive(self) -> bool:
+        return not self.gone
 
     # -- input -------------------------------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Queue a frame for this socket's worker (frames are handled one at a time, in order)."""
         if not self.bucket.take():
             # One error a second is enough to tell a flooding client; the rest are dropped unanswered.
             now = time.monotonic()
@@ -241,8 +206,29 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
                     )
                 )
             return
+        try:
+            self.inbox.put_nowait((text_data, bytes_data))
+        except asyncio.QueueFull:
+            await self._send_error(ProtocolError(
+                code=ErrorCode.BUSY, message=f"more than {MAX_QUEUED} requests are waiting on this socket; this one was dropped",
+            ))
+            return
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.ensure_future(self._work())
+
+    async def _work(self) -> None:
+        while not self.inbox.empty() and not self.gone:
+            text_data, bytes_data = self.inbox.get_nowait()
+            await self._handle(text_data, bytes_data)
+
+    async def _handle(self, text_data: str | None, bytes_data: bytes | None) -> None:
         message: ClientMessage | None = None
         try:
+            if text_data is not None and len(text_data) <= protocol.MAX_FRAME_BYTES:
+                try:  # the server's one JSON parser first: integer sizes, depth, NaN (limits.py)
+                    limits.loads(text_data)
+                except limits.JSONInputError as exc:
+                    raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
             message = protocol.parse_client_frame(text_data, bytes_data)
             handler = self.HANDLERS[message.type]
             await handler(self, message)
@@ -252,9 +238,18 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
             await self._send_error(err)
         except SessionGone:
             await self._session_gone()
+        except TooMuchWork as exc:
+            await self._send_error(ProtocolError(
+                code=TOO_MUCH_WORK, message=budget.describe(exc),
+                request=message.type if message else None, re=message.id if message else None,
+            ))
+        except SERVICE_ERRORS as exc:
+            await self._unavailable(exc, message.type if message else None, message.id if message else None)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("session %s: request failed", self.session_id)
-            live.cache.drop(self.session_id)
+            self.process.cache.drop(self.session_id)
             await self._send_error(
                 ProtocolError(
                     code=ErrorCode.INTERNAL, message="the server failed on this request; nothing was changed",
@@ -271,68 +266,75 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
     async def command(self, message: ClientMessage) -> None:
         command = message.fields["command"]
 
-        def op(current: Live) -> Outcome:
+        def op(current: Live, hook: StopHook) -> Outcome:
+            sim = current.sim
             try:
-                events = current.sim.apply(command)
+                events = sim.apply(command, **budget.engine_kwargs(sim.apply, hook, budget.IN_LOOP_ITEMS))
             except CommandError as exc:
                 raise ProtocolError(
                     code=ErrorCode.COMMAND_REJECTED,
                     field=f"command.{exc.field}" if exc.field else "command",
                     message=exc.message,
                 ) from None
-            return Outcome(current.sim, "events", events)
+            size = self._state_bytes(current, sim)
+            if size > MAX_STATE_BYTES:
+                raise SessionFull(size)
+            return Outcome(sim, "events", events)
 
         await self._change(message, op, threaded=False)
 
     async def step(self, message: ClientMessage) -> None:
-        def op(current: Live) -> Outcome:
-            if current.sim.peek() is None:
+        def op(current: Live, hook: StopHook) -> Outcome:
+            sim = current.sim
+            if sim.peek() is None:
                 raise ProtocolError(code=ErrorCode.NOTHING_SCHEDULED, message="nothing is scheduled: the simulation is idle")
-            return Outcome(current.sim, "events", current.sim.step())
+            return Outcome(sim, "events", sim.step(**budget.engine_kwargs(sim.step, hook, budget.IN_LOOP_ITEMS)))
 
         await self._change(message, op, threaded=False)
 
     async def run_until(self, message: ClientMessage) -> None:
         t = float(message.fields["t"])
 
-        def op(current: Live) -> Outcome:
+        def op(current: Live, hook: StopHook) -> Outcome:
             sim = current.sim
             if t < sim.now:
                 raise ProtocolError(
                     code=ErrorCode.BAD_FIELD, field="t", message=f"t={t:g} is before now={sim.now:g}; use step_back or seek to go back"
                 )
-            events, more = run_bounded(sim, t, protocol.MAX_RUN_STEPS)
+            events, more = run_bounded(sim, t, protocol.MAX_RUN_STEPS, hook)
             return Outcome(sim, "events", events, more=more)
 
         await self._change(message, op, threaded=True)
 
     async def step_back(self, message: ClientMessage) -> None:
-        def op(current: Live) -> Outcome:
+        def op(current: Live, hook: StopHook) -> Outcome:
             if not _can_step_back(current.sim):
                 raise ProtocolError(code=ErrorCode.NOTHING_TO_UNDO, message="already at the start of the scenario")
             # The engine knows what one visible step is: the last user command, or the last step that emitted events.
-            return Outcome(current.sim.step_back(), "snapshot", [])
+            sim = current.sim
+            return Outcome(sim.step_back(**budget.engine_kwargs(sim.step_back, hook)), "snapshot", [])
 
         await self._change(message, op, threaded=True)
 
     async def reset(self, message: ClientMessage) -> None:
-        def op(current: Live) -> Outcome:
+        def op(current: Live, hook: StopHook) -> Outcome:
             row = current.row
             return Outcome(Simulation.replay(row.scenario, row.seed, [], 0, mode=row.mode), "snapshot", [])
 
-        await self._change(message, op, threaded=True)
+        await self._change(message, op, threaded=True, allow_unbuildable=True)
 
     async def seek(self, message: ClientMessage) -> None:
         target = int(message.fields["steps"])
 
-        def op(current: Live) -> Outcome:
+        def op(current: Live, hook: StopHook) -> Outcome:
             sim, row = current.sim, current.row
             if target > sim.steps + protocol.MAX_RUN_STEPS:
                 raise ProtocolError(
                     code=ErrorCode.BAD_FIELD, field="steps",
                     message=f"steps={target} is more than {protocol.MAX_RUN_STEPS} steps ahead of {sim.steps}",
                 )
-            new = Simulation.replay(row.scenario, row.seed, live.journal_json(sim), target, mode=row.mode)
+            new = Simulation.replay(row.scenario, row.seed, live.journal_json(sim), target, mode=row.mode,
+                                    **budget.engine_kwargs(Simulation.replay, hook))
             return Outcome(new, "snapshot", [])
 
         await self._change(message, op, threaded=True)
@@ -350,29 +352,52 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
 
     # -- changing a session ------------------------------------------------------------------------------------
 
-    async def _change(self, message: ClientMessage, op: Callable[[Live], Outcome], *, threaded: bool) -> None:
-        """Run `op` on the session's simulation, send the result to this tab, save it, then send it to the group.
+    async def _change(
+        self, message: ClientMessage, op: Callable[[Live, StopHook], Outcome], *, threaded: bool,
+        allow_unbuildable: bool = False,
+    ) -> None:
+        """Run `op` on the session's simulation, save the result, then send it to this tab and to the group.
 
         `op` raises ProtocolError having changed nothing. If another process saved first, the save matches no row:
-        this tab gets a "resync" snapshot of the stored state and `op` runs again on it. Other tabs only ever get
-        saved changes.
+        this tab gets a "resync" snapshot of the stored state and `op` runs again on it. No tab is ever shown a change
+        that is not stored. `allow_unbuildable` (reset) runs `op` even when the stored session is too long to rebuild.
         """
         async with self.lock:
             for _ in range(MAX_ATTEMPTS):
-                current = await self._live(fresh=False)
-                journal_before = current.sim.journal
                 try:
-                    outcome = await asyncio.to_thread(op, current) if threaded else op(current)
+                    current = await self._live(fresh=False)
+                except TooMuchWork:
+                    if not allow_unbuildable:
+                        raise
+                    row = await database_sync_to_async(live.load_row)(self.session_id)
+                    if row is None:
+                        raise SessionGone from None
+                    current = Live(row=row, sim=None, revision=row.revision)  # type: ignore[arg-type]
+                journal_before = current.sim.journal if current.sim is not None else None
+                hook = StopHook(budget.REQUEST_CPU_SECONDS, self.alive)
+                try:
+                    if threaded:
+                        outcome = await asyncio.to_thread(lambda: op(current, hook.begin()))
+                    else:
+                        outcome = op(current, hook.begin())
                 except ProtocolError:
                     # A refusal judged on a cached simulation that another process has since moved on from would be
                     # wrong (say, "not attached" when a tab elsewhere attached it): check, and retry on fresh state.
                     latest = await database_sync_to_async(live.load_revision)(self.session_id)
                     if latest is not None and latest != current.revision:
-                        live.cache.drop(self.session_id)
+                        self.process.cache.drop(self.session_id)
                         continue
                     raise
+                except SessionFull as full:
+                    self.process.cache.drop(self.session_id)  # the command was applied to the cached simulation
+                    raise ProtocolError(
+                        code=ErrorCode.COMMAND_REJECTED, field="command",
+                        message=f"this session is full: after this command its state and commands would take "
+                        f"{full.size // 1024} KiB, more than the {MAX_STATE_BYTES // 1024} KiB a page can be sent; "
+                        "stop some flows, step back or reset",
+                    ) from None
                 except BaseException:
-                    live.cache.drop(self.session_id)  # the simulation may be half changed
+                    self.process.cache.drop(self.session_id)  # the simulation may be half changed
                     raise
                 sim = outcome.sim
                 updated = Live(row=current.row, sim=sim, revision=current.revision + 1)
@@ -384,27 +409,26 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
                             next_time=sim.peek(), steps=sim.steps, can_step_back=_can_step_back(sim), more=outcome.more,
                         )
                     )
+                    if len(text) > MAX_MESSAGE_BYTES:  # too many events for one message: a snapshot says it all
+                        text = self._snapshot_text("resync", updated)
                 else:
-                    text = _dumps(self._snapshot_message(message.type.value, updated))
-                # The asking tab sees its result before the save: the save is most of a step's cost, and it fails
-                # only when another process saved this session first, which the lines below repair.
-                await self._deliver_own(text, updated, message.id, is_snapshot=outcome.kind == "snapshot")
+                    text = self._snapshot_text(message.type.value, updated)
                 request = live.SaveRequest.of(self.session_id, current.revision, sim, sim.journal is not journal_before)
                 try:
                     saved = await batcher.save(request)
-                except Exception:
-                    live.cache.drop(self.session_id)
-                    self.last_revision = -1  # this tab was shown an unsaved change: its next message is a snapshot
+                except BaseException:
+                    self.process.cache.drop(self.session_id)
                     raise
                 if saved:
-                    live.cache.put(self.session_id, updated)
+                    # Stored: now the tab that asked, and then the others, may hear of it.
+                    self.process.cache.put(self.session_id, updated)
+                    await self._deliver_own(text, updated, message.id, is_snapshot=outcome.kind == "snapshot")
                     await self._broadcast({"type": "session.update", "revision": updated.revision, "text": text})
                     return
-                # Another process saved first, so what this tab was just shown did not happen: show it what did,
-                # then run the request again on top of that.
-                live.cache.drop(self.session_id)
+                # Another process saved first: show this tab what did happen, then run the request again on top of it.
+                self.process.cache.drop(self.session_id)
                 fresh = await self._live(fresh=True)
-                await self.send(text_data=_dumps(self._snapshot_message("resync", fresh)))
+                await self.send(text_data=self._snapshot_text("resync", fresh))
                 self.last_revision = fresh.revision
         raise ProtocolError(
             code=ErrorCode.BUSY, message="the session kept changing under this request (other tabs?); try again"
@@ -413,17 +437,19 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
     async def _live(self, *, fresh: bool) -> Live:
         """The session's simulation: the cached one, or rebuilt from the database. `fresh` checks the cache against
         the database's revision first (for snapshots, which save nothing and so would not notice a stale cache)."""
-        current = live.cache.get(self.session_id)
+        cache = self.process.cache
+        current = cache.get(self.session_id)
         if current is not None and not fresh and current.revision >= self.last_revision:
             return current
         row = await database_sync_to_async(live.load_row)(self.session_id)
         if row is None:
-            live.cache.drop(self.session_id)
+            cache.drop(self.session_id)
             raise SessionGone
         if current is not None and current.revision == row.revision:
             return current
-        current = await asyncio.to_thread(live.rebuild, row)
-        live.cache.put(self.session_id, current)
+        hook = StopHook(budget.REBUILD_CPU_SECONDS, self.alive)
+        current = await asyncio.to_thread(lambda: live.rebuild(row, hook.begin()))
+        cache.put(self.session_id, current)
         return current
 
     # -- output ------------------------------------------------------------------------------------------------
@@ -437,15 +463,50 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
             can_step_back=_can_step_back(sim),
         )
 
+    def _snapshot_text(self, cause: str, current: Live) -> str:
+        """A snapshot that fits MAX_MESSAGE_BYTES: the oldest events are left out (counted in events_omitted) until it
+        does. Raises SnapshotTooLarge if even none would do (a session from before the size limit)."""
+        message = self._snapshot_message(cause, current)
+        message["events_omitted"] += live.trimmed(current.sim)  # what the live session no longer keeps
+        text = _dumps(message)
+        events = message["events"]
+        while len(text.encode()) > MAX_MESSAGE_BYTES and events:
+            keep = len(events) // 2
+            message["events_omitted"] += len(events) - keep
+            events = message["events"] = events[len(events) - keep:]
+            text = _dumps(message)
+        if len(text.encode()) > MAX_MESSAGE_BYTES:
+            raise SnapshotTooLarge(len(text.encode()))
+        return text
+
+    def _state_bytes(self, current: Live, sim: Simulation) -> int:
+        """About what a snapshot of `sim` takes without its events: state, journal and scenario."""
+        return (len(orjson.dumps(sim.snapshot())) + len(orjson.dumps(live.journal_json(sim)))
+                + current.row.scenario_bytes)
+
     async def _send_snapshot(self, cause: str, re: str | int | None) -> None:
         try:
             async with self.lock:
                 current = await self._live(fresh=True)
-                text = _dumps(self._snapshot_message(cause, current))
+                text = self._snapshot_text(cause, current)
                 self.last_revision = current.revision
                 await self.send(text_data=_with_re(text, re))
         except SessionGone:
             await self._session_gone()
+        except SnapshotTooLarge as exc:
+            # The socket stays open so that the page can still reset the session.
+            await self._send_error(ProtocolError(
+                code=TOO_MUCH_WORK, re=re,
+                message=f"this session is too large to send ({exc.size // 1024} KiB, at most "
+                f"{MAX_MESSAGE_BYTES // 1024} KiB); reset it to go on",
+            ))
+        except TooMuchWork as exc:
+            await self._send_error(ProtocolError(
+                code=TOO_MUCH_WORK, re=re,
+                message=f"this session is too long to rebuild ({budget.describe(exc)}); reset it to go on",
+            ))
+        except SERVICE_ERRORS as exc:
+            await self._unavailable(exc, None, re)
         except ScenarioError as exc:
             problems = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or str(exc)
             await self._send_error(
@@ -457,26 +518,24 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
         """Send a saved change to the session's other tabs: those in this process directly, under the session lock
         (so in order), and the others through the channel layer group. With the in-memory layer there are no others,
         and skipping the layer saves a round through its queues for every step; with channels_redis, only when another
-        process has tabs on the session (Presence)."""
-        for tab in list(_local_tabs.get(self.session_id, ())):
+        process has tabs on the session (presence.py)."""
+        for tab in list(self.process.tabs.get(self.session_id, ())):
             if tab is not self:
                 await tab.session_update(event)
         layer = self.channel_layer
-        if isinstance(layer, InMemoryChannelLayer):
-            return
-        if isinstance(layer, RedisChannelLayer) and not await presence.others(layer, self.session_id):
+        if isinstance(layer, InMemoryChannelLayer) or not await self.process.presence.others(self.session_id):
             return
         await layer.group_send(self.group, event)
 
     async def session_presence(self, event: dict[str, Any]) -> None:
         """A tab connected somewhere (maybe in another process): read who has tabs on this session again."""
-        presence.forget(self.session_id)
+        self.process.presence.forget(self.session_id)
 
     async def _catch_up(self) -> None:
         """Some time after connecting, make sure no change was missed: a process that had not yet heard of this one
         may have skipped the group for a change saved after this tab's snapshot was read."""
         try:
-            await asyncio.sleep(Presence.CATCH_UP)
+            await asyncio.sleep(self.process.presence.CATCH_UP)
             latest = await database_sync_to_async(live.load_revision)(self.session_id)
             if latest is not None and latest > self.last_revision:
                 await asyncio.sleep(0.2)  # a change on its way now is not missed
@@ -491,16 +550,16 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
         if is_snapshot or current.revision == self.last_revision + 1:
             await self.send(text_data=_with_re(text, re))
         else:
-            await self.send(text_data=_with_re(_dumps(self._snapshot_message("resync", current)), re))
+            await self.send(text_data=_with_re(self._snapshot_text("resync", current), re))
         self.last_revision = current.revision
 
     async def session_update(self, event: dict[str, Any]) -> None:
         """A saved change of this session: from a tab in this process (directly, see _broadcast) or through the
         channel layer (from any process, this one included)."""
         revision = event["revision"]
-        cached = live.cache.get(self.session_id)
+        cached = self.process.cache.get(self.session_id)
         if cached is not None and cached.revision < revision:
-            live.cache.drop(self.session_id)  # changed by another process: the next request replays from the database
+            self.process.cache.drop(self.session_id)  # changed by another process: the next request replays
         if revision <= self.last_revision:
             return  # already sent (our own change, or covered by a snapshot)
         if revision == self.last_revision + 1:
@@ -524,11 +583,31 @@ class SessionConsumer(DispatchWithoutDatabaseHop, AsyncWebsocketConsumer):
     async def _send_error(self, err: ProtocolError) -> None:
         await self.send(text_data=_dumps(protocol.error_message(err)))
 
+    async def _unavailable(self, exc: BaseException, request: Any, re: str | int | None) -> None:
+        """The database or Redis is away or stalled: say so (one log line, no traceback); the page tries again."""
+        log.warning("session %s: service unavailable: %s: %s", self.session_id, type(exc).__name__, str(exc)[:200])
+        self.process.cache.drop(self.session_id)
+        self.last_revision = -1  # whatever this tab missed meanwhile, its next answer is a snapshot
+        try:
+            await self._send_error(ProtocolError(
+                code=UNAVAILABLE, request=str(request) if request is not None else None, re=re,
+                message="the server's database or message service is not answering; nothing was changed. "
+                "Try again in a few seconds.",
+            ))
+        except Exception:
+            log.debug("session %s: could not send the unavailable error", self.session_id, exc_info=True)
+
     async def _session_gone(self) -> None:
         await self._send_error(
             ProtocolError(code=ErrorCode.SESSION_NOT_FOUND, message=f"there is no session {self.session_id}")
         )
         await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
+
+
+class SessionFull(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 def changes_tables(events: list[dict[str, Any]]) -> bool:
@@ -542,31 +621,36 @@ def _can_step_back(sim: Simulation) -> bool:
     return sim.steps > 0 or bool(sim.journal)
 
 
-def run_bounded(sim: Simulation, t: float, max_steps: int) -> tuple[list[dict[str, Any]], bool]:
+def run_bounded(
+    sim: Simulation, t: float, max_steps: int, hook: StopHook | None = None
+) -> tuple[list[dict[str, Any]], bool]:
     """`sim.run(t)` in slices of simulated time, stopping once `max_steps` items have been processed.
 
     Running to t1 and then to t2 is exactly running to t2 (the engine processes every item due by each bound), so the
     slices change nothing but where a long run may stop. Returns the events and whether items due by `t` remain.
+    The engine polls `hook` inside each slice (its budget); the hook is also checked between slices.
     """
     start = sim.steps
     events: list[dict[str, Any]] = []
     span = 1.0
+    kwargs = budget.engine_kwargs(sim.run, hook, max_steps * 50)
     while True:
         bound = min(t, sim.now + span)
         before = sim.steps
-        events += sim.run(bound)
+        events += sim.run(bound, **kwargs)
         if bound >= t:
             return events, False
         if sim.steps - start >= max_steps:
             nxt = sim.peek()
             return events, nxt is not None and nxt <= t
+        if hook is not None:
+            hook.check()
         done = sim.steps - before
         span = span / 2 if done > 2000 else span * 2 if done < 200 else span
 
 
-class EchoConsumer(DispatchWithoutDatabaseHop, AsyncJsonWebsocketConsumer):
-    """Sends every JSON frame straight back: the floor that bench/ws.py compares the session consumer with (the same
-    dispatch as SessionConsumer, so the comparison is of the work per message, not of Channels' extra hop)."""
+class EchoConsumer(AsyncJsonWebsocketConsumer):
+    """Sends every JSON frame straight back: the floor that bench/ws.py compares the session consumer with."""
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         await self.send_json(content)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
+from . import limits
 from .models import scenario_problems
 
 
@@ -22,20 +22,17 @@ class ScenarioUploadForm(forms.Form):
             raise forms.ValidationError(
                 f"the file is {upload.size // 1024} KiB; a scenario may be at most {limit // 1024} KiB", code="too_large"
             )
-        raw = upload.read()
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise forms.ValidationError(f"not UTF-8 text (byte {exc.start})", code="encoding") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", code="json"
-            ) from exc
+            data = limits.loads(upload.read())  # UTF-8, JSON, integer sizes and nesting depth (dmmviz/web/limits.py)
+        except limits.JSONInputError as exc:
+            raise forms.ValidationError(exc.message, code="json") from None
         if not isinstance(data, dict):
             raise forms.ValidationError("a scenario is a JSON object ({...}), not a list or a value", code="shape")
         problems = scenario_problems(data)
         if problems:
             raise forms.ValidationError([forms.ValidationError(p, code="scenario") for p in problems])
         return data
+
+
+class ScenarioRenameForm(forms.Form):
+    title = forms.CharField(max_length=200, strip=True)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,7 @@ class SessionRow:
     steps: int
     now: float
     revision: int
+    scenario_bytes: int = 0  # the scenario's JSON size, for the cache's estimate of a live session's memory
 
 
 @dataclass(slots=True, kw_only=True)
@@ -76,6 +79,7 @@ def load_row(session_id: str) -> SessionRow | None:
         steps=values["steps"],
         now=values["now"],
         revision=values["revision"],
+        scenario_bytes=len(json.dumps(values["scenario_data"], separators=(",", ":"))),
     )
 
 
@@ -84,9 +88,14 @@ def load_revision(session_id: str) -> int | None:
     return SimSession.objects.filter(id=session_id).values_list("revision", flat=True).first()
 
 
-def rebuild(row: SessionRow) -> Live:
-    """Replay the session's simulation from its row. Raises the engine's ScenarioError if the scenario is refused."""
-    sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode)
+def rebuild(row: SessionRow, hook: Any = None) -> Live:
+    """Replay the session's simulation from its row, under a work budget whose `should_stop` is `hook` (budget.py).
+    Raises the engine's ScenarioError if the scenario is refused, TooMuchWork if the replay is over budget."""
+    from .budget import engine_kwargs
+
+    sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode,
+                            **engine_kwargs(Simulation.replay, hook))
+    trim(sim)
     return Live(row=row, sim=sim, revision=row.revision)
 
 
@@ -189,35 +198,90 @@ def _db_key(session_id: str, vendor: str) -> Any:
     return SimSession._meta.pk.get_db_prep_value(session_id, connections[DEFAULT_DB_ALIAS])
 
 
-class LiveCache:
-    """The most recently used live simulations of this process, by session id (least recently used dropped first)."""
+# A live session keeps its last EVENT_WINDOW events (what a snapshot sends), not every event of its run: memory per
+# session follows the network's state, not the session's length.
+EVENT_WINDOW = 2_000
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, Live] = OrderedDict()
+# Rough bytes of what a live simulation holds: measured with tracemalloc on the built-in scenarios (an event dict
+# is 580-630 bytes; the network's tables and the scenario document about 40 times its JSON text).
+_BYTES_PER_EVENT = 650
+_BYTES_PER_JOURNAL_ENTRY = 400
+_BYTES_PER_SCENARIO_BYTE = 40
+
+
+# How many of each live simulation's events were dropped by trim (a snapshot's events_omitted counts them).
+_trimmed: weakref.WeakKeyDictionary[Simulation, int] = weakref.WeakKeyDictionary()
+
+
+def trim(sim: Simulation) -> None:
+    """Drop all but the last EVENT_WINDOW recorded events (amortised: only once the list is twice that long)."""
+    if len(sim.events) > 2 * EVENT_WINDOW:
+        dropped = len(sim.events) - EVENT_WINDOW
+        del sim.events[:dropped]
+        _trimmed[sim] = _trimmed.get(sim, 0) + dropped
+
+
+def trimmed(sim: Simulation) -> int:
+    """How many of `sim`'s earliest events trim has dropped."""
+    return _trimmed.get(sim, 0)
+
+
+def estimate_bytes(current: Live) -> int:
+    sim = current.sim
+    scenario = current.row.scenario_bytes
+    return (scenario * _BYTES_PER_SCENARIO_BYTE + len(sim.events) * _BYTES_PER_EVENT
+            + len(sim.journal) * _BYTES_PER_JOURNAL_ENTRY + 4096)
+
+
+class LiveCache:
+    """The most recently used live simulations of this process, by session id, bounded by their estimated bytes
+    (`max_bytes`): least recently used dropped first. A session's entry is only a saved replay; dropping it costs a
+    rebuild, never a change."""
+
+    def __init__(self, max_bytes: int = 128 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, tuple[Live, int]] = OrderedDict()
         self._lock = threading.Lock()  # get/put may come from the event loop and from worker threads
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, session_id: str) -> Live | None:
         with self._lock:
-            live = self._entries.get(session_id)
-            if live is not None:
-                self._entries.move_to_end(session_id)
-            return live
+            entry = self._entries.get(session_id)
+            if entry is None:
+                return None
+            self._entries.move_to_end(session_id)
+            return entry[0]
 
     def put(self, session_id: str, live: Live) -> None:
+        trim(live.sim)
+        size = estimate_bytes(live)
         with self._lock:
-            self._entries[session_id] = live
-            self._entries.move_to_end(session_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(session_id, None)
+            if old is not None:
+                self.bytes -= old[1]
+            if size > self.max_bytes:
+                return  # larger than the whole cache: rebuilt on each use rather than evicting everyone else
+            self._entries[session_id] = (live, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
 
     def drop(self, session_id: str) -> None:
         with self._lock:
-            self._entries.pop(session_id, None)
+            old = self._entries.pop(session_id, None)
+            if old is not None:
+                self.bytes -= old[1]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.bytes = 0
 
 
-cache = LiveCache(getattr(settings, "DMMVIZ_LIVE_CACHE_SIZE", 512))
+# Replaced by WebConfig.ready with the process state's cache (dmmviz/web/process.py); this one serves code that runs
+# without the app registry.
+cache = LiveCache(getattr(settings, "DMMVIZ_LIVE_CACHE_BYTES", 128 * 1024 * 1024))

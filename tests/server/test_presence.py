@@ -1,5 +1,5 @@
 """With channels_redis, a change goes through the channel layer only when another process has tabs on the session
-(consumers.Presence), and a tab that a process skipped while it had not yet heard of it is caught up."""
+(presence.RedisPresence), and a tab that a process skipped while it had not yet heard of it is caught up."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from channels.db import (
 )
 from channels.layers import get_channel_layer
 
-from dmmviz.web import live
-from dmmviz.web.consumers import Presence
+import redis.asyncio
+
+from dmmviz.web import live, process
+from dmmviz.web.presence import RedisPresence
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -21,6 +23,14 @@ pytestmark = [
     pytest.mark.services,
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="runs when REDIS_URL is set (make test-services)"),
 ]
+
+
+def redis_client() -> redis.asyncio.Redis:
+    return redis.asyncio.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def test_this_process_uses_the_redis_presence():
+    assert isinstance(process.state().presence, RedisPresence)
 
 
 @pytest.fixture
@@ -51,8 +61,8 @@ async def test_changes_go_through_redis_only_while_another_process_has_tabs(new_
     assert group_sends.count("session.update") == 0
 
     layer = get_channel_layer()
-    key = f"dmmviz:tabs:{session.id}"
-    redis = layer.connection(layer.consistent_hash(key))
+    key = RedisPresence.key(str(session.id))
+    redis = redis_client()
     await redis.sadd(key, b"another-process")
     try:
         await layer.group_send(f"session-{session.id.hex}", {"type": "session.presence"})
@@ -68,7 +78,7 @@ async def test_changes_go_through_redis_only_while_another_process_has_tabs(new_
 async def test_a_change_saved_unannounced_after_connecting_is_caught_up(new_session, clients, monkeypatch):
     """A process that had not yet heard of this tab's process saves a change without telling the group: the tab still
     gets it, as a resync snapshot, soon after connecting."""
-    monkeypatch.setattr(Presence, "CATCH_UP", 0.3)
+    monkeypatch.setattr(process.state().presence, "CATCH_UP", 0.3)
     session = await sync_to_async(new_session)("fig5-handover")
     tab, snapshot = await clients(session.id)
     assert snapshot["revision"] == 0
