@@ -38,7 +38,7 @@ setup: $(STAMP)
 	$(PY) manage.py load_lessons
 
 run: setup
-	$(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=1024 dmmviz.asgi:application
+	$(PY) -m dmmviz.server -e tcp:port=$(PORT):interface=$(HOST):backlog=1024  # Daphne, tuned (dmmviz/server.py)
 
 # PostgreSQL and Redis for the second run of the server tests (the machines run both on loopback).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test

@@ -1,5 +1,5 @@
-"""Start a Daphne serving dmmviz in a child process on a free loopback port (for bench/ws.py and the multi-process
-tests; `make run` starts Daphne itself)."""
+"""Start a Daphne serving dmmviz in a child process on a free loopback port (for the benches and the multi-process
+tests), through the same entry point as `make run` (dmmviz/server.py)."""
 
 from __future__ import annotations
 
@@ -39,9 +39,8 @@ class DaphneProcess:
         return f"ws://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> DaphneProcess:
-        daphne = Path(sys.executable).with_name("daphne")
         self.proc = subprocess.Popen(
-            [str(daphne), "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024", "dmmviz.asgi:application"],
+            [sys.executable, "-m", "dmmviz.server", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024"],
             cwd=BASE_DIR,
             env=self.env,
             stdout=self.log or subprocess.DEVNULL,
@@ -59,6 +58,16 @@ class DaphneProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"daphne did not answer on {self.url} within {timeout:g} s")
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def kill(self) -> None:
+        """kill -9: no clean-up, as a crash would leave it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

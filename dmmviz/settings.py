@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dmmviz.web.middleware.ServiceMiddleware",  # first: a stalled or absent database/Redis is a 503 within seconds
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +102,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"dmmviz-test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_dmmviz_{os.getpid()}"}
+    # A PostgreSQL that accepts and never answers: a new connection gives up after 3 s, a statement the server runs
+    # after 5 s; a stalled open connection is bounded by the waits in dmmviz/web (DMMVIZ_PAGE_TIMEOUT, DMMVIZ_DB_TIMEOUT).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 3, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
+    )
+# Seconds a page may wait for its database before answering 503; seconds a websocket request waits for a database
+# trip before answering an "unavailable" error frame.
+DMMVIZ_PAGE_TIMEOUT = float(os.environ.get("DMMVIZ_PAGE_TIMEOUT", "8"))
+DMMVIZ_DB_TIMEOUT = float(os.environ.get("DMMVIZ_DB_TIMEOUT", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -156,6 +166,13 @@ STATIC_ROOT = BASE_DIR / ".staticfiles"  # only for `collectstatic`; the server 
 # Uploaded scenario files are small JSON documents; refuse anything larger before parsing it.
 DMMVIZ_MAX_SCENARIO_BYTES = 256 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+# Any request body: refused with 413 before it is read (dmmviz/web/limits.py BodyLimit).
+DMMVIZ_MAX_BODY_BYTES = int(os.environ.get("DMMVIZ_MAX_BODY_BYTES", str(1024 * 1024)))
+# Live simulations kept in memory per server process, in estimated bytes (dmmviz/web/live.py LiveCache).
+DMMVIZ_LIVE_CACHE_BYTES = int(os.environ.get("DMMVIZ_LIVE_CACHE_BYTES", str(128 * 1024 * 1024)))
+# Process tuning of the server entry point (python -m dmmviz.server): gc.freeze() after start-up and a 0.5 ms switch
+# interval, for the websocket latency tail (docs/websocket.md). Off: DMMVIZ_PROCESS_TUNING=0.
+DMMVIZ_PROCESS_TUNING = _env_flag("DMMVIZ_PROCESS_TUNING", default=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 
 # Route the bare echo consumer used by bench/ws.py.

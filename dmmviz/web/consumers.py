@@ -30,6 +30,7 @@ from channels.generic.websocket import (
     AsyncWebsocketConsumer,
 )
 from channels.layers import InMemoryChannelLayer
+from django.conf import settings
 from django.db import DatabaseError
 
 from dmmviz import protocol
@@ -86,6 +87,16 @@ def _dumps(message: dict[str, Any]) -> str:
         return json.dumps(message, separators=(",", ":"))
 
 
+def _db_timeout() -> float:
+    return float(getattr(settings, "DMMVIZ_DB_TIMEOUT", 5.0))
+
+
+async def _db(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a database function in Django's database thread, giving up after DMMVIZ_DB_TIMEOUT seconds (a stalled
+    database then answers the tab with an "unavailable" error instead of leaving it waiting)."""
+    return await asyncio.wait_for(database_sync_to_async(fn)(*args), _db_timeout())
+
+
 def _with_re(text: str, re: str | int | None) -> str:
     """Add "re" to a serialised message object without serialising it again."""
     if re is None:
@@ -140,6 +151,25 @@ class SessionConsumer(AsyncWebsocketConsumer):
     group: str
     lock: asyncio.Lock
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' consumer loop, plus one thing: if the channel layer fails while waiting for group messages
+        (Redis went away), the tab gets an "unavailable" error frame and a close with 1013 (try again later), on
+        which the page reconnects with back-off, instead of a bare 1011."""
+        try:
+            await super().__call__(scope, receive, send)
+        except SERVICE_ERRORS as exc:
+            log.warning("websocket %s: channel layer failed: %s: %s", scope.get("path"), type(exc).__name__, str(exc)[:200])
+            self.gone = True
+            if getattr(self, "worker", None) is not None:
+                self.worker.cancel()
+            try:
+                await send({"type": "websocket.send", "text": _dumps(protocol.error_message(ProtocolError(
+                    code=UNAVAILABLE, message="the server's message service went away; reconnecting shortly",
+                )))})
+                await send({"type": "websocket.close", "code": 1013})
+            except Exception:
+                log.debug("websocket %s: could not say unavailable", scope.get("path"), exc_info=True)
+
     async def connect(self) -> None:
         self.process = process.state()
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
@@ -166,7 +196,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_send(self.group, {"type": "session.presence"})
         except SERVICE_ERRORS as exc:
             await self._unavailable(exc, None, None)
-            await self.close(code=protocol.CLOSE_UNAVAILABLE if hasattr(protocol, "CLOSE_UNAVAILABLE") else 1013)
+            await self.close(code=1013)  # "try again later": the page reconnects with back-off
             return
         await self._send_snapshot("connect", None)
         if self.process.presence.shared:
@@ -369,7 +399,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 except TooMuchWork:
                     if not allow_unbuildable:
                         raise
-                    row = await database_sync_to_async(live.load_row)(self.session_id)
+                    row = await _db(live.load_row, self.session_id)
                     if row is None:
                         raise SessionGone from None
                     current = Live(row=row, sim=None, revision=row.revision)  # type: ignore[arg-type]
@@ -383,7 +413,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 except ProtocolError:
                     # A refusal judged on a cached simulation that another process has since moved on from would be
                     # wrong (say, "not attached" when a tab elsewhere attached it): check, and retry on fresh state.
-                    latest = await database_sync_to_async(live.load_revision)(self.session_id)
+                    latest = await _db(live.load_revision, self.session_id)
                     if latest is not None and latest != current.revision:
                         self.process.cache.drop(self.session_id)
                         continue
@@ -415,7 +445,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     text = self._snapshot_text(message.type.value, updated)
                 request = live.SaveRequest.of(self.session_id, current.revision, sim, sim.journal is not journal_before)
                 try:
-                    saved = await batcher.save(request)
+                    saved = await asyncio.wait_for(batcher.save(request), _db_timeout())
                 except BaseException:
                     self.process.cache.drop(self.session_id)
                     raise
@@ -441,7 +471,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         current = cache.get(self.session_id)
         if current is not None and not fresh and current.revision >= self.last_revision:
             return current
-        row = await database_sync_to_async(live.load_row)(self.session_id)
+        row = await _db(live.load_row, self.session_id)
         if row is None:
             cache.drop(self.session_id)
             raise SessionGone
@@ -536,7 +566,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         may have skipped the group for a change saved after this tab's snapshot was read."""
         try:
             await asyncio.sleep(self.process.presence.CATCH_UP)
-            latest = await database_sync_to_async(live.load_revision)(self.session_id)
+            latest = await _db(live.load_revision, self.session_id)
             if latest is not None and latest > self.last_revision:
                 await asyncio.sleep(0.2)  # a change on its way now is not missed
                 if self.joined and latest > self.last_revision and not self.resync_pending:
