@@ -33,11 +33,13 @@ lint: $(DEV_STAMP)
 	@status=0; $(VENV)/bin/ruff check . || status=1; $(VENV)/bin/mypy || status=1; exit $$status
 
 setup: $(STAMP)
+	$(PY) -m dmmviz.secret  # the signing key: DMMVIZ_SECRET_KEY, else .secret_key (made once, mode 0600, gitignored)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py load_builtin
 	$(PY) manage.py load_lessons
 
 run: setup
+	$(PY) manage.py expire_uploads  # anonymous uploads older than DMMVIZ_UPLOAD_TTL_DAYS (docs/security.md)
 	$(PY) -m dmmviz.server -e tcp:port=$(PORT):interface=$(HOST):backlog=1024  # Daphne, tuned (dmmviz/server.py)
 
 # PostgreSQL and Redis for the second run of the server tests (the machines run both on loopback).

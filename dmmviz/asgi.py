@@ -2,7 +2,9 @@
 
 HTTP goes to Django behind ASGIStaticFilesHandler, which serves STATICFILES_DIRS (the ES modules in static/) straight
 from the source tree with DEBUG on or off, so `make run` needs no collectstatic and no CDN. Websockets go through
-AllowedHostsOriginValidator (an Origin whose host is not in ALLOWED_HOSTS is refused) to the URL router.
+the exact Origin check (dmmviz/origin.py: scheme, host and port) to the URL router, which holds the web app's routes,
+then the lessons app's (each path has one route; who may use a session is dmmviz/access.py's rule), then a catch-all
+that answers an unknown /ws/ path with a clear error.
 """
 
 import os
@@ -15,15 +17,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dmmviz.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from dmmviz.web.limits import BodyLimit  # noqa: E402
-from dmmviz.web.routing import websocket_urlpatterns  # noqa: E402
+from dmmviz.lessons import routing as lessons_routing  # noqa: E402
+from dmmviz.origin import ExactOriginValidator  # noqa: E402
+from dmmviz.web import routing as web_routing  # noqa: E402
+
+websocket_urlpatterns = [
+    *web_routing.websocket_urlpatterns(),
+    *lessons_routing.websocket_urlpatterns(),
+    *web_routing.not_found_route(),
+]
 
 application = ProtocolTypeRouter(
     {
         "http": BodyLimit(ASGIStaticFilesHandler(django_asgi_app)),  # 413 before a too-large body is read
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns())),
+        "websocket": ExactOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",  # log-in lock-out per account (AXES_* below)
+    "dmmviz.apps.SiteConfig",  # site-wide checks (the secret key)
     "dmmviz.web",
     "dmmviz.lessons",  # lessons, practice, classes (owner: lessons engineer)
 ]
@@ -53,12 +55,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "dmmviz.web.middleware.ServiceMiddleware",  # first: a stalled or absent database/Redis is a 503 within seconds
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dmmviz.throttle.ClassCodeThrottleMiddleware",  # wrong class codes: 429 per client address
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "dmmviz.urls"
@@ -153,6 +158,71 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# -- Security (docs/security.md; owner: security) -------------------------------------------------------------------
+# Log-in lock-out: 5 wrong passwords lock that *account* for 15 minutes, whatever the address (a whole class shares
+# one address behind NAT, so the address is never locked). django-axes keeps the failures in the database.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("DMMVIZ_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("DMMVIZ_LOGIN_LOCK_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# axes warns that the address is not locked: on purpose (a classroom shares one); addresses are throttled elsewhere.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Throttles (dmmviz/throttle.py): name -> (count, seconds), per client address unless said otherwise.
+DMMVIZ_RATES = {
+    "class_code": (200, 15 * 60),  # wrong class codes: far above a classroom's typing mistakes behind one NAT address
+    "signup": (100, 60 * 60),
+    "upload": (200, 60 * 60),  # scenario uploads from one address
+    "upload_per_uploader": (30, 60 * 60),  # ... and from one account or browser session
+}
+# Throttle counts live in this cache: per process by default; DMMVIZ_CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares
+# them between the Daphne processes of a multi-process deployment.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("DMMVIZ_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["DMMVIZ_CACHE_URL"]}}
+
+# Anonymous scenario uploads are deleted this many days after upload (`manage.py expire_uploads`, run by `make run`).
+DMMVIZ_UPLOAD_TTL_DAYS = int(os.environ.get("DMMVIZ_UPLOAD_TTL_DAYS", "7"))
+
+# Websocket origins allowed besides the page's own (dmmviz/origin.py), exact "scheme://host[:port]", comma separated.
+DMMVIZ_ALLOWED_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"] + [
+    origin.strip() for origin in os.environ.get("DMMVIZ_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+]
+
+# Headers: scripts only from this site's files (no inline script, no eval); styles may be inline (the visualiser sets
+# SVG style attributes); nothing framed, nothing fetched elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# DMMVIZ_HTTPS=1: the site is served over HTTPS (usually behind a TLS proxy that sets X-Forwarded-Proto): cookies are
+# sent only over HTTPS and browsers are told to use HTTPS for a year (HSTS).
+DMMVIZ_HTTPS = _env_flag("DMMVIZ_HTTPS")
+if DMMVIZ_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DMMVIZ_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_flag("DMMVIZ_SSL_REDIRECT")
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith("[")]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -19,6 +19,7 @@ from django.urls import path
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from dmmviz import access
 from dmmviz.web import live
 from simulator.export import FORMATS, ExportError, export, sequence_model
 
@@ -35,7 +36,8 @@ FILES: dict[str, tuple[str, str]] = {
 assert set(FORMATS) <= set(FILES), "a new export format needs a file name here"
 
 
-def _simulation(session_id: str):
+def _simulation(request: HttpRequest, session_id: str):
+    access.session_or_404(request, session_id)  # the one ownership rule: a stranger gets the same 404 as for no session
     row = live.load_row(str(session_id))
     if row is None:
         raise Http404("no such session")
@@ -66,7 +68,7 @@ def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpRespo
     if fmt not in FILES:
         return HttpResponse(f"unknown format {fmt!r}; choose one of {', '.join(FILES)}", status=400,
                             content_type="text/plain; charset=utf-8")
-    sim = _simulation(session_id)
+    sim = _simulation(request, session_id)
     trace = sim.trace()
     try:
         if fmt == "trace":
@@ -87,7 +89,7 @@ def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpRespo
 @require_GET
 def session_sequence(request: HttpRequest, session_id: str) -> HttpResponse:
     """The sequence-diagram model of the session so far (the live panel draws it)."""
-    sim = _simulation(session_id)
+    sim = _simulation(request, session_id)
     try:
         model = sequence_model(sim.trace(), _options(request))
     except ExportError as exc:

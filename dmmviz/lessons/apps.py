@@ -9,7 +9,12 @@ class LessonsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from .permissions import ensure_instructors_group
+        from dmmviz import access
+
+        from .permissions import ensure_instructors_group, session_claims
+
+        # The one ownership rule for sessions (dmmviz/access.py) learns who owns the sessions this app makes.
+        access.register_claims(session_claims)
 
         # The "instructors" group exists (with its lesson permissions) as soon as the tables do, so an administrator
         # can grant the role in the admin without running a command first.

@@ -1,15 +1,17 @@
-"""Websocket consumers of the lessons app, built on the server engineer's SessionConsumer (dmmviz/web/consumers.py).
+"""Websocket consumers of the lessons app, built on the web app's SessionConsumer (dmmviz/web/consumers.py). The lessons
+app depends on the web app, never the other way. Lesson sessions themselves (attempts, practice, branches, a class's
+session for its instructor) go through the web app's one /ws/session/<uuid>/ route and dmmviz/access.py's rule.
 
-- ``GuardedSessionConsumer`` serves ``/ws/session/<uuid>/`` in place of the plain one: a session that belongs to
-  someone in the lessons app (an attempt's, a practice run's or a branch's student, a class's instructor) accepts
-  only its owner, so nobody commands a simulation that is not theirs. Other sessions behave exactly as before.
 - ``ClassFollowerConsumer`` serves ``/ws/class/<code>/``: a student watching a live class gets the class session's
   ``snapshot`` and ``events`` (the same channel-layer group as the instructor's tab, so it works across Daphne
   processes with REDIS_URL) and may only say ``hello``. The instructor's session id is never sent to followers.
 - ``ClassEventsConsumer`` serves ``/ws/class/<code>/events/``: the class itself (its lesson step, ended) for the
   lesson panels of the instructor and the students.
 
-Both session consumers also answer ``lessons.resync`` group messages (sent by classroom.resync after the server
+Wrong class codes count against the client address (dmmviz/throttle.py); past the limit the socket is refused with
+``rate_limited`` and close code 4429.
+
+The follower consumer also answers ``lessons.resync`` group messages (sent by classroom.resync after the server
 changed a session's row, e.g. the instructor moved the class to another step) with a fresh snapshot.
 """
 
@@ -21,36 +23,24 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from dmmviz import protocol
+from dmmviz import protocol, throttle
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
 from dmmviz.web.consumers import SessionConsumer
+from dmmviz.web.guard import refuse as refuse_socket
 
 from . import classroom
-from .permissions import may_command_session
+
+CLOSE_RATE_LIMITED = 4429
 
 
-def _who(scope: dict[str, Any]) -> tuple[Any, str | None]:
-    session = scope.get("session")
-    return scope.get("user"), getattr(session, "session_key", None) if session is not None else None
-
-
-class GuardedSessionConsumer(SessionConsumer):
-    """SessionConsumer that refuses anyone but the owner of a lessons-owned session (``forbidden``, close 4403)."""
-
-    async def connect(self) -> None:
-        session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
-        user, key = _who(self.scope)
-        if not await database_sync_to_async(may_command_session)(user, key, session_id):
-            await self.accept()
-            await self.send(text_data=json.dumps(protocol.error_message(ProtocolError(
-                code=ErrorCode.FORBIDDEN, message="this simulation belongs to someone else; open your own copy",
-            ))))
-            await self.close(code=protocol.CLOSE_FORBIDDEN)
-            return
-        await super().connect()
-
-    async def lessons_resync(self, event: dict[str, Any]) -> None:
-        await self._send_snapshot("resync", None)
+async def _code_refused(consumer: Any) -> bool:
+    """Refuse the socket (and say when to retry) if this address has used up its wrong class codes."""
+    wait = throttle.socket_refusal(consumer.scope)
+    if wait is None:
+        return False
+    await refuse_socket(consumer, ErrorCode.RATE_LIMITED, f"{throttle.WRONG_CODES} Try again in {wait} s.",
+                        CLOSE_RATE_LIMITED)
+    return True
 
 
 class ClassFollowerConsumer(SessionConsumer):
@@ -58,8 +48,11 @@ class ClassFollowerConsumer(SessionConsumer):
 
     async def connect(self) -> None:
         self.code = str(self.scope["url_route"]["kwargs"]["code"]).upper()
+        if await _code_refused(self):
+            return
         session_id = await database_sync_to_async(classroom.session_of_code)(self.code)
         if session_id is None:
+            throttle.socket_wrong_code(self.scope)
             await self.accept()
             await self.send(text_data=json.dumps(protocol.error_message(ProtocolError(
                 code=ErrorCode.SESSION_NOT_FOUND, message=f"there is no live class {self.code[:12]!r}",
@@ -99,9 +92,12 @@ class ClassEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.code = str(self.scope["url_route"]["kwargs"]["code"]).upper()
+        if await _code_refused(self):
+            return
         info = await database_sync_to_async(classroom.class_info)(self.code)
         await self.accept()
         if info is None:
+            throttle.socket_wrong_code(self.scope)
             await self.send_json({"type": "class", "code": self.code, "active": False, "missing": True})
             await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
             return

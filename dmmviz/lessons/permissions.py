@@ -7,17 +7,20 @@
 - A draft is seen only by its owner, superusers, and whoever has its share link.
 - Built-in lessons are read-only for everyone but superusers (``load_lessons`` would overwrite changes anyway):
   duplicate one to change it.
-- A simulation session that belongs to an attempt, a class or a branch takes commands only from its owner
-  (``may_command_session``); the class's students follow the instructor's session read-only.
+- A simulation session that belongs to an attempt, a practice run, a class or a branch is seen and commanded only by
+  its owner: ``session_claims`` tells dmmviz/access.py (the one rule for sessions) who that is. The class's students
+  follow the class through its own routes, never through the instructor's session.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
 
-INSTRUCTORS = "instructors"
+from dmmviz import access
+from dmmviz.access import INSTRUCTORS, Claim, is_instructor  # noqa: F401 (is_instructor: the lessons app's name for it)
+
 # What the group may do in the admin; LessonAdmin narrows it to the instructor's own lessons.
 GROUP_PERMISSIONS = ("add_lesson", "change_lesson", "delete_lesson", "view_lesson", "view_attempt", "view_liveclass")
 
@@ -29,14 +32,6 @@ def ensure_instructors_group(**kwargs: Any) -> Group:
     if perms.count() != group.permissions.filter(codename__in=GROUP_PERMISSIONS).count():
         group.permissions.add(*perms)
     return group
-
-
-def is_instructor(user: Any) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name=INSTRUCTORS).exists()
 
 
 def owns(user: Any, lesson: Any) -> bool:
@@ -75,23 +70,23 @@ def owns_record(user: Any, session_key: str | None, record: Any) -> bool:
     return bool(session_key) and record.session_key == session_key
 
 
-def may_command_session(user: Any, session_key: str | None, session_id: Any) -> bool:
-    """May this user (or browser session) change this simulation session over the websocket?
-
-    Sessions made by the lessons app belong to someone: an attempt's, a practice run's and a branch's to the student,
-    a class's to its instructor. Other sessions (opened from the home page) are not ours to guard: True.
-    """
+def session_claims(session_id: str) -> list[Claim]:
+    """Who owns a session the lessons app made (registered with access.register_claims in apps.py): an attempt's, a
+    practice run's and a branch's student; a live class's instructor."""
     from .models import Attempt, Branch, LiveClass, PracticeRun
 
-    user = user or AnonymousUser()
-    owners = [
-        *Attempt.objects.filter(sim_session_id=session_id),
-        *Branch.objects.filter(sim_session_id=session_id),
-        *PracticeRun.objects.filter(sim_session_id=session_id),
+    found = [
+        Claim(kind, record["user_id"], record["session_key"])
+        for kind, model in (("attempt", Attempt), ("practice", PracticeRun), ("branch", Branch))
+        for record in model.objects.filter(sim_session_id=session_id).values("user_id", "session_key")
     ]
-    classes = list(LiveClass.objects.filter(sim_session_id=session_id))
-    if not owners and not classes:
-        return True
-    if any(owns_record(user, session_key, record) for record in owners):
-        return True
-    return any(getattr(user, "is_authenticated", False) and c.instructor_id == user.pk for c in classes)
+    found += [
+        Claim("class", instructor_id, "")
+        for instructor_id in LiveClass.objects.filter(sim_session_id=session_id).values_list("instructor_id", flat=True)
+    ]
+    return found
+
+
+def may_command_session(user: Any, session_key: str | None, session_id: Any) -> bool:
+    """May this user (or browser session) change this simulation session? access.can_change decides."""
+    return access.can_change(access.Who(user=user, session_key=session_key), session_id)

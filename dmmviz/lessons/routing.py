@@ -1,8 +1,8 @@
-"""Websocket routes of the lessons app, listed by dmmviz/web/routing.py *before* its own, so that
-``/ws/session/<uuid>/`` reaches GuardedSessionConsumer (the plain SessionConsumer plus the ownership check).
+"""Websocket routes of the lessons app (dmmviz/asgi.py mounts them after the web app's).
 
 Each route is wrapped in AuthMiddlewareStack: the consumers need the user and the browser session (for visitors who
-are not logged in) to tell an owner from anyone else.
+are not logged in). Simulation sessions themselves, lesson ones included, are served by the web app's one
+/ws/session/<uuid>/ route under dmmviz/access.py's rule.
 """
 
 from channels.auth import AuthMiddlewareStack
@@ -13,7 +13,6 @@ def websocket_urlpatterns() -> list:
     from . import consumers
 
     return [
-        path("ws/session/<uuid:session_id>/", AuthMiddlewareStack(consumers.GuardedSessionConsumer.as_asgi())),
         path("ws/class/<str:code>/events/", AuthMiddlewareStack(consumers.ClassEventsConsumer.as_asgi())),
         path("ws/class/<str:code>/", AuthMiddlewareStack(consumers.ClassFollowerConsumer.as_asgi())),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import slugify
@@ -36,6 +37,13 @@ class Scenario(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     data = models.JSONField(help_text='The whole "dmmviz-scenario/1" document.')
     builtin = models.BooleanField(default=False, help_text="Shipped with dmmviz (dmmviz/builtin_scenarios/).")
+    # An upload is private to its uploader (an account, or a browser session when not logged in) until an instructor
+    # publishes it; anonymous uploads expire (manage.py expire_uploads). Who may do what: dmmviz/access.py.
+    public = models.BooleanField(default=False, help_text="Listed for everyone (built-in scenarios always are).")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="scenarios",
+    )
+    owner_key = models.CharField(max_length=64, blank=True, db_index=True, help_text="The uploader's browser session.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -79,6 +87,12 @@ class SimSession(models.Model):
     now = models.FloatField(default=0.0)
     # Bumped on every save by the consumer: two processes acting on one session at once cannot lose an update.
     revision = models.PositiveIntegerField(default=0)
+    # Who started it from the home page (an account, or a browser session): dmmviz/access.py. Sessions made by the
+    # lessons app leave these empty; their attempt, practice run, branch or class says whose they are.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+    )  # CASCADE, not SET_NULL: a session whose owner is gone must not become unclaimed (open to anyone)
+    owner_key = models.CharField(max_length=64, blank=True, default="", help_text="The owner's browser session.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -1,21 +1,27 @@
-"""Websocket routes (asgi.py mounts them behind the origin check)."""
+"""The web app's websocket routes; dmmviz/asgi.py mounts them, with the lessons app's, behind the origin check.
 
+One route per path: /ws/session/<uuid>/ is OwnedSessionConsumer for every kind of session (home page, lesson attempt,
+practice, branch, class); who may use it is decided by dmmviz/access.py, not by the order of this list.
+"""
+
+from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.urls import path, re_path
 
 
 def websocket_urlpatterns() -> list:
-    from . import consumers
+    from . import consumers, guard
 
-    from dmmviz.lessons.routing import websocket_urlpatterns as lessons_routes
-
-    # The lessons app's routes come first: its /ws/session/ consumer adds the owner check for lesson, practice and
-    # class sessions (dmmviz/lessons/consumers.py); every other session behaves as with SessionConsumer.
-    routes = [*lessons_routes(), path("ws/session/<uuid:session_id>/", consumers.SessionConsumer.as_asgi())]
+    # AuthMiddlewareStack: the user and browser session tell an owner from anyone else.
+    routes = [path("ws/session/<uuid:session_id>/", AuthMiddlewareStack(guard.OwnedSessionConsumer.as_asgi()))]
     if settings.DMMVIZ_WS_ECHO:
         # A bare JSON echo, the baseline that bench/ws.py measures the session consumer against.
         routes.append(path("ws/echo/", consumers.EchoConsumer.as_asgi()))
+    return routes
+
+
+def not_found_route() -> list:
+    """Last of all the site's routes: anything else under /ws/ gets a clear error, not a 500."""
     from .notfound import NotFoundConsumer
 
-    routes.append(re_path(r"^ws/", NotFoundConsumer.as_asgi()))  # anything else: a clear error, not a 500
-    return routes
+    return [re_path(r"^ws/", NotFoundConsumer.as_asgi())]

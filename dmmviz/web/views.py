@@ -1,4 +1,5 @@
-"""Pages: the scenario list with upload, a session's page, and the protocol constants as an ES module.
+"""Pages: the scenario list with upload (rename, delete, publish), a session's page, and the protocol constants as
+an ES module. Who may see and change what is decided in dmmviz/access.py, never here.
 
 Templates: `web/home.html` and `web/session.html`. Minimal ones live in dmmviz/web/templates/; the project's
 templates/ directory comes first in the search path, so the front end overrides them there.
@@ -6,19 +7,46 @@ templates/ directory comes first in the search path, so the front end overrides 
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dmmviz import protocol
+from dmmviz import access, protocol, throttle
+from dmmviz.access import Who
 
-from .forms import ScenarioUploadForm
+from .forms import ScenarioRenameForm, ScenarioUploadForm
 from .models import Scenario, SimSession
 
 
+def _uploader(request: HttpRequest) -> str:
+    """Whom an upload counts against: the account, or the browser session (or the address without one)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"key:{request.session.session_key or throttle.client_address(request)}"
+
+
+def _cards(request: HttpRequest) -> list[dict]:
+    """The scenarios this visitor sees, each with what they may do to it (the template shows only those buttons)."""
+    who = Who.of(request)
+    return [
+        {
+            "scenario": scenario,
+            "can_manage": access.can_manage_scenario(who, scenario),
+            "can_publish": access.can_publish_scenario(who, scenario),
+        }
+        for scenario in access.visible_scenarios(who)
+    ]
+
+
 @require_http_methods(["GET", "POST"])
+@throttle.limit(throttle.UPLOAD, throttle.client_address, "Too many uploads from this network.")
+@throttle.limit(throttle.UPLOAD_PER_UPLOADER, _uploader, "Too many uploads.")
 def home(request: HttpRequest) -> HttpResponse:
-    """GET: the scenarios with an upload form. POST: upload a scenario file; errors are shown on the form, status 400."""
+    """GET: the scenarios this visitor may see, with an upload form. POST: upload a scenario file, private to its
+    uploader (the account, or this browser session) until an instructor publishes it; errors are shown on the form,
+    status 400."""
     form = ScenarioUploadForm()
     status = 200
     if request.method == "POST":
@@ -33,25 +61,73 @@ def home(request: HttpRequest) -> HttpResponse:
                 slug=Scenario.unique_slug(title),
                 data=data,
                 builtin=False,
+                **access.owner_fields(request),
             )
             return redirect("home")
         status = 400
-    context = {"scenarios": Scenario.objects.all(), "form": form}
+    cards = _cards(request)
+    context = {
+        "scenarios": [card["scenario"] for card in cards],
+        "cards": cards,
+        "form": form,
+        "upload_ttl_days": settings.DMMVIZ_UPLOAD_TTL_DAYS,
+    }
     return render(request, "web/home.html", context, status=status)
 
 
 @require_POST
+def scenario_rename(request: HttpRequest, slug: str) -> HttpResponse:
+    """The uploader renames their upload (the slug, and so the address, stays)."""
+    scenario = access.scenario_or_404(request, slug)
+    if not access.can_manage_scenario(Who.of(request), scenario):
+        return HttpResponse("Only the person who uploaded this scenario may rename it.", status=403,
+                            content_type="text/plain; charset=utf-8")
+    form = ScenarioRenameForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("; ".join(form.errors["title"]), status=400, content_type="text/plain; charset=utf-8")
+    scenario.title = form.cleaned_data["title"]
+    scenario.save(update_fields=["title"])
+    messages.success(request, f"Renamed to {scenario.title}.")
+    return redirect("home")
+
+
+@require_POST
+def scenario_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    """The uploader deletes their upload; sessions already started keep their own copy of it."""
+    scenario = access.scenario_or_404(request, slug)
+    if not access.can_manage_scenario(Who.of(request), scenario):
+        return HttpResponse("Only the person who uploaded this scenario may delete it.", status=403,
+                            content_type="text/plain; charset=utf-8")
+    scenario.delete()
+    messages.success(request, f"Deleted {scenario.title}.")
+    return redirect("home")
+
+
+@require_POST
+def scenario_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    """An instructor lists an upload for everyone (public=1) or takes it back (public=0)."""
+    scenario = access.scenario_or_404(request, slug)
+    if not access.can_publish_scenario(Who.of(request), scenario):
+        return HttpResponse("Only instructors may publish a scenario for everyone.", status=403,
+                            content_type="text/plain; charset=utf-8")
+    scenario.public = request.POST.get("public", "1") not in ("0", "false", "")
+    scenario.save(update_fields=["public"])
+    messages.success(request, f"{scenario.title} is {'listed for everyone' if scenario.public else 'private again'}.")
+    return redirect("home")
+
+
+@require_POST
 def session_new(request: HttpRequest, slug: str) -> HttpResponse:
-    """Start a simulation session of a scenario and go to its page (its own URL, shareable between tabs)."""
-    scenario = get_object_or_404(Scenario, slug=slug)
-    session = SimSession.objects.create(scenario=scenario, scenario_data=scenario.data)
+    """Start a simulation session of a scenario and go to its page (its own URL: the starter's tabs share it)."""
+    scenario = access.scenario_or_404(request, slug)
+    session = SimSession.objects.create(scenario=scenario, scenario_data=scenario.data, **access.owner_fields(request))
     return redirect("session", session_id=session.id)
 
 
 @require_GET
 def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
     """The live visualiser for one session. Context: session, scenario (the document), ws_path."""
-    session = get_object_or_404(SimSession, id=session_id)
+    session = access.session_or_404(request, session_id)
     context = {
         "session": session,
         "scenario": session.scenario_data,
