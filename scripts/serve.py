@@ -54,7 +54,7 @@ def nginx_site(upstreams: list[tuple[str, bool]], listen: str, static_root: Path
                         for addr, down in upstreams)
     if tls_cert:
         port = listen.rsplit(":", 1)[-1]
-        listen_lines = (f"    listen {listen} ssl;\n    http2 on;\n    ssl_certificate {tls_cert};\n"
+        listen_lines = (f"    listen {listen} ssl http2;\n    ssl_certificate {tls_cert};\n"
                         f"    ssl_certificate_key {tls_key};\n    ssl_protocols TLSv1.2 TLSv1.3;")
         redirect = (f"server {{\n    listen 80;\n    server_name {server_name};\n"
                     f"    return 308 https://$host{'' if port == '443' else ':' + port}$request_uri;\n}}\n")
