@@ -1,6 +1,7 @@
 """The lesson editor's JSON API. Same rules as the pages (permissions.py); CSRF applies (send X-CSRFToken).
 
-GET  /lessons/api/<slug>/      {"lesson": <dmmviz-lesson/1>, "status", "can_edit", "moments": [...]}
+GET  /lessons/api/<slug>/      {"lesson": <dmmviz-lesson/1>, "status", "can_edit", "moments": [...]}; for anyone but
+                               the lesson's editors and instructors, without checkpoint feedback and answers
 PUT  /lessons/api/<slug>/      body: a dmmviz-lesson/1 document (optionally with "status"); the owner only.
                                200 {"ok": true, "lesson", "status", "moments"} or 400 {"problems": [{"path", "message"}]}
 POST /lessons/api/validate/    body: a lesson document -> {"problems", "moments"}; instructors only
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from simulator import CommandError, ScenarioError, Simulation, load_scenario
 
-from . import checkpoints, lessonfile
+from . import checkpoints, lessonfile, results
 from .forms import MAX_FILE_BYTES
 from .models import Lesson
 from .permissions import can_edit, can_view, is_instructor
@@ -45,16 +46,14 @@ def _body(request: HttpRequest) -> Any:
     return lessonfile.parse_text(text)
 
 
-def moments_json(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per step: its pause time and the question students get, with the engine's answer."""
+def moments_json(data: dict[str, Any], answers: bool = True) -> list[dict[str, Any]]:
+    """Per step: where it opens and pauses, and the question students get, with the engine's answer (``answers``;
+    never for a student) and the events between its opening and its end (for the editor's "pause before this")."""
     out = []
     for m in lessonfile.play(data):
         q = m.question
-        out.append({
-            "index": m.index,
-            "t": m.t,
-            "question": {**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if q else None,
-        })
+        question = ({**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if answers else q.public()) if q else None
+        out.append({"index": m.index, "start": m.opening.t, "t": m.t, "question": question})
     return out
 
 
@@ -69,11 +68,13 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
     if not can_view(request.user, lesson, lesson.share_token if lesson.share_token in tokens else None):
         return JsonResponse({"problems": [{"path": "", "message": "no such lesson"}]}, status=404)
     if request.method == "GET":
+        full = results.sees_answers(request.user, lesson)  # a student gets no feedback and no engine answers
         try:
-            moments = moments_json(lesson.document())
+            moments = moments_json(lesson.document(), answers=full)
         except lessonfile.LessonError:
             moments = []
-        return JsonResponse({"lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug,
+        document = lesson.document() if full else results.student_document(lesson.document())
+        return JsonResponse({"lesson": document, "status": lesson.status, "slug": lesson.slug,
                              "can_edit": can_edit(request.user, lesson), "moments": moments})
     if not can_edit(request.user, lesson):
         return _forbidden("only the instructor who owns this lesson may change it" if not lesson.builtin

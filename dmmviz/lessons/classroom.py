@@ -22,7 +22,8 @@ from dmmviz.web.models import SimSession
 
 from . import player, text
 from .player import resync
-from .models import Branch, LiveClass
+from .checkpoints import ResponseError, normalise_response
+from .models import Branch, ClassAnswer, ClassMember, LiveClass
 
 
 def class_group(code: str) -> str:
@@ -47,6 +48,8 @@ def info_of(live_class: LiveClass) -> dict[str, Any]:
     index = min(live_class.step, max(len(steps) - 1, 0))
     step = steps[index] if steps else {}
     moment = player.moments(live_class.lesson_data)[index] if steps else None
+    question = moment.question if moment else None
+    revealed = question is not None and index in (live_class.revealed or [])
     return {
         "type": "class",
         "code": live_class.code,
@@ -56,14 +59,71 @@ def info_of(live_class: LiveClass) -> dict[str, Any]:
         "count": len(steps),
         "step_title": step.get("title", ""),
         "step_html": text.render(step.get("text", "")),
-        "question": moment.question.prompt if moment and moment.question else None,
+        "question": question.prompt if question else None,
+        # What a student may see before answering; the answer only once the instructor reveals it.
+        "checkpoint": question.public() if question else None,
+        "revealed": revealed,
+        "answer": question.answer_text() if revealed else None,
+        "explanation": question.explanation if revealed else None,
+        "start": moment.opening.t if moment else 0.0,
         "t": moment.t if moment else 0.0,
+        "highlight": list(step.get("highlight") or []),
     }
 
 
 def class_info(code: str) -> dict[str, Any] | None:
-    live_class = LiveClass.objects.filter(code=code.upper()).first()
+    """The class's panel info, or None for an unknown or ended class (an ended code is dead)."""
+    live_class = LiveClass.objects.filter(code=code.upper(), active=True).first()
     return info_of(live_class) if live_class else None
+
+
+def answer(live_class: LiveClass, owner: dict[str, Any], response: Any) -> dict[str, Any]:
+    """Grade a class follower's answer to the checkpoint of the step the class is on (raises ResponseError for a
+    non-answer). The first response counts on the instructor's panel; later ones may still get it right.
+    Returns {"step", "correct", "tries", "answer", "explanation" (once right or revealed)}."""
+    index = live_class.step
+    moment = player.moments(live_class.lesson_data)[index]
+    question = moment.question
+    if question is None:
+        raise ResponseError("the class is on a step without a question")
+    value = normalise_response(question, response)
+    stored = list(value) if isinstance(value, tuple) else value
+    correct = value == question.answer
+    mine = ClassAnswer.objects.filter(live_class=live_class, step=index, user=owner["user"], session_key=owner["session_key"]).first()
+    if mine is None:
+        mine = ClassAnswer.objects.create(live_class=live_class, step=index, first=stored, first_correct=correct,
+                                          response=stored, correct=correct, **owner)
+    else:
+        mine.response, mine.correct, mine.tries = stored, mine.correct or correct, mine.tries + 1
+        mine.save(update_fields=["response", "correct", "tries", "updated"])
+    feedback = ((live_class.lesson_data["steps"][index].get("checkpoint") or {}).get("feedback") or {}).get(
+        "correct" if correct else "incorrect", "")
+    shown = mine.correct or index in (live_class.revealed or [])
+    return {
+        "step": index,
+        "correct": correct,
+        "tries": mine.tries,
+        "feedback_html": text.render(feedback) if feedback else "",
+        "answer": question.answer_text() if shown else None,
+        "explanation": question.explanation if shown else None,
+    }
+
+
+def reveal(live_class: LiveClass) -> None:
+    """The instructor shows the current checkpoint's answer to the whole class."""
+    if live_class.step not in (live_class.revealed or []):
+        live_class.revealed = [*(live_class.revealed or []), live_class.step]
+        live_class.save(update_fields=["revealed"])
+    notify(live_class)
+
+
+def join(live_class: LiveClass, owner: dict[str, Any]) -> None:
+    """Count a student who opened the class page (once per user or browser session)."""
+    member = ClassMember.objects.filter(live_class=live_class, user=owner["user"], session_key=owner["session_key"]).first()
+    if member is None:
+        ClassMember.objects.create(live_class=live_class, **owner)
+    else:
+        member.save(update_fields=["seen"])
 
 
 def start(lesson_data: dict[str, Any], instructor: Any, lesson: Any = None) -> LiveClass:
@@ -82,7 +142,7 @@ def set_step(live_class: LiveClass, index: int) -> None:
     index = max(0, min(index, len(moments) - 1))
     live_class.step = index
     live_class.save(update_fields=["step"])
-    player.sync_session(live_class.sim_session, moments[index])
+    player.sync_session(live_class.sim_session, moments[index].opening)
     resync(live_class.sim_session_id)
     notify(live_class)
 

@@ -5,10 +5,14 @@ A lesson is a scenario plus ordered steps (docs/lessons.md is the reference). Pl
     sim = Simulation(scenario, seed)
     for each step k:
         apply the step's actions as commands at sim.now (the time the previous step paused at; 0 for the first)
+        sim.run(step.start)                 # the step opens here (if it has a start)
         sim.run(step.until)                 # the step pauses here
         ask the step's checkpoint against sim.snapshot()
 
-so a lesson's state at each step is a plain engine run: (scenario, seed, journal of step actions, steps), the same
+A step may say where it opens: ``start`` (a time before its key event; by default where the previous step paused,
+its actions applied). A student or a class opening the step is put there, paused; Play runs to ``until``.
+
+So a lesson's state at each step is a plain engine run: (scenario, seed, journal of step actions, steps), the same
 thing a simulation session stores. ``play`` does this once and returns every pause (``Moment``); ``validate`` uses it
 to report problems with JSON paths into the lesson file (``steps[2].checkpoint.flow: MN1 has no active flow 'flow9'``).
 
@@ -23,6 +27,7 @@ from typing import Any
 
 from simulator import CommandError, Problem, ScenarioError, Simulation, load_scenario
 from simulator import validate as validate_scenario
+from simulator.commands import COMMANDS, shape_problems
 
 from dmmviz.web import limits
 
@@ -35,15 +40,9 @@ MAX_STEPS = 200
 MAX_TEXT = 20_000
 MAX_ACTIONS = 50
 MAX_TIME = 1e6
-STEP_KEYS = ("title", "text", "actions", "until", "checkpoint")
-ACTION_KEYS = {
-    "attach": ({"mn", "mar"}, {"interface"}),
-    "detach": ({"mn"}, {"interface"}),
-    "move": ({"mn", "mar"}, {"interface"}),
-    "start_flow": ({"mn", "flow", "cn"}, {"interface"}),
-    "stop_flow": ({"mn", "flow"}, set()),
-    "move_flow": ({"mn", "flow", "interface"}, set()),
-}
+STEP_KEYS = ("title", "text", "actions", "start", "until", "checkpoint", "highlight")
+MAX_HIGHLIGHT = 20
+ACTION_KEYS = {name: (set(spec.required), set(spec.optional)) for name, spec in COMMANDS.items()}
 
 
 class LessonError(ValueError):
@@ -55,8 +54,19 @@ class LessonError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """Where a simulation stands: simulated time, engine steps, the journal of commands so far, the state there."""
+
+    t: float
+    steps: int
+    journal: tuple[Any, ...]
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Moment:
-    """The lesson paused at the end of step ``index``: simulated time, the engine's position and state, the question."""
+    """Step ``index`` of a lesson: where it opens (``start``, paused before its key event) and where it ends and
+    pauses (``t``, ``steps``, ``journal``, ``state``: the moment its checkpoint asks about)."""
 
     index: int
     t: float
@@ -64,6 +74,16 @@ class Moment:
     journal: tuple[Any, ...]
     state: dict[str, Any]
     question: Question | None
+    start: Position | None = None
+
+    @property
+    def end(self) -> Position:
+        return Position(self.t, self.steps, self.journal, self.state)
+
+    @property
+    def opening(self) -> Position:
+        """Where a student or a class is put when the step opens (the end, for a moment made without a start)."""
+        return self.start or self.end
 
 
 def parse_text(text: str) -> Any:
@@ -120,6 +140,15 @@ def _structure_problems(data: Any) -> list[Problem]:
         for key, limit in (("title", 200), ("text", MAX_TEXT)):
             if key in step and (not isinstance(step[key], str) or len(step[key]) > limit):
                 problems.append(Problem(f"{where}.{key}", f"a string of at most {limit} characters"))
+        start = step.get("start")
+        if start is not None:
+            if not _is_number(start):
+                problems.append(Problem(f"{where}.start", "the simulated time (seconds) at which the step opens, a number (or null)"))
+            elif start < previous:
+                problems.append(Problem(f"{where}.start", f"{start:g} is before the previous step's pause at {previous:g}; a step opens where the previous one ended or later"))
+            elif _is_number(step.get("until")) and start > step["until"]:
+                problems.append(Problem(f"{where}.start", f"{start:g} is after this step's end ({step['until']:g}); a step opens before it pauses"))
+        problems += _highlight_problems(step.get("highlight"), f"{where}.highlight")
         until = step.get("until")
         if not _is_number(until):
             problems.append(Problem(f"{where}.until", "the simulated time (seconds) at which the step pauses, a number"))
@@ -134,6 +163,15 @@ def _structure_problems(data: Any) -> list[Problem]:
     return problems
 
 
+def _highlight_problems(highlight: Any, where: str) -> list[Problem]:
+    if highlight is None:
+        return []
+    if not isinstance(highlight, list) or len(highlight) > MAX_HIGHLIGHT:
+        return [Problem(where, f'a list of at most {MAX_HIGHLIGHT} names: node ids, message kinds or prefixes, e.g. ["MAR2", "PBU"]')]
+    return [Problem(f"{where}[{j}]", "a node id, a message kind or a prefix (a non-empty string of at most 80 characters)")
+            for j, item in enumerate(highlight) if not isinstance(item, str) or not item.strip() or len(item) > 80]
+
+
 def _action_problems(actions: Any, where: str) -> list[Problem]:
     if not isinstance(actions, list):
         return [Problem(where, "a list of actions such as {\"action\": \"move\", \"mn\": \"MN1\", \"mar\": \"MAR2\"}")]
@@ -145,22 +183,10 @@ def _action_problems(actions: Any, where: str) -> list[Problem]:
         if not isinstance(action, dict):
             problems.append(Problem(path, "an action is an object with \"action\" and its keys"))
             continue
-        name = action.get("action")
-        if name not in ACTION_KEYS:
-            problems.append(Problem(f"{path}.action", f"one of {', '.join(ACTION_KEYS)}"))
-            continue
-        required, optional = ACTION_KEYS[name]
-        for key, value in action.items():
-            if key == "action":
-                continue
+        for key, message in shape_problems(action):  # the engine's command catalogue (simulator/commands.py)
             if key == "at":
-                problems.append(Problem(f"{path}.at", "a step's actions run when the step is reached; put timed actions in the scenario's script"))
-            elif key not in required | optional:
-                problems.append(Problem(f"{path}.{str(key)[:40]}", f"{name} takes no key {str(key)[:40]!r}"))
-            elif not isinstance(value, str) or not value:
-                problems.append(Problem(f"{path}.{key}", "an id (a non-empty string)"))
-        for key in sorted(required - set(action)):
-            problems.append(Problem(f"{path}.{key}", f"{name} needs {key!r}"))
+                message = "a step's actions run when the step is reached; put timed actions in the scenario's script"
+            problems.append(Problem(f"{path}.{key}", message))
     return problems
 
 
@@ -221,6 +247,13 @@ def play(data: dict[str, Any]) -> list[Moment]:
             except CommandError as exc:
                 field = exc.field if exc.field in action else ""
                 problems.append(Problem(_join(f"steps[{k}].actions[{j}]", field), f"at t={sim.now:g}: {exc.message}"))
+        # The step opens at its start (or where the previous one paused, its actions applied), paused.
+        if step.get("start") is not None:
+            # Just before ``start``: everything scheduled earlier has happened, nothing at ``start`` yet (1 µs, the
+            # engine's tick), so "start": 5 opens on the move scripted at t = 5, not after it.
+            if float(step["start"]) - 1e-6 > sim.now:
+                sim.run(float(step["start"]) - 1e-6)
+        start = Position(sim.now, sim.steps, tuple(sim.journal), sim.snapshot())
         sim.run(float(step["until"]))
         state = sim.snapshot()
         question = None
@@ -230,7 +263,7 @@ def play(data: dict[str, Any]) -> list[Moment]:
                 question = checkpoints.ask(checkpoint, state)
             except CheckpointError as exc:
                 problems.append(Problem(_join(f"steps[{k}].checkpoint", exc.field), exc.message))
-        moments.append(Moment(k, sim.now, sim.steps, tuple(sim.journal), state, question))
+        moments.append(Moment(k, sim.now, sim.steps, tuple(sim.journal), state, question, start))
     if problems:
         raise LessonError(problems)
     return moments
@@ -265,15 +298,47 @@ def _join(prefix: str, path: str) -> str:
 def validate(data: Any) -> list[Problem]:
     """Every problem of a lesson document, each with its JSON path (an empty list when the lesson is valid)."""
     problems = _structure_problems(data)
+    scenario_problems: list[Problem] = []
     if isinstance(data, dict) and isinstance(data.get("scenario"), dict):
-        problems += [Problem(_join("scenario", p.path), p.message) for p in validate_scenario(data["scenario"])]
-    if problems:
-        return problems
-    try:
-        play(data)
-    except LessonError as exc:
-        return exc.problems
-    return []
+        scenario_problems = [Problem(_join("scenario", p.path), p.message) for p in validate_scenario(data["scenario"])]
+    problems += scenario_problems
+    if not problems:
+        try:
+            play(data)
+        except LessonError as exc:
+            return exc.problems
+        return []
+    # Report every problem in one round: with a valid scenario, play the parts of the steps that are well formed,
+    # so an action or a checkpoint the engine refuses is named now, not after the shape problems are fixed.
+    if not scenario_problems and isinstance(data, dict) and isinstance(data.get("scenario"), dict) and isinstance(data.get("steps"), list) \
+            and not any(p.path in ("", "format") for p in problems):
+        seen = {p.path for p in problems}
+        try:
+            play({"scenario": data["scenario"], "steps": _playable_steps(data["steps"], problems)})
+        except LessonError as exc:
+            problems += [p for p in exc.problems if p.path not in seen]
+    return problems
+
+
+def _playable_steps(steps: list[Any], problems: list[Problem]) -> list[dict[str, Any]]:
+    """The steps with every part that has a problem left out (a bad time becomes the previous pause), for playing the
+    rest of the lesson to find the engine's problems too. Indices are kept, so paths stay right."""
+    def bad(prefix: str) -> bool:
+        return any(p.path == prefix or p.path.startswith(prefix + ".") or p.path.startswith(prefix + "[") for p in problems)
+
+    out: list[dict[str, Any]] = []
+    previous = 0.0
+    for k, step in enumerate(steps):
+        step = step if isinstance(step, dict) else {}
+        until = step.get("until")
+        until = float(until) if _is_number(until) and not bad(f"steps[{k}].until") else previous
+        start = step.get("start")
+        start = float(start) if _is_number(start) and not bad(f"steps[{k}].start") and previous <= start <= until else None
+        actions = step.get("actions") if isinstance(step.get("actions"), list) and not bad(f"steps[{k}].actions") else []
+        checkpoint = step.get("checkpoint") if not bad(f"steps[{k}].checkpoint") else None
+        out.append({"actions": actions, "start": start, "until": until, "checkpoint": checkpoint})
+        previous = until
+    return out
 
 
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +349,10 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
             "title": step.get("title") or f"Step {k + 1}",
             "text": step.get("text", ""),
             "actions": [dict(a) for a in step.get("actions", [])],
+            "start": float(step["start"]) if step.get("start") is not None else None,
             "until": float(step["until"]),
             "checkpoint": dict(step["checkpoint"]) if step.get("checkpoint") else None,
+            "highlight": [str(h) for h in step.get("highlight") or []],
         })
     return {
         "format": FORMAT,

@@ -223,7 +223,8 @@ class PracticeQuestion(models.Model):
 def _join_code() -> str:
     # No 0/O, 1/I/L: read aloud in a classroom and typed on phones.
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(6))
+    # 8 of 31 characters: about 8.5e11 codes, so guessing a live one is hopeless (with the throttle on wrong codes).
+    return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 class LiveClass(models.Model):
@@ -236,6 +237,7 @@ class LiveClass(models.Model):
     sim_session = models.ForeignKey("web.SimSession", on_delete=models.CASCADE, related_name="+")
     step = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
+    revealed = models.JSONField(default=list, blank=True, help_text="Steps whose answer the instructor has revealed.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -268,3 +270,41 @@ class Branch(models.Model):
     def __str__(self) -> str:
         return f"branch of {self.live_class.code}"
 
+
+
+class ClassMember(models.Model):
+    """A student who opened a live class's page (counted on the instructor's panel). Owned like an attempt."""
+
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64, blank=True)
+    joined = models.DateTimeField(auto_now_add=True)
+    seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["joined", "id"]
+
+    def name(self) -> str:
+        return self.user.get_username() if self.user_id else "anonymous"
+
+
+class ClassAnswer(models.Model):
+    """A class follower's answer to the checkpoint of one step of a live class, graded on the server.
+
+    ``first`` is the first response (what the instructor's live distribution counts), ``response`` the latest.
+    """
+
+    live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="answers")
+    step = models.PositiveIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64, blank=True)
+    first = models.JSONField()
+    first_correct = models.BooleanField()
+    response = models.JSONField()
+    correct = models.BooleanField()
+    tries = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created", "id"]

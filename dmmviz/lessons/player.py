@@ -1,7 +1,8 @@
 """Playing a lesson for a student: the moments of each step, their simulation session, answering a checkpoint.
 
 The truth for every checkpoint is the lesson's own run (lessonfile.play): the state at the step's pause, computed by
-the engine. A student's simulation session is set to that same run when they reach a step (``sync_session``); what
+the engine. A student's simulation session is set to that same run, where the step opens (before its key event, paused), when
+they reach a step (``sync_session``); Play runs it to the step's end, where the checkpoint asks; what
 they do in it afterwards (dragging, starting flows) is theirs to explore and does not change the question or its
 answer. Going back to the step restores the lesson's run.
 """
@@ -21,7 +22,7 @@ from dmmviz.web.models import SimSession
 
 from . import lessonfile
 from .checkpoints import Question, ResponseError, normalise_response
-from .lessonfile import Moment
+from .lessonfile import Moment, Position
 from .models import Attempt
 
 _CACHE_SIZE = 64
@@ -51,8 +52,9 @@ def new_session(lesson_data: dict[str, Any]) -> SimSession:
     return SimSession.objects.create(scenario_data=scenario, seed=lessonfile.seed_of(scenario))
 
 
-def sync_session(session: SimSession, moment: Moment) -> None:
-    """Put a session where the lesson pauses at ``moment``: the lesson's actions so far, stepped to the pause.
+def sync_session(session: SimSession, moment: Moment | Position) -> None:
+    """Put a session at a position of the lesson's run (a step's opening, or its end): the lesson's actions so far,
+    stepped to there.
 
     The revision is bumped, so a socket that had cached the old position rebuilds it.
     """
@@ -85,7 +87,7 @@ def go_to(attempt: Attempt, index: int) -> Moment:
     attempt.reached = max(attempt.reached, index)
     attempt.save(update_fields=["step", "reached", "updated"])
     if attempt.sim_session is not None:
-        sync_session(attempt.sim_session, moment)
+        sync_session(attempt.sim_session, moment.opening)  # paused before the step's key event; Play runs to its end
         resync(attempt.sim_session_id)
     return moment
 
@@ -121,11 +123,14 @@ def answer(attempt: Attempt, index: int, response: Any) -> dict[str, Any]:
     correct = value == question.answer
     record = dict(attempt.answers.get(str(index)) or {})
     tries = int(record.get("tries", 0)) + 1
+    stored = list(value) if isinstance(value, tuple) else value
+    if not correct:  # every wrong try, for the instructor's "most common wrong answers" (results.py)
+        record["wrong"] = [*(record.get("wrong") or []), stored][-20:]
     record.update({
         "tries": tries,
         "first_try": bool(record.get("first_try")) if tries > 1 else (correct and not record.get("revealed")),
         "correct": bool(record.get("correct")) or correct,
-        "response": list(value) if isinstance(value, tuple) else value,
+        "response": stored,
         "last_correct": correct,
     })
     attempt.answers = {**attempt.answers, str(index): record}
@@ -170,6 +175,7 @@ def result_of(attempt: Attempt, index: int) -> dict[str, Any] | None:
     finished = bool(record.get("correct") or record.get("revealed"))
     feedback = (checkpoint.get("feedback") or {}).get("correct" if last_correct else "incorrect", "") if record.get("tries") else ""
     return {
+        "index": index,
         "correct": last_correct,
         "tries": record.get("tries", 0),
         "first_try": bool(record.get("first_try")),

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import lessonfile, player, text
+from . import lessonfile, player, results, text
 from .checkpoints import ResponseError
 from dmmviz.web.models import Scenario
 
@@ -117,6 +117,7 @@ def _detail(request: HttpRequest, lesson: Lesson, status: int = 200) -> HttpResp
         "steps": [s for s in lesson.steps if isinstance(s, dict)],
         "can_edit": can_edit(request.user, lesson),
         "instructor": is_instructor(request.user),
+        "may_see_results": results.may_see_results(request.user, lesson),
         "share_url": request.build_absolute_uri(reverse("lessons:shared", args=[lesson.share_token])),
     }
     return render(request, "lessons/detail.html", context, status=status)
@@ -250,8 +251,17 @@ def attempt_answer(request: HttpRequest, attempt_id: Any) -> HttpResponse:
         context["answer_error"] = str(exc)
         return render(request, "lessons/attempt.html", context, status=400)
     if wants_json:
-        return JsonResponse({"result": result, "score": attempt.score(), "progress": attempt.progress_percent()})
-    return redirect("lessons:attempt", attempt_id=attempt.id)
+        moments = player.moments(attempt.lesson_data)
+        return JsonResponse({
+            "result": {**result, "feedback_html": text.render(result["feedback"]) if result.get("feedback") else ""},
+            "score": attempt.score(),
+            "progress": attempt.progress_percent(),
+            "done": player.step_done(attempt, index),
+            "can_next": index + 1 < len(moments) and player.allowed_step(attempt) > index,
+            "finished": index + 1 == len(moments) and player.step_done(attempt, index),
+        })
+    # Without the page's script: back to the page, scrolled to the question and its verdict.
+    return redirect(reverse("lessons:attempt", args=[attempt.id]) + "#checkpoint")
 
 
 # -- keeping lessons --------------------------------------------------------------------------------------------
@@ -271,6 +281,7 @@ def lesson_import(request: HttpRequest) -> HttpResponse:
             "attempts": [],
             "instructor": True,
             "import_form": form,
+            "import_failed": True,  # the form and every problem go to the top of the page
             "scenarios": Scenario.objects.all(),
         }
         return render(request, "lessons/list.html", context, status=400)
@@ -367,7 +378,8 @@ def lesson_delete(request: HttpRequest, slug: str) -> HttpResponse:
 def lesson_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The lesson file ("dmmviz-lesson/1") as a download."""
     lesson = _viewable(request, slug)
-    return _download(lesson.document(), f"{lesson.slug}.lesson.json")
+    document = lesson.document() if results.sees_answers(request.user, lesson) else results.student_document(lesson.document())
+    return _download(document, f"{lesson.slug}.lesson.json")
 
 
 @require_GET
@@ -407,3 +419,32 @@ def lesson_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """The browser editor (network, record mode, steps); it loads and saves through api.py."""
     lesson = _editable(request, slug)
     return render(request, "lessons/edit.html", {"lesson": lesson})
+
+
+# -- results ----------------------------------------------------------------------------------------------------
+
+
+def _results_lesson(request: HttpRequest, slug: str) -> Lesson:
+    lesson = _viewable(request, slug)
+    if not results.may_see_results(request.user, lesson):
+        raise PermissionDenied403(lesson)
+    return lesson
+
+
+@login_required
+@require_GET
+@guarded
+def lesson_results(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every student attempt at the lesson, with right/wrong per checkpoint and the most common wrong answers."""
+    lesson = _results_lesson(request, slug)
+    return render(request, "lessons/results.html", {"lesson": lesson, **results.lesson_results(lesson)})
+
+
+@login_required
+@require_GET
+@guarded
+def lesson_results_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    lesson = _results_lesson(request, slug)
+    response = HttpResponse(results.results_csv(lesson), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{lesson.slug}.results.csv"'
+    return response

@@ -11,7 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import classroom, lessonfile, player
+import json
+
+from dmmviz import views_export
+from dmmviz.web import live
+from simulator.export import ExportError, export, sequence_model
+
+from . import classroom, lessonfile, player, results
+from .checkpoints import ResponseError
 from .forms import JoinForm
 from .models import Branch, LiveClass
 from .permissions import is_instructor, owner_fields, owns_record
@@ -122,12 +129,18 @@ def class_follow(request: HttpRequest, code: str) -> HttpResponse:
         messages.info(request, f"Class {live_class.code} has ended.")
         return redirect("lessons:class_join")
     session = live_class.sim_session
+    owner = owner_fields(request)
+    classroom.join(live_class, owner)
+    mine = live_class.answers.filter(step=live_class.step, **owner).first()
     context = {
         **_panel_context(request, live_class),
-        "session": session,
+        # The page is drawn from the scenario and the class's own socket and downloads (/ws/class/<code>/,
+        # /class/<code>/export/...): the instructor's session id is never in it.
+        "session": None,
         "scenario": session.scenario_data,
         "ws_path": f"/ws/class/{live_class.code}/",
         "role": "follow",
+        "my_answer": mine,
     }
     return render(request, "lessons/class.html", context)
 
@@ -164,3 +177,80 @@ def class_info(request: HttpRequest, code: str) -> HttpResponse:
     if info is None:
         return JsonResponse({"error": "no such class"}, status=404)
     return JsonResponse(info)
+
+
+@require_POST
+def class_answer(request: HttpRequest, code: str) -> HttpResponse:
+    """A follower answers the current step's checkpoint (JSON, graded on the server)."""
+    live_class = _class(code, active_only=True)
+    try:
+        step = int(request.POST.get("step", live_class.step))
+    except ValueError:
+        step = -1
+    if step != live_class.step:
+        return JsonResponse({"error": "the class has moved to another step; answer the question shown now", "field": "step"}, status=409)
+    try:
+        result = classroom.answer(live_class, owner_fields(request), request.POST.getlist("answer"))
+    except ResponseError as exc:
+        return JsonResponse({"error": str(exc), "field": "answer"}, status=400)
+    return JsonResponse(result)
+
+
+@login_required
+@require_POST
+def class_reveal(request: HttpRequest, code: str) -> HttpResponse:
+    """The instructor reveals the current checkpoint's answer to every student."""
+    live_class = _taught(request, code)
+    classroom.reveal(live_class)
+    return JsonResponse(results.class_stats(live_class))
+
+
+@login_required
+@require_GET
+def class_stats(request: HttpRequest, code: str) -> HttpResponse:
+    """For the instructor's panel only: students joined, branched off, and the answers to the current checkpoint."""
+    live_class = _taught(request, code)
+    return JsonResponse(results.class_stats(live_class))
+
+
+def _class_simulation(code: str) -> Any:
+    live_class = _class(code, active_only=True)
+    row = live.load_row(str(live_class.sim_session_id))
+    if row is None:
+        raise Http404("no such class")
+    return live.rebuild(row).sim
+
+
+@require_GET
+def class_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    """The follower's Download menu: the class's simulation as a file, by class code (never the session id)."""
+    if fmt not in views_export.FILES:
+        return HttpResponse(f"unknown format {fmt!r}; choose one of {', '.join(views_export.FILES)}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    sim = _class_simulation(code)
+    trace = sim.trace()
+    try:
+        if fmt == "trace":
+            body: str | bytes = json.dumps(trace, indent=1)
+        elif fmt == "state":
+            body = json.dumps(sim.snapshot(), indent=1)
+        else:
+            body = export(fmt, trace, options=views_export._options(request))
+    except ExportError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    ext, content_type = views_export.FILES[fmt]
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="class-{code.upper()[:12]}.{ext}"'
+    return response
+
+
+@require_GET
+def class_sequence(request: HttpRequest, code: str) -> HttpResponse:
+    """The follower's live sequence diagram, by class code."""
+    sim = _class_simulation(code)
+    try:
+        model = sequence_model(sim.trace(), views_export._options(request))
+    except ExportError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    model["now"] = sim.now
+    return JsonResponse(model)

@@ -49,14 +49,14 @@ def test_student_completes_figure_5_and_sees_a_score(instructor, lesson_of):
         if k == 3:
             assert answer(client, attempt, "MAR2").status_code == 302  # wrong first
             html = page(client, attempt)
-            assert "Not right" in html and 'id="next-step"' not in html  # locked until right or revealed
+            assert "Not right" in html and 'id="next-form" hidden' in html  # locked until right or revealed
             assert "The anchor is the MAR whose pool" in html  # the instructor's feedback for a wrong answer
         assert answer(client, attempt, value).status_code == 302
         html = page(client, attempt)
         assert "✔ Right" in html, (k, html[:200])
         if k + 1 < len(answers):
             assert go(client, attempt, k + 1).status_code == 302
-    assert "Lesson complete" in html and "Score: 5 / 6" in html
+    assert '<p class="lx-finished" id="finished">Lesson complete' in html and "Score: 5 / 6" in html
     attempt.refresh_from_db()
     assert attempt.score() == {"points": 5, "answered": 6, "correct": 6, "total": 6, "percent": 83}
     assert attempt.progress_percent() == 100
@@ -104,7 +104,8 @@ def test_json_answer_reports_result_score_and_progress(instructor, lesson_of):
 
 
 def test_student_session_shows_the_lessons_state_at_each_step(instructor, lesson_of):
-    """The student's own simulation session, replayed, is exactly the lesson's state at the step's pause."""
+    """The student's own simulation session, replayed, is exactly the lesson's state where the step opens (before its
+    key event, paused; issue 12: steps play into their moment)."""
     lesson = lesson_of(instructor, name="return-to-anchor")
     client = client_for(None)
     attempt = start(client, lesson)
@@ -114,8 +115,10 @@ def test_student_session_shows_the_lessons_state_at_each_step(instructor, lesson
     session = attempt.sim_session
     moment = player.moments(attempt.lesson_data)[1]
     sim = Simulation.replay(session.scenario_data, session.seed, session.journal, session.steps, now=session.now)
-    assert sim.snapshot() == moment.state
-    assert sim.snapshot()["mns"]["MN1"]["interfaces"]["if1"] == "MAR1"  # the step's move action happened
+    assert sim.snapshot() == moment.opening.state and session.now == moment.opening.t < moment.t
+    # The step's move action has just been applied (if1 in its link-layer gap); Play brings it onto MAR1.
+    assert sim.snapshot()["mns"]["MN1"]["interfaces"]["if1"] is None
+    assert moment.state["mns"]["MN1"]["interfaces"]["if1"] == "MAR1"
     assert session.id != Lesson.objects.get(pk=lesson.pk).pk  # a copy: nothing of it is the lesson
 
 

@@ -80,7 +80,9 @@ def make_lesson(owner, name="fig5-handover"):
     from dmmviz.lessons.models import Lesson
 
     lesson = Lesson(owner=owner, status="published")
-    lesson.set_document(builtin_lesson(name))
+    data = builtin_lesson(name)
+    data["steps"][0]["start"] = data["steps"][0]["until"]  # opens with MN1 attached: these tests drive handovers
+    lesson.set_document(data)
     lesson.slug = Lesson.unique_slug(lesson.title)
     lesson.save()
     return lesson
@@ -127,7 +129,7 @@ async def test_class_with_an_instructor_and_two_students(instructor):
     assert response.status_code == 302
     live_class = await sync_to_async(LiveClass.objects.get)()
     code = live_class.code
-    assert len(code) == 6 and response["Location"].endswith(f"/class/{code}/teach/")
+    assert len(code) == 8 and response["Location"].endswith(f"/class/{code}/teach/")
 
     teacher = Socket(f"/ws/session/{live_class.sim_session_id}/", teacher_http)
     await teacher.open()
@@ -170,7 +172,7 @@ async def test_class_with_an_instructor_and_two_students(instructor):
     assert stepped.json()["step"] == 3
     for student in (alice, bob):
         snap = await student.expect("snapshot")
-        assert snap["cause"] == "resync" and snap["now"] == 6.0
+        assert snap["cause"] == "resync" and snap["now"] == 5.5  # where step 3 opens (it pauses at 6.0)
         assert snap["state"]["mars"]["MAR1"]["tunnels"] == ["MAR2"]
     changed = await panel.receive()
     assert changed["step"] == 3 and changed["step_title"] == "Who anchors flow1 now?"
@@ -181,7 +183,7 @@ async def test_class_with_an_instructor_and_two_students(instructor):
     branch = await sync_to_async(Branch.objects.get)()
     copy = Socket(f"/ws/session/{branch.sim_session_id}/", alice_http)
     snap = await copy.open()
-    assert snap["now"] == 6.0
+    assert snap["now"] == 5.5
     await copy.request("command", command={"action": "move", "mn": "MN1", "mar": "MAR1"})
     assert await bob.silent()
     assert (await Socket(f"/ws/session/{branch.sim_session_id}/", bob_http).open())["code"] == "forbidden"

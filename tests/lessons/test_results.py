@@ -1,0 +1,201 @@
+"""What reaches whom (issue 11 item 2, the class half of item 1) and what instructors get back (issue 12 item 3):
+students never get answers or feedback before answering; class followers never see the instructor's session id and
+answer the class's checkpoints; instructors get a Results page with a CSV and a live view of the class's answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from dmmviz.lessons.models import Attempt, ClassAnswer, LiveClass
+
+from .conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+FEEDBACK_WORDS = "The anchor is the MAR whose pool"  # in fig5's step 4 feedback ("incorrect")
+
+
+def start(client, lesson) -> Attempt:
+    response = client.post(f"/lessons/{lesson.slug}/start/")
+    return Attempt.objects.get(id=response["Location"].rstrip("/").split("/")[-1])
+
+
+# -- answers stay on the server ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["anonymous", "student"])
+def test_students_get_no_answers_or_feedback_from_the_api_or_the_download(who, instructor, student, lesson_of):
+    lesson = lesson_of(instructor)
+    client = client_for(student if who == "student" else None)
+    api = client.get(f"/lessons/api/{lesson.slug}/")
+    assert api.status_code == 200
+    body = api.json()
+    text = json.dumps(body)
+    assert FEEDBACK_WORDS not in text and '"feedback"' not in text
+    assert all("answer" not in (m["question"] or {}) and "explanation" not in (m["question"] or {}) for m in body["moments"])
+    assert body["moments"][3]["question"]["choices"]  # the question itself is there
+    download = client.get(f"/lessons/{lesson.slug}/lesson.json")
+    assert download.status_code == 200
+    data = json.loads(download.content)
+    assert FEEDBACK_WORDS not in download.content.decode() and data["steps"][3]["checkpoint"]["kind"] == "flow_anchor"
+    assert "feedback" not in data["steps"][3]["checkpoint"]
+
+
+def test_the_owner_and_instructors_get_the_full_lesson_file(instructor, other_instructor, lesson_of):
+    lesson = lesson_of(instructor)
+    for user in (instructor, other_instructor):
+        client = client_for(user)
+        assert FEEDBACK_WORDS in client.get(f"/lessons/{lesson.slug}/lesson.json").content.decode()
+        moments = client.get(f"/lessons/api/{lesson.slug}/").json()["moments"]
+        assert moments[3]["question"]["answer"] == "MAR1"
+
+
+def test_a_student_sees_the_answer_only_after_answering(instructor, lesson_of):
+    lesson = lesson_of(instructor)
+    client = client_for(None)
+    attempt = start(client, lesson)
+    html = client.get(f"/lessons/attempt/{attempt.id}/").content.decode()
+    assert 'id="true-answer"' not in html
+    reply = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"answer": "7"}, HTTP_ACCEPT="application/json").json()
+    assert reply["result"]["answer"] is None and reply["result"]["explanation"] is None and not reply["can_next"]
+    reply = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json").json()
+    assert reply["result"]["answer"] == "1" and reply["result"]["explanation"] and reply["can_next"]
+
+
+def test_the_form_without_script_comes_back_to_the_question(instructor, lesson_of):
+    lesson = lesson_of(instructor)
+    client = client_for(None)
+    attempt = start(client, lesson)
+    response = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"answer": "1"})
+    assert response.status_code == 302 and response["Location"].endswith(f"/lessons/attempt/{attempt.id}/#checkpoint")
+
+
+# -- the class: a read-only view by code, answers graded on the server ---------------------------------------------
+
+
+def _class(instructor, lesson_of):
+    lesson = lesson_of(instructor)
+    teacher = client_for(instructor)
+    assert teacher.post(f"/lessons/{lesson.slug}/class/").status_code == 302
+    return teacher, LiveClass.objects.get()
+
+
+def test_the_follower_page_and_its_downloads_never_carry_the_instructors_session_id(instructor, lesson_of):
+    teacher, live_class = _class(instructor, lesson_of)
+    session_id = str(live_class.sim_session_id)
+    teacher.post(f"/class/{live_class.code}/step/", {"step": "2"})  # something to download
+    student = client_for(None)
+    page = student.get(f"/class/{live_class.code}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert session_id not in html and session_id.replace("-", "") not in html
+    assert f"/class/{live_class.code}/export/svg/" in html and f"/class/{live_class.code}/sequence.json" in html
+    for fmt in ("svg", "trace", "state", "mermaid"):
+        response = student.get(f"/class/{live_class.code}/export/{fmt}/")
+        assert response.status_code == 200, fmt
+        assert session_id not in response.content.decode(errors="replace")
+    assert student.get(f"/class/{live_class.code}/export/nope/").status_code == 400
+    sequence = student.get(f"/class/{live_class.code}/sequence.json")
+    assert sequence.status_code == 200 and sequence.json()["items"]
+    assert session_id in teacher.get(f"/class/{live_class.code}/teach/").content.decode()  # the instructor's own
+
+
+def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distribution(instructor, make_user, lesson_of):
+    teacher, live_class = _class(instructor, lesson_of)
+    code = live_class.code
+    alice, bob, carl = client_for(make_user("alice")), client_for(None), client_for(None)
+    for c in (alice, bob, carl):
+        c.get(f"/class/{code}/")
+    stats = teacher.get(f"/class/{code}/teach/stats.json").json()
+    assert stats["joined"] == 3 and stats["answered"] == 0 and "alice" in stats["students"]
+
+    # Step 1: "How many prefixes does the session DB hold for MN1?" (answer 1)
+    right = alice.post(f"/class/{code}/answer/", {"step": "0", "answer": "1"}).json()
+    assert right["correct"] and right["answer"] == "1" and right["explanation"]
+    wrong = bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "2"}).json()
+    assert not wrong["correct"] and wrong["answer"] is None and wrong["explanation"] is None
+    bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "1"})  # a retry does not change the first answer
+    carl.post(f"/class/{code}/answer/", {"step": "0", "answer": "2"})
+    assert bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "many"}).status_code == 400
+    assert bob.post(f"/class/{code}/answer/", {"step": "2", "answer": "1"}).status_code == 409  # not the step shown
+
+    stats = teacher.get(f"/class/{code}/teach/stats.json").json()
+    assert stats["answered"] == 3 and stats["right"] == 1
+    assert {d["label"]: d["count"] for d in stats["distribution"]} == {"1": 1, "2": 2}
+    # Only the instructor gets that view.
+    assert alice.get(f"/class/{code}/teach/stats.json").status_code == 404
+    assert client_for(None).get(f"/class/{code}/teach/stats.json").status_code in (302, 404)
+
+    # Nothing of the answer reaches a follower's panel before the instructor reveals it; then it does.
+    info = bob.get(f"/class/{code}/info.json").json()
+    assert info["answer"] is None and not info["revealed"] and info["checkpoint"]["prompt"]
+    assert carl.post(f"/class/{code}/reveal/").status_code in (302, 404)  # students cannot reveal
+    assert teacher.post(f"/class/{code}/reveal/").json()["revealed"]
+    info = bob.get(f"/class/{code}/info.json").json()
+    assert info["revealed"] and info["answer"] == "1" and info["explanation"]
+
+
+def test_branching_off_shows_on_the_instructors_panel(instructor, make_user, lesson_of):
+    teacher, live_class = _class(instructor, lesson_of)
+    dora = client_for(make_user("dora"))
+    dora.get(f"/class/{live_class.code}/")
+    dora.post(f"/class/{live_class.code}/branch/")
+    stats = teacher.get(f"/class/{live_class.code}/teach/stats.json").json()
+    assert stats["branched"] == ["dora"] and stats["branched_count"] == 1
+
+
+def test_an_ended_class_code_is_dead(instructor, lesson_of):
+    teacher, live_class = _class(instructor, lesson_of)
+    teacher.post(f"/class/{live_class.code}/end/")
+    student = client_for(None)
+    assert student.get(f"/class/{live_class.code}/info.json").status_code == 404
+    assert student.get(f"/class/{live_class.code}/export/svg/").status_code == 404
+    assert student.post(f"/class/{live_class.code}/answer/", {"answer": "1"}).status_code == 404
+
+
+# -- the Results page -------------------------------------------------------------------------------------------
+
+
+def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answers(instructor, student, make_user, lesson_of):
+    lesson = lesson_of(instructor)
+    stella = client_for(student)
+    a = start(stella, lesson)
+    stella.post(f"/lessons/attempt/{a.id}/answer/", {"answer": "2"})  # wrong, then right
+    stella.post(f"/lessons/attempt/{a.id}/answer/", {"answer": "1"})
+    anon = client_for(None)
+    b = start(anon, lesson)
+    anon.post(f"/lessons/attempt/{b.id}/answer/", {"answer": "2"})
+    c = start(client_for(make_user("carla")), lesson)
+    client_for(make_user("carla2"))  # no attempt
+    Attempt.objects.filter(id=c.id).update(answers={"0": {"tries": 1, "first_try": True, "correct": True, "response": 1}})
+    owner = client_for(instructor)
+    detail = owner.get(f"/lessons/{lesson.slug}/").content.decode()
+    assert f'href="/lessons/{lesson.slug}/results/"' in detail and ">Results<" in detail
+    page = owner.get(f"/lessons/{lesson.slug}/results/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "3 attempts" in html and "stella" in html and "anonymous" in html and "carla" in html
+    assert "✔ right" in html and "right (retry)" in html and "✘ wrong" in html
+    assert '<span class="lx-wrong-answer">2</span> × 2' in html  # the most common wrong answer to checkpoint 1
+    assert "1 of 3 right at the first try" in html
+
+    response = owner.get(f"/lessons/{lesson.slug}/results.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:5] == ["student", "started", "last activity", "minutes", "points"] and len(rows) == 4
+    by_student = {r[0]: r for r in rows[1:]}
+    assert by_student["stella"][8] == "right (retry)" and by_student["anonymous"][8] == "wrong" and by_student["carla"][8] == "right"
+
+
+def test_results_are_for_the_lessons_instructors_only(instructor, other_instructor, student, lesson_of):
+    lesson = lesson_of(instructor)
+    for user in (student, other_instructor):
+        client = client_for(user)
+        assert client.get(f"/lessons/{lesson.slug}/results/").status_code == 403
+        assert client.get(f"/lessons/{lesson.slug}/results.csv").status_code == 403
+        assert "results-link" not in client.get(f"/lessons/{lesson.slug}/").content.decode()
+    assert client_for(None).get(f"/lessons/{lesson.slug}/results/").status_code == 302  # to the login page
