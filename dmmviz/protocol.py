@@ -89,6 +89,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from simulator.commands import COMMANDS, shape_problems
+
 VERSION = 1
 
 MAX_FRAME_BYTES = 16 * 1024
@@ -140,14 +142,10 @@ class ErrorCode(StrEnum):
 
 _CLIENT_TYPES = {t.value: t for t in ClientType}
 
-# The actions a user may command, with their required and optional keys (formats.md, "script[]", without "at").
+# The actions a user may command, with their required and optional keys: the engine's command catalogue
+# (simulator/commands.py), which also checks them (``_check_command`` below).
 ACTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "attach": (frozenset({"mn", "mar"}), frozenset({"interface"})),
-    "detach": (frozenset({"mn"}), frozenset({"interface"})),
-    "move": (frozenset({"mn", "mar"}), frozenset({"interface"})),
-    "start_flow": (frozenset({"mn", "flow", "cn"}), frozenset({"interface"})),
-    "stop_flow": (frozenset({"mn", "flow"}), frozenset()),
-    "move_flow": (frozenset({"mn", "flow", "interface"}), frozenset()),
+    name: (spec.required, spec.optional) for name, spec in COMMANDS.items()
 }
 
 # Keys allowed in each client frame besides "v", "type" and "id".
@@ -266,22 +264,10 @@ def _check_command(fields: dict[str, Any]) -> None:
     command = fields.get("command")
     if not isinstance(command, dict):
         raise _bad("command", 'command must be an object such as {"action": "move", "mn": "MN1", "mar": "MAR2"}')
-    action = command.get("action")
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise _bad("command.action", f"action must be one of {', '.join(ACTIONS)}")
-    required, optional = ACTIONS[action]
-    for key, value in command.items():
-        if key == "action":
-            continue
-        if key == "at":
-            raise _bad("command.at", "a command applies at the current time; 'at' belongs in scenario scripts")
-        if key not in required and key not in optional:
-            raise _bad(f"command.{str(key)[:40]}", f"{action} takes no key {str(key)[:40]!r}")
-        if not isinstance(value, str) or not value or len(value) > 100:
-            raise _bad(f"command.{key}", f"{key} must be an id (a non-empty string)")
-    for key in sorted(required):
-        if key not in command:
-            raise _bad(f"command.{key}", f"{action} needs {key!r}")
+    problems = shape_problems(command)
+    if problems:
+        key, message = problems[0]
+        raise _bad(f"command.{key}", message)
 
 
 def _check_nothing(fields: dict[str, Any]) -> None:

@@ -37,7 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import commands
 from . import constants as C
+from .commands import CommandError
 from .bindings import ANCHOR, SERVING, State, next_state
 from .constants import Timers, timers_from_scenario
 from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
@@ -49,15 +51,6 @@ US = 1_000_000  # microseconds per second
 
 # A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
 Segment = tuple[int, str, str, str, bool, "Flow"]
-
-
-class CommandError(ValueError):
-    """A command that cannot be applied now; nothing was changed."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}" if field else message)
 
 
 def seconds(t_us: int) -> float:
@@ -384,69 +377,20 @@ class Simulation:
         self._do_action(checked, "script")
 
     def _check_command(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Validate a command against the current state; return it with defaults filled in."""
-        action = command.get("action")
-        handlers = {"attach", "detach", "move", "start_flow", "stop_flow", "move_flow"}
-        if action not in handlers:
-            raise CommandError("action", f"unknown action {action!r} (one of {', '.join(sorted(handlers))})")
-        mn_id = command.get("mn")
-        mn = self.mns.get(mn_id) if isinstance(mn_id, str) else None
-        if mn is None:
-            raise CommandError("mn", f"unknown mobile node {mn_id!r}")
-        allowed = {"action", "mn", "interface", "mar", "flow", "cn", "at"}
-        for key in sorted(set(command) - allowed):
-            raise CommandError(key, f"unknown key {key!r}")
-        step = dict(command)
-        step.pop("at", None)
-        iface = step.get("interface")
-        if iface is not None and iface not in mn.interfaces:
-            raise CommandError("interface", f"{mn.id} has no interface {iface!r} (it has {', '.join(mn.interfaces)})")
-        if action in ("attach", "detach", "move") and iface is None:
-            if len(mn.interfaces) > 1:
-                raise CommandError("interface", f"{mn.id} has {len(mn.interfaces)} interfaces: say which")
-            step["interface"] = iface = mn.interfaces[0]
-        if action in ("attach", "move"):
-            mar = step.get("mar")
-            if mar not in self.mars:
-                raise CommandError("mar", f"unknown MAR {mar!r}")
-            current = mn.attached[iface]
-            if action == "attach" and current is not None:
-                raise CommandError("interface", f"{mn.id} {iface} is already attached to {current}")
-            if action == "move" and current is None:
-                raise CommandError("interface", f"{mn.id} {iface} is not attached; attach it first")
-            if action == "move" and current == mar:
-                raise CommandError("mar", f"{mn.id} {iface} is already on {mar}")
-        elif action == "detach":
-            if mn.attached[iface] is None:
-                raise CommandError("interface", f"{mn.id} {iface} is not attached")
-        else:
-            flow_id = step.get("flow")
-            if not isinstance(flow_id, str) or not flow_id:
-                raise CommandError("flow", "a flow id is required")
-            flow = mn.flows.get(flow_id)
-            if action == "start_flow":
-                if flow is not None and flow.active:
-                    raise CommandError("flow", f"flow {flow_id!r} of {mn.id} is already active")
-                if step.get("cn") not in self.cns:
-                    raise CommandError("cn", f"unknown CN {step.get('cn')!r}")
-                if iface is None:
-                    attached = [i for i in mn.interfaces if mn.attached[i] is not None]
-                    if not attached:
-                        raise CommandError("mn", f"{mn.id} has no attached interface, so no prefix for a new flow")
-                    step["interface"] = iface = attached[0]
-                elif mn.attached[iface] is None:
-                    raise CommandError("interface", f"{mn.id} {iface} is not attached, so it has no prefix for a new flow")
-            else:
-                if flow is None or not flow.active:
-                    raise CommandError("flow", f"{mn.id} has no active flow {flow_id!r}")
-                if action == "move_flow":
-                    if iface is None:
-                        raise CommandError("interface", "move_flow needs the target interface")
-                    if flow.interface == iface:
-                        raise CommandError("interface", f"flow {flow_id!r} is already on {iface}")
-                    if mn.attached[iface] is None:
-                        raise CommandError("interface", f"{mn.id} {iface} is not attached")
-        return step
+        """Validate a command against the current state (simulator/commands.py); return it with defaults filled in."""
+        return commands.check(self, command, self.mode)
+
+    # The World that commands.check reads (simulator/commands.py).
+    def interfaces_of(self, mn: str) -> list[str] | None:
+        node = self.mns.get(mn)
+        return node.interfaces if node is not None else None
+
+    def attached_to(self, mn: str, interface: str) -> str | None:
+        return self.mns[mn].attached[interface]
+
+    def flow_interface(self, mn: str, flow: str) -> str | None:
+        found = self.mns[mn].flows.get(flow)
+        return found.interface if found is not None and found.active else None
 
     def _do_action(self, step: dict[str, Any], source: str) -> None:
         self._emit({"t": self.now_us / US, "kind": "action", "node": step["mn"], "source": source, **step})

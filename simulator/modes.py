@@ -39,10 +39,7 @@ class NetworkDmm(Simulation):
 
 
 class _NoFlowMobility(Simulation):
-    def _check_command(self, command: dict[str, Any]) -> dict[str, Any]:
-        if command.get("action") == "move_flow":
-            raise CommandError("action", f"move_flow (per-flow mobility, seed §4.3) is not modelled in {self.mode}")
-        return super()._check_command(command)
+    pass
 
 
 # ---------------------------------------------------------------------------------------------------------------

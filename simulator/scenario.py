@@ -15,26 +15,18 @@ from typing import Any
 
 import jsonschema
 
+from . import commands
+from .commands import ACTIONS, CommandError
 from .constants import TIMER_NAMES
 
 FORMAT = "dmmviz-scenario/1"
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
-ACTIONS = ("attach", "detach", "move", "start_flow", "stop_flow", "move_flow")
 DEFAULT_DB_ID = "DB"
 LAYOUT_EXTRA = ("core",)  # drawn nodes that are not scenario ids: the IP core
 DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last script action
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
-_ACTION_KEYS = {
-    "attach": ({"mn", "mar"}, {"interface"}),
-    "detach": ({"mn"}, {"interface"}),
-    "move": ({"mn", "mar"}, {"interface"}),
-    "start_flow": ({"mn", "flow", "cn"}, {"interface"}),
-    "stop_flow": ({"mn", "flow"}, set()),
-    "move_flow": ({"mn", "flow", "interface"}, set()),
-}
-
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://dmmviz.example/schema/scenario-1.json",
@@ -270,79 +262,39 @@ def _check_references(data: dict[str, Any]) -> list[Problem]:
 
 
 class _ScriptState:
-    """The link and flow state the script implies, to reject impossible steps before running."""
+    """The link and flow state the script implies, to reject impossible steps before running (a commands.World)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self.mars = {m["id"] for m in data["network"]["mars"]}
-        self.cns = {c["id"] for c in data["network"].get("cns", [])}
+        self.mars = {m["id"]: m for m in data["network"]["mars"]}
+        self.cns = {c["id"]: c for c in data["network"].get("cns", [])}
         self.interfaces = {mn["id"]: list(mn["interfaces"]) for mn in data["mobile_nodes"]}
         self.attached: dict[tuple[str, str], str] = {}
         self.flows: dict[tuple[str, str], str] = {}  # (mn, flow) -> interface, active flows only
 
+    def interfaces_of(self, mn: str) -> list[str] | None:
+        return self.interfaces.get(mn)
+
+    def attached_to(self, mn: str, interface: str) -> str | None:
+        return self.attached.get((mn, interface))
+
+    def flow_interface(self, mn: str, flow: str) -> str | None:
+        return self.flows.get((mn, flow))
+
     def check(self, step: dict[str, Any]) -> tuple[str, str] | None:
-        """Apply one script step; return (field, message) if it cannot happen."""
-        action, mn = step["action"], step["mn"]
-        if mn not in self.interfaces:
-            return "mn", f"unknown mobile node {mn!r}"
-        required, optional = _ACTION_KEYS[action]
-        for key in sorted(required - set(step)):
-            return key, f"is required for {action!r}"
-        for key in sorted(set(step) - required - optional - {"at", "action"}):
-            return key, f"not a key of {action!r} (it takes {', '.join(sorted(required | optional))})"
-        if "mar" in step and step["mar"] not in self.mars:
-            return "mar", f"unknown MAR {step['mar']!r}"
-        if "cn" in step and step["cn"] not in self.cns:
-            return "cn", f"unknown CN {step['cn']!r}"
-        ifaces = self.interfaces[mn]
-        if "interface" in step:
-            iface = step["interface"]
-            if iface not in ifaces:
-                return "interface", f"{mn} has no interface {iface!r} (it has {', '.join(ifaces)})"
-        elif action in ("attach", "detach", "move"):
-            if len(ifaces) > 1:
-                return "interface", f"{mn} has {len(ifaces)} interfaces: say which"
-            iface = ifaces[0]
-        key = (mn, step.get("flow", ""))
-        if action == "attach":
-            if (mn, iface) in self.attached:
-                return "interface", f"{mn} {iface} is already attached to {self.attached[(mn, iface)]}"
-            self.attached[(mn, iface)] = step["mar"]
+        """Apply one script step; return (field, message) if it cannot happen (the engine's own check and wording)."""
+        try:
+            done = commands.check(self, step)
+        except CommandError as exc:
+            return exc.field, exc.message
+        action, mn, iface = done["action"], done["mn"], done.get("interface", "")
+        if action in ("attach", "move"):
+            self.attached[(mn, iface)] = done["mar"]
         elif action == "detach":
-            if (mn, iface) not in self.attached:
-                return "interface", f"{mn} {iface} is not attached"
             del self.attached[(mn, iface)]
-        elif action == "move":
-            current = self.attached.get((mn, iface))
-            if current is None:
-                return "interface", f"{mn} {iface} is not attached; use attach"
-            if current == step["mar"]:
-                return "mar", f"{mn} {iface} is already on {current}"
-            self.attached[(mn, iface)] = step["mar"]
-        elif action == "start_flow":
-            if key in self.flows:
-                return "flow", f"flow {step['flow']!r} of {mn} is already active"
-            if "interface" in step:
-                iface = step["interface"]
-                if (mn, iface) not in self.attached:
-                    return "interface", f"{mn} {iface} is not attached, so it has no prefix for a new flow"
-            else:
-                attached = [i for i in ifaces if (mn, i) in self.attached]
-                if not attached:
-                    return "mn", f"{mn} has no attached interface, so it has no prefix for a new flow"
-                iface = attached[0]
-            self.flows[key] = iface
+        elif action in ("start_flow", "move_flow"):
+            self.flows[(mn, done["flow"])] = iface
         elif action == "stop_flow":
-            if key not in self.flows:
-                return "flow", f"{mn} has no active flow {step['flow']!r}"
-            del self.flows[key]
-        elif action == "move_flow":
-            if key not in self.flows:
-                return "flow", f"{mn} has no active flow {step['flow']!r}"
-            if self.flows[key] == step["interface"]:
-                return "interface", f"flow {step['flow']!r} is already on {step['interface']}"
-            if (mn, step["interface"]) not in self.attached:
-                return "interface", f"{mn} {step['interface']} is not attached"
-            self.flows[key] = step["interface"]
+            del self.flows[(mn, done["flow"])]
         return None
 
 
