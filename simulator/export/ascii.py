@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 
 from .sequence import ExportError
-from .text import legend_lines
+from .text import legend_lines, one_line
 
 WIDTH = 72
 MAX_SPACING = 16  # a wider gap only makes a small diagram sprawl
@@ -20,8 +20,9 @@ TUNNEL_LABEL = {"tunnel_up": "tunnel", "tunnel_down": "tunnel down"}
 
 
 def _ascii(text: str) -> str:
-    """Internet-Drafts are ASCII; anything else becomes '?'."""
-    return text.encode("ascii", "replace").decode("ascii")
+    """Internet-Drafts are ASCII; anything else becomes '?', and a line break or control character a space (a user
+    string never starts a line of its own)."""
+    return one_line(text).encode("ascii", "replace").decode("ascii")
 
 
 def _time(t: float) -> str:

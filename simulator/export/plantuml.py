@@ -1,7 +1,11 @@
 """PlantUML sequence diagram text of a sequence model (checked with `plantuml -checkonly`).
 
 Tunnelled data is a bold blue arrow labelled "(tunnelled)", native data green, a lost packet ends in an X (`->x`).
-Creole markup in labels (`--`, `__`, `**`, `//`, `""`, `~~`, `<tag>`) is escaped with PlantUML's `~`.
+Creole markup in labels (`--`, `__`, `**`, `//`, `""`, `~~`, `<tag>`) is escaped with PlantUML's `~`. Characters the
+`~` cannot neutralise are written as numeric entities, which PlantUML draws as the character: `%` (the preprocessor
+runs `%getenv(...)` and friends anywhere in a line), `"` (ends a quoted participant name) and `&`; `$` and `\\`
+as `<U+0024>`, `<U+005C>`. Line breaks of every kind become spaces, so no user string can start a line (`@enduml`, `!include`,
+`skinparam`...).
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import re
 
 from .svg import COLORS
-from .text import arrow_label, legend_lines, participant_ids, stamp
+from .text import arrow_label, legend_lines, one_line, participant_ids, stamp
 
-_CREOLE = re.compile(r"(--|__|\*\*|//|\"\"|~~|\^\^|==|<(?=[A-Za-z/])|\[\[|\]\])")
+_ENTITY_CHARS = '%"&'
+# One pass, so no replacement is escaped again: entity characters, '$', then the creole markup.
+_SPECIAL = re.compile(r'[%"&\\$]|--|__|\*\*|//|~~|\^\^|==|<(?=[A-Za-z/])|\[\[|\]\]')
 KEYWORDS = {"participant", "actor", "boundary", "control", "entity", "database", "collections", "queue", "note",
             "end", "over", "of", "left", "right", "as", "title", "legend", "endlegend", "alt", "else", "opt",
             "loop", "par", "break", "critical", "group", "ref", "box", "activate", "deactivate", "destroy",
@@ -20,8 +26,17 @@ KEYWORDS = {"participant", "actor", "boundary", "control", "entity", "database",
 
 def escape(text: str) -> str:
     """Text safe in a PlantUML message or note: creole markup and backslashes neutralised, one line."""
-    text = text.replace("\\", "\\\\").replace("\r", " ").replace("\n", " ")
-    return _CREOLE.sub(lambda m: "".join("~" + ch for ch in m.group()), text)
+    return _SPECIAL.sub(_escape_one, one_line(text))
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    found = match.group()
+    if found in "$\\":
+        # PlantUML crashes on "&#36;" and "&#92;" (it feeds them to a Java replacement string); these it draws.
+        return f"<U+{ord(found):04X}>"
+    if found in _ENTITY_CHARS:
+        return f"&#{ord(found)};"
+    return "".join("~" + ch for ch in found)
 
 
 def _arrow(item: dict) -> str:
@@ -41,7 +56,7 @@ def render(model: dict) -> str:
         out.append(f"title {escape(model['title'])}")
     for lifeline in model["lifelines"]:
         kind = "database" if lifeline["role"] == "db" else "participant"
-        out.append(f'{kind} "{escape(lifeline["label"]).replace(chr(34), "~" + chr(34))}" as {ids[lifeline["id"]]}')
+        out.append(f'{kind} "{escape(lifeline["label"])}" as {ids[lifeline["id"]]}')
     time_axis = model["options"]["time_axis"]
     for item in model["items"]:
         if item["type"] == "message":

@@ -14,7 +14,7 @@ import re
 import textwrap
 from xml.sax.saxutils import escape, quoteattr
 
-from .text import legend_lines
+from .text import legend_lines, one_line
 
 FONT = 12
 CHAR_W = 7.0
@@ -132,12 +132,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(value: str) -> str:
-    """Element text, escaped; characters XML 1.0 forbids are dropped."""
-    return escape(_NOT_XML.sub("", value))
+    """Element text, escaped; characters XML 1.0 forbids are dropped, other line breaks and controls made spaces."""
+    return escape(one_line(_NOT_XML.sub("", value)))
 
 
 def _attr(value: str) -> str:
-    return quoteattr(_NOT_XML.sub("", value))
+    return quoteattr(one_line(_NOT_XML.sub("", value)))
 
 
 def _num(v: float) -> str:

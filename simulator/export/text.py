@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 
 _SIMPLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# Everything str.splitlines() breaks at (\n, \r, \v, \f, \x1c-\x1e, \x85, U+2028, U+2029), the other C0/C1 controls
+# and DEL: a user string (title, node or flow id) must never start a new line of diagram source.
+LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """The text with every line break and control character made a space."""
+    return LINE_BREAKS.sub(" ", text)
 
 
 def participant_ids(model: dict, keywords: set[str]) -> dict[str, str]:
