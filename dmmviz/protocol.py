@@ -89,6 +89,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from dmmviz.web.limits import JSONInputError, loads
 from simulator.commands import COMMANDS, shape_problems
 
 VERSION = 1
@@ -138,6 +139,8 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"  # a bug: reported, logged, nothing changed
     FORBIDDEN = "forbidden"  # the session belongs to someone else (lessons app); the socket closes (4403)
     READ_ONLY = "read_only"  # a class follower's socket: only hello is accepted (lessons app)
+    TOO_MUCH_WORK = "too_much_work"  # the request needed more engine work than its budget (simulator.limits); nothing changed
+    UNAVAILABLE = "unavailable"  # the database or the channel layer is away; try again later
 
 
 _CLIENT_TYPES = {t.value: t for t in ClientType}
@@ -198,13 +201,9 @@ def parse_client_frame(text: str | None, binary: bytes | None = None) -> ClientM
     if size > MAX_FRAME_BYTES:
         raise ProtocolError(code=ErrorCode.FRAME_TOO_LARGE, message=_too_large(size))
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(
-            code=ErrorCode.BAD_JSON, message=f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise ProtocolError(code=ErrorCode.BAD_JSON, message="not valid JSON: nested too deeply") from None
+        data = loads(text)  # the one JSON parser for user input: bounded digits, depth, no NaN (dmmviz/web/limits.py)
+    except JSONInputError as exc:
+        raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
     if not isinstance(data, dict):
         raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, message="a frame is a JSON object with \"v\" and \"type\"")
 
