@@ -50,6 +50,11 @@ BA_STATUS = {
 }
 
 ROLE_ORDER = ("mn", "mar", "anchor", "db", "cn", "other")
+# Bounds on a diagram, so a city-sized run cannot make a multi-megabyte drawing nobody can read (or take minutes):
+# more lifelines than this is an ExportError asking for the `nodes` option; past MAX_ITEMS arrows and notes the
+# diagram stops with a note saying how many more there were and how to see them (the `start`/`end` window).
+MAX_LIFELINES = 100
+MAX_ITEMS = 10_000
 
 
 class ExportError(ValueError):
@@ -356,7 +361,11 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
         if unknown:
             raise ExportError(f"option 'nodes': unknown node {unknown[0]!r}; the trace has {', '.join(order)}")
         order = list(dict.fromkeys(options["nodes"]))
+    if len(order) > MAX_LIFELINES:
+        raise ExportError(f"the diagram would have {len(order)} lifelines, more than {MAX_LIFELINES}: choose the nodes "
+                          f"to draw with the 'nodes' option")
     visible = set(order)
+    position = {node: i for i, node in enumerate(order)}
     name = PrefixNames(events)
     interfaces: dict[str, set] = {}
     for ev in events:
@@ -368,8 +377,12 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
     items: list[dict] = []
     runs: dict[tuple, dict] = {}  # open data runs, by (flow, segment, encapsulated, lost)
     fold = options["data"] == "fold"
+    more = 0  # items past MAX_ITEMS, counted and not drawn
     for ev in events:
         if not in_window(ev, options):
+            continue
+        if len(items) >= MAX_ITEMS:
+            more += 1
             continue
         kind = ev["kind"]
         if is_message(ev):
@@ -410,7 +423,7 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
             over = [n for n in dict.fromkeys(note[0]) if n in visible]
             if not over:
                 continue
-            over.sort(key=order.index)
+            over.sort(key=position.__getitem__)
             last = items[-1] if items else None
             if last and last["type"] == "note" and last["over"] == over:
                 last["lines"].append(note[1])
@@ -419,6 +432,11 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
                 items.append({"type": "note", "t": ev["t"], "over": over, "lines": [note[1]], "kinds": [kind]})
             runs.clear()
 
+    if more:
+        last = next(ev["t"] for ev in reversed(events) if in_window(ev, options))
+        items.append({"type": "note", "t": items[-1]["t"], "over": order[:1], "kinds": ["truncated"],
+                      "lines": [f"... {more} more events up to t={last:g} s not drawn (at most {MAX_ITEMS} items): "
+                                f"narrow the window with the 'start' and 'end' options"]})
     used = {n for item in items for n in item_nodes(item)}
     if options.get("nodes") is None:
         order = [n for n in order if n in used]

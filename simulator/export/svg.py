@@ -77,7 +77,7 @@ def layout(model: dict) -> dict:
     for gap in gaps:
         xs.append(xs[-1] + gap)
     rows: list[dict] = []
-    left_extent, right_extent = -box_w[0] / 2, xs[-1] + box_w[-1] / 2 if n else 0.0
+    left_extent, right_extent = (-box_w[0] / 2, xs[-1] + box_w[-1] / 2) if n else (0.0, 0.0)  # n = 0: empty run
     y = PAD + (24 if model.get("title") else 0) + HEAD_H + 24
     for k, item in enumerate(model["items"]):
         if item["type"] == "message":
