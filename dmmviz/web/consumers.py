@@ -254,12 +254,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def _handle(self, text_data: str | None, bytes_data: bytes | None) -> None:
         message: ClientMessage | None = None
         try:
-            if text_data is not None and len(text_data) <= protocol.MAX_FRAME_BYTES:
-                try:  # the server's one JSON parser first: integer sizes, depth, NaN (limits.py)
-                    limits.loads(text_data)
-                except limits.JSONInputError as exc:
-                    raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
-            message = protocol.parse_client_frame(text_data, bytes_data)
+            message = parse_frame(text_data, bytes_data)
             handler = self.HANDLERS[message.type]
             await handler(self, message)
         except ProtocolError as err:
@@ -638,6 +633,17 @@ class SessionFull(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(size)
         self.size = size
+
+
+def parse_frame(text_data: str | None, bytes_data: bytes | None) -> ClientMessage:
+    """A client frame, checked by the server's one JSON parser (limits.py: integer sizes, depth, NaN) and then by
+    the protocol; raises ProtocolError saying what is wrong."""
+    if text_data is not None and len(text_data) <= protocol.MAX_FRAME_BYTES:
+        try:
+            limits.loads(text_data)
+        except limits.JSONInputError as exc:
+            raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
+    return protocol.parse_client_frame(text_data, bytes_data)
 
 
 def changes_tables(events: list[dict[str, Any]]) -> bool:
