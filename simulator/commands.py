@@ -57,9 +57,9 @@ _ALL = frozenset(DESIGNS)
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("attach", frozenset({"mn", "mar"}), frozenset({"interface"}), "attach {mn}.{interface} to {mar}"),
-        CommandSpec("detach", frozenset({"mn"}), frozenset({"interface"}), "detach {mn}.{interface}"),
-        CommandSpec("move", frozenset({"mn", "mar"}), frozenset({"interface"}), "move {mn}.{interface} to {mar}"),
+        CommandSpec("attach", frozenset({"mn", "mar"}), frozenset({"interface"}), "attach {mn}{ interface} to {mar}"),
+        CommandSpec("detach", frozenset({"mn"}), frozenset({"interface"}), "detach {mn}{ interface}"),
+        CommandSpec("move", frozenset({"mn", "mar"}), frozenset({"interface"}), "move {mn}{ interface} to {mar}"),
         CommandSpec("start_flow", frozenset({"mn", "flow", "cn"}), frozenset({"interface"}), "{mn} starts {flow} to {cn}"),
         CommandSpec("stop_flow", frozenset({"mn", "flow"}), frozenset(), "{mn} stops {flow}"),
         CommandSpec(
@@ -73,10 +73,18 @@ LINK_ACTIONS = ("attach", "detach", "move")  # the interface may be left out whe
 
 
 def describe(command: Mapping[str, Any]) -> str:
-    """A command in words, from its catalogue ``summary`` ("move MN1.if1 to MAR2")."""
+    """A command in words, from its catalogue ``summary`` ("move MN1 if1 to MAR2"). In a summary ``{key}`` is the
+    key's value and ``{ key}`` a space and the value when the command has the key (nothing when it has not)."""
     spec = COMMANDS[command["action"]]
-    keys = {key: command.get(key, "") for key in ID_KEYS}
-    return spec.summary.format(**keys).replace(".}", "").replace(". ", " ").rstrip(".")
+
+    def fill(match: re.Match[str]) -> str:
+        value = command.get(match.group(2))
+        return f"{match.group(1)}{value}" if value is not None else ""
+
+    return _SLOT.sub(fill, spec.summary)
+
+
+_SLOT = re.compile(r"\{( ?)(\w+)\}")
 
 
 # -- shape: no simulation needed ----------------------------------------------------------------------------------

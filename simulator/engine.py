@@ -40,6 +40,7 @@ from typing import Any
 from . import commands
 from . import constants as C
 from .commands import CommandError
+from .events import Role
 from .bindings import ANCHOR, SERVING, State, next_state
 from .constants import Timers, timers_from_scenario
 from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
@@ -1047,7 +1048,16 @@ class Simulation:
         lost = {e["msg"] for e in self.events if e["kind"] == "drop" and e.get("in_flight")}
         events = [{**e, "arrive": None} if e.get("id") in lost and "src" in e else e for e in self.events]
         return {"format": TRACE_FORMAT, "title": self.scenario["title"], "mode": self.mode, "seed": self.seed,
-                "until": self.now, "events": events}
+                "until": self.now, "nodes": self.node_roles(), "events": events}
+
+    def node_roles(self) -> dict[str, str]:
+        """Every node of the run -> its role (simulator/events.py ``Role``): the trace's ``nodes`` map."""
+        roles = {mar: Role.MAR.value for mar in self.mars}
+        roles.update({node: Role.LMA.value for node in self.routers if node not in self.mars})
+        roles.update({cn: Role.CN.value for cn in self.cns})
+        roles[self.db_id] = Role.DB.value
+        roles.update({mn: Role.MN.value for mn in self.mns})
+        return dict(sorted(roles.items()))
 
 
 class _Discard(list):  # type: ignore[type-arg]

@@ -1,6 +1,7 @@
 // What each event kind looks like and how it reads: one table used by the animation, the legend, the filters,
 // the event log and the message details. Kinds are told apart by colour AND by shape and label, never colour alone
 // (Okabe-Ito colours, which stay distinct for the common colour-vision deficiencies).
+import { isMessage as isMessageKind } from "./catalogue.js";
 
 /** Filter groups, in legend order. `shape` is drawn by animation.js; `kinds` are the wire kinds in the group. */
 export const GROUPS = [
@@ -35,9 +36,9 @@ export function tag(ev) {
   return TAGS[ev.kind] ?? ev.kind;
 }
 
-/** True for message events (upper-case kinds: they travel from src to dst). */
+/** True for message events (they travel from src to dst): the engine's event catalogue says which kinds. */
 export function isMessage(ev) {
-  return ev.kind === ev.kind.toUpperCase() && ev.kind !== ev.kind.toLowerCase();
+  return isMessageKind(ev.kind);
 }
 
 /** The filter group of any event. */

@@ -8,6 +8,7 @@
 // visualiser honours. Text goes into the page through textContent only.
 
 import { svg, html } from "/static/js/svg.js";
+import { describeCommand } from "/static/js/catalogue.js";
 import { layoutNetwork, layoutMobileNodes, bounds, parkingY, CORE } from "/static/js/layout.js";
 
 const body = document.body;
@@ -536,16 +537,7 @@ async function recordAction(command) {
 }
 
 function describe(e) {
-  const iface = e.interface ? ` ${e.interface}` : "";
-  switch (e.action) {
-    case "attach": return `attach ${e.mn}${iface} to ${e.mar}`;
-    case "move": return `move ${e.mn}${iface} to ${e.mar}`;
-    case "detach": return `detach ${e.mn}${iface}`;
-    case "start_flow": return `${e.mn} starts ${e.flow} to ${e.cn}`;
-    case "stop_flow": return `${e.mn} stops ${e.flow}`;
-    case "move_flow": return `${e.mn} moves ${e.flow} to ${e.interface}`;
-    default: return e.action;
-  }
+  return describeCommand(e); // the engine's command catalogue wording (static/js/catalogue.js)
 }
 
 function renderScript() {
