@@ -1,4 +1,7 @@
-"""The project itself as an app: site-wide checks that belong to no one feature (INSTALLED_APPS: "dmmviz.apps.SiteConfig")."""
+"""The project itself as an app: site-wide checks that belong to no one feature.
+
+INSTALLED_APPS names it "dmmviz.apps.SiteConfig".
+"""
 
 from django.apps import AppConfig
 

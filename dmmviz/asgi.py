@@ -19,10 +19,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from dmmviz.web.limits import BodyLimit  # noqa: E402
 from dmmviz.lessons import routing as lessons_routing  # noqa: E402
 from dmmviz.origin import ExactOriginValidator  # noqa: E402
 from dmmviz.web import routing as web_routing  # noqa: E402
+from dmmviz.web.limits import BodyLimit  # noqa: E402
 
 websocket_urlpatterns = [
     *web_routing.websocket_urlpatterns(),

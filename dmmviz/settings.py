@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "dmmviz.throttle.ClassCodeThrottleMiddleware",  # wrong class codes: 429 per client address
+    "dmmviz.throttle.ThrottleMiddleware",  # wrong class codes, sign-ups, uploads: 429 (dmmviz/throttle.py)
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from dmmviz import protocol, throttle
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
 from dmmviz.web.consumers import SessionConsumer
+from dmmviz.web.guard import Refusable
 from dmmviz.web.guard import refuse as refuse_socket
 
 from . import classroom
@@ -43,7 +44,7 @@ async def _code_refused(consumer: Any) -> bool:
     return True
 
 
-class ClassFollowerConsumer(SessionConsumer):
+class ClassFollowerConsumer(Refusable, SessionConsumer):
     """A student following a live class: the class session's updates, read-only."""
 
     async def connect(self) -> None:
@@ -53,11 +54,8 @@ class ClassFollowerConsumer(SessionConsumer):
         session_id = await database_sync_to_async(classroom.session_of_code)(self.code)
         if session_id is None:
             throttle.socket_wrong_code(self.scope)
-            await self.accept()
-            await self.send(text_data=json.dumps(protocol.error_message(ProtocolError(
-                code=ErrorCode.SESSION_NOT_FOUND, message=f"there is no live class {self.code[:12]!r}",
-            ))))
-            await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
+            await refuse_socket(self, ErrorCode.SESSION_NOT_FOUND, f"there is no live class {self.code[:12]!r}",
+                                protocol.CLOSE_SESSION_NOT_FOUND)
             return
         self.scope["url_route"]["kwargs"]["session_id"] = session_id
         await super().connect()

@@ -19,12 +19,28 @@ from .consumers import SessionConsumer
 
 async def refuse(consumer: Any, code: ErrorCode, message: str, close_code: int) -> None:
     """Accept (so the browser can read why), send one protocol error, close with ``close_code``."""
+    consumer.refused = True
     await consumer.accept()
     await consumer.send(text_data=json.dumps(protocol.error_message(ProtocolError(code=code, message=message))))
     await consumer.close(code=close_code)
 
 
-class OwnedSessionConsumer(SessionConsumer):
+class Refusable:
+    """For a SessionConsumer that may refuse in connect() before SessionConsumer.connect set anything up: a refused
+    socket ignores what the client still sends and has nothing to leave when it closes."""
+
+    refused = False
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.refused:
+            await super().receive(text_data=text_data, bytes_data=bytes_data)  # type: ignore[misc]
+
+    async def disconnect(self, code: int) -> None:
+        if not self.refused:
+            await super().disconnect(code)  # type: ignore[misc]
+
+
+class OwnedSessionConsumer(Refusable, SessionConsumer):
     async def connect(self) -> None:
         session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         who = access.Who.of(self.scope)

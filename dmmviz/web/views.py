@@ -13,18 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dmmviz import access, protocol, throttle
+from dmmviz import access, protocol
 from dmmviz.access import Who
 
 from .forms import ScenarioRenameForm, ScenarioUploadForm
 from .models import Scenario, SimSession
-
-
-def _uploader(request: HttpRequest) -> str:
-    """Whom an upload counts against: the account, or the browser session (or the address without one)."""
-    if request.user.is_authenticated:
-        return f"user:{request.user.pk}"
-    return f"key:{request.session.session_key or throttle.client_address(request)}"
 
 
 def _cards(request: HttpRequest) -> list[dict]:
@@ -41,12 +34,10 @@ def _cards(request: HttpRequest) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-@throttle.limit(throttle.UPLOAD, throttle.client_address, "Too many uploads from this network.")
-@throttle.limit(throttle.UPLOAD_PER_UPLOADER, _uploader, "Too many uploads.")
 def home(request: HttpRequest) -> HttpResponse:
     """GET: the scenarios this visitor may see, with an upload form. POST: upload a scenario file, private to its
     uploader (the account, or this browser session) until an instructor publishes it; errors are shown on the form,
-    status 400."""
+    status 400. Uploads are rate-limited (dmmviz/throttle.py POST_LIMITS)."""
     form = ScenarioUploadForm()
     status = 200
     if request.method == "POST":
