@@ -163,12 +163,18 @@ class SessionConsumer(AsyncWebsocketConsumer):
             if getattr(self, "worker", None) is not None:
                 self.worker.cancel()
             try:
+                if not getattr(self, "accepted", False):  # failed before the handshake was answered: answer it first
+                    await send({"type": "websocket.accept"})
                 await send({"type": "websocket.send", "text": _dumps(protocol.error_message(ProtocolError(
-                    code=UNAVAILABLE, message="the server's message service went away; reconnecting shortly",
+                    code=UNAVAILABLE, message="the server's database or message service is not answering; reconnecting shortly",
                 )))})
                 await send({"type": "websocket.close", "code": 1013})
             except Exception:
                 log.debug("websocket %s: could not say unavailable", scope.get("path"), exc_info=True)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
 
     async def connect(self) -> None:
         self.process = process.state()
