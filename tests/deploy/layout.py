@@ -94,17 +94,17 @@ class Layout:
 
 
 @contextmanager
-def running_layout(workers: int = 2) -> Iterator[Layout]:
+def running_layout(workers: int = 2, database: str = "", redis_url: str = REDIS_URL) -> Iterator[Layout]:
     """`make serve` on free ports with a fresh database; stopped (and the database dropped) afterwards."""
     import psycopg
 
     port = free_port_run(workers + 1)
-    database = f"dmmviz_deploy_test_{os.getpid()}"
+    database = database or f"dmmviz_deploy_test_{os.getpid()}"
     run_dir = Path(tempfile.mkdtemp(prefix="dmmviz-deploy-"))
     layout = Layout(f"http://127.0.0.1:{port}", run_dir)
     start = subprocess.run(
         [sys.executable, str(SERVE), "start", "--dir", str(run_dir), "--port", str(port), "--workers", str(workers),
-         "--database-url", f"{POSTGRES}/{database}", "--redis-url", REDIS_URL],
+         "--database-url", f"{POSTGRES}/{database}", "--redis-url", redis_url],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )
     try:
