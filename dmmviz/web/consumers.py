@@ -36,8 +36,9 @@ from django.db import DatabaseError
 from dmmviz import protocol
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
 from simulator import CommandError, ScenarioError, Simulation
+from simulator.events import changes_tables  # which events change a table of the state (the event catalogue)
 
-from . import budget, limits, live, process
+from . import budget, live, process
 from .batching import batcher
 from .budget import StopHook, TooMuchWork
 from .live import Live
@@ -178,6 +179,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.process = process.state()
+        self.gone = False
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
         self.group = f"session-{self.session_id.replace('-', '')}"
         self.lock = self.process.lock(self.session_id)
@@ -642,21 +644,9 @@ class SessionFull(Exception):
 
 
 def parse_frame(text_data: str | None, bytes_data: bytes | None) -> ClientMessage:
-    """A client frame, checked by the server's one JSON parser (limits.py: integer sizes, depth, NaN) and then by
-    the protocol; raises ProtocolError saying what is wrong."""
-    if text_data is not None and len(text_data) <= protocol.MAX_FRAME_BYTES:
-        try:
-            limits.loads(text_data)
-        except limits.JSONInputError as exc:
-            raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
+    """A client frame, parsed by the server's one JSON parser (limits.loads, inside the protocol) and checked by the
+    protocol; raises ProtocolError saying what is wrong."""
     return protocol.parse_client_frame(text_data, bytes_data)
-
-
-def changes_tables(events: list[dict[str, Any]]) -> bool:
-    """Whether these events changed any table of the state: the engine reports every table change with a state event
-    (kind in lower case, docs/engine.md), and of those only `drop` changes none; messages (upper case) change none.
-    Most steps of a running scenario are data packets only, and then the state is not built, encoded or sent."""
-    return any(e["kind"] != "drop" and e["kind"].islower() for e in events)
 
 
 def _can_step_back(sim: Simulation) -> bool:

@@ -93,8 +93,13 @@ def rebuild(row: SessionRow, hook: Any = None) -> Live:
     Raises the engine's ScenarioError if the scenario is refused, TooMuchWork if the replay is over budget."""
     from .budget import engine_kwargs
 
-    sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode,
-                            **engine_kwargs(Simulation.replay, hook))
+    kwargs = engine_kwargs(Simulation.replay, hook)
+    if kwargs and row.steps > RECORD_REBUILD_MAX_STEPS:
+        # A long session is rebuilt without keeping its events (they would all be held until trimmed): memory then
+        # follows the network's state; the first snapshot after such a rebuild has no events of the past.
+        kwargs["record"] = False
+    sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode, **kwargs)
+    sim.record = True  # from here on, events are kept again (in the window); each engine call reads it afresh
     trim(sim)
     return Live(row=row, sim=sim, revision=row.revision)
 
@@ -201,6 +206,8 @@ def _db_key(session_id: str, vendor: str) -> Any:
 # A live session keeps its last EVENT_WINDOW events (what a snapshot sends), not every event of its run: memory per
 # session follows the network's state, not the session's length.
 EVENT_WINDOW = 2_000
+# A session longer than this (scheduled items) is rebuilt from the database without recording its events.
+RECORD_REBUILD_MAX_STEPS = 50_000
 
 # Rough bytes of what a live simulation holds: measured with tracemalloc on the built-in scenarios (an event dict
 # is 580-630 bytes; the network's tables and the scenario document about 40 times its JSON text).

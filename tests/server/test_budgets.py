@@ -1,0 +1,65 @@
+"""Work budgets from the web side (issue 10 item 2): a request over its CPU budget answers too_much_work and changes
+nothing; the stop hook stops work once the client has gone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+
+from dmmviz.web import budget, consumers
+from dmmviz.web.budget import StopHook, TooMuchWork
+from dmmviz.web.models import SimSession
+
+
+def test_stop_hook_stops_on_cpu_time_and_on_a_gone_client():
+    here = {"alive": True}
+    hook = StopHook(0.05, lambda: here["alive"]).begin()
+    assert not hook()
+    here["alive"] = False
+    assert hook() and hook.reason == "the client went away"
+
+    busy = StopHook(0.02).begin()
+    end = time.thread_time() + 0.05
+    while time.thread_time() < end:
+        pass
+    assert busy() and "CPU time" in busy.reason
+    with pytest.raises(TooMuchWork):
+        busy.check()
+
+
+def test_engine_calls_get_a_budget_with_the_hook():
+    from simulator import Simulation
+
+    hook = StopHook(1.0)
+    kwargs = budget.engine_kwargs(Simulation.run, hook, 1000)
+    assert kwargs["budget"].should_stop is hook and kwargs["budget"].max_items == 1000
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_over_its_cpu_budget_answers_too_much_work_and_changes_nothing(new_session, clients, monkeypatch):
+    session = await sync_to_async(new_session)("fig5-handover")
+    client, _ = await clients(session.id)
+    await client.request("run_until", t=1.0)
+    monkeypatch.setattr(budget, "REQUEST_CPU_SECONDS", 0.0)
+    error = await client.error("run_until", t=60.0)
+    assert error["code"] == "too_much_work" and "Nothing was changed" in error["message"]
+    row = await sync_to_async(SimSession.objects.get)(id=session.id)
+    assert (row.revision, row.now) == (1, 1.0)
+    monkeypatch.setattr(budget, "REQUEST_CPU_SECONDS", 2.0)
+    after = await client.request("run_until", t=2.0)  # the socket and the session go on as before
+    assert (after["revision"], after["now"]) == (2, 2.0)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_that_closes_marks_its_work_stopped(new_session, clients):
+    session = await sync_to_async(new_session)("fig5-handover")
+    client, _ = await clients(session.id)
+    tabs = consumers.process.state().tabs[str(session.id)]
+    (consumer,) = tabs
+    assert consumer.alive()
+    await client.close()
+    assert not consumer.alive() and str(session.id) not in consumers.process.state().tabs
