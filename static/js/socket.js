@@ -1,6 +1,12 @@
 // The websocket to the session: frames built by protocol.js's `frame` (generated from dmmviz/protocol.py, so no
-// message name is spelled here), request ids so a reply can be matched, and reconnection with backoff. On reconnect
+// message name is spelled here), request ids so a reply can be matched, and reconnection with back-off (and jitter)
+// whenever the socket closes: a restart, a network drop, or the server's database/Redis being away (close 1013). On reconnect
 // the server sends a fresh snapshot, which is all the page needs: it keeps no protocol state of its own.
+
+// Close code 1013 ("try again later"): the server's database or Redis is away; the socket had an error frame
+// (code "unavailable") saying so just before.
+const CLOSE_TRY_AGAIN_LATER = 1013;
+const MAX_RETRY_MS = 15000;
 
 export class Socket {
   /**
@@ -28,7 +34,6 @@ export class Socket {
     const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.addEventListener("open", () => {
-      this.retry = 0;
       this.onStatus("open");
     });
     ws.addEventListener("message", (e) => {
@@ -42,6 +47,11 @@ export class Socket {
       this.parseMs = (this.parseMs ?? 0) + (performance.now() - t0);
       this.parseMax = Math.max(this.parseMax ?? 0, performance.now() - t0);
       this.bytes = (this.bytes ?? 0) + e.data.length;
+      if (msg.type === this.protocol.SERVER.SNAPSHOT) {
+        // A snapshot is a working session again: the next outage starts its back-off from the shortest delay.
+        this.retry = 0;
+        this.toldUnavailable = false;
+      }
       let mine = null;
       if (msg.re !== undefined && this.outstanding.has(msg.re)) {
         mine = this.outstanding.get(msg.re);
@@ -56,10 +66,23 @@ export class Socket {
         this.onStatus("gone", "This session does not exist (any more). Start a new one from the home page.");
         return;
       }
-      this.onStatus("closed");
-      const delay = Math.min(8000, 300 * 2 ** this.retry++);
+      const delay = this.backoff();
+      if (e.code === CLOSE_TRY_AGAIN_LATER && !this.toldUnavailable) {
+        // The server's database or Redis is away (it said so in an error frame first): keep trying, gently.
+        this.toldUnavailable = true;
+        this.onStatus("closed", "The server cannot reach its database or message service just now; reconnecting by itself.");
+      } else {
+        this.onStatus("closed");
+      }
       setTimeout(() => this.connect(), delay);
     });
+  }
+
+  /** Milliseconds before the next attempt: doubling from 300 ms to at most 15 s, with jitter so that a class of
+   * tabs that lost the server together does not come back in one burst. */
+  backoff() {
+    const base = Math.min(MAX_RETRY_MS, 300 * 2 ** this.retry++);
+    return Math.round(base * (0.5 + Math.random() * 0.5));
   }
 
   get open() {
