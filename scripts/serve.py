@@ -12,9 +12,9 @@
 migrates, loads the built-in scenarios and lessons, collects the static files, then starts a supervisor in the
 background (`supervise`, its log in <dir>/serve.log) and waits until http://127.0.0.1:<port>/healthz answers.
 
-The supervisor owns nginx (`daemon off`, so it is a child) and the workers: `daphne --proxy-headers` on
-127.0.0.1:<port+1>..<port+N>, each named w1..wN (DMMVIZ_WORKER, shown by /healthz and nginx's X-Dmmviz-Upstream
-header). A worker that dies is started again at once; meanwhile nginx sends its clients, which reconnect, to another
+The supervisor owns nginx (`daemon off`, so it is a child) and the workers: Daphne through the server entry point
+(`python -m dmmviz.server --proxy-headers`) on 127.0.0.1:<port+1>..<port+N>, each named w1..wN (DMMVIZ_WORKER, shown
+by /healthz and nginx's X-Dmmviz-Upstream header). A worker that dies is started again at once; meanwhile nginx sends its clients, which reconnect, to another
 worker, where they resume from the database. Draining a worker: it is marked `down` in nginx's upstream (reload: no
 new connections reach it), stopped with SIGTERM (its websockets close, the pages reconnect through nginx to the
 others), started again, and put back once its /healthz answers. SIGTERM to the supervisor stops nginx gracefully
@@ -181,10 +181,10 @@ class Supervisor:
     # workers
     def start_worker(self, worker: Worker) -> None:
         log = open(self.run_dir / f"worker-{worker.name}.log", "ab")
-        daphne = Path(sys.executable).with_name("daphne")
+        # dmmviz.server: Daphne with the process tuning that `make run` gets too (dmmviz/server.py).
         worker.proc = subprocess.Popen(
-            [str(daphne), "-e", f"tcp:port={worker.port}:interface=127.0.0.1:backlog=1024", "--proxy-headers",
-             "dmmviz.asgi:application"],
+            [sys.executable, "-m", "dmmviz.server", "-e", f"tcp:port={worker.port}:interface=127.0.0.1:backlog=1024",
+             "--proxy-headers"],
             cwd=ROOT, env={**self.env, "DMMVIZ_WORKER": worker.name}, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )
