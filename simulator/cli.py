@@ -15,11 +15,13 @@ from typing import Any
 from .compare import compare, format_table
 from .engine import Simulation
 from .export import export
-from .metrics import compute_metrics
+from .export.trace import write_trace
+from .metrics import compute_metrics, observe
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
 
 TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
 EXPORTS = (*TEXT_EXPORTS, "pcap")
+STREAMED = ("trace", "metrics")  # computed while the engine runs: the run's events are never all in memory
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,10 +81,36 @@ def export_run(scenario: dict[str, Any], fmt: str, until: float | None = None, m
 
 def refused_actions(sim: Simulation) -> list[str]:
     """One line per script action the engine refused during the run (e.g. move_flow under another mode)."""
-    return [
-        f"warning: t={e['t']:g} s: {e['action']} of {e['node']} refused under {sim.mode}: {e['message']}"
-        for e in sim.events if e["kind"] == "action_rejected"
-    ]
+    return [refusal for e in sim.events if (refusal := refused(e, sim.mode))]
+
+
+def refused(event: dict[str, Any], mode: str) -> str | None:
+    """The warning line of an ``action_rejected`` event, else None."""
+    if event["kind"] != "action_rejected":
+        return None
+    return f"warning: t={event['t']:g} s: {event['action']} of {event['node']} refused under {mode}: {event['message']}"
+
+
+def _streamed(scenario: dict[str, Any], fmt: str, until: float, mode: str | None, seed: int,
+              output: str | None) -> None:
+    """Run and export a STREAMED format: the trace written as it is produced, the metrics from an observer."""
+    sim = Simulation(scenario, seed=seed, mode=mode, record=False)
+
+    def warn(event: dict[str, Any]) -> None:
+        if line := refused(event, sim.mode):
+            print(line, file=sys.stderr)
+
+    if fmt == "metrics":
+        _write(json.dumps(observe(sim, until, on_event=warn), indent=1), output)
+        return
+    if output is None:
+        write_trace(sim, until, sys.stdout.write, on_event=warn)
+        sys.stdout.write("\n")
+        return
+    part = Path(output + ".part")  # a run that fails half-way leaves no half-written file under the name asked for
+    with part.open("w", encoding="utf-8") as out:
+        write_trace(sim, until, out.write, on_event=warn)
+    part.replace(output)
 
 
 def export_simulation(sim: Simulation, fmt: str) -> str | bytes:
@@ -117,8 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.export == "pcap" and not args.output and sys.stdout.isatty():
         print("-o: a pcap is binary; give -o FILE.pcap or redirect standard output", file=sys.stderr)
         return 2
+    until = default_until(scenario) if args.until is None else args.until
+    if args.export in STREAMED:
+        try:
+            _streamed(scenario, args.export, until, args.mode, args.seed, args.output)
+        except OSError as exc:
+            print(f"-o: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        return 0
     try:
-        sim = run_scenario(scenario, args.until, args.mode, args.seed)
+        sim = run_scenario(scenario, until, args.mode, args.seed)
         for line in refused_actions(sim):
             print(line, file=sys.stderr)
         payload = export_simulation(sim, args.export)

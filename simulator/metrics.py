@@ -1,23 +1,25 @@
-"""Metrics of one run (the "dmmviz-metrics/1" document), counted from the run's trace events.
+"""Metrics of one run (the "dmmviz-metrics/1" document), counted from the run's events as they happen.
 
 Every number here is read off the engine's events (docs/engine.md): message events for counts, send and arrival
 times; state events (l2_attach, binding_created, tunnel_up, drop, ...) replayed in ``seq`` order for tables and
-handovers. Nothing is estimated. The only thing taken from the scenario rather than the events is the *direct* path a
+handovers. Nothing is estimated. ``MetricsObserver`` takes the events one by one while the engine runs (its memory
+follows the network's state, not the number of events); ``compute_metrics`` feeds it a finished trace. The only thing taken from the scenario rather than the events is the *direct* path a
 flow would have had (CN -> serving MAR -> MN), which by definition is not in the trace when traffic is tunnelled; it is
 read from the same topology and delays the engine routes with (``simulator.topology``, ``simulator.constants``).
 
 Each key is defined in docs/metrics.md; the comments here say how the definition is applied.
 
+    MetricsObserver(scenario, until).feed(event) ...; .result() -> dict
     compute_metrics(trace, scenario, until=None) -> dict
     summarize(metrics) -> dict        # the headline numbers, used by ``compare`` and its web page
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import heapq
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import groupby
 from statistics import fmean
 from typing import Any
 
@@ -88,144 +90,12 @@ class DirectPaths:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Packets: the DATA segments of one packet, put back together
-
-
-@dataclass(slots=True)
-class Packet:
-    direction: str
-    segments: list[Event] = field(default_factory=list)
+# Handover completion: matched against the signalling an attach record keeps
 
 
 def _arrived(event: Event, until: float | None) -> bool:
     arrive = event.get("arrive")
     return arrive is not None and (until is None or arrive <= until)
-
-
-@dataclass(slots=True)
-class FlowInfo:
-    """One flow of one MN (a flow id is the MN's own; a stopped flow started again with its id continues it)."""
-
-    mn: str
-    cn: str
-    periods: list[list[float | None]] = field(default_factory=list)  # [started, stopped or None]
-    interfaces: list[tuple[float, str]] = field(default_factory=list)  # (since, interface) on start and move_flow
-    packets: list[Packet] = field(default_factory=list)
-    down: list[tuple[float, Packet]] = field(default_factory=list)  # delivered to the MN: (arrival, packet)
-    up: list[tuple[float, Packet]] = field(default_factory=list)  # delivered to the CN
-    lost: int = 0
-
-    def interface_at(self, t: float) -> str | None:
-        current = None
-        for since, interface in self.interfaces:
-            if since <= t:
-                current = interface
-        return current
-
-    def active_at(self, t: float) -> bool:
-        return any(start <= t and (stop is None or t < stop) for start, stop in self.periods)  # type: ignore[operator]
-
-
-def _flows(events: list[Event], until: float | None) -> dict[tuple[str, str], FlowInfo]:
-    """Flows from flow_* events, their packets put back together from DATA segments, their drops."""
-    flows: dict[tuple[str, str], FlowInfo] = {}
-    owner: dict[str, str] = {}  # flow id -> MN that last started it, for a DATA or drop event without ``mn``
-    current: dict[tuple[str, str, str, Any], Packet] = {}  # (mn, flow, direction, number) -> packet being followed
-    for e in events:
-        kind = e["kind"]
-        if kind == "flow_started":
-            key = (e["mn"], e["flow"])
-            info = flows.setdefault(key, FlowInfo(mn=e["mn"], cn=e["cn"]))
-            info.cn = e["cn"]
-            info.periods.append([e["t"], None])
-            info.interfaces.append((e["t"], e["interface"]))
-            owner[e["flow"]] = e["mn"]
-            continue
-        flow_id = e.get("flow")
-        if flow_id is None or kind not in ("flow_moved", "flow_stopped", "drop", "DATA"):
-            continue
-        info = flows.get((e.get("mn") or owner.get(flow_id, ""), flow_id))
-        if info is None:
-            continue
-        if kind == "flow_moved":
-            info.interfaces.append((e["t"], e["interface"]))
-        elif kind == "flow_stopped":
-            info.periods[-1][1] = e["t"]
-        elif kind == "drop":
-            info.lost += 1
-        else:
-            # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
-            key = (info.mn, flow_id, e["direction"], e["packet"])
-            sender = info.cn if e["direction"] == "down" else info.mn
-            if e["src"] == sender or key not in current:
-                current[key] = Packet(e["direction"])
-                info.packets.append(current[key])
-            current[key].segments.append(e)
-    for info in flows.values():
-        for packet in info.packets:
-            # Delivered = a segment of it reached the far end (the MN downlink, the CN uplink) by the end of the run.
-            receiver = info.mn if packet.direction == "down" else info.cn
-            last = next((s for s in packet.segments if s["dst"] == receiver and _arrived(s, until)), None)
-            if last is not None:
-                (info.down if packet.direction == "down" else info.up).append((last["arrive"], packet))
-        info.down.sort(key=lambda item: item[0])
-        info.up.sort(key=lambda item: item[0])
-    return flows
-
-
-class Attachments:
-    """Which MAR each MN interface was attached to, over time (from l2_attach / l2_detach)."""
-
-    def __init__(self, events: list[Event]) -> None:
-        self.history: dict[tuple[str, str], list[tuple[float, str | None]]] = defaultdict(list)
-        for e in events:
-            if e["kind"] == "l2_attach":
-                self.history[(e["mn"], e["interface"])].append((e["t"], e["node"]))
-            elif e["kind"] == "l2_detach":
-                self.history[(e["mn"], e["interface"])].append((e["t"], None))
-
-    def mar_at(self, mn: str, interface: str | None, t: float) -> str | None:
-        current = None
-        for since, mar in self.history.get((mn, interface or ""), ()):
-            if since <= t:
-                current = mar
-        return current
-
-
-def _flow_metrics(info: FlowInfo, direct: DirectPaths, attachments: Attachments) -> dict[str, Any]:
-    hops, direct_hops, delays, direct_delays, tunnelled = [], [], [], [], 0
-    for arrival, packet in info.down:
-        # Path = the segments of this packet from the CN to the MN; direct = CN -> the MAR serving the flow's
-        # interface when the packet arrived -> MN.
-        segments = packet.segments
-        hops.append(len(segments))
-        delays.append((arrival - segments[0]["t"]) * 1000.0)
-        serving = attachments.mar_at(info.mn, info.interface_at(arrival), arrival) or segments[-1]["src"]
-        direct_hops.append(direct.hops(info.cn, serving))
-        direct_delays.append(direct.delay_ms(info.cn, serving))
-        tunnelled += any(s.get("encapsulated") for s in segments)
-    path_hops, dhops = _mean(hops), _mean(direct_hops)
-    path_delay, ddelay = _mean(delays), _mean(direct_delays)
-    return {
-        "mn": info.mn,
-        "cn": info.cn,
-        "delivered": len(info.down) + len(info.up),
-        "delivered_down": len(info.down),
-        "delivered_up": len(info.up),
-        "lost": info.lost,
-        "path_hops": path_hops,
-        "path_hops_last": hops[-1] if hops else None,
-        "direct_hops": dhops,
-        "stretch": round(path_hops / dhops, 3) if path_hops and dhops else None,
-        "path_delay_ms": path_delay,
-        "direct_delay_ms": ddelay,
-        "delay_stretch": round(path_delay / ddelay, 3) if path_delay and ddelay else None,
-        "tunnelled_share": round(tunnelled / len(info.down), 3) if info.down else None,
-    }
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Handovers
 
 
 class _Signalling:
@@ -260,24 +130,6 @@ class _Signalling:
         return list(latest.values())
 
 
-def _longest_gap(arrivals: list[float], cut: float, resumed_after: float) -> float | None:
-    """The receiver's longest silence across a handover: the largest gap between consecutive arrivals, from the last
-    arrival at or before ``cut`` (the L2 detach) to the first arrival after ``resumed_after`` (handover complete).
-    None when nothing arrived before the cut or nothing after completion (within the run)."""
-    before = [t for t in arrivals if t <= cut]
-    if not before:
-        return None
-    window = [before[-1]]
-    for t in arrivals:
-        if t > cut:
-            window.append(t)
-            if t > resumed_after:
-                break
-    else:
-        return None
-    return max(b - a for a, b in zip(window, window[1:]))
-
-
 def _completion(
     signalling: _Signalling, mn: str, interface: str, mar: str, t0: float, end: float, until: float | None
 ) -> tuple[float | None, int]:
@@ -306,168 +158,629 @@ def _completion(
     return max([ra["arrive"], *(ack["arrive"] for _, ack in bus if ack)]), len(pbus) + len(bus)
 
 
-def _handovers(
-    events: list[Event], messages: list[Event], flows: dict[tuple[str, str], FlowInfo], until: float | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every L2 attach of an interface: a handover when that interface was last attached to another MAR, otherwise
-    an attachment (first attach, or back to the same MAR after a detach). Both get the same latency definition."""
-    signalling = _Signalling(messages)
-    last_mar: dict[tuple[str, str], str] = {}
-    detached_at: dict[tuple[str, str], float] = {}
-    attaches: list[tuple[Event, str | None, float]] = []
-    # Each attach's window ends at the next L2 event of the same interface or the next move_flow of the same MN, so
-    # a later registration (the next handover, a flow moved between interfaces) is not taken for this one's.
-    window_end: dict[int, float] = {}
-    open_windows: dict[tuple[str, str], list[int]] = defaultdict(list)  # (mn, interface) -> open attach windows
-    for e in events:
-        kind = e["kind"]
-        if kind in ("l2_attach", "l2_detach"):
-            closing = [(e["mn"], e["interface"])]
-        elif kind == "action" and e.get("action") == "move_flow":
-            closing = [key for key in open_windows if key[0] == e["mn"]]
-        else:
-            closing = []
-        for key in closing:
-            for i in open_windows.pop(key, []):
-                window_end[i] = e["t"]
-        if kind == "l2_detach":
-            detached_at[(e["mn"], e["interface"])] = e["t"]
-        elif kind == "l2_attach":
-            key = (e["mn"], e["interface"])
-            attaches.append((e, last_mar.get(key), detached_at.get(key, e["t"])))
-            open_windows[key].append(len(attaches) - 1)
-            last_mar[key] = e["node"]
-    handovers, attachments = [], []
-    for i, (attach, previous, cut) in enumerate(attaches):
-        mn, interface, mar, t0 = attach["mn"], attach["interface"], attach["node"], attach["t"]
-        end = window_end.get(i, float("inf"))
+# --------------------------------------------------------------------------------------------------------------------
+# The observer: every metric updated event by event, so a run never needs its whole event list.
+#
+# Memory follows the network's state: the flows and attachments that exist, packets in flight, the signalling of
+# attaches not yet settled, and (per handover) the arrivals of its flows until they resume. Event by event:
+# - a packet is followed from its first segment to the segment that reaches its receiver; its delivery is counted
+#   once the clock has passed its arrival (a packet can still be lost on the way until then), with the attachments
+#   as they stood at that moment, exactly as the definitions say;
+# - tables and tunnels are replayed as before, peaks read when the clock leaves an instant;
+# - each L2 attach opens a record that keeps the few signalling messages its completion is matched against (PBU/BU,
+#   PBA/BA, RA about that MN) and is settled SETTLE_S after its window closed, or at the end of the run.
+
+
+SETTLE_S = 64.0  # past the window's end, nothing can still answer its registrations (back-off tops at 32 s)
+SWEEP_S = 10.0  # a packet not seen for this long was dropped on the way: forget it
+RECENT_ARRIVALS = 256  # per flow and direction, enough to find the last arrival before a cut
+
+
+def _neumaier(total: tuple[float, float], value: float) -> tuple[float, float]:
+    """Compensated summation (sum, correction), so a mean over a long run equals fmean of the values."""
+    s, c = total
+    t = s + value
+    c += (s - t) + value if abs(s) >= abs(value) else (value - t) + s
+    return t, c
+
+
+@dataclass(slots=True)
+class FlowInfo:
+    """One flow of one MN (a flow id is the MN's own; a stopped flow started again with its id continues it), with
+    running sums over its delivered packets."""
+
+    mn: str
+    cn: str
+    flow: str = ""
+    periods: list[list[float | None]] = field(default_factory=list)  # [started, stopped or None]
+    interfaces: list[tuple[float, str]] = field(default_factory=list)  # (since, interface) on start and move_flow
+    lost: int = 0
+    delivered_down: int = 0
+    delivered_up: int = 0
+    hops: int = 0
+    direct_hops: int = 0
+    delay_ms: tuple[float, float] = (0.0, 0.0)
+    direct_delay_ms: tuple[float, float] = (0.0, 0.0)
+    tunnelled: int = 0
+    last_hops: int | None = None
+    last_arrival: tuple[float, int] = (float("-inf"), -1)
+
+    def interface_at(self, t: float) -> str | None:
+        current = None
+        for since, interface in self.interfaces:
+            if since <= t:
+                current = interface
+        return current
+
+    def active_at(self, t: float) -> bool:
+        return any(start <= t and (stop is None or t < stop) for start, stop in self.periods)  # type: ignore[operator]
+
+    def metrics(self) -> dict[str, Any]:
+        n = self.delivered_down
+
+        def mean(total: float) -> float | None:
+            return round(total / n, 3) if n else None
+
+        path_hops, dhops = mean(self.hops), mean(self.direct_hops)
+        path_delay, ddelay = mean(sum(self.delay_ms)), mean(sum(self.direct_delay_ms))
+        return {
+            "mn": self.mn,
+            "cn": self.cn,
+            "delivered": self.delivered_down + self.delivered_up,
+            "delivered_down": self.delivered_down,
+            "delivered_up": self.delivered_up,
+            "lost": self.lost,
+            "path_hops": path_hops,
+            "path_hops_last": self.last_hops,
+            "direct_hops": dhops,
+            "stretch": round(path_hops / dhops, 3) if path_hops and dhops else None,
+            "path_delay_ms": path_delay,
+            "direct_delay_ms": ddelay,
+            "delay_stretch": round(path_delay / ddelay, 3) if path_delay and ddelay else None,
+            "tunnelled_share": round(self.tunnelled / n, 3) if n else None,
+        }
+
+
+@dataclass(slots=True)
+class _Packet:
+    """A data packet being followed: its segments so far."""
+
+    info: FlowInfo
+    direction: str
+    start: float
+    index: int  # creation order: ties between equal arrivals go to the later packet, as a stable sort would
+    segments: int = 0
+    tunnelled: bool = False
+    last_src: str = ""
+    seen: float = 0.0
+
+
+class _Gap:
+    """The longest silence of one direction of one flow across one handover (docs/metrics.md, Interruption): from the
+    last arrival at or before the cut to the first arrival after the handover completed. Arrivals come in time order."""
+
+    __slots__ = ("cut", "last", "points", "resumed", "value", "done", "outage")
+
+    def __init__(self, cut: float, recent: Iterable[float]) -> None:
+        self.cut = cut
+        self.last: float | None = None  # last arrival at or before the cut
+        self.points: list[tuple[float, float]] = []  # (arrival after the cut, largest gap up to it)
+        self.resumed: float | None = None
+        self.value: float | None = None
+        self.done = False
+        self.outage = False  # packets flowed before the cut and never again after completion
+        for arrival in recent:
+            self.add(arrival)
+
+    def add(self, arrival: float) -> None:
+        if self.done:
+            return
+        if arrival <= self.cut:
+            self.last = arrival
+            return
+        if self.last is None:
+            self.done = True  # nothing arrived before the cut: nothing to measure
+            return
+        previous, largest = self.points[-1] if self.points else (self.last, 0.0)
+        largest = max(largest, arrival - previous)
+        self.points.append((arrival, largest))
+        if self.resumed is not None and arrival > self.resumed:
+            self._close(largest)
+
+    def confirm(self, resumed: float) -> None:
+        """The handover completed at ``resumed``: the first arrival after it ends the span."""
+        if self.done:
+            return
+        self.resumed = resumed
+        for arrival, largest in self.points:
+            if arrival > resumed:
+                self._close(largest)
+                return
+
+    def finish(self, resumed: float | None) -> None:
+        if self.done:
+            return
+        if self.last is not None:
+            self.confirm(float("inf") if resumed is None else resumed)
+        if not self.done:
+            self.done = True
+            self.outage = self.last is not None  # it flowed before and never came back within the run
+            self.points = []
+
+    def _close(self, largest: float) -> None:
+        self.value, self.done, self.points = largest, True, []
+
+
+class _Attach:
+    """One L2 attach of an MN interface: its window, the signalling it is matched against, its flows' gaps."""
+
+    __slots__ = ("index", "mn", "interface", "mar", "t0", "previous", "cut", "end", "messages", "gaps", "flows",
+                 "candidate", "result")
+
+    def __init__(self, index: int, event: Event, previous: str | None, cut: float) -> None:
+        self.index = index
+        self.mn, self.interface, self.mar, self.t0 = event["mn"], event["interface"], event["node"], event["t"]
+        self.previous, self.cut = previous, cut
+        self.end: float | None = None  # the window's end: the next L2 event of the interface or move_flow of the MN
+        self.messages: list[Event] = []  # copies of the PBU/BU, PBA/BA and RA it is matched against
+        self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
+        self.flows: dict[str, tuple] = {}  # flow id -> key of its recent arrivals
+        self.candidate: float | None = None
+        self.result: dict[str, Any] | None = None
+
+    @property
+    def handover(self) -> bool:
+        return self.previous is not None and self.previous != self.mar
+
+    def wants(self, e: Event) -> bool:
+        kind, t = e["kind"], e["t"]
+        if t < self.t0:
+            return False
+        if kind in ACKS:
+            return e.get("mn") == self.mn
+        if self.end is not None and t >= self.end:
+            return False
+        if kind in REGISTRATIONS:
+            return e.get("mn") == self.mn and e["src"] in (self.mar, self.mn) and bool(e.get("lifetime"))
+        return kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface
+
+    def completion(self, until: float | None) -> tuple[float | None, int]:
+        end = float("inf") if self.end is None else self.end
         if until is not None:
             end = min(end, until)
-        completed, registrations = _completion(signalling, mn, interface, mar, t0, end, until)
-        record: dict[str, Any] = {"mn": mn, "interface": interface, "at": t0}
-        if previous is not None and previous != mar:
-            record["from"] = previous
-        record |= {
-            "to": mar,
-            "latency_ms": _ms(completed - t0) if completed is not None else None,
+        return _completion(_Signalling(self.messages), self.mn, self.interface, self.mar, self.t0, end, until)
+
+
+class MetricsObserver:
+    """The metrics of a run, computed while it runs: ``feed(event)`` every event in ``seq`` order (from
+    ``Simulation.step``/``run`` or a trace), then ``result()`` once. ``until``: the end of the run (a packet
+    arriving later is still in flight); None counts every arrival."""
+
+    def __init__(self, scenario: dict[str, Any], until: float | None = None, title: str | None = None,
+                 mode: str | None = None) -> None:
+        self.scenario = scenario
+        self.until = until
+        self.title = scenario.get("title") if title is None else title
+        self.mode = scenario.get("mode") if mode is None else mode
+        self.direct = DirectPaths.from_scenario(scenario)
+        self.clock = float("-inf")
+        self.kinds: Counter[str] = Counter()
+        self.load: dict[str, Counter[str]] = defaultdict(Counter)
+        self.lost: Counter[str] = Counter()
+        self._lost_ids: set[Any] = set()
+        self.retransmissions: Counter[str] = Counter()
+        self._pending: dict[tuple, Any] = {}  # registration key -> sequence of the request awaiting its answer
+        self._pending_by_seq: dict[tuple, tuple] = {}
+        # flows and packets
+        self.flows: dict[tuple[str, str], FlowInfo] = {}
+        self._owner: dict[str, str] = {}
+        self._mn_flows: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self._packets: dict[tuple, _Packet] = {}
+        self._packet_count = 0
+        self._deliveries: list[tuple[float, int, Any, _Packet]] = []  # heap: (arrival, packet index, msg id, packet)
+        self._cancelled: set[Any] = set()
+        self._recent: dict[tuple, deque[float]] = {}
+        self._gaps: dict[tuple, list[_Gap]] = defaultdict(list)
+        self._next_sweep = SWEEP_S
+        # attachments and handovers
+        self._attached: dict[tuple[str, str], str | None] = {}
+        self._last_mar: dict[tuple[str, str], str] = {}
+        self._detached_at: dict[tuple[str, str], float] = {}
+        self._records: list[_Attach] = []
+        self._open: dict[tuple[str, str], list[_Attach]] = defaultdict(list)
+        self._unsettled: dict[str, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
+        self._settle: list[tuple[float, int, _Attach]] = []  # heap: (settle time, index, record)
+        self._checks: list[tuple[float, int, _Attach]] = []  # heap: (candidate completion, index, record)
+        # tables and tunnels, replayed by instant
+        self._tables: dict[str, Counter[str]] = defaultdict(Counter)
+        self._table_peak: dict[str, tuple[int, float, dict[str, int]]] = {}
+        self._binding_peak: Counter[str] = Counter()
+        self._table_instant: tuple[float, set[str]] | None = None
+        self._tunnel_reports: Counter[frozenset[str]] = Counter()
+        self._tunnel_node: Counter[str] = Counter()
+        self._tunnel_node_peak: Counter[str] = Counter()
+        self._tunnels_up = self._tunnels_peak = self._tunnels_established = 0
+        self._tunnels_peak_at: float | None = None
+        self._tunnel_instant: tuple[float, set[str]] | None = None
+
+    # -- the clock ---------------------------------------------------------------------------------------------------
+
+    def _advance(self, t: float) -> None:
+        """Everything due strictly before ``t``: deliveries (no event at their arrival time can cancel them any more),
+        completions to confirm, records to settle, tables and tunnels of the instant left."""
+        deliveries, until = self._deliveries, self.until
+        while deliveries and deliveries[0][0] < t:
+            arrival, _, msg_id, packet = heapq.heappop(deliveries)
+            if msg_id in self._cancelled:
+                self._cancelled.discard(msg_id)
+            elif until is None or arrival <= until:
+                self._deliver(packet, arrival)
+        while self._checks and self._checks[0][0] < t:
+            candidate, _, record = heapq.heappop(self._checks)
+            self._check(record, candidate)
+        while self._settle and self._settle[0][0] < t:
+            self._finalize(heapq.heappop(self._settle)[2])
+        if self._table_instant is not None and self._table_instant[0] < t:
+            self._flush_tables()
+        if self._tunnel_instant is not None and self._tunnel_instant[0] < t:
+            self._flush_tunnels()
+        if t >= self._next_sweep:
+            self._next_sweep = t + SWEEP_S
+            stale = [key for key, packet in self._packets.items() if packet.seen < t - SWEEP_S]
+            for key in stale:
+                del self._packets[key]
+
+    # -- events ------------------------------------------------------------------------------------------------------
+
+    def feed(self, e: Event) -> None:
+        t = e["t"]
+        if t > self.clock:
+            self._advance(t)
+            self.clock = t
+        kind = e["kind"]
+        if is_message(e):
+            self._message(e)
+        elif kind in _STATE_EVENTS:
+            self._table_event(e)
+        elif kind in ("tunnel_up", "tunnel_down"):
+            self._tunnel_event(e)
+        elif kind == "flow_started":
+            key = (e["mn"], e["flow"])
+            info = self.flows.get(key)
+            if info is None:
+                info = self.flows[key] = FlowInfo(mn=e["mn"], cn=e["cn"], flow=e["flow"])
+                self._mn_flows[e["mn"]].append(key)
+            info.cn = e["cn"]
+            info.periods.append([t, None])
+            info.interfaces.append((t, e["interface"]))
+            self._owner[e["flow"]] = e["mn"]
+        elif kind in ("flow_moved", "flow_stopped", "drop"):
+            if kind == "drop":
+                self._drop(e)
+            info = self._flow(e)
+            if info is not None:
+                if kind == "flow_moved":
+                    info.interfaces.append((t, e["interface"]))
+                elif kind == "flow_stopped":
+                    info.periods[-1][1] = t
+                else:
+                    info.lost += 1
+        elif kind in ("l2_attach", "l2_detach"):
+            self._l2(e)
+        elif kind == "action" and e.get("action") == "move_flow":
+            self._close_windows([key for key in self._open if key[0] == e["mn"]], t)
+
+    def _flow(self, e: Event) -> FlowInfo | None:
+        flow_id = e.get("flow")
+        if flow_id is None:
+            return None
+        return self.flows.get((e.get("mn") or self._owner.get(flow_id, ""), flow_id))
+
+    def _message(self, e: Event) -> None:
+        kind = e["kind"]
+        self.kinds[kind] += 1
+        category = "data" if kind == "DATA" else "signalling"
+        self.load[e["src"]][category] += 1
+        self.load[e["dst"]][category] += 1
+        if e.get("arrive") is None:  # lost on the way (a trace marks it so; a fault sends it so)
+            self.lost[kind] += 1
+            self._lost_ids.add(e.get("id"))
+        if kind == "DATA":
+            self._data(e)
+            return
+        if kind in REGISTRATIONS:
+            self._count_retransmission(e)
+        elif kind in ACKS:
+            key = self._pending_by_seq.pop((ACKS[kind], e["dst"], e["src"], e.get("mn"), e.get("sequence")), None)
+            if key is not None and self._pending.get(key) == e.get("sequence"):
+                del self._pending[key]
+        for record in self._unsettled.get(e["dst"] if kind == "RA" else e.get("mn"), ()):
+            if record.wants(e):
+                record.messages.append(dict(e))
+                if record.handover and record.gaps:
+                    self._candidate(record)
+
+    def _count_retransmission(self, e: Event) -> None:
+        """A PBU/BU sent again for the same binding while the last one is unanswered (RFC 5213 §6.9.4, RFC 6275
+        §11.8). An engine that marks its retransmissions (``retransmission: true``) is taken at its word."""
+        kind = e["kind"]
+        key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"), bool(e.get("lifetime")))
+        if "retransmission" in e:
+            if e["retransmission"]:
+                self.retransmissions[kind] += 1
+        elif key in self._pending:
+            self.retransmissions[kind] += 1
+        self._pending[key] = e.get("sequence")
+        self._pending_by_seq[(kind, e["src"], e["dst"], e.get("mn"), e.get("sequence"))] = key
+
+    def _drop(self, e: Event) -> None:
+        msg_id = e.get("msg")
+        if not e.get("in_flight") or msg_id is None:
+            return
+        if msg_id in self._lost_ids:
+            return  # the message itself already said it was lost (arrive null)
+        self._lost_ids.add(msg_id)
+        self.lost[e.get("msg_kind") or "?"] += 1
+        self._cancelled.add(msg_id)  # a delivery waiting for its arrival time will not happen
+        for record in self._unsettled.get(e.get("mn"), ()):
+            for message in record.messages:
+                if message.get("id") == msg_id:
+                    message["arrive"] = None
+
+    def _data(self, e: Event) -> None:
+        info = self._flow(e)
+        if info is None:
+            return
+        direction = e["direction"]
+        key = (info.mn, e["flow"], direction, e["packet"])
+        sender, receiver = (info.cn, info.mn) if direction == "down" else (info.mn, info.cn)
+        packet = self._packets.get(key)
+        if packet is None or e["src"] == sender:
+            # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
+            self._packet_count += 1
+            packet = self._packets[key] = _Packet(info, direction, e["t"], self._packet_count)
+        packet.segments += 1
+        packet.tunnelled = packet.tunnelled or bool(e.get("encapsulated"))
+        packet.last_src = e["src"]
+        packet.seen = e["t"]
+        if e["dst"] == receiver:
+            del self._packets[key]
+            arrive = e.get("arrive")
+            if arrive is not None and (self.until is None or arrive <= self.until):
+                heapq.heappush(self._deliveries, (arrive, packet.index, e.get("id"), packet))
+
+    def _deliver(self, packet: _Packet, arrival: float) -> None:
+        """A packet reached its receiver at ``arrival`` (the clock has just passed it)."""
+        info = packet.info
+        if packet.direction == "down":
+            info.delivered_down += 1
+            info.hops += packet.segments
+            info.delay_ms = _neumaier(info.delay_ms, (arrival - packet.start) * 1000.0)
+            # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
+            serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet.last_src
+            info.direct_hops += self.direct.hops(info.cn, serving)
+            info.direct_delay_ms = _neumaier(info.direct_delay_ms, self.direct.delay_ms(info.cn, serving))
+            info.tunnelled += packet.tunnelled
+            if (arrival, packet.index) >= info.last_arrival:
+                info.last_arrival, info.last_hops = (arrival, packet.index), packet.segments
+        else:
+            info.delivered_up += 1
+        key = (info.mn, info.flow, packet.direction)
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = deque(maxlen=RECENT_ARRIVALS)
+        recent.append(arrival)
+        gaps = self._gaps.get(key)
+        if gaps:
+            for gap in gaps:
+                gap.add(arrival)
+            gaps[:] = [gap for gap in gaps if not gap.done]
+
+    # -- attachments and handovers ---------------------------------------------------------------------------------
+
+    def _close_windows(self, keys: list[tuple[str, str]], t: float) -> None:
+        for key in keys:
+            for record in self._open.pop(key, []):
+                record.end = t
+                heapq.heappush(self._settle, (t + SETTLE_S, record.index, record))
+
+    def _l2(self, e: Event) -> None:
+        key = (e["mn"], e["interface"])
+        self._close_windows([key], e["t"])
+        if e["kind"] == "l2_detach":
+            self._detached_at[key] = e["t"]
+            self._attached[key] = None
+            return
+        self._attached[key] = e["node"]
+        record = _Attach(len(self._records), e, self._last_mar.get(key), self._detached_at.get(key, e["t"]))
+        self._records.append(record)
+        self._open[key].append(record)
+        self._unsettled[e["mn"]].append(record)
+        self._last_mar[key] = e["node"]
+        if record.handover:
+            cut = record.cut
+            # The flows of that MN active at the detach and using that interface then.
+            for flow_key in sorted(self._mn_flows[record.mn]):
+                info = self.flows[flow_key]
+                if not info.active_at(cut) or info.interface_at(cut) != record.interface:
+                    continue
+                flow_id = flow_key[1]
+                pair = tuple(_Gap(cut, self._recent.get((record.mn, flow_id, d), ())) for d in ("down", "up"))
+                record.gaps[flow_id] = pair  # type: ignore[assignment]
+                for d, gap in zip(("down", "up"), pair):
+                    if not gap.done:
+                        self._gaps[(record.mn, flow_id, d)].append(gap)
+
+    def _candidate(self, record: _Attach) -> None:
+        """The completion time the record's signalling points to now; confirmed once the clock has passed it."""
+        completed, _ = record.completion(self.until)
+        if completed is not None and completed != record.candidate:
+            record.candidate = completed
+            heapq.heappush(self._checks, (completed, record.index, record))
+
+    def _check(self, record: _Attach, candidate: float) -> None:
+        if record.result is not None or record.candidate != candidate:
+            return
+        completed, _ = record.completion(self.until)
+        if completed == candidate:
+            for pair in record.gaps.values():
+                for gap in pair:
+                    gap.confirm(completed)
+        else:
+            record.candidate = None
+            if completed is not None:
+                record.candidate = completed
+                heapq.heappush(self._checks, (completed, record.index, record))
+
+    def _finalize(self, record: _Attach) -> None:
+        if record.result is not None:
+            return
+        completed, registrations = record.completion(self.until)
+        out: dict[str, Any] = {"mn": record.mn, "interface": record.interface, "at": record.t0}
+        if record.handover:
+            out["from"] = record.previous
+        out |= {
+            "to": record.mar,
+            "latency_ms": _ms(completed - record.t0) if completed is not None else None,
             "completed_at": completed,
             "registrations": registrations,
         }
-        if "from" not in record:
-            attachments.append(record)
-            continue
-        record["detached_at"] = cut
-        resumed = completed if completed is not None else float("inf")
-        interruption: dict[str, float | None] = {}
-        by_direction: dict[str, dict[str, float | None]] = {}
-        for (_, flow_id), info in sorted(flows.items()):
-            if info.mn != mn or not info.active_at(cut) or info.interface_at(cut) != interface:
-                continue
-            down = _longest_gap([t for t, _ in info.down], cut, resumed)
-            up = _longest_gap([t for t, _ in info.up], cut, resumed)
-            by_direction[flow_id] = {"down": _ms(down) if down is not None else None, "up": _ms(up) if up is not None else None}
-            both = [v for v in (down, up) if v is not None]
-            interruption[flow_id] = _ms(max(both)) if both else None
-        record["interruption_ms"] = interruption
-        record["interruption_by_direction_ms"] = by_direction
-        handovers.append(record)
-    return handovers, attachments
+        if record.handover:
+            out["detached_at"] = record.cut
+            interruption: dict[str, float | None] = {}
+            by_direction: dict[str, dict[str, float | None]] = {}
+            for flow_id, (down, up) in record.gaps.items():
+                down.finish(completed)
+                up.finish(completed)
+                by_direction[flow_id] = {"down": _ms(down.value) if down.value is not None else None,
+                                         "up": _ms(up.value) if up.value is not None else None}
+                values = [g.value for g in (down, up) if g.value is not None]
+                # An outage is an outage: a direction that never recovered makes the flow's interruption null.
+                interruption[flow_id] = None if down.outage or up.outage or not values else _ms(max(values))
+            out["interruption_ms"] = interruption
+            out["interruption_by_direction_ms"] = by_direction
+            out["unrecovered"] = [flow_id for flow_id, (down, up) in record.gaps.items() if down.outage or up.outage]
+        record.result = out
+        record.messages = []
+        record.gaps = {}
+        unsettled = self._unsettled.get(record.mn)
+        if unsettled is not None and record in unsettled:
+            unsettled.remove(record)
 
+    # -- tables and tunnels ------------------------------------------------------------------------------------------
 
-# --------------------------------------------------------------------------------------------------------------------
-# State tables and tunnels, replayed
+    def _table_event(self, e: Event) -> None:
+        if self._table_instant is None:
+            self._table_instant = (e["t"], set())
+        table, delta = _STATE_EVENTS[e["kind"]]
+        self._tables[e["node"]][table] += delta
+        self._table_instant[1].add(e["node"])
 
-
-def _instants(events: list[Event], kinds: Iterable[str]) -> Iterable[tuple[float, list[Event]]]:
-    """The events of the given kinds, grouped by time. Peaks are read after each instant, so a table entry or a
-    tunnel replaced within one instant (a binding re-pointed: new tunnel up, old one down) is not counted twice."""
-    wanted = set(kinds)
-    return ((t, list(group)) for t, group in groupby((e for e in events if e["kind"] in wanted), key=lambda e: e["t"]))
-
-
-def _state_entries(events: list[Event]) -> dict[str, dict[str, Any]]:
-    """Replay the table events: entries per node (binding cache + binding update list + session DB) at the end, at
-    their peak (the first instant it was reached), and the peak of the binding tables alone (no session DB)."""
-    tables: dict[str, Counter[str]] = defaultdict(Counter)
-    peak: dict[str, tuple[int, float, dict[str, int]]] = {}
-    binding_peak: Counter[str] = Counter()
-    for t, group in _instants(events, _STATE_EVENTS):
-        touched = set()
-        for e in group:
-            table, delta = _STATE_EVENTS[e["kind"]]
-            tables[e["node"]][table] += delta
-            touched.add(e["node"])
+    def _flush_tables(self) -> None:
+        """Peaks are read after each instant, so an entry replaced within one instant is not counted twice."""
+        assert self._table_instant is not None
+        t, touched = self._table_instant
+        self._table_instant = None
         for node in touched:
-            counts = tables[node]
+            counts = self._tables[node]
             total = sum(counts.values())
-            if node not in peak or total > peak[node][0]:
-                peak[node] = (total, t, {name: counts[name] for name in TABLES})
-            binding_peak[node] = max(binding_peak[node], counts["binding_cache"] + counts["binding_update_list"])
-    out = {}
-    for node in sorted(tables):
-        end = {name: tables[node][name] for name in TABLES}
-        out[node] = {
-            "end": sum(end.values()),
-            "peak": peak[node][0],
-            "peak_at": peak[node][1],
-            "end_by_table": end,
-            "peak_by_table": peak[node][2],
-            "binding_peak": binding_peak[node],
-        }
-    return out
+            if node not in self._table_peak or total > self._table_peak[node][0]:
+                self._table_peak[node] = (total, t, {name: counts[name] for name in TABLES})
+            self._binding_peak[node] = max(self._binding_peak[node],
+                                           counts["binding_cache"] + counts["binding_update_list"])
 
+    def _tunnel_event(self, e: Event) -> None:
+        # A tunnel is the unordered pair of its ends; counting ups and downs per pair copes with an engine that
+        # reports a tunnel from one end or from both.
+        if self._tunnel_instant is None:
+            self._tunnel_instant = (e["t"], set())
+        pair = frozenset((e["node"], e["peer"]))
+        was_up = self._tunnel_reports[pair] > 0
+        self._tunnel_reports[pair] = max(0, self._tunnel_reports[pair] + (1 if e["kind"] == "tunnel_up" else -1))
+        is_up = self._tunnel_reports[pair] > 0
+        if not self._tunnel_reports[pair]:
+            del self._tunnel_reports[pair]
+        if is_up != was_up:
+            step = 1 if is_up else -1
+            self._tunnels_established += is_up
+            self._tunnels_up += step
+            for node in pair:
+                self._tunnel_node[node] += step
+                self._tunnel_instant[1].add(node)
 
-def _tunnels(events: list[Event]) -> dict[str, Any]:
-    """Replay tunnel_up / tunnel_down: tunnels existing at once, network-wide and per end node."""
-    # A tunnel is the unordered pair of its ends; counting ups and downs per pair copes with an engine that reports
-    # a tunnel from one end or from both.
-    reports: Counter[frozenset[str]] = Counter()
-    per_node: Counter[str] = Counter()
-    per_node_peak: Counter[str] = Counter()
-    up = peak = established = 0
-    peak_at = None
-    for t, group in _instants(events, ("tunnel_up", "tunnel_down")):
-        touched = set()
-        for e in group:
-            pair = frozenset((e["node"], e["peer"]))
-            was_up = reports[pair] > 0
-            reports[pair] = max(0, reports[pair] + (1 if e["kind"] == "tunnel_up" else -1))
-            is_up = reports[pair] > 0
-            if is_up != was_up:
-                step = 1 if is_up else -1
-                established += is_up
-                up += step
-                for node in pair:
-                    per_node[node] += step
-                    touched.add(node)
+    def _flush_tunnels(self) -> None:
+        assert self._tunnel_instant is not None
+        t, touched = self._tunnel_instant
+        self._tunnel_instant = None
         for node in touched:
-            per_node_peak[node] = max(per_node_peak[node], per_node[node])
-        if up > peak:
-            peak, peak_at = up, t
-    return {
-        "tunnels_peak": peak,
-        "tunnels_peak_at": peak_at,
-        "tunnels_end": up,
-        "tunnels_established": established,
-        "tunnels_peak_by_node": {n: v for n, v in sorted(per_node_peak.items()) if v},
-    }
+            self._tunnel_node_peak[node] = max(self._tunnel_node_peak[node], self._tunnel_node[node])
+        if self._tunnels_up > self._tunnels_peak:
+            self._tunnels_peak, self._tunnels_peak_at = self._tunnels_up, t
+
+    # -- the document ------------------------------------------------------------------------------------------------
+
+    def result(self) -> dict[str, Any]:
+        """The "dmmviz-metrics/1" document. Call once, after the last event."""
+        self._advance(float("inf"))
+        for record in self._records:
+            self._finalize(record)
+        states = {}
+        for node in sorted(self._tables):
+            end = {name: self._tables[node][name] for name in TABLES}
+            peak = self._table_peak[node]
+            states[node] = {"end": sum(end.values()), "peak": peak[0], "peak_at": peak[1], "end_by_table": end,
+                            "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
+        kinds = self.kinds
+        records = [r.result for r in self._records if r.result is not None]
+        metrics: dict[str, Any] = {
+            "format": FORMAT,
+            "title": self.title,
+            "mode": self.mode,
+            "until": self.until,
+            "messages": dict(sorted(kinds.items())),
+            "signalling_messages": sum(n for k, n in kinds.items() if k != "DATA"),
+            "binding_messages": sum(kinds.get(k, 0) for k in (*REGISTRATIONS, *ACKS)),
+            "data_segments": kinds.get("DATA", 0),
+            "lost_messages": dict(sorted(self.lost.items())),
+            "retransmissions": dict(sorted(self.retransmissions.items())),
+            "handovers": [r for r in records if "from" in r],
+            "attachments": [r for r in records if "from" not in r],
+            "flows": {name: info.metrics() for name, info in _flow_names(self.flows).items()},
+            "state_entries": states,
+            "tunnels_peak": self._tunnels_peak,
+            "tunnels_peak_at": self._tunnels_peak_at,
+            "tunnels_end": self._tunnels_up,
+            "tunnels_established": self._tunnels_established,
+            "tunnels_peak_by_node": {n: v for n, v in sorted(self._tunnel_node_peak.items()) if v},
+            "load": {n: {"signalling": self.load[n]["signalling"], "data": self.load[n]["data"]}
+                     for n in sorted(self.load)},
+        }
+        metrics["summary"] = summarize(metrics, self.scenario)
+        return metrics
 
 
-def _load(messages: list[Event]) -> dict[str, dict[str, int]]:
-    """Messages each node sent or received (a message counts once at each end)."""
-    load: dict[str, Counter[str]] = defaultdict(Counter)
-    for e in messages:
-        category = "data" if e["kind"] == "DATA" else "signalling"
-        load[e["src"]][category] += 1
-        load[e["dst"]][category] += 1
-    return {n: {"signalling": load[n]["signalling"], "data": load[n]["data"]} for n in sorted(load)}
+SLICE_S = 1.0  # the engine is run this much simulated time at a time; its events are fed and then let go
 
 
-# --------------------------------------------------------------------------------------------------------------------
+def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = None) -> dict[str, Any]:
+    """Run ``sim`` (a ``Simulation``, best made with ``record=False``) to ``until`` and return its metrics, feeding
+    the observer the events of each slice as the engine returns them: the run's events are never all in memory.
+    ``on_event`` (optional) sees every event too."""
+    observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
+                               mode=sim.mode)
+    t = sim.now
+    while True:
+        t = min(until, t + SLICE_S)
+        for event in sim.run(t):
+            observer.feed(event)
+            if on_event is not None:
+                on_event(event)
+        if t >= until:
+            return observer.result()
 
 
 def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: float | None = None) -> dict[str, Any]:
-    """The "dmmviz-metrics/1" document of a run.
+    """The "dmmviz-metrics/1" document of a finished run's trace (the observer fed with its events).
 
     ``trace`` is a "dmmviz-trace/1" document (``Simulation.trace()``), ``scenario`` the scenario it ran (the dict
     ``load_scenario`` returns, or the parsed file). ``until``: the end of the run; a message arriving later is still
@@ -478,31 +791,11 @@ def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: floa
         raise ValueError("metrics need a 'dmmviz-trace/1' document")
     if until is None:
         until = trace.get("until")
-    events = sorted(trace["events"], key=lambda e: e["seq"])
-    messages = [e for e in events if is_message(e)]
-    flows = _flows(events, until)
-    direct = DirectPaths.from_scenario(scenario)
-    attached = Attachments(events)
-    handovers, attachments = _handovers(events, messages, flows, until)
-    kinds = Counter(e["kind"] for e in messages)
-    metrics: dict[str, Any] = {
-        "format": FORMAT,
-        "title": trace.get("title", scenario.get("title")),
-        "mode": trace.get("mode", scenario.get("mode")),
-        "until": until,
-        "messages": dict(sorted(kinds.items())),
-        "signalling_messages": sum(n for k, n in kinds.items() if k != "DATA"),
-        "binding_messages": sum(kinds.get(k, 0) for k in (*REGISTRATIONS, *ACKS)),
-        "data_segments": kinds.get("DATA", 0),
-        "handovers": handovers,
-        "attachments": attachments,
-        "flows": {name: _flow_metrics(info, direct, attached) for name, info in _flow_names(flows).items()},
-        "state_entries": _state_entries(events),
-        **_tunnels(events),
-        "load": _load(messages),
-    }
-    metrics["summary"] = summarize(metrics, scenario)
-    return metrics
+    observer = MetricsObserver(scenario, until, title=trace.get("title", scenario.get("title")),
+                               mode=trace.get("mode", scenario.get("mode")))
+    for event in sorted(trace["events"], key=lambda e: e["seq"]):
+        observer.feed(event)
+    return observer.result()
 
 
 def _flow_names(flows: dict[tuple[str, str], FlowInfo]) -> dict[str, FlowInfo]:
@@ -534,6 +827,11 @@ def summarize(metrics: dict[str, Any], scenario: dict[str, Any]) -> dict[str, An
         "handover_latency_ms_mean": _mean(h["latency_ms"] for h in metrics["handovers"]),
         "attach_latency_ms_mean": _mean(a["latency_ms"] for a in metrics["attachments"]),
         "interruption_ms_mean": _mean(v for h in metrics["handovers"] for v in h["interruption_ms"].values()),
+        # (handover, flow) pairs whose traffic never came back within the run (interruption null although packets
+        # flowed before): the outages the mean above cannot show.
+        "interruptions_unrecovered": sum(len(h.get("unrecovered", ())) for h in metrics["handovers"]),
+        "messages_lost": sum(metrics.get("lost_messages", {}).values()),
+        "retransmissions": sum(metrics.get("retransmissions", {}).values()),
         "delivered": sum(f["delivered"] for f in flows),
         "lost": sum(f["lost"] for f in flows),
         "stretch_mean": _mean(f["stretch"] for f in flows),
