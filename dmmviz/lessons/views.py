@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import lessonfile, player, results, text
 from .checkpoints import ResponseError
-from dmmviz.web.models import Scenario
+from dmmviz import access
 
 from .forms import ImportForm, SignupForm
 from .models import NEW_LESSON_TITLE, Attempt, Lesson
@@ -99,7 +99,7 @@ def lesson_list(request: HttpRequest) -> HttpResponse:
         "attempts": attempts[:10],
         "instructor": instructor,
         "import_form": ImportForm() if instructor else None,
-        "scenarios": Scenario.objects.all(),
+        "scenarios": access.visible_scenarios(access.Who.of(request)),  # uploads are private to their uploader
     }
     return render(request, "lessons/list.html", context)
 
@@ -282,7 +282,7 @@ def lesson_import(request: HttpRequest) -> HttpResponse:
             "instructor": True,
             "import_form": form,
             "import_failed": True,  # the form and every problem go to the top of the page
-            "scenarios": Scenario.objects.all(),
+            "scenarios": access.visible_scenarios(access.Who.of(request)),  # uploads are private to their uploader
         }
         return render(request, "lessons/list.html", context, status=400)
     lesson = Lesson(owner=request.user, status=Lesson.Status.DRAFT)

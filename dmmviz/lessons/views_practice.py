@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from dmmviz.web import limits
-from dmmviz.web.models import Scenario, SimSession
+from dmmviz import access
+from dmmviz.web.models import SimSession
 from simulator import Simulation
 
 from . import lessonfile, practice
@@ -32,7 +33,7 @@ def _new_run(request: HttpRequest, title: str, session: SimSession) -> HttpRespo
 @require_POST
 def practice_scenario(request: HttpRequest, slug: str) -> HttpResponse:
     """Practise a scenario of the home page's list."""
-    scenario = get_object_or_404(Scenario, slug=slug)
+    scenario = access.scenario_or_404(request, slug)  # a private upload is practised only by its uploader
     data = scenario.data
     session = SimSession.objects.create(scenario=scenario, scenario_data=data, seed=lessonfile.seed_of(data))
     return _new_run(request, scenario.title, session)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import VIEWPORT, dmmviz_server, shot
-from .helpers import centre, drag, toolbar_off_screen, wait_idle
+from .helpers import centre, clock, drag, toolbar_off_screen, wait_idle
 
 PASSWORD = "lessons-browser-pw-1"
 CREATE_USERS = f"""
@@ -112,7 +112,7 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.click("#rec-toggle")
     set_time(page, 1)
     page.click("#flow-start")
-    page.wait_for_function("document.querySelectorAll('#ed-script li').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#ed-script li').length === 2")
     sim_idle(page)
     set_time(page, 3)
     x, y = centre(page, "#ed-canvas g[data-node=MN1] rect")
@@ -122,7 +122,7 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.mouse.move(x + 10, y - 10, steps=3)
     page.mouse.move(tx, ty, steps=10)
     page.mouse.up()
-    page.wait_for_function("document.querySelectorAll('#ed-script li').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#ed-script li').length === 3")
     sim_idle(page)
     assert any("move MN1 if1 to MAR2" in s and 't = ' in s for s in script_texts(page)), script_texts(page)
     assert page.input_value("#ed-script li:last-child input") == "3"
@@ -143,7 +143,7 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.dispatch_event(f"{step} .ed-step-text", "change")
     page.select_option(f"{step} .ed-kind", "flow_anchor")
     page.select_option(f"{step} .ed-param-flow", "flow1")
-    page.wait_for_function("document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")")
+    page.wait_for_function("() => document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")")
     # The question kinds are long: the Ask select stays inside the checkpoint's box.
     box = page.locator(f"{step} .ed-checkpoint").bounding_box()
     ask = page.locator(f"{step} .ed-kind").bounding_box()
@@ -164,7 +164,7 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.wait_for_selector(f"{step} .ed-actions li")
     assert "When reached: MN1 stops flow1" in page.inner_text(f"{step} .ed-actions")
     page.select_option(f"{step} .ed-kind", "db_entries")
-    page.wait_for_function("document.querySelector('#ed-answer-2')?.textContent.includes(\"engine's answer at t = 5 s: 1\")")
+    page.wait_for_function("() => document.querySelector('#ed-answer-2')?.textContent.includes(\"engine's answer at t = 5 s: 1\")")
     shot(page, "lessons-editor-built")
 
     # A bad prefix pool is refused on save, with the error at its field.
@@ -209,26 +209,37 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     sp.click("#next-step")
     wait_idle(sp)
     assert "Which node anchors flow1 of MN1 now?" in sp.inner_text("#checkpoint-prompt")
-    assert "PBU" in sp.inner_text("#log")  # the recorded handover happened before this step's pause
+    # The step opens paused before the recorded handover (issue 12: steps play into their moment); Play runs the
+    # step and pauses at its end (t = 4 s), with the handover's PBU in the log.
+    assert "PBU" not in sp.inner_text("#log") and clock(sp) < 3
+    sp.keyboard.press("Space")
+    sp.wait_for_selector("body[data-lx-stopped-at='4']", state="attached", timeout=60_000)
+    wait_idle(sp)
+    assert clock(sp) == pytest.approx(4.0, abs=0.0015)
+    assert "PBU" in sp.inner_text("#log")
     sp.click("#topology g[data-id=MAR1] .shape")  # answer by clicking the MAR in the drawing
     assert sp.is_checked("#checkpoint input[value=MAR1]")
-    sp.click("#check-answer")
-    wait_idle(sp)
+    sp.click("#check-answer")  # answered in place: no page load, the verdict appears under the question
+    sp.wait_for_selector("#verdict.lx-right", timeout=10_000)
     assert "Right" in sp.inner_text("#verdict")
     sp.click("#next-step")
     wait_idle(sp)
     assert "How many prefixes does the session database hold for MN1" in sp.inner_text("#checkpoint-prompt")
     sp.fill("#checkpoint input[name=answer]", "2")  # wrong: HNP1 went with flow1
     sp.click("#check-answer")
-    wait_idle(sp)
-    assert "Not right" in sp.inner_text("#verdict") and not sp.locator("#next-step").count()
+    sp.wait_for_selector("#verdict.lx-wrong", timeout=10_000)
+    assert "Not right" in sp.inner_text("#verdict") and not sp.is_visible("#next-step")
     sp.fill("#checkpoint input[name=answer]", "1")
-    sp.click("#check-answer")
-    wait_idle(sp)
+    sp.click("#check-answer")  # answered in place: no page load, the verdict appears under the question
+    sp.wait_for_selector("#verdict.lx-right", timeout=10_000)
     assert "Right" in sp.inner_text("#verdict")
     assert "Lesson complete" in sp.inner_text("#finished") and "Score: 1 / 2" in sp.inner_text("#score")
+    sp.keyboard.press("Space")  # Play: the last step runs to its end (t = 5 s) and pauses; Play again goes on
+    sp.wait_for_selector("body[data-lx-stopped-at='5']", state="attached", timeout=60_000)
+    wait_idle(sp)
+    assert clock(sp) == pytest.approx(5.0, abs=0.0015)
     sp.keyboard.press("Space")
-    sp.wait_for_function("parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5", timeout=60_000)
+    sp.wait_for_function("() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5.5", timeout=60_000)
     sp.keyboard.press("Space")
     wait_idle(sp)
     shot(sp, "lessons-student-played")
@@ -243,7 +254,7 @@ def test_live_class_with_an_instructor_and_two_students(people):
     tp.wait_for_url("**/teach/")
     wait_idle(tp)
     code = tp.inner_text("#join-code").strip()
-    assert len(code) == 6
+    assert len(code) == 8
 
     students = [people(), people()]
     for s in students:
@@ -255,12 +266,22 @@ def test_live_class_with_an_instructor_and_two_students(people):
         assert s.page.inner_text("#class-step-number") == "Step 1 of 6"
         assert not s.page.locator("#btn-play").is_visible()  # followers do not drive the class
 
+    # The class opens step 1 before MN1 attaches; the instructor's Play runs the step to its end (0.5 s) and pauses,
+    # and the students see it happen.
+    assert clock(tp) == 0 and tp.get_attribute("body", "data-lx-highlight") == "MN1 MAR1 RS DB_UPDATE RA"
+    tp.keyboard.press("Space")
+    tp.wait_for_selector("body[data-lx-stopped-at='0.5']", state="attached", timeout=30_000)
+    wait_idle(tp)
+    for s in students:
+        s.page.wait_for_function("() => document.querySelector('#log').textContent.includes('RA')", timeout=20_000)
+        assert s.page.get_attribute("body", "data-lx-highlight") == "MN1 MAR1 RS DB_UPDATE RA"
+
     # The instructor drags MN1 to MAR2: both students see MN1 leave MAR1.
     drag(tp, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     for s in students:
-        s.page.wait_for_function("[...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))", timeout=20_000)
+        s.page.wait_for_function("() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))", timeout=20_000)
         # On the timeline the move is the instructor's, not "you:" (the student made no move).
-        s.page.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('instructor: move MN1')", timeout=5_000)
+        s.page.wait_for_function("() => document.querySelector('#timeline .marks').textContent.includes('instructor: move MN1')", timeout=5_000)
         assert "you:" not in s.page.text_content("#timeline .marks")
     assert "you: move MN1" in tp.text_content("#timeline .marks")
 
@@ -270,7 +291,7 @@ def test_live_class_with_an_instructor_and_two_students(people):
         s.page.wait_for_selector("body[data-lx-class-step='1']", state="attached", timeout=20_000)
         assert s.page.inner_text("#class-step-title") == "A flow to CN1"
         wait_idle(s.page)
-        assert "2.000" in s.page.inner_text("#clock")
+        assert "1.000" in s.page.inner_text("#clock")  # step 2 opens just before flow1 starts at t = 1
     shot(students[0].page, "lessons-class-follower")
     shot(tp, "lessons-class-teacher")
 
@@ -280,7 +301,7 @@ def test_live_class_with_an_instructor_and_two_students(people):
     first.page.wait_for_url(f"**/class/{code}/branch/*/")
     wait_idle(first.page)
     drag(first.page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
-    first.page.wait_for_function("[...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))")
+    first.page.wait_for_function("() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))")
     second.page.wait_for_timeout(800)
     assert "user move" not in second.page.inner_text("#log")  # the class was reset to step 2; the branch's move is not here
     assert second.page.url.endswith(f"/class/{code}/")
