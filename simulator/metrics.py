@@ -490,7 +490,7 @@ class MetricsObserver:
             return
         if kind in REGISTRATIONS:
             self._count_retransmission(e)
-        elif kind in ACKS:
+        elif kind in ACKS and e.get("arrive") is not None:  # an answer lost on the way leaves the request unanswered
             key = self._pending_by_seq.pop((ACKS[kind], e["dst"], e["src"], e.get("mn"), e.get("sequence")), None)
             if key is not None and self._pending.get(key) == e.get("sequence"):
                 del self._pending[key]
