@@ -1,7 +1,9 @@
 """Practice questions: predict what the simulation does next, for any scenario (VisuAlgo's online quiz, for DMM).
 
 ``next_question(sim)`` runs a *copy* of the simulation forward (``Simulation.replay`` of the same scenario, seed,
-journal and step count) one step at a time until a step does something worth predicting, and asks about it:
+journal and step count) one step at a time until a step does something worth predicting, and asks about it; what
+matters in a handover (the PBU and PBA, the binding they make, the RA that deprecates a prefix) is asked first: when
+one follows within KEY_WINDOW of the first candidate step (an RS, a DB look-up), the question is about it instead:
 
 - ``next_message``: the next signalling message, which node sends it to whom ("MAR2 → MAR1: PBU"); the distractors
   come from the topology and the mode's message kinds (the reverse direction, the answering message, another MAR,
@@ -28,6 +30,7 @@ from .checkpoints import NONE, Question
 MAX_SCAN_STEPS = 20_000
 MAX_SCAN_SECONDS = 30.0  # of simulated time with nothing to predict (data only) before giving up
 CHOICES = 4
+KEY_WINDOW = 0.5  # seconds: a PBU, PBA or deprecating RA this soon after filler (RS, DB look-up) is asked first
 
 KINDS_BY_MODE = {
     "network-dmm": ("RS", "RA", "DB_QUERY", "DB_REPLY", "DB_UPDATE", "PBU", "PBA"),
@@ -79,17 +82,36 @@ def next_question(sim: Simulation, salt: str = "") -> Practice | None:
     rng = random.Random(f"{salt}|{sim.steps}|{sim.now}")
     ahead = copy_of(sim)
     start = ahead.now
+    fallback: Practice | None = None  # the first step worth a question; asked unless a key one follows closely
     for _ in range(MAX_SCAN_STEPS):
         before = ahead.snapshot()
         nxt = ahead.peek()
-        if nxt is None or nxt - start > MAX_SCAN_SECONDS:
-            return None
+        if nxt is None or nxt - start > MAX_SCAN_SECONDS or (fallback is not None and nxt - fallback.event["t"] > KEY_WINDOW):
+            return fallback
         events = ahead.step()
         options = _candidates(ahead, before, events, rng)
-        if options:
-            question, event, reveal_t = rng.choice(options)
+        if not options:
+            continue
+        key = [o for o in options if _is_key(o[0], o[1])]
+        if key:  # what the handover is about: asked first, the filler before it is shown on the way
+            question, event, reveal_t = rng.choice(key)
             return Practice(question=question, reveal_t=reveal_t, steps_after=ahead.steps, event=event)
-    return None
+        if fallback is None:
+            question, event, reveal_t = rng.choice(options)
+            fallback = Practice(question=question, reveal_t=reveal_t, steps_after=ahead.steps, event=event)
+    return fallback
+
+
+def _is_key(question: Question, event: dict[str, Any]) -> bool:
+    """The messages that matter in a handover: the PBU/PBA (BU/BA) that move a prefix's binding, the binding they
+    make, and the RA (and its processing) that deprecates a prefix. RS, DB look-ups and first attachments are filler."""
+    if question.kind == "next_message":
+        prefixes = event.get("prefixes") or []
+        return event["kind"] in ("PBU", "PBA", "BU", "BA") or (
+            event["kind"] == "RA" and any(p.get("preferred_lifetime") == 0 for p in prefixes))
+    if question.kind == "deprecated_after_ra":
+        return question.answer != (NONE,)
+    return question.kind == "binding_serving"
 
 
 def _candidates(sim: Simulation, before: dict[str, Any], events: list[dict[str, Any]], rng: random.Random) -> list[tuple[Question, dict, float]]:
@@ -97,7 +119,9 @@ def _candidates(sim: Simulation, before: dict[str, Any], events: list[dict[str, 
     messages = [e for e in events if "src" in e and e["kind"] in PARTNER]
     if messages:
         first = messages[0]
-        out.append((_message_question(sim, before, first, rng), first, first["arrive"] if first.get("arrive") is not None else first["t"]))
+        # Shown up to its arrival, not past it: what the arrival sets off (a PBA, a binding) is the next question.
+        arrive = first.get("arrive")
+        out.append((_message_question(sim, before, first, rng), first, max(first["t"], arrive - 1e-6) if arrive is not None else first["t"]))
     for e in events:
         if e["kind"] == "flow_started" and e.get("anchor"):
             out.append((_flow_question(before, e), e, e["t"]))

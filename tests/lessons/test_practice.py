@@ -62,8 +62,13 @@ def test_every_question_matches_the_engines_next_step(path):
         wrong = next(v for v in values if (v,) != q.answer and v != NONE) if q.input == "choice" else None
         if wrong:
             assert grade(q, [wrong]) is False
+        # The question is about the step found.steps_after (a handover's PBU may be asked before the RS that
+        # precedes it, issue 12 item 9): the real simulation, stepped there, does what the answer says.
         real = Simulation.replay(sim.scenario, sim.seed, sim.journal, sim.steps, now=sim.now)
-        assert truth_in(first_interesting_step(real), q), (q.prompt, q.answer)
+        events = first_interesting_step(real)
+        while real.steps < found.steps_after:
+            events = real.step()
+        assert real.steps == found.steps_after and truth_in(events, q), (q.prompt, q.answer)
         assert found.reveal_t >= sim.now
         sim.run(found.reveal_t)
     assert "next_message" in asked
@@ -77,6 +82,8 @@ def test_message_distractors_are_plausible_nodes_and_kinds():
     nodes = {"MAR1", "MAR2", "DB", "MN1", "CN1", "CN2"}
     for _ in range(4):
         found = practice.next_question(sim, salt="t")
+        if found is None:  # the handover's key messages are asked first, so fewer questions may be left
+            break
         q = found.question
         if q.kind == "next_message":
             for value, label in q.choices:
@@ -156,3 +163,23 @@ def test_practise_from_a_lesson_step_copies_its_state(instructor, lesson_of):
     attempt = Attempt.objects.get(id=attempt_id)
     assert run.sim_session_id != attempt.sim_session_id
     assert (run.sim_session.steps, run.sim_session.now) == (attempt.sim_session.steps, attempt.sim_session.now)
+
+
+def test_figure5_practice_asks_about_the_handovers_pbu_before_filler():
+    """Issue 12 item 9: from the start of Figure 5, the questions reach the handover's PBU, asked before the RS and
+    DB look-up that precede it; and the RA that deprecates HNP1 is asked too."""
+    sim = Simulation(load_scenario(ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json"))
+    asked = []
+    for _ in range(12):
+        found = practice.next_question(sim, salt="fig5")
+        if found is None:
+            break
+        event = found.event
+        asked.append((found.question.kind, event.get("kind"), round(event["t"], 3)))
+        sim.run(found.reveal_t)
+    kinds = [kind for _, kind, _ in asked]
+    assert "PBU" in kinds or any(q == "binding_serving" for q, _, _ in asked), asked
+    handover = [a for a in asked if 5.0 <= a[2] < 5.5]
+    assert handover and handover[0][1] in ("PBU", "binding_created", "binding_updated"), handover  # not the RS first
+    assert not any(kind in ("RS", "DB_QUERY", "DB_REPLY") for _, kind, _ in handover[:2]), handover
+    assert any(q == "deprecated_after_ra" or k == "RA" for q, k, t in handover), handover
