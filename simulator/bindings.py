@@ -9,6 +9,8 @@ two equal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -63,3 +65,139 @@ def table_markdown() -> str:
     for (end, state, event), (after, source) in TRANSITIONS.items():
         rows.append(f"| {end} | {state} | {event} | {after} | {source} |")
     return "\n".join(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The two tables, as classes with their own operations (after INET xMIPv6's BindingCache and BindingUpdateList).
+# Every change of a binding's state goes through ``next_state`` here, so the table above is the only rule book.
+
+Key = tuple[str, str, "str | None"]  # (mn, hnp, flow): flow is None for a per-prefix binding
+
+
+@dataclass(slots=True)
+class Binding:
+    """A binding cache entry at an anchor (RFC 5213 §5.1), per prefix, or per flow for flow mobility (Figure 6)."""
+
+    mn: str
+    hnp: str
+    flow: str | None
+    serving: str
+    lifetime: float
+    sequence: int
+    state: State = State.ACTIVE  # ACTIVE, or DEREGISTERING for MinDelayBeforeBCEDelete
+    version: int = 0  # bumped at every change, so a timer set for an older version does nothing
+
+
+@dataclass(slots=True)
+class BulEntry:
+    """A binding update list entry at a serving MAR (RFC 5213 §6.1), or at the MN in client-dmm (RFC 6275 §11.1)."""
+
+    mn: str
+    interface: str
+    hnp: str
+    flow: str | None
+    anchor: str
+    lifetime: float
+    sequence: int
+    state: State = State.PENDING  # PENDING until the PBA, then ACTIVE
+
+
+class BindingCache:
+    """An anchor's binding cache: entries by (mn, hnp, flow), and how many each MN has (``bound``, read by the data
+    path's fast check: a router with no binding for an MN routes its packets natively)."""
+
+    __slots__ = ("bound", "_entries")
+
+    def __init__(self) -> None:
+        self._entries: dict[Key, Binding] = {}
+        self.bound: dict[str, int] = {}  # mn -> its entries here; kept by create/delete only
+
+    def lookup(self, mn: str, hnp: str | None, flow: str | None) -> Binding | None:
+        return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
+
+    def create(self, mn: str, hnp: str, flow: str | None, serving: str, lifetime: float, sequence: int) -> Binding:
+        """RFC 5213 §5.3.2: a new entry, in force at once."""
+        binding = Binding(mn, hnp, flow, serving, lifetime, sequence, next_state(ANCHOR, State.NONE, "PBU accepted"))
+        self._entries[(mn, hnp, flow)] = binding
+        self.bound[mn] = self.bound.get(mn, 0) + 1
+        return binding
+
+    def update(self, binding: Binding, serving: str, lifetime: float, sequence: int) -> str:
+        """RFC 5213 §5.3.4: a newer registration re-points the entry; returns the serving node it pointed to."""
+        old = binding.serving
+        binding.serving, binding.lifetime, binding.sequence = serving, lifetime, sequence
+        binding.state = next_state(ANCHOR, binding.state, "PBU accepted")
+        binding.version += 1
+        return old
+
+    def deregister(self, binding: Binding) -> None:
+        """RFC 5213 §5.3.5: kept, de-registering, until MinDelayBeforeBCEDelete has passed."""
+        binding.state = next_state(ANCHOR, binding.state, "de-registration")
+        binding.version += 1
+
+    def delete(self, binding: Binding, event: str) -> None:
+        binding.state = next_state(ANCHOR, binding.state, event)
+        del self._entries[(binding.mn, binding.hnp, binding.flow)]
+        self.bound[binding.mn] -= 1
+        if not self.bound[binding.mn]:
+            del self.bound[binding.mn]
+        binding.version += 1
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __getitem__(self, key: Key) -> Binding:
+        return self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._entries)
+
+    def values(self) -> list[Binding]:
+        return list(self._entries.values())
+
+    def items(self) -> list[tuple[Key, Binding]]:
+        return list(self._entries.items())
+
+
+class BindingUpdateList:
+    """A serving node's binding update list: entries by (mn, hnp, flow)."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[Key, BulEntry] = {}
+
+    def lookup(self, mn: str, hnp: str | None, flow: str | None) -> BulEntry | None:
+        return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
+
+    def add(self, entry: BulEntry) -> BulEntry:
+        """A PBU (or BU) went out for this entry, or a PBA assigned it (centralised); it replaces an older one."""
+        self._entries[(entry.mn, entry.hnp, entry.flow)] = entry
+        return entry
+
+    def remove(self, entry: BulEntry, event: str) -> None:
+        """The entry goes because of ``event`` (checked against the table; ``entry.state`` keeps its last value, so
+        the caller can tell whether an active entry went)."""
+        next_state(SERVING, entry.state, event)
+        del self._entries[(entry.mn, entry.hnp, entry.flow)]
+
+    def for_interface(self, mn: str, interface: str) -> list[BulEntry]:
+        return [e for e in self._entries.values() if e.mn == mn and e.interface == interface]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._entries)
+
+    def values(self) -> list[BulEntry]:
+        return list(self._entries.values())
+
+    def items(self) -> list[tuple[Key, BulEntry]]:
+        return list(self._entries.items())

@@ -34,14 +34,16 @@ import heapq
 import ipaddress
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import commands
 from . import constants as C
 from .commands import CommandError
 from .events import Role
-from .bindings import ANCHOR, SERVING, State, next_state
+from .limits import DEFAULT_BUDGET, Budget, TooMuchWork
+from .bindings import SERVING, Binding, BulEntry, State, next_state
+from .designs import Design, design_for
+from .nodes import Flow, Mar, MobileNode, Segment
 from .constants import Timers, timers_from_scenario
 from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
 from .topology import Topology
@@ -50,102 +52,14 @@ TRACE_FORMAT = "dmmviz-trace/1"
 STATE_FORMAT = "dmmviz-state/1"
 US = 1_000_000  # microseconds per second
 
-# A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
-Segment = tuple[int, str, str, str, bool, "Flow"]
 
 
 def seconds(t_us: int) -> float:
     return t_us / US
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# State of the nodes. Plain mutable records owned by the Simulation; snapshots copy them out.
-
-
-@dataclass(slots=True)
-class Binding:
-    """A binding cache entry at an anchor (RFC 5213 §5.1), per prefix, or per flow for flow mobility (Figure 6)."""
-
-    mn: str
-    hnp: str
-    flow: str | None
-    serving: str
-    lifetime: float
-    sequence: int
-    state: State = State.ACTIVE  # simulator/bindings.py: ACTIVE, or DEREGISTERING for MinDelayBeforeBCEDelete
-    version: int = 0
-
-
-@dataclass(slots=True)
-class BulEntry:
-    """A binding update list entry at a serving MAR (RFC 5213 §6.1)."""
-
-    mn: str
-    interface: str
-    hnp: str
-    flow: str | None
-    anchor: str
-    lifetime: float
-    sequence: int
-    state: State = State.PENDING  # simulator/bindings.py: PENDING until the PBA, then ACTIVE
-
-
-@dataclass(slots=True)
-class Mar:
-    id: str
-    pool: ipaddress.IPv6Network
-    next_subnet: int = 1
-    attached: dict[tuple[str, str], int] = field(default_factory=dict)  # (mn, interface) -> attach time
-    own: dict[str, tuple[str, str]] = field(default_factory=dict)  # hnp -> (mn, interface), live prefixes it anchors
-    local: dict[tuple[str, str], str] = field(default_factory=dict)  # (mn, interface) -> its current own prefix
-    bc: dict[tuple[str, str, str | None], Binding] = field(default_factory=dict)
-    bound: dict[str, int] = field(default_factory=dict)  # mn -> its entries in bc (the data path's fast check)
-    bul: dict[tuple[str, str, str | None], BulEntry] = field(default_factory=dict)
-    sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
-    pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
-    flow_lookups: set[tuple[str, str, str]] = field(default_factory=set)  # (mn, hnp, flow) asked of the DB (Figure 6)
-
-
-@dataclass(slots=True)
-class Flow:
-    id: str
-    mn: str
-    cn: str
-    interface: str
-    prefix: str | None  # None while waiting for the interface's first RA
-    anchor: str | None
-    active: bool = True
-    packets: int = 0
-    generation: int = 0
-    mn_address: str = ""  # the MN's address in the flow's prefix
-    cn_address: str = ""
-    node: "MobileNode | None" = None  # the MN itself, for the data path
-
-
-@dataclass(slots=True)
-class MobileNode:
-    id: str
-    interfaces: list[str]
-    attached: dict[str, str | None]
-    prefixes: dict[str, list[dict[str, Any]]]  # interface -> prefixes from the last RA
-    link_confirmed: dict[str, bool] = field(default_factory=dict)  # interface -> an RA came since the last L2 attach
-    flows: dict[str, Flow] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
 class Simulation:
     """One run of a scenario. See docs/engine.md for the API and the events."""
-
-    mode = "network-dmm"
-
-    def __new__(cls, scenario: dict[str, Any], seed: int = 0, mode: str | None = None, record: bool = True):
-        if cls is Simulation:
-            from .modes import simulation_class  # the other modes subclass this one
-
-            cls = simulation_class(mode or scenario.get("mode") or "network-dmm")
-        return super().__new__(cls)
 
     def __init__(self, scenario: dict[str, Any], seed: int = 0, mode: str | None = None, record: bool = True) -> None:
         if scenario.get("format") != SCENARIO_FORMAT or "script" not in scenario or "session_db" not in scenario.get("network", {}):
@@ -164,8 +78,12 @@ class Simulation:
             for m in scenario["mobile_nodes"]
         }
         self.lma_spec: dict[str, str] = dict(net.get("lma") or DEFAULT_LMA)
-        self.routers: dict[str, Mar] = self._routers()  # every node with a binding cache: the MARs (+ the LMA)
-        wired = [*self.mars, *self.cns, self.db_id, *self._extra_nodes()]
+        # The anchoring design: the strategy that makes the decisions in which the designs differ (simulator/designs.py).
+        self.design: Design = design_for(mode or scenario.get("mode") or "network-dmm", self)
+        self.mode: str = self.design.name
+        lma = self.design.lma(self.lma_spec)
+        self.routers: dict[str, Mar] = {**self.mars, lma.id: lma} if lma else self.mars  # every node with a binding cache
+        wired = [*self.mars, *self.cns, self.db_id, *([lma.id] if lma else [])]
         links = [(l["between"][0], l["between"][1], float(l["delay_ms"])) for l in net["links"]]
         self.topology = Topology(wired, links, self.timers.core_delay_ms)
         self.access_us = round(self.timers.access_delay_ms * 1000)
@@ -190,15 +108,9 @@ class Simulation:
         self._out: list[dict[str, Any]] = _DISCARD  # where the current step's events go
         self._watching = record  # does anyone keep or collect events? (if not, the hot path skips building them)
         self.events: list[dict[str, Any]] = []
-        self._arrival: dict[str, Callable[[dict[str, Any]], None]] = self._arrival_handlers()
+        self._arrival: dict[str, Callable[[Any], None]] = self.design.handlers()
         for step in scenario["script"]:
             self._schedule(round(step["at"] * US), self._script_action, step)
-
-    def _extra_nodes(self) -> list[str]:
-        return []
-
-    def _routers(self) -> dict[str, Mar]:
-        return self.mars
 
     # -- public API ------------------------------------------------------------------------------------------
 
@@ -209,15 +121,20 @@ class Simulation:
     def peek(self) -> float | None:
         return self._queue[0][0] / US if self._queue else None
 
-    def step(self) -> list[dict[str, Any]]:
+    def step(self, budget: Budget | None = None) -> list[dict[str, Any]]:
         """Process scheduled items up to and including the next one that changes something visible (emits events);
         return those events. Items that change nothing a user can see (a packet reaching its CN) do not count as a step
-        of their own. Returns [] when nothing is scheduled."""
+        of their own. Returns [] when nothing is scheduled. Raises TooMuchWork past ``budget`` (default: DEFAULT_BUDGET)."""
         out: list[dict[str, Any]] = []
         self._set_out(out)
-        while self._queue and not out:
-            self._process(heapq.heappop(self._queue))
-        self._set_out(_DISCARD)
+        meter = _Meter(self, budget or DEFAULT_BUDGET)
+        try:
+            while self._queue and not out:
+                if self.steps >= meter.next_check:
+                    meter.check(self.steps)
+                self._process(heapq.heappop(self._queue))
+        finally:
+            self._set_out(_DISCARD)
         return out
 
     def _process(self, item: tuple[int, int, Callable[[Any], None], Any]) -> None:
@@ -230,27 +147,36 @@ class Simulation:
             self.visible_before, self._visible_end = self._visible_end, self.steps
             self.last_was_command = False
 
-    def run(self, until: float, collect: bool = True) -> list[dict[str, Any]]:
+    def run(self, until: float, collect: bool = True, budget: Budget | None = None) -> list[dict[str, Any]]:
         """Step while the next item is due at or before ``until``; then the clock reads ``until``.
 
-        With ``collect=False`` the events are not returned (they are still recorded when ``record`` is set)."""
+        With ``collect=False`` the events are not returned (they are still recorded when ``record`` is set).
+        Raises TooMuchWork when the run needs more than ``budget`` allows (default: DEFAULT_BUDGET, so every run is
+        bounded); the simulation then stands where the work stopped, consistent, with ``now`` not advanced to
+        ``until``."""
         until_us = round(until * US)
         out: list[dict[str, Any]] = []
         self._set_out(out if collect else _DISCARD)
         queue, pop = self._queue, heapq.heappop
         steps, visible, end, seq = self.steps, self.visible_before, self._visible_end, self._seq
-        while queue and queue[0][0] <= until_us:
-            t_us, _, handler, arg = pop(queue)
-            self.now_us = t_us
-            handler(arg)
-            steps += 1
-            if self._seq != seq:
-                seq, visible, end = self._seq, end, steps
-        if steps != self.steps:
-            if end != self._visible_end:
-                self.last_was_command = False
-            self.steps, self.visible_before, self._visible_end = steps, visible, end
-        self._set_out(_DISCARD)
+        meter = _Meter(self, budget or DEFAULT_BUDGET)
+        check = meter.next_check
+        try:
+            while queue and queue[0][0] <= until_us:
+                if steps >= check:  # the budget is checked every few thousand items: one comparison per item
+                    check = meter.check(steps)
+                t_us, _, handler, arg = pop(queue)
+                self.now_us = t_us
+                handler(arg)
+                steps += 1
+                if self._seq != seq:
+                    seq, visible, end = self._seq, end, steps
+        finally:
+            if steps != self.steps:
+                if end != self._visible_end:
+                    self.last_was_command = False
+                self.steps, self.visible_before, self._visible_end = steps, visible, end
+            self._set_out(_DISCARD)
         if until_us > self.now_us:
             self.now_us = until_us
         return out
@@ -269,12 +195,14 @@ class Simulation:
         self._visible_end = self.steps
         return out
 
-    def step_back(self) -> "Simulation":
+    def step_back(self, budget: Budget | None = None) -> "Simulation":
         """A new simulation one visible step earlier: before the last user command, or before the last step that
-        emitted events. Built by replay, so it is exact."""
+        emitted events. Built by replay, so it is exact (and bounded by ``budget``, as ``replay``)."""
         if self.last_was_command and self.journal:
-            return Simulation.replay(self.scenario, self.seed, self.journal[:-1], self.steps, now=self.now, mode=self.mode)
-        return Simulation.replay(self.scenario, self.seed, self.journal, self.visible_before, mode=self.mode)
+            return Simulation.replay(self.scenario, self.seed, self.journal[:-1], self.steps, now=self.now, mode=self.mode,
+                                     budget=budget, record=self.record)
+        return Simulation.replay(self.scenario, self.seed, self.journal, self.visible_before, mode=self.mode,
+                                 budget=budget, record=self.record)
 
     @classmethod
     def replay(
@@ -285,23 +213,32 @@ class Simulation:
         steps: int,
         now: float | None = None,
         mode: str | None = None,
+        *,
+        budget: Budget | None = None,
+        record: bool = True,
     ) -> "Simulation":
         """Rebuild a simulation from its scenario, seed and journal, stopped after ``steps`` steps.
 
-        ``steps`` counts scheduled items (``sim.steps``); a journal entry made after that point is dropped.
+        ``steps`` counts scheduled items (``sim.steps``); a journal entry made after that point is dropped. Raises
+        TooMuchWork when that takes more than ``budget`` (default: DEFAULT_BUDGET). ``record=False`` keeps no events.
         """
-        sim = Simulation(scenario, seed=seed, mode=mode)
+        sim = Simulation(scenario, seed=seed, mode=mode, record=record)
+        meter = _Meter(sim, budget or DEFAULT_BUDGET)
         kept = []
         for steps_before, now_us, command in journal:
             steps_before, now_us = int(steps_before), int(now_us)
             if steps_before > steps:
                 break
             while sim.steps < steps_before and sim._queue:
+                if sim.steps >= meter.next_check:
+                    meter.check(sim.steps)
                 sim._process(heapq.heappop(sim._queue))
             sim.now_us = max(sim.now_us, now_us)
             sim.apply(command)
             kept.append((steps_before, now_us, command))
         while sim.steps < steps and sim._queue:
+            if sim.steps >= meter.next_check:
+                meter.check(sim.steps)
             sim._process(heapq.heappop(sim._queue))
         if now is not None:
             sim.now_us = max(sim.now_us, round(now * US))
@@ -354,18 +291,6 @@ class Simulation:
             {"t": self.now_us / US, "kind": "drop", "node": node, "msg": msg["id"], "msg_kind": msg["kind"],
              "flow": msg.get("flow"), "mn": msg.get("mn"), "reason": reason, "in_flight": in_flight}
         )
-
-    def _arrival_handlers(self) -> dict[str, Callable[[dict[str, Any]], None]]:
-        return {
-            "RS": self._on_rs,
-            "RA": self._on_ra,
-            "DB_QUERY": self._on_db_query,
-            "DB_REPLY": self._on_db_reply,
-            "DB_UPDATE": self._on_db_update,
-            "PBU": self._on_pbu,
-            "PBA": self._on_pba,
-            "DATA": self._on_data,
-        }
 
     # -- commands ------------------------------------------------------------------------------------------------
 
@@ -434,27 +359,26 @@ class Simulation:
 
     def _l2_detach(self, mn: MobileNode, iface: str, leaving: bool) -> None:
         """The MN leaves the MAR's link. ``leaving`` is True for ``detach`` (gone), False for the first half of ``move``."""
+        self.design.l2_detaching(mn, iface)
         mar = self.mars[mn.attached[iface]]  # type: ignore[index]
         mn.attached[iface] = None
         del mar.attached[(mn.id, iface)]
         mar.pending_ra.pop((mn.id, iface), None)
         self._state("l2_detach", mar.id, mn=mn.id, interface=iface)
-        self._mar_forgets(mar, mn, iface, leaving)
+        self.design.mn_left(mar, mn, iface, leaving)
 
-    def _mar_forgets(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
+    def dmm_mn_left(self, mar: Mar, mn: MobileNode, iface: str) -> None:
         """Seed §4: the old MAR keeps serving nothing for this interface; idle prefixes it anchors are released (REQ2)."""
-        for key in sorted((k for k, e in mar.bul.items() if e.mn == mn.id and e.interface == iface), key=_key_order):
-            entry = mar.bul[key]
+        for entry in sorted(mar.bul.for_interface(mn.id, iface), key=lambda e: (e.mn, e.hnp, e.flow or "")):
             if entry.flow is not None:
                 self._end_flow_binding(mar, entry)
                 continue
-            next_state(SERVING, entry.state, "MN left")
-            del mar.bul[key]
+            mar.bul.remove(entry, "MN left")
             if entry.state == State.ACTIVE:
                 self._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
         for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
             if not self.prefix_flows.get(hnp):
-                self._release_prefix(mar, mn.id, hnp)
+                self.dmm_release_prefix(mar, mn.id, hnp)
 
     # -- prefixes and the session DB -------------------------------------------------------------------------
 
@@ -466,17 +390,18 @@ class Simulation:
         self._state("hnp_allocated", node_id, mn=mn, interface=iface, hnp=hnp)
         return hnp
 
-    def _release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
+    def dmm_release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
         """The anchor gives a prefix up (REQ2): the DB forgets it, the prefix is never advertised again."""
         _, iface = mar.own.pop(hnp)
         if mar.local.get((mn, iface)) == hnp:
             del mar.local[(mn, iface)]
         self._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
-        for key in sorted((k for k, b in mar.bc.items() if k[0] == mn and k[1] == hnp and b.state == State.ACTIVE), key=_key_order):
-            self._delete_binding(mar, mar.bc[key], "prefix released")  # a released prefix keeps no live binding
+        for key, binding in sorted(mar.bc.items(), key=lambda kb: _key_order(kb[0])):
+            if key[0] == mn and key[1] == hnp and binding.state == State.ACTIVE:
+                self._delete_binding(mar, binding, "prefix released")  # a released prefix keeps no live binding
         self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn, "op": "remove", "entries": [{"hnp": hnp, "anchor": mar.id, "interface": iface}]})
 
-    def _on_db_update(self, msg: dict[str, Any]) -> None:
+    def dmm_on_db_update(self, msg: dict[str, Any]) -> None:
         entries = self.db.setdefault(msg["mn"], {})
         for entry in msg["entries"]:
             if msg["op"] == "add":
@@ -487,11 +412,11 @@ class Simulation:
         if not entries:
             self.db.pop(msg["mn"], None)
 
-    def _on_db_query(self, msg: dict[str, Any]) -> None:
+    def dmm_on_db_query(self, msg: dict[str, Any]) -> None:
         """The DB records what the query writes, then answers with the MN's live prefixes on that interface (or the one
         prefix asked for)."""
         if msg["entries"]:
-            self._on_db_update({**msg, "op": "add"})
+            self.dmm_on_db_update({**msg, "op": "add"})
         entries = self.db.get(msg["mn"], {})
         if msg.get("hnp"):
             found = [dict(entries[msg["hnp"]])] if msg["hnp"] in entries else []
@@ -505,7 +430,7 @@ class Simulation:
 
     # -- attachment: RS, DB lookup, PBU/PBA, RA (seed §4.2, Figure 5) ----------------------------------------
 
-    def _on_rs(self, msg: dict[str, Any]) -> None:
+    def dmm_on_rs(self, msg: dict[str, Any]) -> None:
         mar = self.mars[msg["dst"]]
         mn_id, iface = msg["mn"], msg["interface"]
         if (mn_id, iface) not in mar.attached:
@@ -525,14 +450,14 @@ class Simulation:
             self._seen_attached.add((mn_id, iface))
             if written:
                 self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn_id, "op": "add", "entries": written})
-            self._send_ra(mar, mn_id, iface)
+            self.send_ra(mar, mn_id, iface)
             return
         mar.pending_ra[(mn_id, iface)] = set()
         # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database. The query also
         # writes the new prefix, one exchange as in RFC 8885 §3.3: ``entries`` is what it writes.
         self._send("DB_QUERY", mar.id, self.db_id, {"mn": mn_id, "interface": iface, "entries": written})
 
-    def _on_db_reply(self, msg: dict[str, Any]) -> None:
+    def dmm_on_db_reply(self, msg: dict[str, Any]) -> None:
         mar = self.mars[msg["dst"]]
         mn_id, iface = msg["mn"], msg["interface"]
         if msg.get("hnp"):
@@ -553,11 +478,11 @@ class Simulation:
             self._send_pbu(mar, mn_id, iface, anchor, hnps, None, C.HI_BETWEEN_MAGS)
             waiting.add((anchor, None))
         if not waiting:
-            self._send_ra(mar, mn_id, iface)
+            self.send_ra(mar, mn_id, iface)
 
     def _back_at_anchor(self, mar: Mar, mn_id: str, hnp: str) -> None:
         """The MN is back at a prefix's anchor: the prefix is native again and its binding goes (seed §3.1)."""
-        binding = mar.bc.get((mn_id, hnp, None))
+        binding = mar.bc.lookup(mn_id, hnp, None)
         if binding is not None and binding.state == State.ACTIVE:
             self._delete_binding(mar, binding, "MN back at the anchor")
 
@@ -571,8 +496,7 @@ class Simulation:
         seq = self._next_sequence(mar, mn_id)
         lifetime = self.timers.binding_lifetime
         for hnp in hnps:
-            state = next_state(SERVING, State.NONE, "PBU sent")
-            mar.bul[(mn_id, hnp, flow)] = BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq, state)
+            mar.bul.add(BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq, next_state(SERVING, State.NONE, "PBU sent")))
         fields = self._pbu_fields(mn_id, hnps, lifetime, seq, hi)
         if flow is not None:
             fields["flow"] = flow
@@ -584,7 +508,7 @@ class Simulation:
             "flags": "AHP", "handoff_indicator": hi, "att": C.ATT_IEEE_802_11, "timestamp": self.now_us / US,
         }
 
-    def _on_pbu(self, msg: dict[str, Any]) -> None:
+    def dmm_on_pbu(self, msg: dict[str, Any]) -> None:
         """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
         anchor = self.routers[msg["dst"]]
         mn_id, flow, serving = msg["mn"], msg.get("flow"), msg["src"]
@@ -597,7 +521,7 @@ class Simulation:
         else:  # RFC 5213 §5.3.5: a de-registration is honoured only from the MAG the binding points to
             status = C.STATUS_ACCEPTED
             for hnp in msg["hnps"]:
-                binding = anchor.bc.get((mn_id, hnp, flow))
+                binding = anchor.bc.lookup(mn_id, hnp, flow)
                 if binding is not None and binding.serving == serving:
                     self._deregister(anchor, mn_id, hnp, flow)
         fields = {
@@ -611,18 +535,13 @@ class Simulation:
 
     def _register(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None, serving: str, lifetime: float, seq: int) -> None:
         """RFC 5213 §5.3.2 (new binding) and §5.3.4 (handoff: the prefix route moves to the new tunnel)."""
-        key = (mn_id, hnp, flow)
-        binding = anchor.bc.get(key)
+        binding = anchor.bc.lookup(mn_id, hnp, flow)
         if binding is None:
-            anchor.bc[key] = Binding(mn_id, hnp, flow, serving, lifetime, seq, next_state(ANCHOR, State.NONE, "PBU accepted"))
-            anchor.bound[mn_id] = anchor.bound.get(mn_id, 0) + 1
+            anchor.bc.create(mn_id, hnp, flow, serving, lifetime, seq)
             self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
             self._tunnel_ref(anchor.id, serving, +1, hnp)
             return
-        old = binding.serving
-        binding.serving, binding.lifetime, binding.sequence = serving, lifetime, seq
-        binding.state = next_state(ANCHOR, binding.state, "PBU accepted")
-        binding.version += 1
+        old = anchor.bc.update(binding, serving, lifetime, seq)
         self._state("binding_updated", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime, previous=old)
         if old != serving:
             self._tunnel_ref(anchor.id, serving, +1, hnp)
@@ -630,29 +549,24 @@ class Simulation:
 
     def _deregister(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None) -> None:
         """RFC 5213 §5.3.5: keep the entry MinDelayBeforeBCEDelete, then delete it; REQ2 releases the prefix."""
-        binding = anchor.bc.get((mn_id, hnp, flow))
+        binding = anchor.bc.lookup(mn_id, hnp, flow)
         if binding is None or binding.state != State.ACTIVE:
             return
-        binding.state = next_state(ANCHOR, binding.state, "de-registration")
-        binding.version += 1
+        anchor.bc.deregister(binding)
         self._state("binding_deregistering", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=binding.serving, lifetime=0)
         delay = round(self.timers.min_delay_before_bce_delete * US)
         self._schedule(self.now_us + delay, self._bce_delete_timer, (anchor, binding, binding.version))
         if flow is None and hnp in anchor.own and not self.prefix_flows.get(hnp):
-            self._release_prefix(anchor, mn_id, hnp)
+            self.design.release_prefix(anchor, mn_id, hnp)
 
     def _bce_delete_timer(self, arg: tuple[Mar, Binding, int]) -> None:
         anchor, binding, version = arg
-        if binding.version == version and anchor.bc.get((binding.mn, binding.hnp, binding.flow)) is binding:
+        if binding.version == version and anchor.bc.lookup(binding.mn, binding.hnp, binding.flow) is binding:
             self._delete_binding(anchor, binding, "MinDelayBeforeBCEDelete expired")
+        self.design.binding_expired(anchor, binding)
 
     def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None:
-        binding.state = next_state(ANCHOR, binding.state, event)
-        del anchor.bc[(binding.mn, binding.hnp, binding.flow)]
-        anchor.bound[binding.mn] -= 1
-        if not anchor.bound[binding.mn]:
-            del anchor.bound[binding.mn]
-        binding.version += 1
+        anchor.bc.delete(binding, event)
         self._state("binding_deleted", anchor.id, mn=binding.mn, hnp=binding.hnp, flow=binding.flow, serving=binding.serving, lifetime=0)
         self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
 
@@ -689,13 +603,13 @@ class Simulation:
                     peers.add(mar.id)
         return sorted(peers)
 
-    def _on_pba(self, msg: dict[str, Any]) -> None:
+    def dmm_on_pba(self, msg: dict[str, Any]) -> None:
         """RFC 5213 §6.9.1.1: the serving MAR completes the binding; the RA waits for it (§6.9.2)."""
         mar = self.mars[msg["dst"]]
         mn_id, flow, anchor = msg["mn"], msg.get("flow"), msg["src"]
         withdrawn: set[str] = set()  # interfaces that lost a prefix here
         for hnp in msg["hnps"]:
-            entry = mar.bul.get((mn_id, hnp, flow))
+            entry = mar.bul.lookup(mn_id, hnp, flow)
             if entry is None and msg["status"] == C.STATUS_ACCEPTED and msg["lifetime"] > 0:
                 # The MN left before the PBA came back: undo the binding (RFC 5213 §6.9.1.2). The anchor ignores
                 # this if another MAR has re-pointed the binding meanwhile (§5.3.5).
@@ -706,14 +620,13 @@ class Simulation:
                 continue  # stale: a newer PBU is out
             if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
                 accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
-                next_state(SERVING, entry.state, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
-                del mar.bul[(mn_id, hnp, flow)]
+                mar.bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
                 withdrawn.add(entry.interface)
                 if entry.state == State.ACTIVE:
                     self._state("bul_removed", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
                 continue
             if entry.state != State.ACTIVE:
-                entry.state = next_state(SERVING, entry.state, "PBA accepted")
+                entry.state = next_state(SERVING, entry.state, "PBA accepted")  # the one change bul.remove leaves to us
                 self._state("bul_added", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
         answered = False
         for (m, iface), waiting in list(mar.pending_ra.items()):
@@ -721,13 +634,13 @@ class Simulation:
                 answered = True
                 waiting.discard((anchor, flow))
                 if not waiting:
-                    self._send_ra(mar, mn_id, iface)
+                    self.send_ra(mar, mn_id, iface)
         if not answered and flow is None:
             for iface in sorted(withdrawn):
                 if (mn_id, iface) in mar.attached and (mn_id, iface) not in mar.pending_ra:
-                    self._send_ra(mar, mn_id, iface)  # a released prefix is no longer advertised
+                    self.send_ra(mar, mn_id, iface)  # a released prefix is no longer advertised
 
-    def _send_ra(self, mar: Mar, mn_id: str, iface: str) -> None:
+    def send_ra(self, mar: Mar, mn_id: str, iface: str) -> None:
         """RFC 4861 §6.2.3. The MAR's own prefix is preferred; prefixes anchored elsewhere are deprecated (seed §4.2 step 4)."""
         mar.pending_ra.pop((mn_id, iface), None)
         if (mn_id, iface) not in mar.attached:
@@ -741,7 +654,7 @@ class Simulation:
                 prefixes.append({"prefix": entry.hnp, "preferred_lifetime": 0, "valid_lifetime": int(entry.lifetime)})
         self._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
 
-    def _on_ra(self, msg: dict[str, Any]) -> None:
+    def on_ra(self, msg: dict[str, Any]) -> None:
         mn = self.mns[msg["dst"]]
         iface = msg["interface"]
         if mn.attached[iface] != msg["src"]:
@@ -794,26 +707,26 @@ class Simulation:
             return
         users = self.prefix_flows[flow.prefix]
         users.discard((mn.id, flow.id))
-        self._release_flow_binding(mn, flow.prefix, flow.id)
+        self.design.flow_binding_ended(mn, flow.prefix, flow.id)
         if not users:
-            self._prefix_idle(mn, flow.prefix)
+            self.design.prefix_idle(mn, flow.prefix)
 
-    def _release_flow_binding(self, mn: MobileNode, hnp: str, flow_id: str) -> None:
+    def dmm_release_flow_binding(self, mn: MobileNode, hnp: str, flow_id: str) -> None:
         """A per-flow binding (Figure 6) ends with its flow: its serving MAR de-registers it."""
         for mar_id in self._serving_mars(mn):  # BUL entries live only where the MN is attached
-            entry = self.mars[mar_id].bul.get((mn.id, hnp, flow_id))
+            entry = self.mars[mar_id].bul.lookup(mn.id, hnp, flow_id)
             if entry is not None:
                 self._send_dereg(self.mars[mar_id], entry)
 
     def _serving_mars(self, mn: MobileNode) -> list[str]:
         return sorted({m for m in mn.attached.values() if m is not None})
 
-    def _prefix_idle(self, mn: MobileNode, hnp: str) -> None:
+    def dmm_prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         """REQ2: the last flow on a prefix ended. A redirected prefix is de-registered by its serving MAR."""
         anchor = self.routers[self.prefix_anchor[hnp]]
         serving = None
         for mar_id in self._serving_mars(mn):  # BUL entries live only where the MN is attached
-            entry = self.mars[mar_id].bul.get((mn.id, hnp, None))
+            entry = self.mars[mar_id].bul.lookup(mn.id, hnp, None)
             if entry is not None:
                 serving = (self.mars[mar_id], entry)
         if serving is not None:
@@ -824,13 +737,12 @@ class Simulation:
             return
         at_anchor = mn.attached[owner[1]] == anchor.id
         if not at_anchor:  # nobody serves it (the MN is detached): the anchor releases it, and its binding goes
-            self._release_prefix(anchor, mn.id, hnp)
+            self.design.release_prefix(anchor, mn.id, hnp)
 
     def _end_flow_binding(self, mar: Mar, entry: BulEntry) -> None:
         """The flow left this MAR's interface: a per-flow binding (Figure 6) is not re-pointed by another MAR's lookup,
         so this MAR de-registers it and forgets it (a pending one is undone when its PBA comes back)."""
-        next_state(SERVING, entry.state, "flow left")
-        del mar.bul[(entry.mn, entry.hnp, entry.flow)]
+        mar.bul.remove(entry, "flow left")
         if entry.state == State.ACTIVE:
             self._send_dereg(mar, entry)
             self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
@@ -852,10 +764,10 @@ class Simulation:
         if flow.prefix is None:
             return
         for mar_id in self._serving_mars(mn):  # a per-flow binding served on the old interface ends there
-            entry = self.mars[mar_id].bul.get((mn.id, flow.prefix, flow.id))
+            entry = self.mars[mar_id].bul.lookup(mn.id, flow.prefix, flow.id)
             if entry is not None and mar_id != mn.attached[iface]:
                 self._end_flow_binding(self.mars[mar_id], entry)
-        self._send_data_up(mn, flow)
+        self.design.send_data_up(mn, flow)
 
     def _flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
         """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2).
@@ -879,7 +791,7 @@ class Simulation:
         mn = self.mns[flow.mn]
         flow.packets += 1
         self._send_data_down(flow)
-        self._send_data_up(mn, flow)
+        self.design.send_data_up(mn, flow)
         self._counter += 1
         heapq.heappush(self._queue, (self.now_us + self.interval_us, self._counter, self._flow_tick, arg))
 
@@ -891,7 +803,7 @@ class Simulation:
     def _send_data_down(self, flow: Flow) -> None:
         self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]
 
-    def _send_data_up(self, mn: MobileNode, flow: Flow) -> None:
+    def send_data_up_native(self, mn: MobileNode, flow: Flow) -> None:
         mar_id = mn.attached[flow.interface]
         if mar_id is None:
             self._emit({"t": self.now_us / US, "kind": "drop", "node": mn.id, "msg": None, "msg_kind": "DATA", "flow": flow.id,
@@ -923,16 +835,16 @@ class Simulation:
         if dst == flow.cn:
             return  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
         self._counter += 1
-        heapq.heappush(self._queue, (now + delay, self._counter, self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow)))
+        heapq.heappush(self._queue, (now + delay, self._counter, self.on_data, (self._msg_id, src, dst, direction, encapsulated, flow)))
 
-    def _on_data(self, segment: Segment) -> None:
+    def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
         if dst == flow.mn:
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
             return
         mar = self.routers[dst]
-        if not encapsulated and flow.mn not in mar.bound:  # fast paths: plain routing, no binding for this MN here
+        if not encapsulated and flow.mn not in mar.bc.bound:  # fast paths: plain routing, no binding for this MN here
             if direction == "down" and flow.node.attached[flow.interface] == dst:
                 self._data(dst, flow.mn, flow, "down", False)
                 return
@@ -940,9 +852,9 @@ class Simulation:
                 self._data(dst, flow.cn, flow, "up", False)
                 return
         if direction == "down":
-            self._forward_down(mar, flow.node, flow, segment)
+            self.design.forward_down(mar, flow.node, flow, segment)
         else:
-            self._forward_up(mar, flow.node, flow, segment)
+            self.design.forward_up(mar, flow.node, flow, segment)
 
     def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool) -> None:
         flow = segment[5]
@@ -957,18 +869,18 @@ class Simulation:
                 return iface
         return None
 
-    def _forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+    def pmip_forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
         hnp = flow.prefix
         here = mn.attached[flow.interface] == mar.id
-        if here and mn.id not in mar.bound:  # the common case: the MN sits at the anchor, nothing bound for it
+        if here and mn.id not in mar.bc.bound:  # the common case: the MN sits at the anchor, nothing bound for it
             self._data(mar.id, mn.id, flow, "down", False)
             return
         if not segment[4] and flow.anchor == mar.id and not here:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
             # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
-            binding = mar.bc.get((mn.id, hnp, flow.id))
+            binding = mar.bc.lookup(mn.id, hnp, flow.id)
             if binding is None or binding.state != State.ACTIVE:  # a per-flow binding being deleted yields to the prefix's
-                binding = mar.bc.get((mn.id, hnp, None)) or binding
+                binding = mar.bc.lookup(mn.id, hnp, None) or binding
             if binding is not None:
                 if binding.state != State.ACTIVE:
                     self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
@@ -980,7 +892,7 @@ class Simulation:
         else:
             self._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
 
-    def _forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+    def pmip_forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
         hnp = flow.prefix
         if segment[4] or flow.anchor == mar.id:
             if mar.bc and segment[1] == mn.id and (mn.id, hnp, flow.id) in mar.bc:
@@ -988,7 +900,7 @@ class Simulation:
             self._data(mar.id, flow.cn, flow, "up", False)
             return
         # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
-        entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
+        entry = mar.bul.lookup(mn.id, hnp, flow.id) or mar.bul.lookup(mn.id, hnp, None)
         if entry is not None and entry.state == State.ACTIVE:
             self._data(mar.id, entry.anchor, flow, "up", True)
             return
@@ -1024,7 +936,9 @@ class Simulation:
                 ],
             }
         session_db = {mn: [dict(e) for e in entries.values()] for mn, entries in sorted(self.db.items())}
-        return {"format": STATE_FORMAT, "t": self.now, "mode": self.mode, "session_db": session_db, "mars": mars, "mns": mns}
+        state = {"format": STATE_FORMAT, "t": self.now, "mode": self.mode, "session_db": session_db, "mars": mars, "mns": mns}
+        self.design.snapshot_extra(state)
+        return state
 
     def _node_tables(self, mar: Mar) -> dict[str, Any]:
         return {
@@ -1065,6 +979,39 @@ class _Discard(list):  # type: ignore[type-arg]
 
     def append(self, _event: Any) -> None:
         pass
+
+    def __reduce__(self) -> str:
+        return "_DISCARD"  # one instance: a copied or unpickled Simulation shares it
+
+
+class _Meter:
+    """Checks one call's work against its Budget every few thousand items (simulator/limits.py). The engine never
+    reads a clock: time limits and "the client went away" come through ``budget.should_stop``."""
+
+    __slots__ = ("budget", "sim", "start", "next_check", "instant_t", "instant_start", "every")
+
+    def __init__(self, sim: Simulation, budget: Budget) -> None:
+        self.budget, self.sim, self.start = budget, sim, sim.steps
+        self.every = max(1, min(budget.poll_every, budget.max_items, budget.max_same_instant))
+        self.next_check = self.start + self.every
+        self.instant_t, self.instant_start = sim.now_us, sim.steps
+
+    def check(self, steps: int) -> int:
+        """Raise TooMuchWork if the call is over budget; return the step count at which to check again."""
+        budget, done = self.budget, steps - self.start
+        if done >= budget.max_items:
+            raise TooMuchWork("items", f"more than {budget.max_items:,} scheduled items in one call (at t = "
+                              f"{self.sim.now:g} s); ask for a shorter stretch of time", done)
+        now_us = self.sim.now_us
+        if now_us != self.instant_t:
+            self.instant_t, self.instant_start = now_us, steps
+        elif steps - self.instant_start >= budget.max_same_instant:
+            raise TooMuchWork("storm", f"more than {budget.max_same_instant:,} scheduled items at one instant "
+                              f"(t = {self.sim.now:g} s): the scenario never lets time advance", done)
+        if budget.should_stop is not None and budget.should_stop():
+            raise TooMuchWork("stopped", f"stopped by its caller after {done:,} scheduled items", done)
+        self.next_check = steps + self.every
+        return self.next_check
 
 
 _DISCARD = _Discard()

@@ -87,7 +87,7 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("DB_REPLY", _M, ("mn", "interface", "entries"), ("hnp", "flow"),
                   meaning="the session DB answers with the MN's live prefixes", designs=("network-dmm",)),
         EventSpec("DB_UPDATE", _M, ("mn", "op", "entries"), meaning="an anchor adds or removes a prefix in the DB",
-                  designs=("network-dmm",)),
+                  designs=("network-dmm", "centralized-pmipv6")),  # centralised: the LMA's release of an idle HNP
         EventSpec("PBU", _M, tuple(k for k in _PBX if k != "status"), ("flow", "interface"),
                   meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)",
                   designs=("network-dmm", "centralized-pmipv6")),

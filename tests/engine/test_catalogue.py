@@ -80,3 +80,23 @@ def test_describe_uses_the_catalogue_wording():
 
     assert describe({"action": "move", "mn": "MN1", "interface": "if2", "mar": "MAR2"}) == "move MN1 if2 to MAR2"
     assert describe({"action": "detach", "mn": "MN1"}) == "detach MN1"
+
+
+def test_simulation_can_be_copied_and_pickled_midway():
+    """A checkpoint (deepcopy or pickle) of a running simulation continues exactly as the original does."""
+    import copy
+    import pickle
+
+    for mode in MODES:
+        sim = Simulation(load_scenario(public("fig5-handover")), mode=mode)
+        sim.run(3)
+        copied, restored = copy.deepcopy(sim), pickle.loads(pickle.dumps(sim))
+        assert copied.run(9) == restored.run(9) == sim.run(9)
+        assert copied.snapshot() == restored.snapshot() == sim.snapshot()
+
+
+def test_record_false_keeps_no_events():
+    """With record=False the engine keeps nothing: callers consume what run and step return."""
+    sim = Simulation(load_scenario(public("fig5-handover")), record=False)
+    out = sim.run(9)
+    assert out and sim.events == [] and sim.trace()["events"] == []

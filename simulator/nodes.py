@@ -1,0 +1,58 @@
+"""The nodes' state: plain mutable records owned by the Simulation; snapshots copy them out.
+
+The binding tables are classes of their own (simulator/bindings.py); a router holds one of each.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from .bindings import BindingCache, BindingUpdateList
+
+# A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
+Segment = tuple[int, str, str, str, bool, "Flow"]
+
+
+@dataclass(slots=True)
+class Mar:
+    """A router with a prefix pool and binding tables: a MAR (anchor and serving MAR at once), or the LMA."""
+
+    id: str
+    pool: ipaddress.IPv6Network
+    next_subnet: int = 1
+    attached: dict[tuple[str, str], int] = field(default_factory=dict)  # (mn, interface) -> attach time
+    own: dict[str, tuple[str, str]] = field(default_factory=dict)  # hnp -> (mn, interface), live prefixes it anchors
+    local: dict[tuple[str, str], str] = field(default_factory=dict)  # (mn, interface) -> its current own prefix
+    bc: BindingCache = field(default_factory=BindingCache)
+    bul: BindingUpdateList = field(default_factory=BindingUpdateList)
+    sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
+    pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
+    flow_lookups: set[tuple[str, str, str]] = field(default_factory=set)  # (mn, hnp, flow) asked of the DB (Figure 6)
+
+
+@dataclass(slots=True)
+class Flow:
+    id: str
+    mn: str
+    cn: str
+    interface: str
+    prefix: str | None  # None while waiting for the interface's first RA
+    anchor: str | None
+    active: bool = True
+    packets: int = 0
+    generation: int = 0
+    mn_address: str = ""  # the MN's address in the flow's prefix
+    cn_address: str = ""
+    node: "MobileNode | None" = None  # the MN itself, for the data path
+
+
+@dataclass(slots=True)
+class MobileNode:
+    id: str
+    interfaces: list[str]
+    attached: dict[str, str | None]
+    prefixes: dict[str, list[dict[str, Any]]]  # interface -> prefixes from the last RA
+    link_confirmed: dict[str, bool] = field(default_factory=dict)  # interface -> an RA came since the last L2 attach
+    flows: dict[str, Flow] = field(default_factory=dict)
