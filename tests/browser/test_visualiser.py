@@ -170,11 +170,11 @@ def test_keyboard_play_pause_step_and_back(page):
 
 
 def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
-    """A second tab on the same session URL sees the first tab's handover in its own tables."""
+    """A second tab on the same session URL sees the first tab's handover in its own tables. A tab of the same browser:
+    a session is its starter's (dmmviz/access.py), another browser gets a 404 (tests/security)."""
     url = open_scenario(page, "fig5-handover")
     play_until(page, 1.2)
-    other_ctx = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server)
-    other = other_ctx.new_page()
+    other = page.context.new_page()
     try:
         other.goto(url)
         wait_idle(other)
@@ -191,7 +191,7 @@ def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
         wait_idle(page)
         page.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('you: move MN1')")
     finally:
-        other_ctx.close()
+        other.close()
 
 
 def test_reload_resumes_the_session(page):
