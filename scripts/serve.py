@@ -6,6 +6,7 @@
     scripts/serve.py status                              # the workers, their pids and /healthz
     scripts/serve.py drain w1                            # graceful restart of one worker (see below)
     scripts/serve.py restart                             # every worker drained and restarted, one at a time
+    scripts/serve.py hold w2 / release w2                # out of nginx's upstream and back (bench/course.py)
     scripts/serve.py nginx-site --upstream 127.0.0.1:8001,127.0.0.1:8002 ...   # the nginx site for production
 
 `start` makes sure Redis and PostgreSQL answer (scripts/start-services.sh), creates the database if it is missing,
@@ -14,11 +15,11 @@ background (`supervise`, its log in <dir>/serve.log) and waits until http://127.
 
 The supervisor owns nginx (`daemon off`, so it is a child) and the workers: Daphne through the server entry point
 (`python -m dmmviz.server --proxy-headers`) on 127.0.0.1:<port+1>..<port+N>, each named w1..wN (DMMVIZ_WORKER, shown
-by /healthz and nginx's X-Dmmviz-Upstream header). A worker that dies is started again at once; meanwhile nginx sends its clients, which reconnect, to another
-worker, where they resume from the database. Draining a worker: it is marked `down` in nginx's upstream (reload: no
-new connections reach it), stopped with SIGTERM (its websockets close, the pages reconnect through nginx to the
-others), started again, and put back once its /healthz answers. SIGTERM to the supervisor stops nginx gracefully
-(SIGQUIT) and then the workers. The state (pids, ports) is in <dir>/state.json.
+by /healthz and nginx's X-Dmmviz-Upstream header). A worker that dies is started again at once; meanwhile nginx
+sends its clients, which reconnect, to another worker, where they resume from the database. Draining a worker: it is
+marked `down` in nginx's upstream (reload: no new connections reach it), stopped with SIGTERM (its websockets close,
+the pages reconnect through nginx to the others), started again, and put back once its /healthz answers. SIGTERM to
+the supervisor stops nginx gracefully (SIGQUIT) and then the workers. The state (pids, ports) is in <dir>/state.json.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"  # not 0, which the tests use
 def nginx_site(upstreams: list[tuple[str, bool]], listen: str, static_root: Path, server_name: str = "_",
                tls_cert: str = "", tls_key: str = "") -> str:
     """deploy/nginx/dmmviz.conf.in filled in: `upstreams` are (address, down) pairs."""
-    servers = "\n".join(f"    server {addr} max_fails=1 fail_timeout=2s{' down' if down else ''};"
+    servers = "\n".join(f"    server {addr} max_fails=0{' down' if down else ''};"
                         for addr, down in upstreams)
     if tls_cert:
         port = listen.rsplit(":", 1)[-1]
@@ -247,10 +248,7 @@ class Supervisor:
             self.log(f"serving http://127.0.0.1:{self.port} with {len(self.workers)} workers")
             while not self.stopping:
                 while self.requests and not self.stopping:
-                    name = self.requests.pop(0)
-                    for worker in self.workers:
-                        if name in ("*", worker.name):
-                            self.drain(worker)
+                    self.handle(self.requests.pop(0))
                 for worker in self.workers:
                     if worker.proc is not None and worker.proc.poll() is not None and not self.stopping:
                         worker.restarts += 1
@@ -265,6 +263,20 @@ class Supervisor:
             return 0
         finally:
             self.shutdown()
+
+    def handle(self, request: str) -> None:
+        """`w1` or `*`: drain; `hold:w2` / `release:w2`: out of nginx's upstream and back, the process left running."""
+        verb, _, name = request.rpartition(":")
+        chosen = [w for w in self.workers if name in ("*", w.name)]
+        if verb in ("hold", "release"):
+            for worker in chosen:
+                worker.down = verb == "hold"
+            self.reload_nginx()
+            self.save_state()
+            self.log(f"{verb} {', '.join(w.name for w in chosen)}")
+        else:
+            for worker in chosen:
+                self.drain(worker)
 
     def _read_requests(self) -> list[str]:
         path = self.run_dir / "drain-requests"
@@ -417,10 +429,12 @@ def cmd_drain(args: argparse.Namespace) -> int:
     if unknown:
         print(f"no worker {', '.join(unknown)}; the workers are {', '.join(sorted(names))}", file=sys.stderr)
         return 2
+    verb = "" if args.command == "drain" else f"{args.command}:"
     with open(run_dir / "drain-requests", "a", encoding="utf-8") as f:
-        f.write(" ".join(args.workers or ["*"]) + "\n")
+        f.write(" ".join(verb + name for name in args.workers or ["*"]) + "\n")
     os.kill(state["supervisor"], signal.SIGUSR1)
-    print(f"draining {', '.join(args.workers) or 'every worker, one at a time'} (see serve.log)")
+    doing = {"drain": "draining", "hold": "taking out of nginx", "release": "putting back into nginx"}[args.command]
+    print(f"{doing} {', '.join(args.workers) or 'every worker, one at a time'} (see serve.log)")
     return 0
 
 
@@ -453,9 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--no-services", action="store_true", help="do not try to start Redis and PostgreSQL")
     for name in ("stop", "status"):
         common(sub.add_parser(name))
-    p = sub.add_parser("drain")
-    common(p)
-    p.add_argument("workers", nargs="*", help="worker names (w1, w2, ...); none: all, one at a time")
+    for name, text in (("drain", "graceful restart"), ("hold", "out of nginx, process left running"),
+                       ("release", "back into nginx")):
+        p = sub.add_parser(name, help=text)
+        common(p)
+        p.add_argument("workers", nargs="*", help="worker names (w1, w2, ...); none: all (drain: one at a time)")
     p = sub.add_parser("restart")
     common(p)
     p = sub.add_parser("nginx-site", help="print the nginx site for a production machine (docs/deploy.md)")
@@ -471,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         args.command = "drain"
     if args.command in ("start", "supervise") and args.workers < 1:
         parser.error("--workers must be at least 1")
-    return {"start": cmd_start, "stop": cmd_stop, "status": cmd_status, "drain": cmd_drain,
+    return {"start": cmd_start, "stop": cmd_stop, "status": cmd_status, "drain": cmd_drain, "hold": cmd_drain,
+            "release": cmd_drain,
             "supervise": cmd_supervise, "nginx-site": cmd_nginx_site}[args.command](args)
 
 

@@ -170,6 +170,30 @@ async def test_a_drained_worker_hands_its_tab_to_the_other_and_comes_back(layout
     assert time.monotonic() - started < 60
 
 
+def test_a_held_worker_gets_no_new_requests_until_released(layout):
+    def workers_answering(n: int = 6) -> set[str]:
+        seen = set()
+        for _ in range(n):
+            with urllib.request.urlopen(f"{layout.url}/healthz", timeout=5) as response:
+                seen.add(json.loads(response.read())["worker"])
+        return seen
+
+    def wait_down(down: bool) -> None:
+        deadline = time.monotonic() + 20
+        while layout.worker("w2")["down"] != down:
+            assert time.monotonic() < deadline, layout.state()
+            time.sleep(0.1)
+
+    assert layout.serve("hold", "w2").returncode == 0
+    wait_down(True)
+    pid = layout.worker("w2")["pid"]
+    assert workers_answering() == {"w1"}
+    assert layout.serve("release", "w2").returncode == 0
+    wait_down(False)
+    assert workers_answering() == {"w1", "w2"}
+    assert layout.worker("w2")["pid"] == pid  # held, not restarted
+
+
 def test_drain_names_an_unknown_worker(layout):
     result = layout.serve("drain", "w9")
     assert result.returncode == 2
