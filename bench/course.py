@@ -14,9 +14,9 @@ processes; each student's first action is a warm-up, not counted.
 
 Prints, per student count: p50/p99 per action (step, drag, answer, the instructor's step), the class fan-out (the
 instructor's step sent to the last follower's copy received), errors, the server's CPU (workers, nginx, Redis,
-PostgreSQL) and the workers' memory, both per 100 students; then the throughput of a closed loop (--tp-clients
-clients stepping their own sessions with no think time, --tp-duration seconds) against 1 worker and against
---workers workers, and their ratio, in the same run.
+PostgreSQL) and the workers' memory, both per 100 students; and first, the throughput of a closed loop (--tp-clients
+clients stepping their own sessions with no think time, --tp-duration seconds) against 1 worker (the others held out
+of nginx's upstream: `serve.py hold`) and against all --workers, alternating over --tp-rounds rounds, and the ratio.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -312,6 +313,7 @@ def run_phase(base: str, roles: list[Role], a: argparse.Namespace, duration: flo
               layout: Layout) -> dict:
     """Spread the roles over --procs client processes, connect them all, run `duration` seconds, merge results."""
     ctx = multiprocessing.get_context("fork")
+    rss_before = sum(proc_rss_mb(p) for p in server_pids(layout)["workers"])
     shares: list[list[Role]] = [[] for _ in range(a.procs)]
     for i, role in enumerate(roles):
         shares[i % a.procs].append(role)
@@ -358,6 +360,7 @@ def run_phase(base: str, roles: list[Role], a: argparse.Namespace, duration: flo
         proc.join(timeout=30)
     merged["server_cpu"] = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
     merged["workers_rss_mb"] = rss
+    merged["workers_rss_before_mb"] = rss_before
     merged["duration"] = duration
     return merged
 
@@ -427,6 +430,19 @@ def throughput(layout: Layout, a: argparse.Namespace) -> dict:
             "cpu": sum(result["server_cpu"].values()) / a.tp_duration}
 
 
+def hold(layout: Layout, names: list[str], held: bool) -> None:
+    """Take workers out of nginx's upstream (held) or put them back, and wait until nginx has reloaded."""
+    if not names:
+        return
+    done = layout.serve("hold" if held else "release", *names)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 30
+    while any(layout.worker(n)["down"] != held for n in names):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nginx did not {'hold' if held else 'release'} {names} within 30 s")
+        time.sleep(0.1)
+
+
 def report(students: int, workers: int, result: dict) -> None:
     lat = result["latencies"]
     print(f"\n{students} students, {workers} workers, {result['duration']:g} s: "
@@ -456,8 +472,9 @@ def report(students: int, workers: int, result: dict) -> None:
     print("  server CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in cores.items())
           + f"; total {sum(cores.values()):.2f} = {sum(cores.values()) * per100:.3f} per 100 students"
           f" (the bench's clients: {result['client_cpu'] / result['duration']:.2f})")
-    print(f"  workers' memory: {result['workers_rss_mb']:.0f} MB RSS = {result['workers_rss_mb'] * per100:.0f} MB "
-          f"per 100 students (the idle footprint included)")
+    grown = result["workers_rss_mb"] - result["workers_rss_before_mb"]
+    print(f"  workers' memory: {result['workers_rss_mb']:.0f} MB RSS ({result['workers_rss_before_mb']:.0f} MB before "
+          f"the students connected): {grown * per100:.1f} MB per 100 students")
     result["summary"] = {"throughput": result["done"] / result["duration"], "errors": total_errors,
                          "step_p99": percentile([x * 1000 for x in lat.get("step", [])], 99),
                          "fan_p99": percentile(fan_ms, 99), "cores": sum(cores.values())}
@@ -477,7 +494,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per student count")
     parser.add_argument("--settle", type=float, default=2.0, help="followers listen this long after the end")
     parser.add_argument("--tp-clients", type=int, default=60, help="closed-loop clients for the throughput ratio")
-    parser.add_argument("--tp-duration", type=float, default=8.0, help="seconds per throughput measurement; 0: skip")
+    parser.add_argument("--tp-duration", type=float, default=6.0, help="seconds per throughput measurement; 0: skip")
+    parser.add_argument("--tp-rounds", type=int, default=2, help="rounds of 1 worker / all workers (alternating)")
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     a = parser.parse_args()
     counts = [int(c) for c in a.students.split(",") if c.strip()]
@@ -487,19 +505,20 @@ def main() -> int:
     os.environ.update({"DATABASE_URL": f"{POSTGRES}/{database}", "REDIS_URL": REDIS_URL,
                        "DJANGO_SETTINGS_MODULE": "dmmviz.settings"})
     results: dict[int, dict] = {}
-    tp: dict[int, dict] = {}
+    tp: dict[int, list[dict]] = defaultdict(list)
     try:
-        if a.tp_duration > 0 and a.workers != 1:
-            with running_layout(workers=1, database=database, redis_url=REDIS_URL) as layout:
-                _django()
-                tp[1] = throughput(layout, a)
-                _close_database()
-                print(f"throughput, 1 worker: {tp[1]['rate']:.0f} steps/s", flush=True)
         with running_layout(workers=a.workers, database=database, redis_url=REDIS_URL) as layout:
             _django()
-            if a.tp_duration > 0:
-                tp[a.workers] = throughput(layout, a)
-                print(f"throughput, {a.workers} workers: {tp[a.workers]['rate']:.0f} steps/s", flush=True)
+            # 1 worker against all: the others held out of nginx's upstream (running, idle), in alternating order
+            # over --tp-rounds rounds, so that the machine's changing load falls on both alike.
+            others = [w["name"] for w in layout.state()["workers"]][1:]
+            for r in range(a.tp_rounds if a.tp_duration > 0 and others else 0):
+                for n in (1, a.workers) if r % 2 == 0 else (a.workers, 1):
+                    hold(layout, others, n == 1)
+                    tp[n].append(throughput(layout, a))
+                    print(f"throughput round {r + 1}, {n} worker{'s' if n > 1 else ''}: {tp[n][-1]['rate']:.0f} "
+                          f"steps/s", flush=True)
+            hold(layout, others, False)
             for count in counts:
                 roles = make_course(count, a, f"s{count}")
                 results[count] = run_phase(layout.url, roles, a, a.duration, False, layout)
@@ -516,14 +535,22 @@ def main() -> int:
         rates = ", ".join(f"{n}: {r['summary']['throughput']:.0f}/s" for n, r in results.items())
         print(f"completed actions per second by student count: {rates}")
     if tp:
-        print(f"\nclosed loop, {a.tp_clients} clients stepping with no think time, {a.tp_duration:g} s each:")
-        for workers, t in tp.items():
-            print(f"  {workers} worker{'s' if workers > 1 else ''}: {t['rate']:.0f} steps/s, p50 {t['p50']:.1f} ms, "
-                  f"p99 {t['p99']:.1f} ms, server {t['cpu']:.2f} cores, errors {sum(t['errors'].values())}")
+        print(f"\nclosed loop, {a.tp_clients} clients stepping with no think time, {a.tp_duration:g} s per round, "
+              f"{a.tp_rounds} rounds:")
+        for workers, rounds in sorted(tp.items()):
+            rates = [t["rate"] for t in rounds]
+            p50 = statistics.median(t["p50"] for t in rounds)
+            p99 = statistics.median(t["p99"] for t in rounds)
+            cores = statistics.fmean(t["cpu"] for t in rounds)
+            print(f"  {workers} worker{'s' if workers > 1 else ''}: {statistics.fmean(rates):.0f} steps/s (rounds: "
+                  f"{', '.join(f'{x:.0f}' for x in rates)}), p50 {p50:.1f} ms, p99 {p99:.1f} ms (medians), server "
+                  f"{cores:.2f} cores, errors {sum(sum(t['errors'].values()) for t in rounds)}")
         if 1 in tp and a.workers in tp and a.workers != 1:
-            print(f"  throughput ratio {a.workers} workers / 1 worker: {tp[a.workers]['rate'] / tp[1]['rate']:.2f}")
+            ratio = statistics.fmean(t["rate"] for t in tp[a.workers]) / statistics.fmean(t["rate"] for t in tp[1])
+            per_round = ", ".join(f"{w['rate'] / o['rate']:.2f}" for o, w in zip(tp[1], tp[a.workers], strict=True))
+            print(f"  throughput ratio {a.workers} workers / 1 worker: {ratio:.2f} (per round: {per_round})")
     failed = sum(r["summary"]["errors"] for r in results.values()) + sum(
-        sum(t["errors"].values()) for t in tp.values())
+        sum(t["errors"].values()) for rounds in tp.values() for t in rounds)
     return 1 if failed else 0
 
 
