@@ -67,6 +67,9 @@ def _error_code(value: str, fallback: ErrorCode) -> ErrorCode:
 
 
 TOO_MUCH_WORK = _error_code("too_much_work", ErrorCode.BUSY)
+# The close code after an "unavailable" error (the database or Redis is away): like HTTP's 503. Daphne's websocket
+# library only sends 1000 and 3000-4999, so not 1013 ("try again later").
+CLOSE_UNAVAILABLE = getattr(protocol, "CLOSE_UNAVAILABLE", 4503)
 UNAVAILABLE = _error_code("unavailable", ErrorCode.BUSY)
 
 # The errors of a database or Redis that is away or stalled: the request gets an "unavailable" error frame, the
@@ -154,8 +157,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop, plus one thing: if the channel layer fails while waiting for group messages
-        (Redis went away), the tab gets an "unavailable" error frame and a close with 1013 (try again later), on
-        which the page reconnects with back-off, instead of a bare 1011."""
+        (Redis went away), the tab gets an "unavailable" error frame and a close with CLOSE_UNAVAILABLE (4503: try again
+        later; autobahn sends no 1013), on which the page reconnects with back-off, instead of a bare 1011."""
         try:
             await super().__call__(scope, receive, send)
         except SERVICE_ERRORS as exc:
@@ -169,7 +172,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 await send({"type": "websocket.send", "text": _dumps(protocol.error_message(ProtocolError(
                     code=UNAVAILABLE, message="the server's database or message service is not answering; reconnecting shortly",
                 )))})
-                await send({"type": "websocket.close", "code": 1013})
+                await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
             except Exception:
                 log.debug("websocket %s: could not say unavailable", scope.get("path"), exc_info=True)
 
@@ -204,7 +207,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_send(self.group, {"type": "session.presence"})
         except SERVICE_ERRORS as exc:
             await self._unavailable(exc, None, None)
-            await self.close(code=1013)  # "try again later": the page reconnects with back-off
+            await self.close(code=CLOSE_UNAVAILABLE)  # "try again later": the page reconnects with back-off
             return
         await self._send_snapshot("connect", None)
         if self.process.presence.shared:

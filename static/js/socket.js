@@ -1,11 +1,11 @@
 // The websocket to the session: frames built by protocol.js's `frame` (generated from dmmviz/protocol.py, so no
 // message name is spelled here), request ids so a reply can be matched, and reconnection with back-off (and jitter)
-// whenever the socket closes: a restart, a network drop, or the server's database/Redis being away (close 1013). On reconnect
+// whenever the socket closes: a restart, a network drop, or the server's database/Redis being away (close 4503). On reconnect
 // the server sends a fresh snapshot, which is all the page needs: it keeps no protocol state of its own.
 
-// Close code 1013 ("try again later"): the server's database or Redis is away; the socket had an error frame
-// (code "unavailable") saying so just before.
-const CLOSE_TRY_AGAIN_LATER = 1013;
+// Close code 4503 (protocol.CLOSE_UNAVAILABLE, like HTTP's 503): the server's database or Redis is away; the socket
+// had an error frame (code "unavailable") saying so just before.
+const CLOSE_UNAVAILABLE = 4503;
 const MAX_RETRY_MS = 15000;
 
 export class Socket {
@@ -67,7 +67,7 @@ export class Socket {
         return;
       }
       const delay = this.backoff();
-      if (e.code === CLOSE_TRY_AGAIN_LATER && !this.toldUnavailable) {
+      if (e.code === (this.protocol.CLOSE_UNAVAILABLE ?? CLOSE_UNAVAILABLE) && !this.toldUnavailable) {
         // The server's database or Redis is away (it said so in an error frame first): keep trying, gently.
         this.toldUnavailable = true;
         this.onStatus("closed", "The server cannot reach its database or message service just now; reconnecting by itself.");

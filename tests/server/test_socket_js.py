@@ -1,5 +1,5 @@
 """static/js/socket.js under node with a fake WebSocket: the page reconnects with growing, jittered back-off when the
-server closes with 1013 (database/Redis away), says so once, and starts again from the shortest delay after a snapshot."""
+server closes with 4503 (database/Redis away), says so once, and starts again from the shortest delay after a snapshot."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ const { Socket } = await import(process.argv[2]);
 const protocol = { CLOSE_SESSION_NOT_FOUND: 4404, SERVER: { SNAPSHOT: "snapshot" }, frame: (t, f) => JSON.stringify({ t, ...f }) };
 const s = new Socket("ws://x/ws/session/1/", protocol, { onMessage: () => {}, onStatus: (st, detail) => statuses.push([st, detail ?? null]) });
 await new Promise((r) => queueMicrotask(r));
-for (let i = 0; i < 8; i++) {           // the server keeps answering 1013
+for (let i = 0; i < 8; i++) {           // the server keeps answering 4503
   const ws = sockets.at(-1);
   ws.fire("open");
-  ws.fire("close", { code: 1013 });
+  ws.fire("close", { code: 4503 });
   s.connect();
 }
 const afterOutage = delays.length;
