@@ -4,7 +4,8 @@ or a request that hangs.
 It is first in MIDDLEWARE and async, so it can stop waiting: the rest of the chain (sync views in Django's thread)
 runs under `asyncio.wait_for` with DMMVIZ_PAGE_TIMEOUT seconds. A new database connection gives up after the
 connect timeout in settings.DATABASES (a stalled PostgreSQL that accepts and never answers); a stalled query on an
-open connection is what the wait bounds. DatabaseError and Redis errors raised by a view become the same 503.
+open connection is what the wait bounds. DatabaseError and Redis errors raised by a view become the same 503, and
+the engine's TooMuchWork (a page's run over its work budget) a 422 that says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+
+from .budget import TooMuchWork, too_much_work_response
 
 try:
     from redis.exceptions import RedisError
@@ -64,4 +67,9 @@ class ServiceMiddleware:
             log.warning("%s %s: %s: %s: 503", request.method, request.path, type(exception).__name__,
                         str(exception)[:200])
             return unavailable()
+        if isinstance(exception, TooMuchWork):
+            # An export, compare, practice or lesson page whose engine run went over its budget (simulator/limits.py):
+            # a clear 422 naming the reason, never a 500. Views may catch it themselves to answer in their own form.
+            log.info("%s %s: %s: 422", request.method, request.path, exception)
+            return too_much_work_response(exception)
         return None

@@ -63,3 +63,17 @@ async def test_a_socket_that_closes_marks_its_work_stopped(new_session, clients)
     assert consumer.alive()
     await client.close()
     assert not consumer.alive() and str(session.id) not in consumers.process.state().tabs
+
+
+@pytest.mark.django_db
+def test_a_page_whose_engine_run_is_over_budget_answers_422_saying_so(client, builtins, monkeypatch):
+    """Any page that runs the engine (here the compare page) turns the engine's TooMuchWork into a clear 422."""
+    from simulator import Simulation
+
+    def over_budget(self, *args, **kwargs):
+        raise TooMuchWork("storm", "more than 100,000 scheduled items at one instant (t = 3 s)", 100_000)
+
+    monkeypatch.setattr(Simulation, "run", over_budget)
+    response = client.get("/compare/fig5-handover/")
+    assert response.status_code == 422
+    assert "too much work" in response.content.decode() and "one instant" in response.content.decode()
