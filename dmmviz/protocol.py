@@ -91,6 +91,7 @@ from typing import Any
 
 from dmmviz.web.limits import JSONInputError, loads
 from simulator.commands import COMMANDS, shape_problems
+from simulator.limits import MAX_TIME
 
 VERSION = 1
 
@@ -275,8 +276,8 @@ def _check_nothing(fields: dict[str, Any]) -> None:
 
 def _check_run_until(fields: dict[str, Any]) -> None:
     t = fields.get("t")
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-        raise _bad("t", "t must be a simulated time in seconds (a number >= 0)")
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= MAX_TIME:
+        raise _bad("t", f"t must be a simulated time in seconds, from 0 to {MAX_TIME:g} (the longest run)")
 
 
 def _check_seek(fields: dict[str, Any]) -> None:

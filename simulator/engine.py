@@ -40,12 +40,13 @@ from . import commands
 from . import constants as C
 from .commands import CommandError
 from .events import Role
-from .limits import DEFAULT_BUDGET, Budget, TooMuchWork
+from .limits import DEFAULT_BUDGET, MAX_SEED, Budget, TooMuchWork
 from .bindings import SERVING, Binding, BulEntry, State, next_state
 from .designs import Design, design_for
 from .nodes import Flow, Mar, MobileNode, Segment
 from .constants import Timers, timers_from_scenario
-from .scenario import DEFAULT_LMA, FORMAT as SCENARIO_FORMAT, load_scenario
+from .scenario import DEFAULT_LMA, Problem, ScenarioError, load_scenario
+from .scenario import FORMAT as SCENARIO_FORMAT
 from .topology import Topology
 
 TRACE_FORMAT = "dmmviz-trace/1"
@@ -64,6 +65,8 @@ class Simulation:
     def __init__(self, scenario: dict[str, Any], seed: int = 0, mode: str | None = None, record: bool = True) -> None:
         if scenario.get("format") != SCENARIO_FORMAT or "script" not in scenario or "session_db" not in scenario.get("network", {}):
             scenario = load_scenario(scenario)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ScenarioError([Problem("seed", f"must be an integer from 0 to {MAX_SEED} (docs/engine.md, Limits)")])
         self.scenario = scenario
         self.seed = seed
         self.record = record

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import jsonschema
 
 from . import commands
 from .commands import ACTIONS, CommandError
+from . import limits as L
 from .constants import TIMER_NAMES
 
 FORMAT = "dmmviz-scenario/1"
@@ -26,7 +28,14 @@ LAYOUT_EXTRA = ("core",)  # drawn nodes that are not scenario ids: the IP core
 DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last script action
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
-_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
+_ID = {"type": "string", "pattern": commands.ID_PATTERN}  # at most limits.MAX_ID_CHARS characters
+
+
+def _timer_schema(name: str) -> dict[str, Any]:
+    low, high = L.TIMER_RANGES[name]
+    return {"type": "integer" if name in L.INTEGER_TIMERS else "number", "minimum": low, "maximum": high}
+
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://dmmviz.example/schema/scenario-1.json",
@@ -38,7 +47,7 @@ SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "maxLength": 200},
         "description": {"type": "string", "maxLength": 5000},
         "mode": {"enum": list(MODES)},
-        "seed": {"type": "integer"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": L.MAX_SEED},
         "network": {
             "type": "object",
             "required": ["mars"],
@@ -46,7 +55,7 @@ SCHEMA: dict[str, Any] = {
                 "mars": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 500,
+                    "maxItems": L.MAX_MARS,
                     "items": {
                         "type": "object",
                         "required": ["id", "prefix_pool"],
@@ -55,7 +64,7 @@ SCHEMA: dict[str, Any] = {
                 },
                 "cns": {
                     "type": "array",
-                    "maxItems": 500,
+                    "maxItems": L.MAX_CNS,
                     "items": {
                         "type": "object",
                         "required": ["id", "address"],
@@ -70,12 +79,13 @@ SCHEMA: dict[str, Any] = {
                 },
                 "links": {
                     "type": "array",
+                    "maxItems": L.MAX_LINKS,
                     "items": {
                         "type": "object",
                         "required": ["between", "delay_ms"],
                         "properties": {
                             "between": {"type": "array", "items": _ID, "minItems": 2, "maxItems": 2},
-                            "delay_ms": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000},
+                            "delay_ms": {"type": "number", "exclusiveMinimum": 0, "maximum": L.MAX_DELAY_MS},
                         },
                     },
                 },
@@ -83,23 +93,24 @@ SCHEMA: dict[str, Any] = {
         },
         "mobile_nodes": {
             "type": "array",
-            "maxItems": 5000,
+            "maxItems": L.MAX_MNS,
             "items": {
                 "type": "object",
                 "required": ["id"],
                 "properties": {
                     "id": _ID,
-                    "interfaces": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 8, "uniqueItems": True},
+                    "interfaces": {"type": "array", "items": _ID, "minItems": 1, "maxItems": L.MAX_INTERFACES, "uniqueItems": True},
                 },
             },
         },
         "script": {
             "type": "array",
+            "maxItems": L.MAX_SCRIPT_ACTIONS,
             "items": {
                 "type": "object",
                 "required": ["at", "action"],
                 "properties": {
-                    "at": {"type": "number", "minimum": 0, "maximum": 1e6},
+                    "at": {"type": "number", "minimum": 0, "maximum": L.MAX_TIME},
                     "action": {"enum": list(ACTIONS)},
                     "mn": _ID,
                     "mar": _ID,
@@ -112,11 +123,12 @@ SCHEMA: dict[str, Any] = {
         "timers": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {name: {"type": "number", "minimum": 0} for name in TIMER_NAMES},
+            "properties": {name: _timer_schema(name) for name in TIMER_NAMES},
         },
         "layout": {
             "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+            "additionalProperties": {"type": "array", "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+                                     "minItems": 2, "maxItems": 2},
         },
     },
 }
@@ -165,12 +177,29 @@ def _schema_problems(data: Any) -> list[Problem]:
             problems.append(Problem(path, f"has {len(error.instance)} items; {bound} {error.validator_value}"))
         elif error.validator == "type":
             problems.append(Problem(path, f"must be {_a(error.validator_value)}, not {_json_type(error.instance)}"))
+        elif error.validator in ("minimum", "maximum", "exclusiveMinimum"):
+            problems.append(Problem(path, f"{error.message[:120]} (out of range; docs/engine.md, Limits)"))
         elif error.validator == "enum":
             choices = ", ".join(json.dumps(v) for v in error.validator_value)
             problems.append(Problem(path, f"{_short(error.instance)} is not one of {choices}"))
         else:
             problems.append(Problem(path, error.message if len(error.message) <= 200 else error.message[:197] + "..."))
     return problems
+
+
+def _non_finite(data: Any) -> list[Problem]:
+    """NaN and infinities, which JSON Schema's range checks let through. Iterative: a deep document cannot overflow."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack and len(problems) < 20:
+        value, where = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(_json_path(where), f"{value} is not a finite number"))
+        elif isinstance(value, dict):
+            stack.extend((v, [*where, str(k)]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*where, i]) for i, v in enumerate(value))
+    return sorted(problems, key=lambda p: p.path)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -306,7 +335,7 @@ def validate(data: Any) -> list[Problem]:
     """Every problem of a scenario document (an empty list when it is valid)."""
     if not isinstance(data, dict):
         return [Problem("", "a scenario is a JSON object")]
-    problems = _schema_problems(data)
+    problems = _non_finite(data) or _schema_problems(data)
     if problems:
         return problems
     problems = _check_references(data)
@@ -373,6 +402,10 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem("", "not valid JSON: nested too deeply")]) from None
+    except ValueError as exc:  # an integer too long to convert (Python's int_max_str_digits)
+        raise ScenarioError([Problem("", f"not valid JSON: {str(exc)[:120]}")]) from None
 
 
 def default_until(scenario: dict[str, Any]) -> float:

@@ -1,0 +1,94 @@
+"""Limits at the edge (simulator/limits.py): a scenario or command that would make a run unbounded is refused with
+an error naming the field; nothing runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simulator import ScenarioError, Simulation, load_scenario
+from simulator.commands import shape_problems
+from simulator.limits import MAX_TIME, TIMER_RANGES
+from simulator.scenario import parse_json
+
+from .helpers import public, scenario
+
+
+def refused(data: dict) -> dict[str, str]:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(data)
+    return {p.path: p.message for p in info.value.problems}
+
+
+@pytest.mark.parametrize(
+    "timers, path",
+    [
+        ({"flow_interval": 0}, "timers.flow_interval"),
+        ({"flow_interval": 0.000001}, "timers.flow_interval"),
+        ({"access_delay_ms": 1e308}, "timers.access_delay_ms"),
+        ({"core_delay_ms": -1}, "timers.core_delay_ms"),
+        ({"data_size": 1e9}, "timers.data_size"),
+        ({"binding_lifetime": 1e12}, "timers.binding_lifetime"),
+    ],
+)
+def test_timers_outside_their_range_are_refused(timers, path):
+    """A timer under its floor or over its ceiling is refused, naming the timer."""
+    found = refused(public("fig5-handover") | {"timers": timers})
+    assert path in found and "out of range" in found[path]
+
+
+def test_times_past_the_longest_run_are_refused():
+    """A script action after MAX_TIME is refused (script[i].at)."""
+    data = public("fig5-handover")
+    data["script"].append({"at": MAX_TIME * 2, "action": "detach", "mn": "MN1"})
+    found = refused(data)
+    assert any(path.endswith(".at") for path in found)
+
+
+@pytest.mark.parametrize("seed", [2**70, -1])
+def test_seed_out_of_range_is_refused(seed):
+    """A seed outside 0..2**63-1 is refused, in the scenario and by the engine."""
+    assert "seed" in refused(public("fig5-handover") | {"seed": seed})
+    with pytest.raises(ScenarioError, match="seed"):
+        Simulation(load_scenario(public("fig5-handover")), seed=seed)
+
+
+def test_non_finite_numbers_are_refused():
+    """NaN and infinity (which Python's json accepts) are refused by path."""
+    data = public("fig5-handover")
+    data["script"][0]["at"] = float("nan")
+    assert "script[0].at" in refused(data)
+    data = scenario()
+    data["network"]["links"] = [{"between": ["MAR1", "MAR2"], "delay_ms": float("inf")}]
+    assert "network.links[0].delay_ms" in refused(data)
+
+
+def test_counts_and_id_lengths_are_bounded():
+    """Too many mobile nodes or interfaces, or a long id, are refused naming the list or the id."""
+    data = scenario(mns=[{"id": f"MN{i}"} for i in range(5_001)])
+    assert "mobile_nodes" in refused(data)
+    data = scenario(mns=[{"id": "MN1", "interfaces": [f"if{i}" for i in range(9)]}])
+    assert "mobile_nodes[0].interfaces" in refused(data)
+    data = scenario(mns=[{"id": "M" * 33}])
+    assert "mobile_nodes[0].id" in refused(data)
+    assert dict(shape_problems({"action": "stop_flow", "mn": "MN1", "flow": "f" * 33}))["flow"].endswith("at most 32 characters")
+
+
+def test_hostile_json_text_is_a_clear_error():
+    """Huge integers and deep nesting in a scenario file give a ScenarioError, not a traceback."""
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        parse_json('{"seed": ' + "9" * 5000 + "}")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        parse_json("[" * 200_000 + "]" * 200_000)
+
+
+def test_every_timer_has_a_documented_range():
+    """Every timer has a range in limits.py and the schema carries it (docs/scenario.schema.json is regenerated)."""
+    from simulator.constants import TIMER_NAMES
+    from simulator.scenario import SCHEMA
+
+    from .helpers import ROOT
+
+    assert set(TIMER_RANGES) == set(TIMER_NAMES)
+    assert json.loads((ROOT / "docs" / "scenario.schema.json").read_text()) == json.loads(json.dumps(SCHEMA))
