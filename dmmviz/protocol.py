@@ -105,6 +105,7 @@ RATE_BURST = 200
 CLOSE_SESSION_NOT_FOUND = 4404
 CLOSE_SCENARIO_INVALID = 4422
 CLOSE_FORBIDDEN = 4403
+CLOSE_UNAVAILABLE = 4503  # after an ``unavailable`` error (database or Redis away): try again later, like HTTP 503
 
 
 class ClientType(StrEnum):
@@ -350,6 +351,7 @@ def javascript_module() -> str:
         "CLOSE_SESSION_NOT_FOUND": CLOSE_SESSION_NOT_FOUND,
         "CLOSE_SCENARIO_INVALID": CLOSE_SCENARIO_INVALID,
         "CLOSE_FORBIDDEN": CLOSE_FORBIDDEN,
+        "CLOSE_UNAVAILABLE": CLOSE_UNAVAILABLE,
         "CLIENT": {t.name: t.value for t in ClientType},
         "SERVER": {t.name: t.value for t in ServerType},
         "ERROR": {c.name: c.value for c in ErrorCode},
