@@ -104,6 +104,7 @@ export class Controls {
       return;
     }
     if (inForm && e.key !== "Escape") return;
+    if (document.body.dataset.asking) return; // a question is open: its buttons have the keyboard
     if (e.key === " " && tag === "BUTTON" && !Object.values(this.buttons).includes(e.target)) return; // Space presses that button
     let handled = true;
     switch (e.key) {

@@ -10,6 +10,7 @@ import { EventLog, Details } from "./log.js";
 import { Timeline, actionText } from "./timeline.js";
 import { Controls } from "./controls.js";
 import { SequenceView } from "./sequence.js";
+import { ask } from "./ask.js";
 
 const body = document.body;
 function setStatus(s) {
@@ -167,6 +168,7 @@ const player = new Player({
   nextStart: (clock) => layer.nextStart(clock),
   onChange: () => refreshControls(),
 });
+player.onHold = () => redoNext();
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${body.dataset.wsPath}`;
 const socket = new Socket(wsUrl, protocol, {
@@ -222,6 +224,7 @@ function receive(msg, mine) {
     haveSnapshot = true;
     state = msg.state;
     canStepBack = msg.can_step_back;
+    takeJournal(msg, mine);
     player.sync(msg.now, msg.next);
     const fresh = msg.cause === "connect" || msg.cause === CLIENT.HELLO; // not a change the user made
     if (!fresh) player.pause();
@@ -233,12 +236,14 @@ function receive(msg, mine) {
     remember(msg.steps, msg.now);
     if (!performance.getEntriesByName("dmmviz:first-state").length) performance.mark("dmmviz:first-state");
     if (seekTo !== null) {
-      if (mine?.type === CLIENT.SEEK && seekTo > msg.now) socket.send(CLIENT.RUN_UNTIL, { t: seekTo });
+      const t = seekTo;
       seekTo = null;
+      if (mine?.type === CLIENT.SEEK && t > msg.now) forwardTo(t);
     }
     if (msg.events_omitted) toast(`${msg.events_omitted} earlier events are not shown in the log.`, "info");
   } else if (msg.type === SERVER.EVENTS) {
     if (mine?.type === CLIENT.COMMAND) timeline.markMine(msg.events);
+    if (msg.cause === CLIENT.COMMAND) noteCommand(msg, mine);
     layer.add(msg.events); // the animation is driven by time, so it takes events at once
     player.onEvents(msg, { paced: mine !== null && mine.id === player.requestId });
     canStepBack = msg.can_step_back;
@@ -247,6 +252,12 @@ function receive(msg, mine) {
     queued = msg;
     if (!player.tween) flushQueued();
   } else if (msg.type === SERVER.ERROR) {
+    if (mine !== null && mine.id === redoing) {
+      redoing = null;
+      dropRedo();
+      toast(`Your undone action could not be redone (${msg.message}); the later ones are dropped too.`, "alert", 7000);
+      return refreshControls();
+    }
     if (mine?.type === CLIENT.RUN_UNTIL) {
       // Most likely the session moved on under us (another tab): stop and take a fresh snapshot.
       player.waiting = false;
@@ -290,8 +301,22 @@ function showDueState(now = false) {
 }
 
 // ---- actions ----
-function command(cmd) {
+async function command(cmd) {
   if (!socket.open) return toast("Not connected: the action was not sent.", "alert");
+  if (redo.length) {
+    // A new action changes what the undone ones would replay on: they go, but only if the student says so.
+    player.pause();
+    const ok = await ask({
+      title: "Discard your undone actions?",
+      text: `You went back in time. ${redo.length === 1 ? "This action" : `These ${redo.length} actions`} will play again when you press Play or Step, unless you do something else now:`,
+      items: redo.map((r) => `t = ${r.t.toFixed(3)} s: ${actionText(r.command)}`),
+      ok: `Discard and ${actionText(cmd)}`,
+      cancel: "Keep them",
+    });
+    if (!ok) return;
+    dropRedo();
+  }
+  if (!player.playing) finishGlide(); // the action applies at the time shown
   // A command applies at the server's current time: bring the server to the clock first.
   if (player.clock > player.serverNow + 1e-9 && !player.waiting) socket.send(CLIENT.RUN_UNTIL, { t: player.clock });
   socket.send(CLIENT.COMMAND, { command: cmd });
@@ -325,12 +350,14 @@ const handlers = {
     if (!haveSnapshot || socket.pending(CLIENT.STEP)) return;
     player.pause();
     finishGlide();
-    if (player.next === null) {
+    if (player.next === null && !redo.length) {
       toast("Nothing is scheduled: drag a mobile node or start a flow.", "info");
       return refreshControls();
     }
     clearHint();
-    socket.send(CLIENT.STEP);
+    if (redoing !== null) return;
+    if (redo.length && (player.next === null || redo[0].t <= player.next + 1e-9)) redoNext(); // the undone action is next
+    else socket.send(CLIENT.STEP);
     refreshControls();
   },
   back() {
@@ -340,10 +367,23 @@ const handlers = {
     socket.send(CLIENT.STEP_BACK);
     refreshControls();
   },
-  reset() {
-    if (!haveSnapshot) return;
+  async reset() {
+    if (!haveSnapshot || body.dataset.asking) return;
     player.pause();
     finishGlide();
+    const actions = journal.length + redo.length;
+    if (steps === 0 && actions === 0) return; // already at the start
+    const ok = await ask({
+      title: "Reset to the start?",
+      text: actions
+        ? `The scenario goes back to t = 0 and ${actions === 1 ? "the action" : `the ${actions} actions`} done since ${actions === 1 ? "is" : "are"} forgotten:`
+        : "The scenario goes back to t = 0 (nothing you did is lost: no action has been made).",
+      items: [...journal, ...redo].map((r) => `t = ${r.t.toFixed(3)} s: ${actionText(r.command)}`),
+      ok: "Reset",
+      cancel: "Cancel",
+    });
+    if (!ok) return;
+    dropRedo();
     socket.send(CLIENT.RESET);
   },
   setSpeed(i) {
@@ -373,7 +413,7 @@ function seek(t) {
   player.pause();
   finishGlide();
   if (t >= player.serverNow) {
-    socket.send(CLIENT.RUN_UNTIL, { t });
+    forwardTo(t);
   } else {
     // Back: to the latest step seen at or before t (the server replays to it), then on to t.
     let target = 0;
@@ -383,9 +423,82 @@ function seek(t) {
   }
 }
 
+// ---- the redo branch: the student's actions undone by a jump back, replayed at their times if nothing else is done --
+let journal = []; // the session's user commands as the server keeps them: {steps, t, command}
+let redo = []; // undone ones, oldest first
+let redoing = null; // the id of the command that redoes redo[0]
+let forwardTarget = null; // a forward jump that is redoing actions on its way
+
+const entryKey = (e) => `${Math.round(e.t * 1e6)}|${e.command.action}|${e.command.mn}|${e.command.mar ?? ""}|${e.command.flow ?? ""}`;
+
+/** A snapshot: the journal it carries; what a jump back or step back of this tab removed becomes the redo branch. */
+function takeJournal(msg, mine) {
+  const before = journal;
+  journal = msg.journal ?? [];
+  if (msg.cause === CLIENT.RESET) dropRedo();
+  else if (mine?.type === CLIENT.SEEK || mine?.type === CLIENT.STEP_BACK) {
+    const kept = new Set(journal.map(entryKey));
+    const undone = before.filter((e) => !kept.has(entryKey(e)));
+    if (undone.length) {
+      const seen = new Set();
+      redo = [...undone, ...redo].filter((e) => !seen.has(entryKey(e)) && seen.add(entryKey(e))).sort((a, b) => a.t - b.t || a.steps - b.steps);
+      showRedo();
+    }
+  }
+}
+
+/** An `events` reply to a command (this tab's or another's): the journal grows; a redo is done. */
+function noteCommand(msg, mine) {
+  let cmd = mine?.type === CLIENT.COMMAND ? mine.fields.command : null;
+  if (!cmd) {
+    const ev = msg.events.find((e) => e.kind === "action" && e.source === "user");
+    if (!ev) return;
+    cmd = Object.fromEntries(["action", "mn", "interface", "mar", "flow", "cn"].filter((k) => ev[k] !== undefined && ev[k] !== null).map((k) => [k, ev[k]]));
+  }
+  journal = [...journal, { steps: msg.steps, t: msg.now, command: cmd }];
+  if (mine !== null && mine.id === redoing) {
+    redoing = null;
+    redo.shift();
+    player.holding = false;
+    showRedo();
+    if (forwardTarget !== null) forwardTo(forwardTarget);
+  }
+}
+
+/** Redo the first undone action at its own time: run the server to it, then the command. */
+function redoNext() {
+  const r = redo[0];
+  if (!r || redoing !== null) return;
+  if (r.t > player.serverNow + 1e-9) socket.send(CLIENT.RUN_UNTIL, { t: r.t });
+  redoing = socket.send(CLIENT.COMMAND, { command: r.command });
+  if (redoing === null) player.holding = false;
+}
+
+/** Run forward to t, redoing on the way the undone actions up to t. */
+function forwardTo(t) {
+  forwardTarget = null;
+  if (redo.length && redo[0].t <= t + 1e-9) {
+    forwardTarget = t;
+    redoNext();
+  } else socket.send(CLIENT.RUN_UNTIL, { t: Math.max(t, player.serverNow) });
+}
+
+function dropRedo() {
+  redo = [];
+  forwardTarget = null;
+  player.holding = false;
+  showRedo();
+}
+
+function showRedo() {
+  player.hold = redo.length ? redo[0].t : null;
+  timeline.setRedo(redo);
+  body.dataset.redo = String(redo.length);
+}
+
 let lastControls = "";
 function refreshControls() {
-  const view = { playing: player.playing, canStep: player.next !== null, canBack: canStepBack, connected: socket.open && haveSnapshot };
+  const view = { playing: player.playing, canStep: player.next !== null || redo.length > 0, canBack: canStepBack, connected: socket.open && haveSnapshot };
   const key = JSON.stringify(view);
   if (key === lastControls) return;
   lastControls = key;
@@ -409,6 +522,7 @@ function frame(now) {
   controls.showClock(clock, player.tween ? 0 : player.rate);
   refreshControls();
   if (!socket.open || !haveSnapshot) setStatus("connecting");
+  else if (body.dataset.asking) setStatus("asking"); // a question (ask.js) waits for the student
   else if (player.busy() || socket.pending() || dragging || queued) setStatus("animating");
   else {
     if (body.dataset.simStatus !== "idle") {
@@ -420,3 +534,31 @@ function frame(now) {
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
+
+// ---- Hook for the lessons pages (H-lessons, docs/lessons.md): a lesson step plays to its end and pauses there ----
+// window.dmmvizLesson.stopAt(t): while playing, the clock stops at simulated time t (the server is asked for events up
+// to t, never beyond) and playback pauses; Play again goes on. stopAt(null) forgets it. The page says "dmmviz:stopped"
+// when it stops there. Nothing else on the page changes.
+{
+  let stopAt = null;
+  const request = player.request;
+  player.request = (t) => request(stopAt !== null && player.clock < stopAt - 1e-9 && t > stopAt ? stopAt : t);
+  const frameOf = player.frame.bind(player);
+  player.frame = (dt) => {
+    const before = player.clock;
+    const clock = frameOf(dt);
+    if (stopAt !== null && player.playing && before < stopAt - 1e-9 && clock >= stopAt - 1e-9) {
+      player.clock = stopAt;
+      player.pause();
+      refreshControls();
+      document.dispatchEvent(new CustomEvent("dmmviz:stopped", { detail: { t: stopAt } }));
+    }
+    return player.clock;
+  };
+  window.dmmvizLesson = {
+    stopAt(t) { stopAt = typeof t === "number" ? t : null; },
+    get clock() { return player.clock; },
+    get playing() { return player.playing; },
+  };
+  document.dispatchEvent(new CustomEvent("dmmviz:lesson-ready"));
+}

@@ -42,6 +42,17 @@ export class Player {
     this.waiting = false; // a run_until of ours is out
     this.requestId = null; // its id
     this.rate = 0; // simulated s per wall s in the last frame (shown as "slow motion")
+    // A time the clock stops at while playing, for something the page itself does then (redo the student's undone
+    // action): the server is asked for events up to it exactly, never beyond, and onHold(t) is called once there.
+    this.hold = null;
+    this.holding = false; // onHold was called and has not finished (main.js clears it)
+    this.onHold = null;
+  }
+
+  /** The next time something happens: the server's next event or the hold, whichever comes first. */
+  get upcomingStop() {
+    if (this.hold === null) return this.next;
+    return this.next === null || this.hold < this.next ? this.hold : this.next;
   }
 
   /** A snapshot: the clock jumps to the server's time. */
@@ -63,6 +74,8 @@ export class Player {
     if (paced) {
       this.waiting = false;
       this.requestId = null;
+      // Paused while a request ahead of the clock was out: the clock catches up with what is now drawn.
+      if (!this.playing && msg.now > this.clock && !this.tween) this.glideTo(msg.now);
       return;
     }
     if (msg.now > this.clock) this.glideTo(msg.now);
@@ -82,13 +95,19 @@ export class Player {
     this.playing = true;
   }
 
+  /**
+   * Stop playing. At high speed the server has run a little ahead of the clock (the tables and the log show events
+   * up to serverNow): the clock glides there, so it shows the time of the last event drawn and an action applies at
+   * the time shown. (If a request is still out, onEvents does the same when its reply comes.)
+   */
   pause() {
     this.playing = false;
+    if (!this.waiting && this.serverNow > this.clock + 1e-9 && !this.tween) this.glideTo(this.serverNow);
   }
 
-  /** Nothing scheduled and nothing in the air: the run is over for now. */
+  /** Nothing scheduled, nothing to redo and nothing in the air: the run is over for now. */
   finished() {
-    return this.next === null && this.flights(this.clock) === null && this.nextStart(this.clock) === null;
+    return this.upcomingStop === null && this.flights(this.clock) === null && this.nextStart(this.clock) === null;
   }
 
   /** Advance the clock by one frame of `dt` wall seconds; returns the clock. */
@@ -105,15 +124,29 @@ export class Player {
       this.rate = 0;
       return this.clock;
     }
+    const next = this.upcomingStop; // the server's next event, or the hold if that comes first
+    if (this.hold !== null && next === this.hold && this.clock >= this.hold - 1e-9) {
+      // At the hold: once the server is there too, hand over (once); the clock waits meanwhile.
+      if (!this.holding && !this.waiting && this.serverNow >= this.hold - 1e-9) {
+        this.holding = true;
+        this.onHold?.(this.hold);
+      } else if (!this.holding && !this.waiting) {
+        this.waiting = true;
+        this.requestId = this.request(this.hold);
+        if (this.requestId === null) this.waiting = false;
+      }
+      this.rate = 0;
+      return this.clock;
+    }
     const f = this.flights(this.clock);
     const upcoming = this.nextStart(this.clock); // a message already known, leaving later
     let rate;
-    let stop = this.next; // the clock may not pass this in this frame
+    let stop = next; // the clock may not pass this in this frame
     if (f !== null) {
       const typical = Math.sqrt(f.min * f.max);
       rate = f.signalling ? Math.min(typical / FLIGHT_WALL, f.min / MIN_FLIGHT_WALL) : Math.min(typical / DATA_FLIGHT_WALL, f.min / MIN_DATA_FLIGHT_WALL);
       rate *= this.speed;
-    } else if (this.next === null && upcoming === null) {
+    } else if (next === null && upcoming === null) {
       if (!this.waiting) {
         this.playing = false;
         this.onChange();
@@ -121,7 +154,7 @@ export class Player {
       return this.clock;
     } else {
       // Nothing in the air: skip to whatever happens next, and land on it (never jump over a message).
-      const until = upcoming === null ? this.next : this.next === null ? upcoming : Math.min(upcoming, this.next);
+      const until = upcoming === null ? next : next === null ? upcoming : Math.min(upcoming, next);
       rate = Math.max(this.speed * IDLE_RATE, (until - this.clock) / IDLE_SKIP_WALL);
       if (upcoming !== null && (stop === null || upcoming < stop)) stop = upcoming;
     }
@@ -132,9 +165,11 @@ export class Player {
     // leaving and the tables change when it arrives. At high speed: ask ahead of the clock (the tables may lead it by
     // a fraction of a second of playback), in small chunks.
     const lead = fast ? Math.min(MAX_CHUNK, rate * LEAD_WALL) : 0;
-    if (this.next !== null && target + lead >= this.next && !this.waiting) {
+    const there = next === this.hold && this.serverNow >= next - 1e-9; // the server is already at the hold
+    if (next !== null && !there && target + lead >= next && !this.waiting) {
       this.waiting = true;
-      const t = fast ? Math.min(Math.max(target + lead, this.next), this.next + MAX_CHUNK) : this.next;
+      let t = fast ? Math.min(Math.max(target + lead, next), next + MAX_CHUNK) : next;
+      if (this.hold !== null && t > this.hold) t = this.hold; // never run past an action still to be redone
       this.requestId = this.request(t);
       if (this.requestId === null) this.waiting = false; // not connected: try again next frame
     }
@@ -145,6 +180,6 @@ export class Player {
 
   /** Busy means the page is still moving or waiting: the state hook says "animating". */
   busy() {
-    return this.playing || this.tween !== null || this.waiting;
+    return this.playing || this.tween !== null || this.waiting || this.holding;
   }
 }

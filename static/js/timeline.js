@@ -32,6 +32,7 @@ export class Timeline {
     this.script = [...(script ?? [])].sort((a, b) => a.at - b.at);
     this.onSeek = onSeek;
     this.userActions = [];
+    this.redo = []; // actions undone by a jump back, to be replayed (main.js): drawn hollow, "redo:"
     // Actions this tab made are "you:"; anyone else's (another tab, a class's instructor) get othersLabel. The server
     // does not say who made an action, so the tab remembers its own (in sessionStorage: a reload keeps them).
     this.othersLabel = othersLabel;
@@ -76,6 +77,14 @@ export class Timeline {
     this.draw(true);
   }
 
+  /** The undone actions waiting to be replayed ({t, command}). */
+  setRedo(list) {
+    this.redo = list.slice();
+    this.marksKey = null;
+    this.dirty = true;
+    this.draw(true);
+  }
+
   /** The user actions among `events` (the reply to this tab's command) are this tab's own. */
   markMine(events) {
     for (const ev of events) if (ev.kind === "action" && ev.source === "user") this.mine.add(mineSig(ev));
@@ -105,7 +114,8 @@ export class Timeline {
   /** The strip's right end: past the script, the messages and the clock, rounded up so that it rarely changes. */
   get end() {
     const lastScript = this.script.length ? this.script[this.script.length - 1].at : 0;
-    const need = Math.max(5, lastScript + 3, this.lastMsg + 1, this.clock + 1);
+    const lastRedo = this.redo.length ? this.redo[this.redo.length - 1].t : 0;
+    const need = Math.max(5, lastScript + 3, this.lastMsg + 1, this.clock + 1, lastRedo + 1);
     const unit = need > 60 ? 20 : need > 10 ? 5 : 1;
     return Math.ceil(need / unit) * unit;
   }
@@ -122,7 +132,8 @@ export class Timeline {
   draw(force = false) {
     const width = this.rootWidth;
     if (!width) return;
-    const end = this.end;
+    // The scale never shrinks: after a jump back the marks stay where the student saw them.
+    const end = Math.max(this.end, this.tEnd ?? 0);
     if (!this.dirty && width === this.width && Math.abs(end - this.tEnd) < 1e-9) return;
     const now = performance.now();
     if (!force && width === this.width && now - (this.drawnAt ?? 0) < 400) return;
@@ -153,7 +164,7 @@ export class Timeline {
     }
     this.density.replaceChildren(svg("path", { d }));
     // The marks change only with the width, the time range or a new user action.
-    const key = `${width}|${end}|${this.userActions.length}|${this.mine.size}`;
+    const key = `${width}|${end}|${this.userActions.length}|${this.mine.size}|${this.redo.length}`;
     if (key !== this.marksKey) {
       this.marksKey = key;
       this.drawMarks(width);
@@ -177,7 +188,7 @@ export class Timeline {
         return;
       }
       const g = svg("g", { class: `mark ${cls}`, transform: `translate(${x.toFixed(1)},0)` });
-      g.appendChild(svg("path", { d: cls === "user" ? `M0,${TRACK_Y - 8} l5,5 l-5,5 l-5,-5 z` : `M-5,${TRACK_Y - 8} h10 l-5,8 z` }));
+      g.appendChild(svg("path", { d: cls === "script" ? `M-5,${TRACK_Y - 8} h10 l-5,8 z` : `M0,${TRACK_Y - 8} l5,5 l-5,5 l-5,-5 z` }));
       if (!labelled) {
         marks.push(g);
         return;
@@ -196,6 +207,10 @@ export class Timeline {
         const who = this.mine.has(mineSig(a)) ? "you" : this.othersLabel;
         return { t: a.t, text: `${who}: ${actionText(a)}`, cls: "user", why: who === "you" ? " (your action)" : ` (${who}'s action)` };
       }),
+      ...this.redo.map((r) => ({
+        t: r.t, text: `redo: ${actionText(r.command)}`, cls: "redo",
+        why: " (undone: plays again when you play on, unless you do something else first)",
+      })),
     ].sort((a, b) => a.t - b.t);
     for (const m of all) place(m.t, m.text, m.cls, m.why);
     if (bare) {

@@ -27,7 +27,7 @@ def play_until(page, t: float) -> None:
     """Press Space, wait until the clock passes t, press Space again and wait for the page to settle."""
     page.keyboard.press("Space")
     page.wait_for_function(
-        f"parseFloat(document.querySelector('#clock').textContent.slice(4)) > {t}", timeout=60_000
+        f"() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > {t}", timeout=60_000
     )
     page.keyboard.press("Space")
     wait_idle(page)

@@ -140,7 +140,7 @@ def test_filters_hide_a_kind_from_drawing_and_log(page):
 
 
 def test_keyboard_play_pause_step_and_back(page):
-    """Space plays and pauses, → steps one event forward, ← one back, R resets to the start."""
+    """Space plays and pauses, → steps one event forward, ← one back, R resets to the start (after asking)."""
     open_scenario(page, "fig5-handover")
     step(page)
     step(page)
@@ -157,13 +157,14 @@ def test_keyboard_play_pause_step_and_back(page):
     # While playing the button reads "Pause" and shows the pause icon (two bars), not the play triangle.
     assert page.inner_text("#btn-play .text") == "Pause"
     assert page.is_visible("#btn-play .icon-pause") and not page.is_visible("#btn-play .icon-play")
-    page.wait_for_function("parseFloat(document.querySelector('#clock').textContent.slice(4)) > 0.5")
+    page.wait_for_function("() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 0.5")
     page.keyboard.press("Space")
     wait_idle(page)
     assert page.get_attribute("#btn-play", "aria-pressed") == "false"
     assert page.inner_text("#btn-play .text") == "Play"
     assert page.is_visible("#btn-play .icon-play") and not page.is_visible("#btn-play .icon-pause")
-    page.keyboard.press("r")
+    page.keyboard.press("r")  # R asks first (tests/browser/test_timeline_safety.py); OK resets
+    page.click("#confirm-ok")
     wait_idle(page)
     assert float(page.get_attribute("body", "data-sim-now")) == 0.0
     assert page.locator("#log li").count() == 0
@@ -180,16 +181,16 @@ def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
         wait_idle(other)
         drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
         step_until(page, lambda p: len(table_rows(p, "#panel-db")) == 2, limit=12)
-        other.wait_for_function("document.querySelectorAll('#panel-db tbody tr').length === 2")
+        other.wait_for_function("() => document.querySelectorAll('#panel-db tbody tr').length === 2")
         assert table_rows(other, "#panel-db") == table_rows(page, "#panel-db")
         assert "user move MN1 if1 MAR2" in other.inner_text("#log")
         # The timeline says whose move it was: "you:" only in the tab that made it, also after a reload.
         assert "you: move MN1" in page.text_content("#timeline .marks")
-        other.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('user: move MN1')")
+        other.wait_for_function("() => document.querySelector('#timeline .marks').textContent.includes('user: move MN1')")
         assert "you:" not in other.text_content("#timeline .marks")
         page.reload()
         wait_idle(page)
-        page.wait_for_function("document.querySelector('#timeline .marks').textContent.includes('you: move MN1')")
+        page.wait_for_function("() => document.querySelector('#timeline .marks').textContent.includes('you: move MN1')")
     finally:
         other.close()
 
@@ -309,7 +310,7 @@ def test_keyboard_only_handover(page):
     page.keyboard.press("Enter")
     assert page.get_attribute("#tab-mn", "aria-selected") == "true"
     page.keyboard.press("Space")  # play until MN1 is attached
-    page.wait_for_function("document.querySelector('#panel-mn .iface-at')?.textContent === 'on MAR1'")
+    page.wait_for_function("() => document.querySelector('#panel-mn .iface-at')?.textContent === 'on MAR1'")
     page.keyboard.press("Space")
     wait_idle(page)
     page.focus("#panel-mn .iface-row select")
