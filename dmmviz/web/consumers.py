@@ -346,9 +346,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         def op(current: Live, hook: StopHook) -> Outcome:
             if not _can_step_back(current.sim):
                 raise ProtocolError(code=ErrorCode.NOTHING_TO_UNDO, message="already at the start of the scenario")
-            # The engine knows what one visible step is: the last user command, or the last step that emitted events.
-            sim = current.sim
-            return Outcome(sim.step_back(**budget.engine_kwargs(sim.step_back, hook)), "snapshot", [])
+            # One visible step: the last user command, or the last step that emitted events (the engine's rule), from
+            # the nearest checkpoint rather than from t = 0 (live.step_back).
+            return Outcome(live.step_back(current, hook), "snapshot", [])
 
         await self._change(message, op, threaded=True)
 
@@ -369,9 +369,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     code=ErrorCode.BAD_FIELD, field="steps",
                     message=f"steps={target} is more than {protocol.MAX_RUN_STEPS} steps ahead of {sim.steps}",
                 )
-            new = Simulation.replay(row.scenario, row.seed, live.journal_json(sim), target, mode=row.mode,
-                                    **budget.engine_kwargs(Simulation.replay, hook))
-            return Outcome(new, "snapshot", [])
+            return Outcome(live.seek(current, target, hook), "snapshot", [])
 
         await self._change(message, op, threaded=True)
 
@@ -436,7 +434,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     self.process.cache.drop(self.session_id)  # the simulation may be half changed
                     raise
                 sim = outcome.sim
-                updated = Live(row=current.row, sim=sim, revision=current.revision + 1)
+                updated = Live(row=current.row, sim=sim, revision=current.revision + 1,
+                               checkpoints=live.usable_checkpoints(current.checkpoints, sim.journal))
+                live.add_checkpoint(updated)
                 if outcome.kind == "events":
                     text = _dumps(
                         protocol.events_message(

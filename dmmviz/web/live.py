@@ -16,9 +16,9 @@ import contextlib
 import functools
 import json
 import threading
-import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -54,11 +54,12 @@ class SessionRow:
 
 @dataclass(slots=True, kw_only=True)
 class Live:
-    """A simulation as of `revision` of its session."""
+    """A simulation as of `revision` of its session, with periodic checkpoints of its past (for step back and seek)."""
 
     row: SessionRow
     sim: Simulation
     revision: int
+    checkpoints: list[Simulation] = field(default_factory=list)
 
 
 def load_row(session_id: str) -> SessionRow | None:
@@ -203,6 +204,125 @@ def _db_key(session_id: str, vendor: str) -> Any:
     return SimSession._meta.pk.get_db_prep_value(session_id, connections[DEFAULT_DB_ALIAS])
 
 
+# -- checkpoints: step back and seek cost what they travel, not the session's length --------------------------------
+#
+# A live session keeps a copy of its simulation every CHECKPOINT_EVERY scheduled items (at most MAX_CHECKPOINTS, the
+# most recent; events left out). Going to an earlier point starts from the nearest checkpoint at or before it whose
+# commands are a prefix of the wanted journal, and runs forward from there (with the same journal entries a replay
+# would apply), so it costs at most CHECKPOINT_EVERY items plus the distance from that checkpoint, whatever the
+# session's length. Without a usable checkpoint it is a replay from t = 0, as before.
+
+CHECKPOINT_EVERY = 5_000
+MAX_CHECKPOINTS = 20
+_FAR_US = 10**15  # a time no item reaches (microseconds): run() is stopped by its item budget, not by time
+_CHUNK = 100_000  # items per run() while advancing (the budget is checked once per chunk)
+
+
+class _NeedReplay(Exception):
+    """The queue ran dry before the wanted point: the copy cannot say where the clock stopped; replay instead."""
+
+
+def _copy_without_events(sim: Simulation) -> Simulation:
+    events, sim.events = sim.events, []
+    try:
+        return copy.deepcopy(sim)
+    finally:
+        sim.events = events
+
+
+def add_checkpoint(current: Live) -> None:
+    """Keep a copy of the simulation if CHECKPOINT_EVERY items have gone by since the latest checkpoint."""
+    sim = current.sim
+    last = current.checkpoints[-1].steps if current.checkpoints else 0
+    if sim.steps - last >= CHECKPOINT_EVERY:
+        current.checkpoints.append(_copy_without_events(sim))
+        del current.checkpoints[:-MAX_CHECKPOINTS]
+
+
+def usable_checkpoints(checkpoints: list[Simulation], journal: tuple[Any, ...]) -> list[Simulation]:
+    """The checkpoints whose commands are a prefix of `journal` (the others belong to an undone future)."""
+    return [cp for cp in checkpoints if tuple(journal[: len(cp.journal)]) == tuple(cp.journal)]
+
+
+def _advance(sim: Simulation, n: int, hook: Any) -> None:
+    """Process exactly `n` more scheduled items (raises _NeedReplay if the queue runs dry first)."""
+    from simulator.limits import Budget, TooMuchWork
+
+    while n > 0:
+        chunk = min(n, _CHUNK)
+        before = sim.steps
+        budget = Budget(max_items=chunk, max_same_instant=10**15, poll_every=chunk, should_stop=hook)
+        try:
+            sim.run(_FAR_US / 1_000_000, collect=False, budget=budget)
+        except TooMuchWork as exc:
+            if exc.reason != "items":
+                raise
+        else:
+            raise _NeedReplay
+        n -= sim.steps - before
+
+
+def go_to(current: Live, journal: tuple[Any, ...], target: int, now: float | None = None, hook: Any = None) -> Simulation:
+    """The session's simulation after `target` scheduled items with the commands of `journal` given up to there:
+    exactly what `Simulation.replay(scenario, seed, journal, target, now)` builds, from the nearest usable checkpoint."""
+    from .budget import engine_kwargs
+
+    row = current.row
+    # Strictly before the target: a checkpoint's clock may read past its last item (run() leaves it at its `until`),
+    # while a replay stopped at that item reads the item's time; one item on, both read the item's time.
+    usable = [cp for cp in usable_checkpoints(current.checkpoints, journal) if cp.steps < target]
+    if usable:
+        sim = copy.deepcopy(usable[-1])
+        try:
+            for steps_before, now_us, command in journal[len(sim.journal):]:
+                steps_before, now_us = int(steps_before), int(now_us)
+                if steps_before > target:
+                    break
+                _advance(sim, steps_before - sim.steps, hook)
+                sim.now_us = max(sim.now_us, now_us)
+                sim.apply(command)
+            try:
+                _advance(sim, target - sim.steps, hook)
+            except _NeedReplay:
+                if now is None:
+                    raise
+                # The queue ran dry on the way to the target (the items ended there): as in a replay, the clock then
+                # reads `now`, which the caller knows (it is at least the last item's time).
+            if now is not None:
+                sim.now_us = max(sim.now_us, round(now * 1_000_000)) if sim.now_us < _FAR_US else round(now * 1_000_000)
+            return sim
+        except _NeedReplay:
+            pass
+    return Simulation.replay(row.scenario, row.seed, journal, target, now=now, mode=row.mode,
+                             **engine_kwargs(Simulation.replay, hook))
+
+
+def seek(current: Live, target: int, hook: Any = None) -> Simulation:
+    """The session after `target` scheduled items, keeping the commands given up to there (protocol `seek`). Forward
+    goes on from the live simulation itself (changed in place); back from the nearest checkpoint."""
+    sim = current.sim
+    if target >= sim.steps:
+        try:
+            _advance(sim, target - sim.steps, hook)
+            return sim
+        except _NeedReplay:  # the items ran out on the way: a replay says where the clock stopped
+            row = current.row
+            from .budget import engine_kwargs
+
+            return Simulation.replay(row.scenario, row.seed, sim.journal, target, mode=row.mode,
+                                     **engine_kwargs(Simulation.replay, hook))
+    return go_to(current, sim.journal, target, hook=hook)
+
+
+def step_back(current: Live, hook: Any = None) -> Simulation:
+    """`sim.step_back()` from the nearest checkpoint: before the last user command, or before the last step that
+    emitted events (the engine's rule, simulator/engine.py Simulation.step_back)."""
+    sim = current.sim
+    if sim.last_was_command and sim.journal:
+        return go_to(current, sim.journal[:-1], sim.steps, now=sim.now, hook=hook)
+    return go_to(current, sim.journal, sim.visible_before, hook=hook)
+
+
 # A live session keeps its last EVENT_WINDOW events (what a snapshot sends), not every event of its run: memory per
 # session follows the network's state, not the session's length.
 EVENT_WINDOW = 2_000
@@ -216,27 +336,22 @@ _BYTES_PER_JOURNAL_ENTRY = 400
 _BYTES_PER_SCENARIO_BYTE = 40
 
 
-# How many of each live simulation's events were dropped by trim (a snapshot's events_omitted counts them).
-_trimmed: weakref.WeakKeyDictionary[Simulation, int] = weakref.WeakKeyDictionary()
-
-
 def trim(sim: Simulation) -> None:
     """Drop all but the last EVENT_WINDOW recorded events (amortised: only once the list is twice that long)."""
     if len(sim.events) > 2 * EVENT_WINDOW:
-        dropped = len(sim.events) - EVENT_WINDOW
-        del sim.events[:dropped]
-        _trimmed[sim] = _trimmed.get(sim, 0) + dropped
+        del sim.events[: len(sim.events) - EVENT_WINDOW]
 
 
 def trimmed(sim: Simulation) -> int:
-    """How many of `sim`'s earliest events trim has dropped."""
-    return _trimmed.get(sim, 0)
+    """How many events of the run come before the first one `sim` still keeps: events are numbered from 0 by `seq`
+    without gaps while events are recorded, so that is the first kept event's `seq`."""
+    return int(sim.events[0]["seq"]) if sim.events else 0
 
 
 def estimate_bytes(current: Live) -> int:
     sim = current.sim
     scenario = current.row.scenario_bytes
-    return (scenario * _BYTES_PER_SCENARIO_BYTE + len(sim.events) * _BYTES_PER_EVENT
+    return ((1 + len(current.checkpoints)) * scenario * _BYTES_PER_SCENARIO_BYTE + len(sim.events) * _BYTES_PER_EVENT
             + len(sim.journal) * _BYTES_PER_JOURNAL_ENTRY + 4096)
 
 

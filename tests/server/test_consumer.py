@@ -391,7 +391,7 @@ async def test_idle_simulation_step_is_refused(new_session, clients):
     await client.request("run_until", t=8.0)
     for flow in ("flow1", "flow2"):
         await client.request("command", command={"action": "stop_flow", "mn": "MN1", "flow": flow})
-    reply = await client.request("run_until", t=100000.0)
+    reply = await client.request("run_until", t=80000.0)
     assert reply["next"] is None
     error = await client.error("step")
     assert error["code"] == "nothing_scheduled"
