@@ -315,7 +315,7 @@ class _Attach:
     """One L2 attach of an MN interface: its window, the signalling it is matched against, its flows' gaps."""
 
     __slots__ = ("index", "mn", "interface", "mar", "t0", "previous", "cut", "end", "messages", "gaps", "flows",
-                 "candidate", "result")
+                 "candidate", "confirmed", "expected", "result")
 
     def __init__(self, index: int, event: Event, previous: str | None, cut: float) -> None:
         self.index = index
@@ -326,6 +326,8 @@ class _Attach:
         self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
         self.flows: dict[str, tuple] = {}  # flow id -> key of its recent arrivals
         self.candidate: float | None = None
+        self.confirmed = False  # the completion is known for good: no more candidates to check
+        self.expected: set[tuple] = set()  # (ack kind, mn, sequence, from, to) answering a request kept here
         self.result: dict[str, Any] | None = None
 
     @property
@@ -336,12 +338,15 @@ class _Attach:
         kind, t = e["kind"], e["t"]
         if t < self.t0:
             return False
-        if kind in ACKS:
-            return e.get("mn") == self.mn
+        if kind in ACKS:  # only the answers to this attach's own requests
+            return (kind, e.get("mn"), e.get("sequence"), e["src"], e["dst"]) in self.expected
         if self.end is not None and t >= self.end:
             return False
         if kind in REGISTRATIONS:
-            return e.get("mn") == self.mn and e["src"] in (self.mar, self.mn) and bool(e.get("lifetime"))
+            if e.get("mn") == self.mn and e["src"] in (self.mar, self.mn) and e.get("lifetime"):
+                self.expected.add((REGISTRATIONS[kind], self.mn, e.get("sequence"), e["dst"], e["src"]))
+                return True
+            return False
         return kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface
 
     def completion(self, until: float | None) -> tuple[float | None, int]:
@@ -363,9 +368,12 @@ class MetricsObserver:
         self.title = scenario.get("title") if title is None else title
         self.mode = scenario.get("mode") if mode is None else mode
         self.direct = DirectPaths.from_scenario(scenario)
+        self._direct: dict[tuple[str, str], tuple[int, float]] = {}  # (cn, mar) -> direct hops and delay
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
-        self.load: dict[str, Counter[str]] = defaultdict(Counter)
+        self.data_segments = 0
+        self._load_signalling: dict[str, int] = {}
+        self._load_data: dict[str, int] = {}
         self.lost: Counter[str] = Counter()
         self._lost_ids: set[Any] = set()
         self.retransmissions: Counter[str] = Counter()
@@ -438,7 +446,9 @@ class MetricsObserver:
             self._advance(t)
             self.clock = t
         kind = e["kind"]
-        if is_message(e):
+        if kind == "DATA":  # most events: the short way
+            self._data(e)
+        elif is_message(e):
             self._message(e)
         elif kind in _STATE_EVENTS:
             self._table_event(e)
@@ -477,17 +487,15 @@ class MetricsObserver:
         return self.flows.get((e.get("mn") or self._owner.get(flow_id, ""), flow_id))
 
     def _message(self, e: Event) -> None:
+        """A signalling message (DATA goes to _data)."""
         kind = e["kind"]
         self.kinds[kind] += 1
-        category = "data" if kind == "DATA" else "signalling"
-        self.load[e["src"]][category] += 1
-        self.load[e["dst"]][category] += 1
+        load = self._load_signalling
+        load[e["src"]] = load.get(e["src"], 0) + 1
+        load[e["dst"]] = load.get(e["dst"], 0) + 1
         if e.get("arrive") is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost[kind] += 1
             self._lost_ids.add(e.get("id"))
-        if kind == "DATA":
-            self._data(e)
-            return
         if kind in REGISTRATIONS:
             self._count_retransmission(e)
         elif kind in ACKS and e.get("arrive") is not None:  # an answer lost on the way leaves the request unanswered
@@ -497,7 +505,7 @@ class MetricsObserver:
         for record in self._unsettled.get(e["dst"] if kind == "RA" else e.get("mn"), ()):
             if record.wants(e):
                 record.messages.append(dict(e))
-                if record.handover and record.gaps:
+                if record.gaps and not record.confirmed and (kind == "RA" or kind in ACKS):  # only these complete
                     self._candidate(record)
 
     def _count_retransmission(self, e: Event) -> None:
@@ -528,24 +536,34 @@ class MetricsObserver:
                     message["arrive"] = None
 
     def _data(self, e: Event) -> None:
-        info = self._flow(e)
+        self.data_segments += 1
+        load = self._load_data
+        src, dst = e["src"], e["dst"]
+        load[src] = load.get(src, 0) + 1
+        load[dst] = load.get(dst, 0) + 1
+        arrive = e.get("arrive")
+        if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
+            self.lost["DATA"] += 1
+            self._lost_ids.add(e.get("id"))
+        flow_id = e.get("flow")
+        info = self.flows.get((e.get("mn") or self._owner.get(flow_id, ""), flow_id))
         if info is None:
             return
         direction = e["direction"]
-        key = (info.mn, e["flow"], direction, e["packet"])
+        key = (info.mn, flow_id, direction, e["packet"])
         sender, receiver = (info.cn, info.mn) if direction == "down" else (info.mn, info.cn)
         packet = self._packets.get(key)
-        if packet is None or e["src"] == sender:
+        if packet is None or src == sender:
             # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
             self._packet_count += 1
             packet = self._packets[key] = _Packet(info, direction, e["t"], self._packet_count)
         packet.segments += 1
-        packet.tunnelled = packet.tunnelled or bool(e.get("encapsulated"))
-        packet.last_src = e["src"]
+        if e.get("encapsulated"):
+            packet.tunnelled = True
+        packet.last_src = src
         packet.seen = e["t"]
-        if e["dst"] == receiver:
+        if dst == receiver:
             del self._packets[key]
-            arrive = e.get("arrive")
             if arrive is not None and (self.until is None or arrive <= self.until):
                 heapq.heappush(self._deliveries, (arrive, packet.index, e.get("id"), packet))
 
@@ -558,8 +576,12 @@ class MetricsObserver:
             info.delay_ms = _neumaier(info.delay_ms, (arrival - packet.start) * 1000.0)
             # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
             serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet.last_src
-            info.direct_hops += self.direct.hops(info.cn, serving)
-            info.direct_delay_ms = _neumaier(info.direct_delay_ms, self.direct.delay_ms(info.cn, serving))
+            direct = self._direct.get((info.cn, serving))
+            if direct is None:
+                direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
+                                                             self.direct.delay_ms(info.cn, serving))
+            info.direct_hops += direct[0]
+            info.direct_delay_ms = _neumaier(info.direct_delay_ms, direct[1])
             info.tunnelled += packet.tunnelled
             if (arrival, packet.index) >= info.last_arrival:
                 info.last_arrival, info.last_hops = (arrival, packet.index), packet.segments
@@ -623,6 +645,7 @@ class MetricsObserver:
             return
         completed, _ = record.completion(self.until)
         if completed == candidate:
+            record.confirmed = True
             for pair in record.gaps.values():
                 for gap in pair:
                     gap.confirm(completed)
@@ -731,6 +754,8 @@ class MetricsObserver:
             states[node] = {"end": sum(end.values()), "peak": peak[0], "peak_at": peak[1], "end_by_table": end,
                             "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
         kinds = self.kinds
+        if self.data_segments:
+            kinds["DATA"] = self.data_segments
         records = [r.result for r in self._records if r.result is not None]
         metrics: dict[str, Any] = {
             "format": FORMAT,
@@ -752,8 +777,8 @@ class MetricsObserver:
             "tunnels_end": self._tunnels_up,
             "tunnels_established": self._tunnels_established,
             "tunnels_peak_by_node": {n: v for n, v in sorted(self._tunnel_node_peak.items()) if v},
-            "load": {n: {"signalling": self.load[n]["signalling"], "data": self.load[n]["data"]}
-                     for n in sorted(self.load)},
+            "load": {n: {"signalling": self._load_signalling.get(n, 0), "data": self._load_data.get(n, 0)}
+                     for n in sorted(self._load_signalling.keys() | self._load_data.keys())},
         }
         metrics["summary"] = summarize(metrics, self.scenario)
         return metrics
@@ -768,12 +793,15 @@ def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = No
     ``on_event`` (optional) sees every event too."""
     observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
                                mode=sim.mode)
+    feed = observer.feed
     t = sim.now
     while True:
         t = min(until, t + SLICE_S)
-        for event in sim.run(t):
-            observer.feed(event)
-            if on_event is not None:
+        events = sim.run(t)
+        for event in events:
+            feed(event)
+        if on_event is not None:
+            for event in events:
                 on_event(event)
         if t >= until:
             return observer.result()

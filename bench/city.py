@@ -1,0 +1,98 @@
+"""Streaming exports on a city: the plain run, the metrics observer and the trace export, each in its own process.
+
+    .venv/bin/python bench/city.py [--mars 100] [--mns 500] [--seconds 200] [--mode network-dmm]
+
+The city is bench/engine.py's (MARs on a grid, MNs walking between neighbours, flows starting and stopping). Four
+child processes run the same scenario to the same time: `plain` (the engine alone, recording nothing: the baseline),
+`recording` (the engine keeping every event, as `simulator run` did before the exports streamed), `metrics` (`simulator.metrics.observe`: the observer fed slice by slice) and `trace` (`simulator.export.trace.
+write_trace` into a file that is then deleted). Each child reports its wall and CPU time and its peak RSS
+(getrusage ru_maxrss, so each is measured alone, the interpreter and the scenario included). Printed: each against
+the plain run of this same invocation. Targets (issue 10): metrics within 1.5x the plain run's time, at most 600 MB
+peak for metrics and for the trace export. Machines here are shared: compare the ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def child(kind: str, scenario_path: str, until: float, mode: str) -> dict:
+    """One measurement, in this (child) process."""
+    from simulator import Simulation, load_scenario
+    from simulator.export.trace import write_trace
+    from simulator.metrics import observe
+
+    scenario = load_scenario(json.loads(Path(scenario_path).read_text()))
+    sim = Simulation(scenario, mode=mode, record=False)
+    wall, cpu = time.perf_counter(), time.process_time()
+    extra: dict = {}
+    if kind == "plain":
+        sim.run(until, collect=False)
+    elif kind == "recording":
+        sim = Simulation(scenario, mode=mode)  # records every event, as `simulator run` did before streaming
+        sim.run(until, collect=False)
+        extra = {"events_kept": len(sim.events)}
+    elif kind == "metrics":
+        metrics = observe(sim, until)
+        extra = {"handovers": len(metrics["handovers"]), "messages": sum(metrics["messages"].values())}
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+            write_trace(sim, until, out.write)
+        extra = {"bytes": os.path.getsize(out.name)}
+        os.unlink(out.name)
+    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mars", type=int, default=100)
+    parser.add_argument("--mns", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=200.0)
+    parser.add_argument("--mode", default="network-dmm")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--scenario", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.scenario, args.seconds, args.mode)))
+        return
+
+    from engine import city
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(city(args.mars, args.mns, args.seconds), f)
+    print(f"city: {args.mars} MARs, {args.mns} MNs, {args.seconds:g} s, {args.mode}")
+    results = {}
+    try:
+        for kind in ("plain", "recording", "metrics", "trace"):
+            out = subprocess.run([sys.executable, __file__, "--child", kind, "--scenario", f.name, "--seconds",
+                                  str(args.seconds), "--mode", args.mode], capture_output=True, text=True, check=True)
+            results[kind] = json.loads(out.stdout)
+    finally:
+        os.unlink(f.name)
+    base = results["plain"]
+    for kind, r in results.items():
+        more = "  ".join(f"{k} {v}" for k, v in r.items() if k not in ("wall_s", "cpu_s", "peak_rss_mb"))
+        print(f"  {kind:8} {r['wall_s']:7.1f} s wall ({r['wall_s'] / base['wall_s']:4.2f}x plain)  "
+              f"{r['cpu_s']:7.1f} s CPU ({r['cpu_s'] / base['cpu_s']:4.2f}x)  peak RSS {r['peak_rss_mb']:6.0f} MB"
+              f"  {more}")
+    ok_time = results["metrics"]["cpu_s"] <= 1.5 * base["cpu_s"]
+    ok_mem = all(results[k]["peak_rss_mb"] <= 600 for k in ("metrics", "trace"))
+    print(f"targets: metrics <= 1.5x plain CPU: {'met' if ok_time else 'NOT met'}; "
+          f"peak <= 600 MB for metrics and trace: {'met' if ok_mem else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
