@@ -53,6 +53,8 @@ def free_port_run(count: int) -> int:
 class Layout:
     url: str
     run_dir: Path
+    database_url: str = ""
+    redis_url: str = ""
 
     @property
     def ws_url(self) -> str:
@@ -76,6 +78,32 @@ class Layout:
     def serve(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(SERVE), *args, "--dir", str(self.run_dir)], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
+
+    def manage_shell(self, code: str) -> str:
+        """Run Python in `manage.py shell` on the layout's database and Redis; returns what it printed."""
+        env = {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
+               "DJANGO_SETTINGS_MODULE": "dmmviz.settings"}
+        result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def start_class(self, lesson: str = "fig5-handover") -> dict:
+        """A live class of a built-in lesson, as an instructor starts it: {code, session, cookie (the instructor's)}."""
+        out = self.manage_shell(
+            "import json, uuid\n"
+            "from django.contrib.auth.models import User\n"
+            "from django.test import Client\n"
+            "from dmmviz.lessons import classroom\n"
+            f"lesson = json.load(open('dmmviz/builtin_lessons/{lesson}.json'))\n"
+            "user = User.objects.create(username=f'teacher-{uuid.uuid4().hex[:8]}')\n"
+            "client = Client()\n"
+            "client.force_login(user)\n"
+            "live = classroom.start(lesson, user)\n"
+            "print(json.dumps({'code': live.code, 'session': str(live.sim_session_id),"
+            " 'cookie': 'sessionid=' + client.cookies['sessionid'].value}))\n"
+        )
+        return json.loads(out.strip().splitlines()[-1])
 
     def wait_worker_replaced(self, name: str, old_pid: int, timeout: float = 60.0) -> dict:
         """Wait until the supervisor has a new process for `name` that answers /healthz."""
@@ -101,7 +129,7 @@ def running_layout(workers: int = 2, database: str = "", redis_url: str = REDIS_
     port = free_port_run(workers + 1)
     database = database or f"dmmviz_deploy_test_{os.getpid()}"
     run_dir = Path(tempfile.mkdtemp(prefix="dmmviz-deploy-"))
-    layout = Layout(f"http://127.0.0.1:{port}", run_dir)
+    layout = Layout(f"http://127.0.0.1:{port}", run_dir, f"{POSTGRES}/{database}", redis_url)
     start = subprocess.run(
         [sys.executable, str(SERVE), "start", "--dir", str(run_dir), "--port", str(port), "--workers", str(workers),
          "--database-url", f"{POSTGRES}/{database}", "--redis-url", redis_url],

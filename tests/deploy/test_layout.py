@@ -32,9 +32,11 @@ class Tab:
         self.n = 0
 
     @classmethod
-    async def open(cls, layout: Layout, browser: Browser, session_id: str) -> tuple[Tab, dict]:
-        ws = await websockets.connect(f"{layout.ws_url}/ws/session/{session_id}/", origin=layout.url,
-                                      additional_headers=[("Cookie", browser.cookie_header())], open_timeout=15)
+    async def open(cls, layout: Layout, browser: Browser | str, session_id: str, path: str = "") -> tuple[Tab, dict]:
+        """A tab on /ws/session/<session_id>/ (or `path`), with the browser's cookies (or a Cookie header)."""
+        cookie = browser if isinstance(browser, str) else browser.cookie_header()
+        ws = await websockets.connect(f"{layout.ws_url}{path or f'/ws/session/{session_id}/'}", origin=layout.url,
+                                      additional_headers=[("Cookie", cookie)] if cookie else [], open_timeout=15)
         upstream = ws.response.headers["X-Dmmviz-Upstream"]
         worker = layout.worker_by_port(int(upstream.rsplit(":", 1)[1]))["name"]
         tab = cls(ws, worker)
@@ -43,12 +45,13 @@ class Tab:
         return tab, snapshot
 
     @classmethod
-    async def open_on(cls, layout: Layout, browser: Browser, session_id: str, worker: str) -> tuple[Tab, dict]:
+    async def open_on(cls, layout: Layout, browser: Browser | str, session_id: str, worker: str,
+                      path: str = "") -> tuple[Tab, dict]:
         """Open tabs until nginx gives one on `worker` (least_conn alternates: a few tries at most)."""
         spare = []
         try:
             for _ in range(8):
-                tab, snapshot = await cls.open(layout, browser, session_id)
+                tab, snapshot = await cls.open(layout, browser, session_id, path)
                 if tab.worker == worker:
                     return tab, snapshot
                 spare.append(tab)
@@ -148,6 +151,38 @@ async def test_a_worker_killed_mid_session_and_the_tab_resumes_through_the_other
     with urllib.request.urlopen(f"http://127.0.0.1:{replaced['port']}/healthz", timeout=5) as response:
         assert json.loads(response.read())["worker"] == victim
     assert layout.worker(victim)["restarts"] >= 1
+
+
+@pytest.mark.asyncio
+async def test_a_class_follower_whose_worker_dies_mid_class_follows_on_through_the_other(layout):
+    """Mid-class: the instructor on one worker, a follower on each; the follower's worker is killed; it reconnects
+    through nginx to the class, at the step it had, and the instructor's next steps reach it."""
+    live = await asyncio.to_thread(layout.start_class)
+    follow = f"/ws/class/{live['code']}/"
+    teacher, _ = await Tab.open_on(layout, live["cookie"], live["session"], "w1")
+    near, _ = await Tab.open_on(layout, "", "", "w1", follow)
+    far, _ = await Tab.open_on(layout, "", "", "w2", follow)
+    for _ in range(3):
+        stepped = await teacher.request("step")
+        assert stepped["type"] == "events", stepped
+        for follower in (near, far):
+            seen = await follower.receive()
+            assert seen["type"] == "events" and seen["revision"] == stepped["revision"]
+    assert (await teacher.request("hello"))["revision"] == stepped["revision"]
+
+    old_pid = await asyncio.to_thread(layout.kill, "w2")
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await far.receive()
+    again, snapshot = await Tab.open(layout, "", "", follow)
+    assert again.worker == "w1" and snapshot["revision"] == stepped["revision"]
+    stepped = await teacher.request("step")
+    for follower in (near, again):
+        seen = await follower.receive()
+        assert seen["type"] == "events" and seen["revision"] == stepped["revision"]
+    for tab in (teacher, near, again):
+        await tab.ws.close()
+    await asyncio.to_thread(layout.wait_worker_replaced, "w2", old_pid)
 
 
 @pytest.mark.asyncio
