@@ -50,10 +50,31 @@ def moments_json(data: dict[str, Any], answers: bool = True) -> list[dict[str, A
     """Per step: where it opens and pauses, and the question students get, with the engine's answer (``answers``;
     never for a student) and the events between its opening and its end (for the editor's "pause before this")."""
     out = []
+    messages = step_messages(data) if answers else []
     for m in lessonfile.play(data):
         q = m.question
         question = ({**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if answers else q.public()) if q else None
-        out.append({"index": m.index, "start": m.opening.t, "t": m.t, "question": question})
+        out.append({"index": m.index, "start": m.opening.t, "t": m.t, "question": question,
+                    **({"messages": messages[m.index]} if answers else {})})
+    return out
+
+
+MAX_STEP_MESSAGES = 80
+
+
+def step_messages(data: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Per step, the signalling messages sent from the previous step's pause to this one's (its actions applied
+    first): what the editor lists under a step, to click one and make the step open just before it."""
+    scenario = load_scenario(data["scenario"])
+    sim = Simulation(scenario, seed=lessonfile.seed_of(scenario))
+    out = []
+    for step in data.get("steps", []):
+        events = []
+        for action in step.get("actions", []):
+            events += sim.apply(dict(action))
+        events += sim.run(float(step["until"]))
+        out.append([{"t": e["t"], "kind": e["kind"], "src": e["src"], "dst": e["dst"]}
+                    for e in events if "src" in e and "dst" in e and e["kind"].isupper() and e["kind"] != "DATA"][:MAX_STEP_MESSAGES])
     return out
 
 

@@ -20,7 +20,7 @@ let info = {
 let answeredStep = null; // the step this follower's shown result belongs to
 
 async function post(url, data) {
-  const form = new FormData();
+  const form = new URLSearchParams(); // urlencoded: an empty multipart body is refused (400)
   for (const [k, v] of Object.entries(data)) for (const x of [].concat(v)) form.append(k, String(x));
   const response = await fetch(url, {
     method: "POST", body: form, headers: { "X-CSRFToken": csrf, Accept: "application/json" }, credentials: "same-origin",

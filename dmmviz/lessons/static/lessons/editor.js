@@ -623,6 +623,7 @@ function renderSteps() {
     const li = html("li", { className: "ed-step", "data-path": `steps[${k}]`, dataset: { step: k } });
     const head = html("div", { className: "ed-step-head" });
     head.append(labelled("Title", control("input", { type: "text", "data-path": `steps[${k}].title`, className: "ed-step-title" }, step.title, (v) => { step.title = v; changed({ sim: false }); })));
+    head.append(labelled("opens at t =", control("input", { type: "number", min: 0, step: 0.5, className: "ed-num ed-start", placeholder: "prev.", title: "Where students find the simulation, paused, when the step opens (empty: where the previous step paused). Or click a message below.", "data-path": `steps[${k}].start` }, step.start ?? "", (v) => { step.start = v === "" ? null : Number(v); changed({ sim: false }); })));
     head.append(labelled("pauses at t =", control("input", { type: "number", min: 0, step: 0.5, className: "ed-num ed-until", "data-path": `steps[${k}].until` }, step.until, (v) => { step.until = Number(v); changed({ sim: false }); })));
     const tools = html("span", { className: "ed-step-tools" });
     for (const [label, fn, disabled] of [["↑", () => swap(k, k - 1), k === 0], ["↓", () => swap(k, k + 1), k === doc.steps.length - 1], ["remove", () => { doc.steps.splice(k, 1); renderSteps(); changed({ sim: false }); }, false]]) {
@@ -634,6 +635,8 @@ function renderSteps() {
     head.append(tools);
     li.append(head);
     li.append(labelled("Narrative (Markdown)", control("textarea", { rows: 3, "data-path": `steps[${k}].text`, className: "ed-step-text" }, step.text, (v) => { step.text = v; changed({ sim: false }); }), "ed-block"));
+    li.append(labelled("Highlight (node ids, message kinds)", control("input", { type: "text", size: 30, className: "ed-highlight", "data-path": `steps[${k}].highlight`, placeholder: "MAR2 PBU PBA" }, (step.highlight ?? []).join(" "), (v) => { step.highlight = v.split(/[\s,]+/).filter(Boolean); changed({ sim: false }); }), "ed-block"));
+    li.append(momentPicker(step, k));
     if ((step.actions ?? []).length) {
       const acts = html("ul", { className: "ed-actions", "data-path": `steps[${k}].actions` });
       step.actions.forEach((a, j) => {
@@ -649,6 +652,40 @@ function renderSteps() {
     list.append(li);
   });
   showAnswers();
+}
+
+// "Pause before this": the messages of the step (from the validator's moments); clicking one makes the step open
+// just before it is sent and highlights its kind, so Play shows it happen (issue 12: steps play into their moment).
+function momentPicker(step, k) {
+  const box = html("details", { className: "ed-moments", id: `ed-moments-${k}` });
+  box.append(html("summary", {}, "Messages in this step: click one to open the step just before it"));
+  box.append(html("ol", { className: "ed-msgs" }));
+  fillMoments(box, step, k);
+  return box;
+}
+
+function fillMoments(box, step, k) {
+  const list = box.querySelector("ol");
+  list.replaceChildren();
+  const messages = moments[k]?.messages ?? [];
+  if (!messages.length) list.append(html("li", { className: "ed-muted" }, moments.length ? "No signalling in this step." : "Shown once the lesson is valid."));
+  for (const m of messages) {
+    const chosen = step.start !== null && step.start !== undefined && Math.abs(Number(step.start) - m.t) < 1e-9;
+    const b = html("button", { type: "button", className: "lx-link ed-msg", dataset: { t: m.t, kind: m.kind } },
+      `t = ${m.t.toFixed(3)} ${m.src} → ${m.dst} ${m.kind}`);
+    b.title = "Pause before this: the step opens just before this message";
+    b.setAttribute("aria-pressed", String(chosen));
+    b.addEventListener("click", () => {
+      step.start = m.t;
+      step.highlight = [...new Set([...(step.highlight ?? []), m.kind])];
+      renderSteps();
+      changed({ sim: false });
+      body.dataset.edMoment = `${k}:${m.t}`;
+    });
+    const item = html("li");
+    item.append(b);
+    list.append(item);
+  }
 }
 
 function checkpointEditor(step, k) {
@@ -710,6 +747,10 @@ function showAnswers() {
     const q = moments[k]?.question;
     el.textContent = q ? `Students are asked: “${q.prompt}” The engine's answer at t = ${moments[k].t} s: ${q.answer}` : "The engine's answer appears here once the lesson is valid.";
   });
+  doc.steps.forEach((step, k) => {
+    const box = $(`ed-moments-${k}`);
+    if (box) fillMoments(box, step, k);
+  });
 }
 
 function swap(a, b) {
@@ -720,7 +761,7 @@ function swap(a, b) {
 
 function addStep() {
   const last = doc.steps.at(-1);
-  doc.steps.push({ title: `Step ${doc.steps.length + 1}`, text: "", actions: [], until: (last ? Number(last.until) : 0) + 2, checkpoint: null });
+  doc.steps.push({ title: `Step ${doc.steps.length + 1}`, text: "", actions: [], start: null, until: (last ? Number(last.until) : 0) + 2, checkpoint: null, highlight: [] });
   renderSteps();
   changed({ sim: false });
   document.querySelector(`#ed-steps li[data-step="${doc.steps.length - 1}"] .ed-step-title`)?.focus();

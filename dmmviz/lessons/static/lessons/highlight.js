@@ -54,7 +54,14 @@ export function playTo(until) {
   whenReady((api) => api.stopAt(until));
 }
 
-document.addEventListener("dmmviz:stopped", (e) => { body.dataset.lxStoppedAt = String(e.detail.t); });
+// At the step's end, the first highlighted message of the log is brought into view (the data after it would hide it).
+document.addEventListener("dmmviz:stopped", (e) => {
+  body.dataset.lxStoppedAt = String(e.detail.t);
+  requestAnimationFrame(() => {
+    const rows = [...document.querySelectorAll("#log li")].filter((li) => names.includes(li.querySelector(".kind")?.title));
+    rows.at(-1)?.scrollIntoView({ block: "center" }); // newest first in the DOM: the last match is the earliest
+  });
+});
 
 // A page that says what its step highlights and where it ends (data-highlight / data-until on the step element).
 const step = document.querySelector("[data-lx-step-element]");
