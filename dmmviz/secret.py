@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Keys that are public (this repository's history): never sign with one.
-KNOWN_DEFAULTS = frozenset({"dmmviz-local-only-not-secret", "django-insecure-dmmviz", ""})
+# Keys that are public (this repository's history, deploy/env.example's placeholder): never sign with one.
+KNOWN_DEFAULTS = frozenset({"dmmviz-local-only-not-secret", "django-insecure-dmmviz", "change-me", ""})
 FALLBACK = "dmmviz-local-only-not-secret"
 
 
@@ -70,6 +70,15 @@ def check_secret_key(app_configs: object = None, **kwargs: object) -> list:
             id="dmmviz.E001",
         )]
     return []
+
+
+def refuse_public_key() -> None:
+    """For server entry points that run no system checks (asgi.py): stop at start rather than sign with a public key."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    problems = check_secret_key()
+    if problems:
+        raise ImproperlyConfigured(f"{problems[0].msg} {problems[0].hint}")
 
 
 if __name__ == "__main__":

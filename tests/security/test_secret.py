@@ -74,3 +74,11 @@ def test_an_unwritable_key_file_falls_back_and_the_check_catches_it(tmp_path, se
     assert result.returncode != 0 and "dmmviz.E001" in result.stderr
     settings.SECRET_KEY = secret.FALLBACK
     assert [e.id for e in secret.check_secret_key()] == ["dmmviz.E001"]
+
+
+def test_the_server_refuses_to_start_with_a_public_key():
+    """Daphne runs no system checks, so the ASGI application itself refuses (make run, make serve, deploy/)."""
+    for public in ("dmmviz-local-only-not-secret", "change-me"):
+        result = run(["-c", "import dmmviz.asgi"], DMMVIZ_SECRET_KEY=public)
+        assert result.returncode != 0 and "SECRET_KEY is a public default" in result.stderr
+    assert run(["-c", "import dmmviz.asgi"], DMMVIZ_SECRET_KEY="a-private-key-" + "k" * 40).returncode == 0
