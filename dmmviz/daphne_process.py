@@ -24,7 +24,9 @@ def free_port() -> int:
 class DaphneProcess:
     """`with DaphneProcess(env={...}) as server: server.url` — Daphne on 127.0.0.1, listen backlog 1024."""
 
-    def __init__(self, env: dict[str, str] | None = None, port: int | None = None, log: IO[bytes] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, port: int | None = None, log: IO[bytes] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dmmviz.settings", **(env or {})}
         self.log = log

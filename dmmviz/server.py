@@ -33,8 +33,9 @@ def tune_process() -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dmmviz.settings")
-    import dmmviz.asgi  # noqa: F401  (load everything first, so that gc.freeze() covers it)
     from daphne.cli import CommandLineInterface
+
+    import dmmviz.asgi  # noqa: F401  (load everything first, so that gc.freeze() covers it)
 
     tune_process()
     args = list(sys.argv[1:] if argv is None else argv)

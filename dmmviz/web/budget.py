@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,15 +43,17 @@ class StopHook:
         self.cpu_seconds = cpu_seconds
         self.alive = alive
         self.start: float | None = None
+        self.thread: int | None = None
         self.reason: str | None = None
 
     def begin(self) -> StopHook:
-        """Start counting now (call it in the thread that runs the engine)."""
+        """Start counting now, in this thread (a call from another thread starts counting there)."""
         self.start = time.thread_time()
+        self.thread = threading.get_ident()
         return self
 
     def __call__(self) -> bool:
-        if self.start is None:
+        if self.start is None or self.thread != threading.get_ident():
             self.begin()
         if self.alive is not None and not self.alive():
             self.reason = "the client went away"

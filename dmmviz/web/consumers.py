@@ -162,7 +162,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except SERVICE_ERRORS as exc:
-            log.warning("websocket %s: channel layer failed: %s: %s", scope.get("path"), type(exc).__name__, str(exc)[:200])
+            log.warning("websocket %s: channel layer failed: %s: %s", scope.get("path"), type(exc).__name__,
+                        str(exc)[:200])
             self.gone = True
             if getattr(self, "worker", None) is not None:
                 self.worker.cancel()
@@ -170,7 +171,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 if not getattr(self, "accepted", False):  # failed before the handshake was answered: answer it first
                     await send({"type": "websocket.accept"})
                 await send({"type": "websocket.send", "text": _dumps(protocol.error_message(ProtocolError(
-                    code=UNAVAILABLE, message="the server's database or message service is not answering; reconnecting shortly",
+                    code=UNAVAILABLE,
+                    message="the server's database or message service is not answering; reconnecting shortly",
                 )))})
                 await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
             except Exception:
@@ -223,7 +225,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
                 if self.process.remove_tab(self.session_id, self) and self.process.presence.shared:
-                    await self.process.presence.leave(self.session_id, still_here=bool(self.process.tabs.get(self.session_id)))
+                    still_here = bool(self.process.tabs.get(self.session_id))
+                    await self.process.presence.leave(self.session_id, still_here=still_here)
             except SERVICE_ERRORS:
                 log.warning("session %s: could not leave the group or presence (Redis away?)", self.session_id)
 
@@ -242,7 +245,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 await self._send_error(
                     ProtocolError(
                         code=ErrorCode.RATE_LIMITED,
-                        message=f"more than {protocol.RATE_BURST} frames at once or {protocol.RATE_PER_SECOND:g} a second; "
+                        message=f"more than {protocol.RATE_BURST} frames at once or {protocol.RATE_PER_SECOND:g} "
+                        "a second; "
                         "this one was dropped",
                     )
                 )
@@ -251,7 +255,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             self.inbox.put_nowait((text_data, bytes_data))
         except asyncio.QueueFull:
             await self._send_error(ProtocolError(
-                code=ErrorCode.BUSY, message=f"more than {MAX_QUEUED} requests are waiting on this socket; this one was dropped",
+                code=ErrorCode.BUSY,
+                message=f"more than {MAX_QUEUED} requests are waiting on this socket; this one was dropped",
             ))
             return
         if self.worker is None or self.worker.done():
@@ -296,7 +301,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def hello(self, message: ClientMessage) -> None:
         session = message.fields.get("session")
         if session is not None and session != self.session_id:
-            raise ProtocolError(code=ErrorCode.BAD_FIELD, field="session", message="this socket belongs to another session")
+            raise ProtocolError(code=ErrorCode.BAD_FIELD, field="session",
+                                message="this socket belongs to another session")
         await self._send_snapshot("hello", message.id)
 
     async def command(self, message: ClientMessage) -> None:
@@ -323,7 +329,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         def op(current: Live, hook: StopHook) -> Outcome:
             sim = current.sim
             if sim.peek() is None:
-                raise ProtocolError(code=ErrorCode.NOTHING_SCHEDULED, message="nothing is scheduled: the simulation is idle")
+                raise ProtocolError(code=ErrorCode.NOTHING_SCHEDULED,
+                                    message="nothing is scheduled: the simulation is idle")
             return Outcome(sim, "events", sim.step(**budget.engine_kwargs(sim.step, hook, budget.IN_LOOP_ITEMS)))
 
         await self._change(message, op, threaded=False)
@@ -335,7 +342,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             sim = current.sim
             if t < sim.now:
                 raise ProtocolError(
-                    code=ErrorCode.BAD_FIELD, field="t", message=f"t={t:g} is before now={sim.now:g}; use step_back or seek to go back"
+                    code=ErrorCode.BAD_FIELD, field="t",
+                    message=f"t={t:g} is before now={sim.now:g}; use step_back or seek to go back",
                 )
             events, more = run_bounded(sim, t, protocol.MAX_RUN_STEPS, hook)
             return Outcome(sim, "events", events, more=more)
@@ -363,7 +371,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         target = int(message.fields["steps"])
 
         def op(current: Live, hook: StopHook) -> Outcome:
-            sim, row = current.sim, current.row
+            sim = current.sim
             if target > sim.steps + protocol.MAX_RUN_STEPS:
                 raise ProtocolError(
                     code=ErrorCode.BAD_FIELD, field="steps",
@@ -411,7 +419,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 hook = StopHook(budget.REQUEST_CPU_SECONDS, self.alive)
                 try:
                     if threaded:
-                        outcome = await asyncio.to_thread(lambda: op(current, hook.begin()))
+                        outcome = await asyncio.to_thread(op, current, hook)  # the hook starts counting in the thread
                     else:
                         outcome = op(current, hook.begin())
                 except ProtocolError:
@@ -484,7 +492,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if current is not None and current.revision == row.revision:
             return current
         hook = StopHook(budget.REBUILD_CPU_SECONDS, self.alive)
-        current = await asyncio.to_thread(lambda: live.rebuild(row, hook.begin()))
+        current = await asyncio.to_thread(live.rebuild, row, hook)
         cache.put(self.session_id, current)
         return current
 
@@ -546,7 +554,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         except ScenarioError as exc:
             problems = "; ".join(f"{p.path}: {p.message}" for p in exc.problems) or str(exc)
             await self._send_error(
-                ProtocolError(code=ErrorCode.SCENARIO_INVALID, message=f"this session's scenario is refused: {problems}", re=re)
+                ProtocolError(
+                    code=ErrorCode.SCENARIO_INVALID, message=f"this session's scenario is refused: {problems}", re=re
+                )
             )
             await self.close(code=protocol.CLOSE_SCENARIO_INVALID)
 
@@ -606,7 +616,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         # the session lock that the snapshot needs. Until it goes out, nothing newer is forwarded (all gaps).
         if not self.resync_pending:
             self.resync_pending = True
-            asyncio.ensure_future(self._resync())
+            self.resync_task = asyncio.ensure_future(self._resync())
 
     async def _resync(self) -> None:
         try:

@@ -20,7 +20,8 @@ class ScenarioUploadForm(forms.Form):
         limit = settings.DMMVIZ_MAX_SCENARIO_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
-                f"the file is {upload.size // 1024} KiB; a scenario may be at most {limit // 1024} KiB", code="too_large"
+                f"the file is {upload.size // 1024} KiB; a scenario may be at most {limit // 1024} KiB",
+                code="too_large",
             )
         try:
             data = limits.loads(upload.read())  # UTF-8, JSON, integer sizes and nesting depth (dmmviz/web/limits.py)

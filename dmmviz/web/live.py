@@ -13,11 +13,11 @@ event loop (cheap engine calls), under its per-session asyncio lock.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import threading
 from collections import OrderedDict
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +177,7 @@ def _save_positions(requests: list[SaveRequest]) -> list[bool]:
     for start in range(0, len(requests), _POSITIONS_PER_STATEMENT):
         chunk = requests[start:start + _POSITIONS_PER_STATEMENT]
         params: list[Any] = [updated]
-        for key, r in zip(keys[start:], chunk):
+        for key, r in zip(keys[start:], chunk, strict=False):
             params += (key, r.expected_revision, r.steps, r.now)
         with db.cursor() as cursor:
             cursor.execute(_positions_sql(len(chunk), db.vendor), params)
@@ -262,9 +262,12 @@ def _advance(sim: Simulation, n: int, hook: Any) -> None:
         n -= sim.steps - before
 
 
-def go_to(current: Live, journal: tuple[Any, ...], target: int, now: float | None = None, hook: Any = None) -> Simulation:
+def go_to(
+    current: Live, journal: tuple[Any, ...], target: int, now: float | None = None, hook: Any = None
+) -> Simulation:
     """The session's simulation after `target` scheduled items with the commands of `journal` given up to there:
-    exactly what `Simulation.replay(scenario, seed, journal, target, now)` builds, from the nearest usable checkpoint."""
+    exactly what `Simulation.replay(scenario, seed, journal, target, now)` builds, from the nearest usable
+    checkpoint."""
     from .budget import engine_kwargs
 
     row = current.row

@@ -53,7 +53,7 @@ class ServiceMiddleware:
         timeout = float(getattr(settings, "DMMVIZ_PAGE_TIMEOUT", 8.0))
         try:
             return await asyncio.wait_for(self.get_response(request), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("%s %s: no answer within %g s (database stalled?): 503", request.method, request.path, timeout)
             return unavailable()
         except (DatabaseError, RedisError, ConnectionError) as exc:
