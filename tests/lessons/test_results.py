@@ -199,3 +199,16 @@ def test_results_are_for_the_lessons_instructors_only(instructor, other_instruct
         assert client.get(f"/lessons/{lesson.slug}/results.csv").status_code == 403
         assert "results-link" not in client.get(f"/lessons/{lesson.slug}/").content.decode()
     assert client_for(None).get(f"/lessons/{lesson.slug}/results/").status_code == 302  # to the login page
+
+
+def test_the_editor_gets_each_steps_messages_and_students_do_not(instructor, lesson_of):
+    """The editor lists a step's messages (to click one: "pause before this"); a student's API has none of it."""
+    lesson = lesson_of(instructor)
+    moments = client_for(instructor).get(f"/lessons/api/{lesson.slug}/").json()["moments"]
+    handover = moments[2]["messages"]
+    kinds = [m["kind"] for m in handover]
+    assert kinds.index("RS") < kinds.index("PBU") < kinds.index("PBA")
+    assert all(moments[1]["t"] <= m["t"] <= moments[2]["t"] for m in handover)
+    assert moments[2]["start"] < 5.0 < moments[2]["t"]
+    student = client_for(None).get(f"/lessons/api/{lesson.slug}/").json()["moments"]
+    assert all("messages" not in m for m in student)
