@@ -24,6 +24,7 @@ from statistics import fmean
 from typing import Any
 
 from .constants import HI_NOT_CHANGED, timers_from_scenario
+from .events import is_message as _is_message_kind
 from .topology import CORE, Topology
 
 FORMAT = "dmmviz-metrics/1"
@@ -53,9 +54,8 @@ def _mean(values: Iterable[float | None], digits: int = 3) -> float | None:
 
 
 def is_message(event: Event) -> bool:
-    """Message events have upper-case kinds (RS, PBU, DATA, ...); state events lower-case ones."""
-    kind = event["kind"]
-    return kind.isupper()
+    """Is this event a message (a packet from src to dst)? The event catalogue says."""
+    return _is_message_kind(event["kind"])
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -99,8 +99,7 @@ class AddressPlan:
     - Where the trace gives a tunnel end's address (DATA outer_src/outer_dst), that address is the node's.
     """
 
-    def __init__(self, events: list[dict]) -> None:
-        roles = node_roles(events)
+    def __init__(self, events: list[dict], roles: dict[str, str]) -> None:
         self.roles = roles
         self.infra: dict[str, str] = {}
         for role, subnet in ROLE_SUBNET.items():
@@ -285,8 +284,8 @@ def _lifetime_units(ev: dict) -> int:
 
 
 class _Builder:
-    def __init__(self, events: list[dict], mode: str | None) -> None:
-        self.plan = AddressPlan(events)
+    def __init__(self, events: list[dict], mode: str | None, roles: dict[str, str]) -> None:
+        self.plan = AddressPlan(events, roles)
         self.mode = mode
         # Client-based mobility: the MN is a tunnel end, at its care-of address; the BA goes back there.
         self.anchor_of = {ev["hnp"]: ev.get("node") for ev in events if ev["kind"] == "hnp_allocated" and "hnp" in ev}
@@ -495,7 +494,7 @@ def render(trace: dict, options: dict | None = None) -> bytes:
     events = check_trace(trace)
     options = check_options(options)
     nodes = set(options["nodes"]) if options.get("nodes") is not None else None
-    builder = _Builder(events, trace.get("mode"))
+    builder = _Builder(events, trace.get("mode"), node_roles(trace, events))
     if nodes is not None:
         unknown = sorted(nodes - set(builder.plan.roles))
         if unknown:

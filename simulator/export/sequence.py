@@ -20,8 +20,9 @@ How it is built:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
+
+from ..events import is_message as _is_message_kind
 
 MODEL_FORMAT = "dmmviz-sequence/1"
 TRACE_FORMAT = "dmmviz-trace/1"
@@ -50,6 +51,7 @@ BA_STATUS = {
 }
 
 ROLE_ORDER = ("mn", "mar", "anchor", "db", "cn", "other")
+DIAGRAM_ROLE = {"mn": "mn", "mar": "mar", "lma": "anchor", "db": "db", "cn": "cn"}  # engine role -> lifeline role
 # Bounds on a diagram, so a city-sized run cannot make a multi-megabyte drawing nobody can read (or take minutes):
 # more lifelines than this is an ExportError asking for the `nodes` option; past MAX_ITEMS arrows and notes the
 # diagram stops with a note saying how many more there were and how to see them (the `start`/`end` window).
@@ -101,8 +103,8 @@ def check_options(options: dict | None) -> dict:
 
 
 def is_message(ev: dict) -> bool:
-    """Message events have upper-case kinds (RS, PBU, DATA, ...); state events lower-case ones."""
-    return ev["kind"][:1].isupper()
+    """Is this event a message (a packet from src to dst)? The event catalogue says."""
+    return _is_message_kind(ev["kind"])
 
 
 def in_window(ev: dict, options: dict) -> bool:
@@ -114,57 +116,20 @@ def in_window(ev: dict, options: dict) -> bool:
 # Who is who: roles and lifeline order, read off the events of the whole run.
 
 
-def node_roles(events: Iterable[dict]) -> dict[str, str]:
-    """Map every node id in the events to a role: mn, mar, anchor (an LMA), db, cn or other."""
-    roles: dict[str, str] = {}
-    attached: set[str] = set()
-
-    def put(node: Any, role: str) -> None:
-        # The first evidence wins, except that "mar" overrides the weaker "anchor"/"other" guesses.
-        if isinstance(node, str) and (node not in roles or (role == "mar" and roles[node] in ("anchor", "other"))):
-            roles[node] = role
-
-    events = list(events)
-    for ev in events:
-        kind = ev["kind"]
-        put(ev.get("mn"), "mn")
-        if kind == "RS" or kind == "BU":
-            put(ev["src"], "mn")
-        elif kind == "RA" or kind == "BA":
-            put(ev["dst"], "mn")
-        elif kind in ("DB_QUERY", "DB_UPDATE"):
-            put(ev["dst"], "db")
-        elif kind == "DB_REPLY":
-            put(ev["src"], "db")
-        elif kind in ("db_entry_added", "db_entry_removed"):
-            put(ev.get("node"), "db")
-        elif kind in ("flow_started", "flow_stopped", "flow_moved"):
-            put(ev.get("cn"), "cn")
-        elif kind in ("l2_attach", "l2_detach"):
-            attached.add(ev.get("node"))
-    for ev in events:
-        kind = ev["kind"]
-        if kind in ("l2_attach", "l2_detach"):
-            put(ev.get("node"), "mar")
-        elif kind in ("RS", "BU"):
-            put(ev["dst"], "mar")
-        elif kind in ("RA", "BA"):
-            put(ev["src"], "mar")
-        elif kind in ("PBU", "PBA"):
-            for node in (ev["src"], ev["dst"]):
-                put(node, "mar" if node in attached else "anchor")
-        elif kind in ("hnp_allocated", "hnp_released", "binding_created", "binding_updated", "binding_deleted",
-                      "bul_added", "bul_removed", "tunnel_up", "tunnel_down"):
-            for node in (ev.get("node"), ev.get("peer"), ev.get("serving"), ev.get("anchor")):
-                if isinstance(node, str):
-                    put(node, "mar" if node in attached else "anchor")
-        elif kind == "DATA":
-            for node in (ev["src"], ev["dst"]):
-                put(node, "other")
-    # DATA endpoints nobody else named are the correspondent nodes.
-    for node, role in roles.items():
-        if role == "other":
-            roles[node] = "cn"
+def node_roles(trace: dict, events: list[dict]) -> dict[str, str]:
+    """Every node id -> its role in the diagram (mn, mar, anchor, db, cn), from the trace's own ``nodes`` map (the
+    engine names every node's role: simulator/events.py ``Role``; the central LMA is drawn as an "anchor").
+    Raises ExportError when the map is missing or leaves out a node the events name."""
+    nodes = trace.get("nodes")
+    if not isinstance(nodes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in nodes.items()):
+        raise ExportError("trace.nodes must map every node id to its role (mn, mar, lma, db, cn), as the engine's "
+                          "traces do")
+    roles = {node: DIAGRAM_ROLE.get(role, "other") for node, role in nodes.items()}
+    for i, ev in enumerate(events):
+        for key in ("src", "dst") if is_message(ev) else ("node",):
+            node = ev.get(key)
+            if isinstance(node, str) and node not in roles:
+                raise ExportError(f"trace.events[{i}].{key}: node {node!r} has no role in trace.nodes")
     return roles
 
 
@@ -354,13 +319,16 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
     """
     events = check_trace(trace)
     options = check_options(options)
-    roles = node_roles(events)
+    roles = node_roles(trace, events)
     order = lifeline_order(events, roles)
     if options.get("nodes") is not None:
         unknown = [n for n in options["nodes"] if n not in roles]
         if unknown:
             raise ExportError(f"option 'nodes': unknown node {unknown[0]!r}; the trace has {', '.join(order)}")
         order = list(dict.fromkeys(options["nodes"]))
+    else:  # the nodes the events name (the trace's map lists every node of the scenario)
+        named = {ev.get(key) for ev in events for key in ("src", "dst", "node", "peer", "mn", "cn")}
+        order = [n for n in order if n in named]
     if len(order) > MAX_LIFELINES:
         raise ExportError(f"the diagram would have {len(order)} lifelines, more than {MAX_LIFELINES}: choose the nodes "
                           f"to draw with the 'nodes' option")

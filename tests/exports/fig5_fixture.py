@@ -103,4 +103,6 @@ def fig5_trace() -> dict:
     for i, ev in enumerate(tr.events):
         ev["seq"] = i
     return {"format": "dmmviz-trace/1", "title": "Seed Figure 5: handover with distributed mobility anchoring",
-            "mode": "network-dmm", "events": tr.events}
+            "mode": "network-dmm",
+            "nodes": {"CN1": "cn", "CN2": "cn", "DB": "db", "MAR1": "mar", "MAR2": "mar", "MN1": "mn"},
+            "events": tr.events}

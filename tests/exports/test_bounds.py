@@ -19,7 +19,8 @@ def _rs_trace(mns: int, per_mn: int = 1) -> dict:
             n = len(events)
             events.append({"seq": n, "id": n + 1, "t": n * 0.001, "arrive": n * 0.001 + 0.002, "kind": "RS",
                            "src": f"MN{i}", "dst": "MAR1", "mn": f"MN{i}", "interface": "if1"})
-    return {"format": "dmmviz-trace/1", "title": "big", "mode": "network-dmm", "events": events}
+    nodes = {"MAR1": "mar", **{f"MN{i}": "mn" for i in range(mns)}}
+    return {"format": "dmmviz-trace/1", "title": "big", "mode": "network-dmm", "nodes": nodes, "events": events}
 
 
 @pytest.mark.parametrize("fmt", ["svg", "mermaid", "plantuml", "ascii"])
@@ -53,7 +54,7 @@ def test_items_past_the_cap_end_in_a_note_that_says_how_many():
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_empty_run_exports(fmt):
     """A session at t=0 with nothing happened yet (no lifeline) exports in every format (the SVG raised IndexError)."""
-    out = export(fmt, {"format": "dmmviz-trace/1", "title": "nothing yet", "events": []})
+    out = export(fmt, {"format": "dmmviz-trace/1", "title": "nothing yet", "nodes": {}, "events": []})
     assert out
     if fmt == "svg":
         assert ET.fromstring(out).tag.endswith("svg")

@@ -61,7 +61,7 @@ def test_ascii_too_many_columns_says_how_to_fix():
     events = [{"id": i, "t": float(i), "arrive": i + 0.1, "kind": "DATA", "src": f"CN{i}", "dst": f"CN{i + 1}",
                "flow": "f", "direction": "down", "encapsulated": False} for i in range(20)]
     with pytest.raises(ExportError, match="do not fit in 72 columns; choose fewer with the 'nodes' option"):
-        export("ascii", {"format": "dmmviz-trace/1", "events": events})
+        export("ascii", {"format": "dmmviz-trace/1", "nodes": {f"CN{i}": "cn" for i in range(21)}, "events": events})
 
 
 def _write_all(tmp_path: Path, fmt: str, suffix: str) -> list[Path]:
@@ -141,7 +141,7 @@ def test_svg_is_well_formed_with_every_arrow_drawn(name, mode):
 def test_svg_escapes_text():
     """Titles and node names with markup characters come out as text, not markup."""
     title = 'Fig <5> & "quotes" \x01'
-    trace = {"format": "dmmviz-trace/1", "title": title, "events": [
+    trace = {"format": "dmmviz-trace/1", "title": title, "nodes": {"MN<1>": "mn", "M&R": "mar"}, "events": [
         {"id": 1, "t": 0.0, "arrive": 0.1, "kind": "RS", "src": "MN<1>", "dst": "M&R", "mn": "MN<1>", "interface": "if1"}]}
     root = ET.fromstring(export("svg", trace))
     texts = [t.text for t in root.iter(f"{SVG}text")]

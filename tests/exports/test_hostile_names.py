@@ -51,7 +51,7 @@ def hostile(name: str, mode: str | None = None) -> dict:
         if isinstance(value, list):
             return [swap(v) for v in value]
         if isinstance(value, dict):
-            return {k: swap(v) for k, v in value.items()}
+            return {swap(k): swap(v) for k, v in value.items()}  # node ids are keys of trace["nodes"]
         return value
 
     trace = swap(trace)
@@ -180,7 +180,7 @@ def test_ascii_hostile_names_keep_the_layout():
             if isinstance(value, list):
                 return [tame(v) for v in value]
             if isinstance(value, dict):
-                return {k: tame(v) for k, v in value.items()}
+                return {tame(k): tame(v) for k, v in value.items()}
             return value
 
         plain = tame(plain)

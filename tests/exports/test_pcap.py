@@ -276,7 +276,7 @@ def test_window_and_nodes_options(fig5):
 
 def test_unencodable_message_is_named():
     """A message kind with no packet format fails with the kind and the event id."""
-    trace = {"format": "dmmviz-trace/1", "events": [
+    trace = {"format": "dmmviz-trace/1", "nodes": {"MAR1": "mar", "MAR2": "mar"}, "events": [
         {"id": 7, "t": 0.0, "arrive": 0.1, "kind": "HELLO", "src": "MAR1", "dst": "MAR2"}]}
     with pytest.raises(ExportError, match="no packet format for message kind 'HELLO' \\(event id 7\\)"):
         export("pcap", trace)

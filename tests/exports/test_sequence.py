@@ -151,3 +151,17 @@ def test_unknown_format():
     """An unknown format names the known ones."""
     with pytest.raises(ExportError, match="unknown export format 'png'; choose one of mermaid, plantuml, svg, ascii, pcap"):
         export("png", {"format": "dmmviz-trace/1", "events": []})
+
+
+def test_roles_come_from_the_trace_not_from_guesses():
+    """The lifelines' roles are the trace's own `nodes` map (the LMA drawn as an anchor); no role is guessed from the
+    kinds of events: a node the map leaves out, or a trace without the map, is a clear ExportError."""
+    events = [{"seq": 0, "id": 1, "t": 0.0, "arrive": 0.01, "kind": "PBU", "src": "X", "dst": "Y", "mn": "Z",
+               "hnps": [], "sequence": 1, "lifetime": 3600}]
+    trace = {"format": "dmmviz-trace/1", "nodes": {"X": "mar", "Y": "lma", "Z": "mn"}, "events": events}
+    model = sequence_model(trace)
+    assert [(lifeline["id"], lifeline["role"]) for lifeline in model["lifelines"]] == [("X", "mar"), ("Y", "anchor")]
+    with pytest.raises(ExportError, match=r"trace.events\[0\].dst: node 'Y' has no role in trace.nodes"):
+        sequence_model({**trace, "nodes": {"X": "mar", "Z": "mn"}})
+    with pytest.raises(ExportError, match="trace.nodes must map every node id to its role"):
+        sequence_model({"format": "dmmviz-trace/1", "events": events})
