@@ -37,7 +37,8 @@ def login(base: str, user: str, password: str) -> int:
     page = opener.open(base + "/accounts/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     data = urllib.parse.urlencode({"username": user, "password": password, "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(base + "/accounts/login/", data=data, headers={"Referer": base + "/accounts/login/"})
+    referer = {"Referer": base + "/accounts/login/"}
+    request = urllib.request.Request(base + "/accounts/login/", data=data, headers=referer)
     try:
         return opener.open(request).status
     except urllib.error.HTTPError as exc:
@@ -54,8 +55,9 @@ def main(base: str, user: str, password: str) -> None:
         counts[status] += 1
         if status == 429 and first_429 is None:
             first_429 = (n, headers.get("Retry-After"))
+    at, wait = first_429 or ("-", "-")
     print(f"wrong class codes through info.json for 5 s: {n} requests ({n / 5:.0f}/s), statuses {dict(counts)}; "
-          f"first 429 at request {first_429[0] if first_429 else '-'} (Retry-After {first_429[1] if first_429 else '-'} s)")
+          f"first 429 at request {at} (Retry-After {wait} s)")
     wrong = [login(base, user, "wrong-password") for _ in range(7)]
     print(f"7 wrong passwords for {user}: {wrong}; then the right one: {login(base, user, password)}")
 
