@@ -4,8 +4,9 @@
 
 The city is bench/engine.py's (MARs on a grid, MNs walking between neighbours, flows starting and stopping). Four
 child processes run the same scenario to the same time: `plain` (the engine alone, recording nothing: the baseline),
-`recording` (the engine keeping every event, as `simulator run` did before the exports streamed), `metrics` (`simulator.metrics.observe`: the observer fed slice by slice) and `trace` (`simulator.export.trace.
-write_trace` into a file that is then deleted). Each child reports its wall and CPU time and its peak RSS
+`recording` (the engine keeping every event, as `simulator run` did before the exports streamed), `metrics`
+(`simulator.metrics.observe`: the observer fed slice by slice) and `trace` (`simulator.export.trace.write_trace` into
+a file that is then deleted). Each child reports its wall and CPU time and its peak RSS
 (getrusage ru_maxrss, so each is measured alone, the interpreter and the scenario included). Printed: each against
 the plain run of this same invocation. Targets (issue 10): metrics within 1.5x the plain run's time, at most 600 MB
 peak for metrics and for the trace export. Machines here are shared: compare the ratios, not absolute times.

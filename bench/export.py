@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator import Simulation, load_scenario  # noqa: E402
-from simulator.export import export  # noqa: E402
+from simulator import Simulation, load_scenario
+from simulator.export import export
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,8 @@ def busy(mars: int = 4, mns: int = 10, seconds: int = 120) -> dict:
         script.append({"at": 0.0, "action": "attach", "mn": f"MN{i}", "mar": f"MAR{1 + i % mars}"})
         script.append({"at": 0.5, "action": "start_flow", "mn": f"MN{i}", "flow": f"flow{i}", "cn": "CN1"})
         for k in range(1, seconds // 2):
-            script.append({"at": k * 2.0 + i * 0.1, "action": "move", "mn": f"MN{i}", "mar": f"MAR{1 + (i + k) % mars}"})
+            mar = f"MAR{1 + (i + k) % mars}"
+            script.append({"at": k * 2.0 + i * 0.1, "action": "move", "mn": f"MN{i}", "mar": mar})
     return {
         "format": "dmmviz-scenario/1", "title": "busy: handovers every 2 s", "mode": "network-dmm",
         "network": {"mars": [{"id": f"MAR{i}", "prefix_pool": f"2001:db8:{i}::/48"} for i in range(1, mars + 1)],
@@ -94,7 +95,7 @@ def measure(name: str, trace: dict, repeat: int) -> None:
     ]
     for label, fmt, options in cases:
         try:
-            took, out = best(lambda: export(fmt, trace, options=options), repeat)  # noqa: B023
+            took, out = best(lambda fmt=fmt, options=options: export(fmt, trace, options=options), repeat)
         except ValueError as exc:  # e.g. too many lifelines for 72 ASCII columns
             print(f"  {label:34} {'-':>8}     {exc}")
             continue

@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.add_argument("--export", required=True, choices=EXPORTS, metavar="FORMAT", help=f"one of {', '.join(EXPORTS)}")
     r.add_argument("-o", "--output", help="write here instead of standard output (needed for pcap)")
-    r.add_argument("--until", type=float, help="stop at this simulated time (s); default: 5 s after the last script action")
+    r.add_argument("--until", type=float,
+                   help="stop at this simulated time (s); default: 5 s after the last script action")
     r.add_argument("--mode", choices=MODES, help="run under another anchoring design")
     r.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("compare", help="the metrics of the three modes side by side")
@@ -67,14 +68,18 @@ def _write(payload: str | bytes, output: str | None) -> None:
         sys.stdout.write(payload if payload.endswith("\n") else payload + "\n")
 
 
-def run_scenario(scenario: dict[str, Any], until: float | None = None, mode: str | None = None, seed: int = 0) -> Simulation:
+def run_scenario(
+    scenario: dict[str, Any], until: float | None = None, mode: str | None = None, seed: int = 0
+) -> Simulation:
     """A simulation of the scenario run to ``until`` (default: 5 s after its last script action)."""
     sim = Simulation(scenario, seed=seed, mode=mode)
     sim.run(default_until(scenario) if until is None else until)
     return sim
 
 
-def export_run(scenario: dict[str, Any], fmt: str, until: float | None = None, mode: str | None = None, seed: int = 0) -> str | bytes:
+def export_run(
+    scenario: dict[str, Any], fmt: str, until: float | None = None, mode: str | None = None, seed: int = 0
+) -> str | bytes:
     """Run a scenario and render it in one of EXPORTS. Used by the CLI and the web views alike."""
     return export_simulation(run_scenario(scenario, until, mode, seed), fmt)
 

@@ -145,7 +145,8 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(_summary_row(result, kind, f"kind-{kind}", lambda s, k=kind: s["messages"].get(k, 0),
                                 indent=True, chart=False))
     out += [
-        _summary_row(result, "Binding signalling (PBU/PBA/BU/BA)", "binding-signalling", lambda s: s["binding_messages"]),
+        _summary_row(result, "Binding signalling (PBU/PBA/BU/BA)", "binding-signalling",
+                     lambda s: s["binding_messages"]),
         _summary_row(result, "Handovers", "handovers", lambda s: s["handovers"], chart=False, lower_is_better=False),
         _summary_row(result, "Mean handover latency", "latency", lambda s: s["handover_latency_ms_mean"], "ms"),
         _summary_row(result, "Mean attach latency", "attach-latency", lambda s: s["attach_latency_ms_mean"], "ms"),
@@ -202,12 +203,13 @@ def format_table(result: dict[str, Any]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = [f"{result['title']} (until {result['until']:g} s)", ""]
     for n, line in enumerate(table):
-        lines.append("  ".join([line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:]))]).rstrip())
+        cells = (c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True))
+        lines.append("  ".join([line[0].ljust(widths[0]), *cells]).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     lost = result.get("lost_answer") or {}
     if lost.get("reason"):
         lines += ["", f"No 'handover with one lost PBA' row: {lost['reason']}."]
-    lines += ["", "(node) = the busiest node; '-' = nothing to measure, or never completed within the run. "
-              "Definitions: docs/metrics.md"]
+    lines += ["", ("(node) = the busiest node; '-' = nothing to measure, or never completed within the run. "
+                   "Definitions: docs/metrics.md")]
     return "\n".join(lines) + "\n"

@@ -3,9 +3,10 @@
 Every number here is read off the engine's events (docs/engine.md): message events for counts, send and arrival
 times; state events (l2_attach, binding_created, tunnel_up, drop, ...) replayed in ``seq`` order for tables and
 handovers. Nothing is estimated. ``MetricsObserver`` takes the events one by one while the engine runs (its memory
-follows the network's state, not the number of events); ``compute_metrics`` feeds it a finished trace. The only thing taken from the scenario rather than the events is the *direct* path a
-flow would have had (CN -> serving MAR -> MN), which by definition is not in the trace when traffic is tunnelled; it is
-read from the same topology and delays the engine routes with (``simulator.topology``, ``simulator.constants``).
+follows the network's state, not the number of events); ``compute_metrics`` feeds it a finished trace. The only
+thing taken from the scenario rather than the events is the *direct* path a flow would have had (CN -> serving MAR ->
+MN), which by definition is not in the trace when traffic is tunnelled; it is read from the same topology and delays
+the engine routes with (``simulator.topology``, ``simulator.constants``).
 
 Each key is defined in docs/metrics.md; the comments here say how the definition is applied.
 
@@ -259,7 +260,7 @@ class _Gap:
     """The longest silence of one direction of one flow across one handover (docs/metrics.md, Interruption): from the
     last arrival at or before the cut to the first arrival after the handover completed. Arrivals come in time order."""
 
-    __slots__ = ("cut", "last", "points", "resumed", "value", "done", "outage")
+    __slots__ = ("cut", "done", "last", "outage", "points", "resumed", "value")
 
     def __init__(self, cut: float, recent: Iterable[float]) -> None:
         self.cut = cut
@@ -314,8 +315,23 @@ class _Gap:
 class _Attach:
     """One L2 attach of an MN interface: its window, the signalling it is matched against, its flows' gaps."""
 
-    __slots__ = ("index", "mn", "interface", "mar", "t0", "previous", "cut", "end", "messages", "gaps", "flows",
-                 "candidate", "confirmed", "expected", "result")
+    __slots__ = (
+        "candidate",
+        "confirmed",
+        "cut",
+        "end",
+        "expected",
+        "flows",
+        "gaps",
+        "index",
+        "interface",
+        "mar",
+        "messages",
+        "mn",
+        "previous",
+        "result",
+        "t0",
+    )
 
     def __init__(self, index: int, event: Event, previous: str | None, cut: float) -> None:
         self.index = index
@@ -512,7 +528,8 @@ class MetricsObserver:
         """A PBU/BU sent again for the same binding while the last one is unanswered (RFC 5213 §6.9.4, RFC 6275
         §11.8). An engine that marks its retransmissions (``retransmission: true``) is taken at its word."""
         kind = e["kind"]
-        key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"), bool(e.get("lifetime")))
+        key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"),
+               bool(e.get("lifetime")))
         if "retransmission" in e:
             if e["retransmission"]:
                 self.retransmissions[kind] += 1
@@ -629,7 +646,7 @@ class MetricsObserver:
                 flow_id = flow_key[1]
                 pair = tuple(_Gap(cut, self._recent.get((record.mn, flow_id, d), ())) for d in ("down", "up"))
                 record.gaps[flow_id] = pair  # type: ignore[assignment]
-                for d, gap in zip(("down", "up"), pair):
+                for d, gap in zip(("down", "up"), pair, strict=True):
                     if not gap.done:
                         self._gaps[(record.mn, flow_id, d)].append(gap)
 
@@ -830,7 +847,8 @@ def _flow_names(flows: dict[tuple[str, str], FlowInfo]) -> dict[str, FlowInfo]:
     """Flows keyed by their id, or by "MN/flow" for every flow when two MNs use the same flow id."""
     ids = [flow for _, flow in flows]
     unique = len(ids) == len(set(ids))
-    return {(flow if unique else f"{mn}/{flow}"): flows[(mn, flow)] for mn, flow in sorted(flows, key=lambda k: (k[1], k[0]))}
+    ordered = sorted(flows, key=lambda k: (k[1], k[0]))
+    return {(flow if unique else f"{mn}/{flow}"): flows[(mn, flow)] for mn, flow in ordered}
 
 
 def _busiest(values: dict[str, int], keep: Callable[[str], bool]) -> dict[str, Any]:
@@ -844,7 +862,9 @@ def _busiest(values: dict[str, int], keep: Callable[[str], bool]) -> dict[str, A
 def summarize(metrics: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of one run (rows of ``compare``'s table), each a plain aggregate of the keys above."""
     hosts = {mn["id"] for mn in scenario["mobile_nodes"]} | {c["id"] for c in scenario["network"].get("cns", [])}
-    network = lambda node: node not in hosts  # noqa: E731 - routers, anchors and the DB
+    def network(node: str) -> bool:  # routers, anchors and the DB
+        return node not in hosts
+
     flows = metrics["flows"].values()
     states = metrics["state_entries"]
     return {

@@ -1,8 +1,9 @@
 """RFC-style ASCII sequence diagram, at most 72 columns wide, in the manner of the seed's Figure 5.
 
 Lifelines are columns of '|'; an arrow is `|----RS---->|` (crossing the columns between its ends), a tunnelled
-packet `|<===flow1 data (6 pkts)===>|`, a lost one ends in 'X', a tunnel coming up `|<==tunnel==>|`. A label too long for its arrow goes on the line
-above it; notes are written beside their lifeline, wrapped to fit, over the columns they cross, as Internet-Drafts do.
+packet `|<===flow1 data (6 pkts)===>|`, a lost one ends in 'X', a tunnel coming up `|<==tunnel==>|`. A label too long
+for its arrow goes on the line above it; notes are written beside their lifeline, wrapped to fit, over the columns
+they cross, as Internet-Drafts do.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def render(model: dict) -> str:
     # Header: names centred on their column; when they would touch, alternate names over two rows.
     crowded = any(len(n) >= spacing for n in names)
     header_rows = [[" "] * WIDTH for _ in range(2 if crowded else 1)]
-    for i, (name, x) in enumerate(zip(names, xs)):
+    for i, (name, x) in enumerate(zip(names, xs, strict=True)):
         name = name[: 2 * spacing - 1] if crowded else name
         canvas.text(header_rows[i % 2 if crowded else 0], max(0, x - len(name) // 2), name)
     if time_axis:

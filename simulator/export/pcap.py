@@ -36,14 +36,14 @@ import struct
 
 from scapy.layers.inet6 import (
     HAO,
+    MIP6MH_BA,
+    MIP6MH_BU,
     ICMPv6ND_RA,
     ICMPv6ND_RS,
     ICMPv6NDOptPrefixInfo,
     IPv6,
     IPv6ExtHdrDestOpt,
     IPv6ExtHdrRouting,
-    MIP6MH_BA,
-    MIP6MH_BU,
 )
 from scapy.packet import Raw
 
@@ -129,7 +129,8 @@ class AddressPlan:
         try:
             return self.infra[node]
         except KeyError:
-            raise ExportError(f"pcap: {node!r} ({self.roles.get(node, 'unknown role')}) has no address in the plan") from None
+            role = self.roles.get(node, "unknown role")
+            raise ExportError(f"pcap: {node!r} ({role}) has no address in the plan") from None
 
     def router_link_local(self, router: str, mode: str | None) -> str:
         """The access router's link-local address: fe80::1 on every MAG (RFC 5213 §6.9.3); in client-dmm, where
@@ -343,7 +344,8 @@ class _Builder:
         return bytes(IPv6(src=self._mn_ll(ev, "src"), dst=ALL_ROUTERS, hlim=ND_HOP_LIMIT) / ICMPv6ND_RS())
 
     def _ra(self, ev: dict) -> bytes:
-        pkt = IPv6(src=self.plan.router_link_local(ev["src"], self.mode), dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
+        router = self.plan.router_link_local(ev["src"], self.mode)
+        pkt = IPv6(src=router, dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
             chlim=HOP_LIMIT, prf=PRF_MEDIUM, routerlifetime=ROUTER_LIFETIME)
         for p in ev.get("prefixes") or []:
             net = ipaddress.IPv6Network(p["prefix"], strict=False)

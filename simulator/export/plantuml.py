@@ -4,8 +4,8 @@ Tunnelled data is a bold blue arrow labelled "(tunnelled)", native data green, a
 Creole markup in labels (`--`, `__`, `**`, `//`, `""`, `~~`, `<tag>`) is escaped with PlantUML's `~`. Characters the
 `~` cannot neutralise are written as numeric entities, which PlantUML draws as the character: `%` (the preprocessor
 runs `%getenv(...)` and friends anywhere in a line), `"` (ends a quoted participant name) and `&`; `$` and `\\`
-as `<U+0024>`, `<U+005C>`. Line breaks of every kind become spaces, so no user string can start a line (`@enduml`, `!include`,
-`skinparam`...).
+as `<U+0024>`, `<U+005C>`. Line breaks of every kind become spaces, so no user string can start a line (`@enduml`,
+`!include`, `skinparam`...).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def render(model: dict) -> str:
         if item["type"] == "message":
             out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : {escape(arrow_label(item, time_axis))}")
         elif item["type"] == "drop":
-            out.append(f"note over {ids[item['node']]} #FFCDD2 : {escape(stamp(item, 'X ' + item['label'], time_axis))}")
+            text = escape(stamp(item, "X " + item["label"], time_axis))
+            out.append(f"note over {ids[item['node']]} #FFCDD2 : {text}")
         else:
             over = ", ".join(ids[n] for n in item["over"])
             text = "\\n".join(escape(line) for line in item["lines"])

@@ -88,7 +88,8 @@ def check_options(options: dict | None) -> dict:
         raise ExportError(f"unknown option {unknown[0]!r}; known options: {', '.join(OPTION_KEYS)}")
     for key in ("start", "end"):
         value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value is not None and (not number or not math.isfinite(value)):
             raise ExportError(f"option {key!r} must be a number of seconds, not {value!r}")
     if options.get("start") is not None and options.get("end") is not None and options["start"] > options["end"]:
         raise ExportError(f"option 'start' ({options['start']}) is after 'end' ({options['end']})")
@@ -231,7 +232,8 @@ def _status(ev: dict) -> str:
 
 
 def _entries(ev: dict, name: PrefixNames) -> str:
-    return ", ".join(f"{name(e['hnp'])}@{e.get('anchor')}" for e in ev.get("entries") or [] if isinstance(e, dict) and "hnp" in e)
+    entries = [e for e in ev.get("entries") or [] if isinstance(e, dict) and "hnp" in e]
+    return ", ".join(f"{name(e['hnp'])}@{e.get('anchor')}" for e in entries)
 
 
 def message_label(ev: dict, name: PrefixNames, multi_if: set[str]) -> str:
@@ -403,8 +405,8 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
     if more:
         last = next(ev["t"] for ev in reversed(events) if in_window(ev, options))
         items.append({"type": "note", "t": items[-1]["t"], "over": order[:1], "kinds": ["truncated"],
-                      "lines": [f"... {more} more events up to t={last:g} s not drawn (at most {MAX_ITEMS} items): "
-                                f"narrow the window with the 'start' and 'end' options"]})
+                      "lines": [(f"... {more} more events up to t={last:g} s not drawn (at most {MAX_ITEMS} items): "
+                                 f"narrow the window with the 'start' and 'end' options")]})
     used = {n for item in items for n in item_nodes(item)}
     if options.get("nodes") is None:
         order = [n for n in order if n in used]

@@ -121,7 +121,8 @@ def layout(model: dict) -> dict:
         "time_axis_x": PAD + TIME_W - 8 if time_axis else None,
         "top": PAD + (24 if model.get("title") else 0),
         "bottom": y,
-        "lifelines": [{"id": lifeline["id"], "x": xs[i] + shift, "box_w": box_w[i]} for i, lifeline in enumerate(lifelines)],
+        "lifelines": [{"id": lifeline["id"], "x": xs[i] + shift, "box_w": box_w[i]}
+                      for i, lifeline in enumerate(lifelines)],
         "rows": rows,
         "legend_y": legend_y,
         "legend": legend,
@@ -168,7 +169,7 @@ def render(model: dict) -> str:
         add(f'<text x="{PAD}" y="{PAD + 12}" font-size="15" font-weight="bold">{_text(model["title"])}</text>\n')
 
     top, bottom = geo["top"], geo["bottom"]
-    for lifeline, placed in zip(model["lifelines"], geo["lifelines"]):
+    for lifeline, placed in zip(model["lifelines"], geo["lifelines"], strict=True):
         x, w = placed["x"], placed["box_w"]
         add(f'<line x1="{_num(x)}" y1="{_num(top + HEAD_H)}" x2="{_num(x)}" y2="{_num(bottom)}" '
             f'stroke="{COLORS["lifeline"]}" stroke-dasharray="4 3"/>\n')
@@ -178,7 +179,7 @@ def render(model: dict) -> str:
             add(f'<text x="{_num(x)}" y="{_num(y + 18)}" text-anchor="middle" font-weight="bold">'
                 f"{_text(lifeline['label'])}</text>\n")
 
-    for item, row in zip(model["items"], geo["rows"]):
+    for item, row in zip(model["items"], geo["rows"], strict=True):
         if geo["time_axis_x"] is not None:
             ty = row["y"] + 12 if item["type"] == "note" else row["y"] + 4
             add(f'<text x="{_num(geo["time_axis_x"])}" y="{_num(ty)}" text-anchor="end" font-size="10" '
@@ -189,7 +190,8 @@ def render(model: dict) -> str:
             color = COLORS["lost"]
             add(f'<path d="M{_num(row["x"] - 6)},{_num(row["y"] - 6)} l12,12 m0,-12 l-12,12" stroke="{color}" '
                 f'stroke-width="2.5"/>\n')
-            add(f'<text x="{_num(row["x"] + 12)}" y="{_num(row["y"] + 4)}" fill="{color}">{_text(item["label"])}</text>\n')
+            add(f'<text x="{_num(row["x"] + 12)}" y="{_num(row["y"] + 4)}" fill="{color}">'
+                f'{_text(item["label"])}</text>\n')
         else:
             add(f'<rect x="{_num(row["x"])}" y="{_num(row["y"])}" width="{_num(row["w"])}" height="{_num(row["h"])}" '
                 f'fill="{COLORS["note"]}" stroke="{COLORS["note_edge"]}"/>\n')
@@ -252,7 +254,8 @@ def _key(add, geo: dict) -> None:
         elif style == "lost":
             add(f'<line x1="{x}" y1="{_num(y - 4)}" x2="{x + 24}" y2="{_num(y - 4)}" stroke="{COLORS[style]}" '
                 f'stroke-width="1.3"/>\n')
-            add(f'<path d="M{x + 19},{_num(y - 9)} l10,10 m0,-10 l-10,10" stroke="{COLORS[style]}" stroke-width="2"/>\n')
+            add(f'<path d="M{x + 19},{_num(y - 9)} l10,10 m0,-10 l-10,10" stroke="{COLORS[style]}" '
+                'stroke-width="2"/>\n')
         else:
             add(f'<line x1="{x}" y1="{_num(y - 4)}" x2="{x + 30}" y2="{_num(y - 4)}" stroke="{COLORS[style]}" '
                 f'stroke-width="1.3" marker-end="url(#head-{style})"/>\n')

@@ -7,6 +7,8 @@ not (a lost packet, a de-registration). Delays: access link 1 ms, IP core 10 ms,
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 HNP1, HNP2 = "2001:db8:1:1::/64", "2001:db8:2:1::/64"
 MN_HNP1, MN_HNP2 = "2001:db8:1:1::1", "2001:db8:2:1::1"
 CN1, CN2 = "2001:db8:ca5e::1", "2001:db8:ca5e::2"
@@ -37,7 +39,7 @@ def _data(tr: _Trace, t: float, flow: str, n: int, cn: str, cn_addr: str, mn_add
     for direction, hops in (("down", path), ("up", path[::-1])):
         inner = (cn_addr, mn_addr) if direction == "down" else (mn_addr, cn_addr)
         when = t
-        for i, (a, b) in enumerate(zip(hops, hops[1:])):
+        for i, (a, b) in enumerate(pairwise(hops)):
             tunnel = anchor is not None and {a, b} == {anchor, serving}
             delay = 0.002 if tunnel else 0.001 if "MN1" in (a, b) else 0.010
             lost = direction == "down" and lost_at == i

@@ -14,7 +14,7 @@ from simulator.export.sequence import MAX_ITEMS, MAX_LIFELINES
 
 def _rs_trace(mns: int, per_mn: int = 1) -> dict:
     events = []
-    for k in range(per_mn):
+    for _ in range(per_mn):
         for i in range(mns):
             n = len(events)
             events.append({"seq": n, "id": n + 1, "t": n * 0.001, "arrive": n * 0.001 + 0.002, "kind": "RS",

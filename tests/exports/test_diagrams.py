@@ -32,7 +32,8 @@ def test_fig5_golden(fig5, fmt):
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no golden file {path.name}: run UPDATE_GOLDEN=1 pytest tests/exports"
-    assert text == path.read_text(encoding="utf-8"), f"{path.name} changed: UPDATE_GOLDEN=1 to accept, after reading the diff"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path.name} changed: UPDATE_GOLDEN=1 to accept, after reading the diff")
 
 
 def test_ascii_fig5_reads_like_the_seed(fig5):
@@ -142,7 +143,8 @@ def test_svg_escapes_text():
     """Titles and node names with markup characters come out as text, not markup."""
     title = 'Fig <5> & "quotes" \x01'
     trace = {"format": "dmmviz-trace/1", "title": title, "nodes": {"MN<1>": "mn", "M&R": "mar"}, "events": [
-        {"id": 1, "t": 0.0, "arrive": 0.1, "kind": "RS", "src": "MN<1>", "dst": "M&R", "mn": "MN<1>", "interface": "if1"}]}
+        {"id": 1, "t": 0.0, "arrive": 0.1, "kind": "RS", "src": "MN<1>", "dst": "M&R", "mn": "MN<1>",
+         "interface": "if1"}]}
     root = ET.fromstring(export("svg", trace))
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert 'Fig <5> & "quotes" ' in texts and "MN<1>" in texts and "M&R" in texts
@@ -157,7 +159,8 @@ def test_every_format_from_the_cli(tmp_path):
     for fmt in ("ascii", "mermaid", "plantuml", "svg", "pcap"):
         out = tmp_path / f"out.{fmt}"
         result = subprocess.run([os.sys.executable, "-m", "simulator", "run", str(scenario), "--export", fmt,
-                                 "--until", "15", "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                                 "--until", "15", "-o", str(out)],
+                                capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert result.returncode == 0, result.stderr
         data = out.read_bytes()
         assert data.startswith(b"\xd4\xc3\xb2\xa1") if fmt == "pcap" else b"MN1" in data

@@ -19,8 +19,8 @@ from simulator.export import export, sequence_model
 from simulator.export.text import one_line
 
 from .conftest import engine_trace, need
-from .test_pcap import message_events, records, tshark
 from .test_diagrams import MERMAID_DIR
+from .test_pcap import message_events, records, tshark
 
 EVIL_TITLE = ("Fig 5\n%%{init: {'theme': 'dark'}}%%\nparticipant EVIL\n@enduml\n!include /etc/passwd\r"
               "<script>alert(1)</script> %getenv(\"HOME\") $x & \"q\" \u2028title EVIL2\u2029; # -->> --> \\n end")
@@ -174,7 +174,7 @@ def test_ascii_hostile_names_keep_the_layout():
         plain_map = {bad: re.sub(r"\S", "x", one_line(bad)) for bad in EVIL.values()}
         plain = json.loads(json.dumps(evil))
 
-        def tame(value):
+        def tame(value, plain_map=plain_map):
             if isinstance(value, str):
                 return plain_map.get(value, value)
             if isinstance(value, list):

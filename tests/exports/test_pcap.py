@@ -8,7 +8,7 @@ import struct
 import subprocess
 
 import pytest
-from scapy.layers.inet6 import IPv6, UDP
+from scapy.layers.inet6 import UDP, IPv6
 from scapy.packet import Raw
 
 from simulator.export import ExportError, export
@@ -77,11 +77,12 @@ def test_tshark_pbu_pba_fields_equal_the_trace(tmp_path, name):
     trace = engine_trace(name)
     path = tmp_path / "run.pcap"
     path.write_bytes(export("pcap", trace))
-    out = tshark(path, "-Y", "mipv6", "-T", "fields", "-E", "separator=|", *sum((["-e", f] for f in MH_FIELDS), []))
-    rows = [dict(zip(MH_FIELDS, line.split("|"))) for line in out.splitlines()]
+    fields = [arg for f in MH_FIELDS for arg in ("-e", f)]
+    out = tshark(path, "-Y", "mipv6", "-T", "fields", "-E", "separator=|", *fields)
+    rows = [dict(zip(MH_FIELDS, line.split("|"), strict=True)) for line in out.splitlines()]
     expected = [e for e in trace["events"] if e["kind"] in ("PBU", "PBA")]
     assert len(rows) == len(expected) > 0
-    for row, ev in zip(rows, expected):
+    for row, ev in zip(rows, expected, strict=True):
         assert float(row["frame.time_epoch"]) == pytest.approx(ev["t"], abs=1e-6)
         assert row["mip6.mnid.identifier"] == ev["mn_id"]
         prefixes = ev["hnps"] or ["::/0"]  # RFC 5213 §8.1: ALL_ZERO asks the LMA for a prefix
@@ -221,13 +222,13 @@ def test_address_plan_and_link_local_router(fig5):
     recs = [IPv6(p) for _, p in records(export("pcap", fig5))]
     msgs = message_events(fig5)
     by_kind = {}
-    for pkt, ev in zip(recs, msgs):
+    for pkt, ev in zip(recs, msgs, strict=True):
         by_kind.setdefault(ev["kind"], (pkt, ev))
     pkt, _ = by_kind["PBU"]
     assert (pkt.src, pkt.dst) == ("2001:db8:ffff:1::2", "2001:db8:ffff:1::1")  # MAR2 -> MAR1
     pkt, _ = by_kind["RS"]
     assert (pkt.src, pkt.dst, pkt.hlim) == ("fe80::1:1", "ff02::2", 255)
-    ras = [(pkt, ev) for pkt, ev in zip(recs, msgs) if ev["kind"] == "RA"]
+    ras = [(pkt, ev) for pkt, ev in zip(recs, msgs, strict=True) if ev["kind"] == "RA"]
     assert {pkt.src for pkt, _ in ras} == {"fe80::1"}  # RFC 5213 §6.9.3: the MN never sees its router change
     pkt, ev = ras[-1]
     options = []
@@ -240,8 +241,9 @@ def test_address_plan_and_link_local_router(fig5):
 
 
 def test_data_udp_and_tunnel_ipv6_in_ipv6(fig5):
-    """Native data is UDP between the inner addresses; tunnelled data has an outer MAR-to-MAR header (next header 41)."""
-    for pkt_bytes, ev in zip((p for _, p in records(export("pcap", fig5))), message_events(fig5)):
+    """Native data is UDP between the inner addresses; tunnelled data has an outer MAR-to-MAR header (next header
+    41)."""
+    for pkt_bytes, ev in zip((p for _, p in records(export("pcap", fig5))), message_events(fig5), strict=True):
         if ev["kind"] != "DATA":
             continue
         pkt = IPv6(pkt_bytes)
@@ -255,7 +257,7 @@ def test_data_udp_and_tunnel_ipv6_in_ipv6(fig5):
 
 def test_db_messages_are_udp_json(fig5):
     """Session-DB messages are UDP to port 7333 carrying the documented JSON."""
-    pairs = [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", fig5)), message_events(fig5))]
+    pairs = [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", fig5)), message_events(fig5), strict=True)]
     reply_pkt, reply = next((p, e) for p, e in pairs if e["kind"] == "DB_REPLY" and e["dst"] == "MAR2")
     assert reply_pkt.src == "2001:db8:ffff:3::1" and reply_pkt[UDP].dport == DB_PORT
     body = json.loads(bytes(reply_pkt[UDP].payload))
@@ -284,7 +286,8 @@ def test_unencodable_message_is_named():
 
 def test_tunnel_end_addresses_from_the_trace_are_used_everywhere(handmade):
     """When the trace gives a tunnel's outer addresses, the PBU/PBA use the same addresses for those MARs."""
-    pairs = [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", handmade)), message_events(handmade))]
+    recs = records(export("pcap", handmade))
+    pairs = [(IPv6(p), e) for (_, p), e in zip(recs, message_events(handmade), strict=True)]
     tunnelled = next(p for p, e in pairs if e["kind"] == "DATA" and e["encapsulated"])
     assert {tunnelled.src, tunnelled.dst} == {"2001:db8:1::1", "2001:db8:2::1"}  # outer_src/outer_dst of the trace
     pbu = next(p for p, e in pairs if e["kind"] == "PBU")

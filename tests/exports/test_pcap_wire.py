@@ -44,7 +44,7 @@ def _trace(scenario: dict, until: float = 10.0) -> dict:
 
 
 def _pairs(trace: dict) -> list[tuple[IPv6, dict]]:
-    return [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", trace)), message_events(trace))]
+    return [(IPv6(p), e) for (_, p), e in zip(records(export("pcap", trace)), message_events(trace), strict=True)]
 
 
 @pytest.mark.parametrize("name", ["fig5-handover", "fig2-client-dmm"])

@@ -43,7 +43,8 @@ def test_compare_page_table_matches_cli_numbers(client, mostly_static):
         assert line, row.key
         cells = re.findall(r"<td>(.*?)</td>", line.group(1))
         want = [
-            format_value(row.values.get(m), row.notes.get(m, ""), row.unit) if expected["runs"][m]["available"] else "n/a"
+            format_value(row.values.get(m), row.notes.get(m, ""), row.unit)
+            if expected["runs"][m]["available"] else "n/a"
             for m in MODES
         ]
         assert cells == want, row.key

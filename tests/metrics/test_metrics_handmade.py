@@ -10,9 +10,10 @@ tests/metrics/test_metrics_runs.py checks the same numbers on real engine runs.
 from __future__ import annotations
 
 import pytest
-from .tracebuilder import TraceBuilder
 
 from simulator.metrics import compute_metrics
+
+from .tracebuilder import TraceBuilder
 
 SCENARIO = {
     "format": "dmmviz-scenario/1",
@@ -42,7 +43,8 @@ def network_dmm_fig5() -> dict:
     b.msg("DB_UPDATE", "MAR1", "DB", 0.002, 10, mn="MN1", op="add", entries=[{"hnp": HNP1, "anchor": "MAR1"}])
     b.msg("RA", "MAR1", "MN1", 0.002, 2, mn="MN1", interface="if1", prefixes=[{"prefix": HNP1}])
     b.state("db_entry_added", 0.012, node="DB", mn="MN1", hnp=HNP1, anchor="MAR1")
-    b.state("flow_started", 4.4, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=HNP1, anchor="MAR1")
+    b.state("flow_started", 4.4, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=HNP1,
+            anchor="MAR1")
     for n, t in enumerate((4.4, 4.6, 4.8), start=1):
         b.path("flow1", "down", n, t, NATIVE_DOWN)
         b.path("flow1", "up", n, t, NATIVE_UP)
@@ -78,7 +80,8 @@ def test_messages_counted_by_kind():
     """Each signalling message of Figure 5 is counted once under its kind; DATA counts segments (not packets)."""
     m = compute_metrics(network_dmm_fig5(), SCENARIO)
     # attach: RS, DB_UPDATE, RA; handover: RS, DB_QUERY, DB_REPLY, PBU, PBA, DB_UPDATE (HNP2), RA
-    assert m["messages"] == {"DATA": 26, "DB_QUERY": 1, "DB_REPLY": 1, "DB_UPDATE": 2, "PBA": 1, "PBU": 1, "RA": 2, "RS": 2}
+    assert m["messages"] == {"DATA": 26, "DB_QUERY": 1, "DB_REPLY": 1, "DB_UPDATE": 2, "PBA": 1, "PBU": 1, "RA": 2,
+                             "RS": 2}
     assert m["signalling_messages"] == 10
     # 3 packets x 2 segments x 2 directions native, 2 x 3 x 2 tunnelled, 1 lost segment each way
     assert m["data_segments"] == 3 * 2 * 2 + 2 * 3 * 2 + 2
@@ -172,7 +175,8 @@ def centralized_move() -> dict:
         return t + 0.024
 
     register("MAR1", 0.0, 1)
-    b.state("flow_started", 1.0, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=LMA_HNP, anchor="LMA")
+    b.state("flow_started", 1.0, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=LMA_HNP,
+            anchor="LMA")
     via_mar1 = [("CN1", "LMA", 10, False), ("LMA", "MAR1", 10, True), ("MAR1", "MN1", 2, False)]
     b.path("flow1", "down", 1, 1.0, via_mar1)
     b.state("l2_detach", 5.0, node="MAR1", mn="MN1", interface="if1")
@@ -223,7 +227,8 @@ def client_dmm_move() -> dict:
     b.state("l2_attach", 0.0, node="MAR1", mn="MN1", interface="if1")
     b.msg("RS", "MN1", "MAR1", 0.0, 2, mn="MN1", interface="if1")
     b.msg("RA", "MAR1", "MN1", 0.002, 2, mn="MN1", interface="if1", prefixes=[{"prefix": HNP1}])
-    b.state("flow_started", 1.0, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=HNP1, anchor="MAR1")
+    b.state("flow_started", 1.0, node="MN1", mn="MN1", flow="flow1", cn="CN1", interface="if1", prefix=HNP1,
+            anchor="MAR1")
     b.state("l2_detach", 5.0, node="MAR1", mn="MN1", interface="if1")
     b.state("l2_attach", 5.05, node="MAR2", mn="MN1", interface="if1")
     b.msg("RS", "MN1", "MAR2", 5.05, 2, mn="MN1", interface="if1")

@@ -192,7 +192,8 @@ def test_detach_then_attach_elsewhere_is_a_handover_and_back_home_is_not():
     attached back to MAR2 it is an attachment, not a handover. The flow's interruption spans the whole second off
     the air: last arrival 4.812, first after the attach 6.214 (tick 6.2 through the tunnel: 10 + 2 + 2 ms)."""
     s = copy.deepcopy(ONE_MOVE)
-    s["script"] = s["script"][:2] + [
+    s["script"] = [
+        *s["script"][:2],
         {"at": 5.0, "action": "detach", "mn": "MN1"},
         {"at": 6.0, "action": "attach", "mn": "MN1", "mar": "MAR2"},
         {"at": 8.0, "action": "detach", "mn": "MN1"},
