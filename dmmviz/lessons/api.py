@@ -3,7 +3,8 @@
 GET  /lessons/api/<slug>/      {"lesson": <dmmviz-lesson/1>, "status", "can_edit", "moments": [...]}; for anyone but
                                the lesson's editors and instructors, without checkpoint feedback and answers
 PUT  /lessons/api/<slug>/      body: a dmmviz-lesson/1 document (optionally with "status"); the owner only.
-                               200 {"ok": true, "lesson", "status", "moments"} or 400 {"problems": [{"path", "message"}]}
+                               200 {"ok": true, "lesson", "status", "moments"}
+                               or 400 {"problems": [{"path", "message"}]}
 POST /lessons/api/validate/    body: a lesson document -> {"problems", "moments"}; instructors only
 POST /lessons/api/simulate/    body: {"scenario", "until", "command"?} or {"scenario", "steps", "step", "command"?}
                                -> {"state", "events", "now", "next"}: the state at `until` (or where step `step`
@@ -38,7 +39,9 @@ def _problems(problems: list[Any], status: int = 400) -> JsonResponse:
 
 def _body(request: HttpRequest) -> Any:
     if len(request.body) > MAX_FILE_BYTES:
-        raise lessonfile.LessonError([lessonfile.Problem("", f"the request is larger than {MAX_FILE_BYTES // 1024} KiB")])
+        raise lessonfile.LessonError(
+            [lessonfile.Problem("", f"the request is larger than {MAX_FILE_BYTES // 1024} KiB")]
+        )
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError:
@@ -53,9 +56,20 @@ def moments_json(data: dict[str, Any], answers: bool = True) -> list[dict[str, A
     messages = step_messages(data) if answers else []
     for m in lessonfile.play(data):
         q = m.question
-        question = ({**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if answers else q.public()) if q else None
-        out.append({"index": m.index, "start": m.opening.t, "t": m.t, "question": question,
-                    **({"messages": messages[m.index]} if answers else {})})
+        question = (
+            ({**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if answers else q.public())
+            if q
+            else None
+        )
+        out.append(
+            {
+                "index": m.index,
+                "start": m.opening.t,
+                "t": m.t,
+                "question": question,
+                **({"messages": messages[m.index]} if answers else {}),
+            }
+        )
     return out
 
 
@@ -73,8 +87,13 @@ def step_messages(data: dict[str, Any]) -> list[list[dict[str, Any]]]:
         for action in step.get("actions", []):
             events += sim.apply(dict(action))
         events += sim.run(float(step["until"]))
-        out.append([{"t": e["t"], "kind": e["kind"], "src": e["src"], "dst": e["dst"]}
-                    for e in events if "src" in e and "dst" in e and e["kind"].isupper() and e["kind"] != "DATA"][:MAX_STEP_MESSAGES])
+        out.append(
+            [
+                {"t": e["t"], "kind": e["kind"], "src": e["src"], "dst": e["dst"]}
+                for e in events
+                if "src" in e and "dst" in e and e["kind"].isupper() and e["kind"] != "DATA"
+            ][:MAX_STEP_MESSAGES]
+        )
     return out
 
 
@@ -95,11 +114,21 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
         except lessonfile.LessonError:
             moments = []
         document = lesson.document() if full else results.student_document(lesson.document())
-        return JsonResponse({"lesson": document, "status": lesson.status, "slug": lesson.slug,
-                             "can_edit": can_edit(request.user, lesson), "moments": moments})
+        return JsonResponse(
+            {
+                "lesson": document,
+                "status": lesson.status,
+                "slug": lesson.slug,
+                "can_edit": can_edit(request.user, lesson),
+                "moments": moments,
+            }
+        )
     if not can_edit(request.user, lesson):
-        return _forbidden("only the instructor who owns this lesson may change it" if not lesson.builtin
-                          else "built-in lessons are read-only; duplicate it to change it")
+        return _forbidden(
+            "only the instructor who owns this lesson may change it"
+            if not lesson.builtin
+            else "built-in lessons are read-only; duplicate it to change it"
+        )
     try:
         data = _body(request)
     except lessonfile.LessonError as exc:
@@ -116,8 +145,15 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
     lesson.status = status
     lesson.retitle_slug()
     lesson.save()
-    return JsonResponse({"ok": True, "lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug,
-                         "moments": moments_json(lesson.document())})
+    return JsonResponse(
+        {
+            "ok": True,
+            "lesson": lesson.document(),
+            "status": lesson.status,
+            "slug": lesson.slug,
+            "moments": moments_json(lesson.document()),
+        }
+    )
 
 
 @require_POST
@@ -153,7 +189,9 @@ def simulate(request: HttpRequest) -> HttpResponse:
         return _problems([lessonfile.Problem("until", f"a time in seconds between 0 and {MAX_SIMULATE_UNTIL:g}")])
     step = body.get("step")
     steps = body.get("steps")
-    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or not isinstance(steps, list) or not 0 <= step < len(steps)):
+    if step is not None and (
+        isinstance(step, bool) or not isinstance(step, int) or not isinstance(steps, list) or not 0 <= step < len(steps)
+    ):
         return _problems([lessonfile.Problem("step", "the index of one of the lesson's steps (send the steps too)")])
     try:
         if step is not None:
@@ -165,7 +203,9 @@ def simulate(request: HttpRequest) -> HttpResponse:
             sim = Simulation(scenario, seed=lessonfile.seed_of(scenario))
             events = sim.run(float(until))
     except ScenarioError as exc:
-        return _problems([lessonfile.Problem(f"scenario.{p.path}" if p.path else "scenario", p.message) for p in exc.problems])
+        return _problems(
+            [lessonfile.Problem(f"scenario.{p.path}" if p.path else "scenario", p.message) for p in exc.problems]
+        )
     except lessonfile.LessonError as exc:
         return _problems(exc.problems)
     except ValueError as exc:

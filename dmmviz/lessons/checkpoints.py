@@ -19,7 +19,9 @@ NONE = "none"  # the choice value for "none of them" / "not attached"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be asked at this moment (unknown node, flow not active, ...). ``field`` names the key."""
+    """A checkpoint that cannot be asked at this moment (unknown node, flow not active, ...).
+
+    ``field`` names the key."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
@@ -50,7 +52,12 @@ class Question:
 
     def public(self) -> dict[str, Any]:
         """What a student may see before answering (no answer, no explanation)."""
-        return {"kind": self.kind, "prompt": self.prompt, "input": self.input, "choices": [list(c) for c in self.choices]}
+        return {
+            "kind": self.kind,
+            "prompt": self.prompt,
+            "input": self.input,
+            "choices": [list(c) for c in self.choices],
+        }
 
 
 class ResponseError(ValueError):
@@ -58,7 +65,9 @@ class ResponseError(ValueError):
 
 
 def normalise_response(question: Question, response: Any) -> tuple[str, ...] | int:
-    """Turn a submitted response (a string, a list of strings, or a number) into the answer's form; raise ResponseError."""
+    """Turn a submitted response (a string, a list of strings, or a number) into the answer's form.
+
+    Raises ResponseError for a response that is not an answer."""
     if question.input == "number":
         if isinstance(response, list) and len(response) == 1:
             response = response[0]
@@ -100,7 +109,9 @@ def _mn(state: dict[str, Any], params: dict[str, Any]) -> tuple[str, dict[str, A
     mn_id = params["mn"]
     mn = state["mns"].get(mn_id)
     if mn is None:
-        raise CheckpointError("mn", f"unknown mobile node {mn_id!r} (mobile nodes: {', '.join(sorted(state['mns'])) or 'none'})")
+        raise CheckpointError(
+            "mn", f"unknown mobile node {mn_id!r} (mobile nodes: {', '.join(sorted(state['mns'])) or 'none'})"
+        )
     return mn_id, mn
 
 
@@ -111,7 +122,9 @@ def _active_flow(state: dict[str, Any], params: dict[str, Any]) -> tuple[str, di
     for flow in active:
         if flow["id"] == flow_id:
             if not flow.get("anchor"):
-                raise CheckpointError("flow", f"{flow_id} of {mn_id} has no prefix yet at t={_t(state)} (it waits for an RA)")
+                raise CheckpointError(
+                    "flow", f"{flow_id} of {mn_id} has no prefix yet at t={_t(state)} (it waits for an RA)"
+                )
             return mn_id, mn, flow
     names = ", ".join(f["id"] for f in active) or "none"
     raise CheckpointError("flow", f"{mn_id} has no active flow {flow_id!r} at t={_t(state)} (active flows: {names})")
@@ -151,7 +164,8 @@ def _flow_anchor(state: dict[str, Any], p: dict[str, Any]) -> Question:
     how = (
         f"{mn_id} is on {anchor} itself, so the flow is routed natively."
         if serving == anchor
-        else f"{mn_id}'s {flow['interface']} is now served by {serving or 'no MAR'}, so {anchor} tunnels the flow there."
+        else f"{mn_id}'s {flow['interface']} is now served by {serving or 'no MAR'}, "
+        f"so {anchor} tunnels the flow there."
     )
     return Question(
         kind="flow_anchor",
@@ -159,7 +173,8 @@ def _flow_anchor(state: dict[str, Any], p: dict[str, Any]) -> Question:
         input="choice",
         choices=_anchors(state),
         answer=(anchor,),
-        explanation=f"{flow['id']} uses the prefix {flow['prefix']}, which {anchor} allocated: {anchor} anchors it for as "
+        explanation=f"{flow['id']} uses the prefix {flow['prefix']}, which {anchor} allocated: "
+        f"{anchor} anchors it for as "
         f"long as the flow lives. {how}",
     )
 
@@ -210,7 +225,8 @@ def _deprecated_prefix(state: dict[str, Any], p: dict[str, Any]) -> Question:
     deprecated = tuple(sorted(pr["prefix"] for pr in prefixes if pr["deprecated"]))
     if deprecated:
         why = (
-            f"The last RA listed {', '.join(deprecated)} with preferred lifetime 0: the addresses keep serving the flows "
+            f"The last RA listed {', '.join(deprecated)} with preferred lifetime 0: "
+            "the addresses keep serving the flows "
             f"that already use them, but new flows pick a preferred prefix (RFC 6724 rule 3)."
         )
     else:
@@ -242,7 +258,9 @@ def _serving_mar(state: dict[str, Any], p: dict[str, Any]) -> Question:
         input="choice",
         choices=(*_anchors(state), (NONE, "Not attached")),
         answer=(mar or NONE,),
-        explanation=f"{mn_id}'s {iface} is attached to {mar}." if mar else f"{mn_id}'s {iface} is not attached to any MAR.",
+        explanation=f"{mn_id}'s {iface} is attached to {mar}."
+        if mar
+        else f"{mn_id}'s {iface} is not attached to any MAR.",
     )
 
 
@@ -255,7 +273,8 @@ def _tunnel_count(state: dict[str, Any], p: dict[str, Any]) -> Question:
         input="number",
         choices=(),
         answer=len(pairs),
-        explanation=f"Tunnels now: {listed}. A tunnel exists only while an anchor forwards a prefix in use to another MAR."
+        explanation=f"Tunnels now: {listed}. "
+        "A tunnel exists only while an anchor forwards a prefix in use to another MAR."
         if pairs
         else "No tunnel exists: no anchor is forwarding a prefix in use to another MAR.",
     )
@@ -278,15 +297,20 @@ def _tunnel_peers(state: dict[str, Any], p: dict[str, Any]) -> Question:
 def _binding_count(state: dict[str, Any], p: dict[str, Any]) -> Question:
     node = _node(state, p)
     cache = state["mars"][node]["binding_cache"]
-    entries = "; ".join(f"{b['hnp']} of {b['mn']} → {b['serving']}" + (f" ({b['state']})" if b.get("state", "active") != "active" else "") for b in cache)
+    entries = "; ".join(
+        f"{b['hnp']} of {b['mn']} → {b['serving']}"
+        + (f" ({b['state']})" if b.get("state", "active") != "active" else "")
+        for b in cache
+    )
     return Question(
         kind="binding_count",
         prompt=f"How many entries does {node}'s binding cache hold now?",
         input="number",
         choices=(),
         answer=len(cache),
-        explanation=f"{node}'s binding cache: {entries}." if cache else f"{node}'s binding cache is empty: it anchors no "
-        "prefix that is in use away from it.",
+        explanation=f"{node}'s binding cache: {entries}."
+        if cache
+        else f"{node}'s binding cache is empty: it anchors no prefix that is in use away from it.",
     )
 
 
@@ -300,7 +324,9 @@ def _db_entries(state: dict[str, Any], p: dict[str, Any]) -> Question:
         input="number",
         choices=(),
         answer=len(entries),
-        explanation=f"The session DB holds for {mn_id}: {listed}." if entries else f"The session DB holds nothing for {mn_id}.",
+        explanation=f"The session DB holds for {mn_id}: {listed}."
+        if entries
+        else f"The session DB holds nothing for {mn_id}.",
     )
 
 
@@ -340,12 +366,19 @@ def ask(checkpoint: dict[str, Any], state: dict[str, Any]) -> Question:
     custom = checkpoint.get("question")
     if custom:
         question = Question(
-            kind=question.kind, prompt=custom, input=question.input, choices=question.choices,
-            answer=question.answer, explanation=question.explanation,
+            kind=question.kind,
+            prompt=custom,
+            input=question.input,
+            choices=question.choices,
+            answer=question.answer,
+            explanation=question.explanation,
         )
     return question
 
 
 def kinds_catalogue() -> list[dict[str, Any]]:
     """The kinds for the editor: name, label, required and optional parameters."""
-    return [{"kind": name, "label": k.label, "required": list(k.required), "optional": list(k.optional)} for name, k in KINDS.items()]
+    return [
+        {"kind": name, "label": k.label, "required": list(k.required), "optional": list(k.optional)}
+        for name, k in KINDS.items()
+    ]

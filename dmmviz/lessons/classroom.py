@@ -21,9 +21,9 @@ from channels.layers import get_channel_layer
 from dmmviz.web.models import SimSession
 
 from . import player, text
-from .player import resync
 from .checkpoints import ResponseError, normalise_response
 from .models import Branch, ClassAnswer, ClassMember, LiveClass
+from .player import resync
 
 
 def class_group(code: str) -> str:
@@ -34,7 +34,9 @@ def notify(live_class: LiveClass) -> None:
     """Tell the lesson panels of the class what it is on now."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(class_group(live_class.code), {"type": "class.changed", "info": info_of(live_class)})
+        async_to_sync(layer.group_send)(
+            class_group(live_class.code), {"type": "class.changed", "info": info_of(live_class)}
+        )
 
 
 def session_of_code(code: str) -> str | None:
@@ -89,15 +91,25 @@ def answer(live_class: LiveClass, owner: dict[str, Any], response: Any) -> dict[
     value = normalise_response(question, response)
     stored = list(value) if isinstance(value, tuple) else value
     correct = value == question.answer
-    mine = ClassAnswer.objects.filter(live_class=live_class, step=index, user=owner["user"], session_key=owner["session_key"]).first()
+    mine = ClassAnswer.objects.filter(
+        live_class=live_class, step=index, user=owner["user"], session_key=owner["session_key"]
+    ).first()
     if mine is None:
-        mine = ClassAnswer.objects.create(live_class=live_class, step=index, first=stored, first_correct=correct,
-                                          response=stored, correct=correct, **owner)
+        mine = ClassAnswer.objects.create(
+            live_class=live_class,
+            step=index,
+            first=stored,
+            first_correct=correct,
+            response=stored,
+            correct=correct,
+            **owner,
+        )
     else:
         mine.response, mine.correct, mine.tries = stored, mine.correct or correct, mine.tries + 1
         mine.save(update_fields=["response", "correct", "tries", "updated"])
     feedback = ((live_class.lesson_data["steps"][index].get("checkpoint") or {}).get("feedback") or {}).get(
-        "correct" if correct else "incorrect", "")
+        "correct" if correct else "incorrect", ""
+    )
     shown = mine.correct or index in (live_class.revealed or [])
     return {
         "step": index,
@@ -119,7 +131,9 @@ def reveal(live_class: LiveClass) -> None:
 
 def join(live_class: LiveClass, owner: dict[str, Any]) -> None:
     """Count a student who opened the class page (once per user or browser session)."""
-    member = ClassMember.objects.filter(live_class=live_class, user=owner["user"], session_key=owner["session_key"]).first()
+    member = ClassMember.objects.filter(
+        live_class=live_class, user=owner["user"], session_key=owner["session_key"]
+    ).first()
     if member is None:
         ClassMember.objects.create(live_class=live_class, **owner)
     else:
@@ -130,7 +144,11 @@ def start(lesson_data: dict[str, Any], instructor: Any, lesson: Any = None) -> L
     """A new live class on its own simulation session, at the lesson's first step."""
     session = player.new_session(lesson_data)
     live_class = LiveClass.objects.create(
-        code=LiveClass.new_code(), lesson=lesson, lesson_data=lesson_data, instructor=instructor, sim_session=session,
+        code=LiveClass.new_code(),
+        lesson=lesson,
+        lesson_data=lesson_data,
+        instructor=instructor,
+        sim_session=session,
     )
     set_step(live_class, 0)
     return live_class
@@ -157,7 +175,12 @@ def branch(live_class: LiveClass, owner: dict[str, Any]) -> Branch:
     """A private copy of the class's simulation as it is now, for one student (``owner``: permissions.owner_fields)."""
     source = SimSession.objects.get(pk=live_class.sim_session_id)
     copy = SimSession.objects.create(
-        scenario=source.scenario, scenario_data=source.scenario_data, seed=source.seed, mode=source.mode,
-        journal=source.journal, steps=source.steps, now=source.now,
+        scenario=source.scenario,
+        scenario_data=source.scenario_data,
+        seed=source.seed,
+        mode=source.mode,
+        journal=source.journal,
+        steps=source.steps,
+        now=source.now,
     )
     return Branch.objects.create(live_class=live_class, sim_session=copy, **owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -15,7 +16,9 @@ MAX_FILE_BYTES = 512 * 1024
 def read_json_upload(upload: Any) -> Any:
     """Parse an uploaded JSON file; raise forms.ValidationError saying what is wrong (size, encoding, JSON syntax)."""
     if upload.size > MAX_FILE_BYTES:
-        raise forms.ValidationError(f"the file is {upload.size // 1024} KiB; a lesson file may be at most {MAX_FILE_BYTES // 1024} KiB")
+        raise forms.ValidationError(
+            f"the file is {upload.size // 1024} KiB; a lesson file may be at most {MAX_FILE_BYTES // 1024} KiB"
+        )
     raw = upload.read()
     try:
         text = raw.decode("utf-8-sig")
@@ -37,9 +40,14 @@ class ImportForm(forms.Form):
         data = read_json_upload(self.cleaned_data["file"])
         if isinstance(data, dict) and data.get("format") == lessonfile.SCENARIO_FORMAT:
             data = lessonfile.from_scenario(data)
-        problems = lessonfile.validate(data)
+        # In the file's order (steps[2] before steps[10]), so a long list reads from the top of the file down.
+        problems = sorted(
+            lessonfile.validate(data), key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p.path)]
+        )
         if problems:
-            raise forms.ValidationError([forms.ValidationError(f"{p.path}: {p.message}" if p.path else p.message) for p in problems])
+            raise forms.ValidationError(
+                [forms.ValidationError(f"{p.path}: {p.message}" if p.path else p.message) for p in problems]
+            )
         return lessonfile.normalise(data)
 
 

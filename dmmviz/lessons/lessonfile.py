@@ -25,11 +25,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from dmmviz.web import limits
 from simulator import CommandError, Problem, ScenarioError, Simulation, load_scenario
 from simulator import validate as validate_scenario
 from simulator.commands import COMMANDS, shape_problems
-
-from dmmviz.web import limits
 
 from . import checkpoints
 from .checkpoints import CheckpointError, Question
@@ -143,17 +142,39 @@ def _structure_problems(data: Any) -> list[Problem]:
         start = step.get("start")
         if start is not None:
             if not _is_number(start):
-                problems.append(Problem(f"{where}.start", "the simulated time (seconds) at which the step opens, a number (or null)"))
+                problems.append(
+                    Problem(
+                        f"{where}.start", "the simulated time (seconds) at which the step opens, a number (or null)"
+                    )
+                )
             elif start < previous:
-                problems.append(Problem(f"{where}.start", f"{start:g} is before the previous step's pause at {previous:g}; a step opens where the previous one ended or later"))
+                problems.append(
+                    Problem(
+                        f"{where}.start",
+                        f"{start:g} is before the previous step's pause at {previous:g}; "
+                        "a step opens where the previous one ended or later",
+                    )
+                )
             elif _is_number(step.get("until")) and start > step["until"]:
-                problems.append(Problem(f"{where}.start", f"{start:g} is after this step's end ({step['until']:g}); a step opens before it pauses"))
+                problems.append(
+                    Problem(
+                        f"{where}.start",
+                        f"{start:g} is after this step's end ({step['until']:g}); a step opens before it pauses",
+                    )
+                )
         problems += _highlight_problems(step.get("highlight"), f"{where}.highlight")
         until = step.get("until")
         if not _is_number(until):
-            problems.append(Problem(f"{where}.until", "the simulated time (seconds) at which the step pauses, a number"))
+            problems.append(
+                Problem(f"{where}.until", "the simulated time (seconds) at which the step pauses, a number")
+            )
         elif until < previous:
-            problems.append(Problem(f"{where}.until", f"{until:g} is before the previous step's pause at {previous:g}; steps go forward in time"))
+            problems.append(
+                Problem(
+                    f"{where}.until",
+                    f"{until:g} is before the previous step's pause at {previous:g}; steps go forward in time",
+                )
+            )
         elif until > MAX_TIME:
             problems.append(Problem(f"{where}.until", f"at most {MAX_TIME:g} seconds"))
         else:
@@ -167,21 +188,29 @@ def _highlight_problems(highlight: Any, where: str) -> list[Problem]:
     if highlight is None:
         return []
     if not isinstance(highlight, list) or len(highlight) > MAX_HIGHLIGHT:
-        return [Problem(where, f'a list of at most {MAX_HIGHLIGHT} names: node ids, message kinds or prefixes, e.g. ["MAR2", "PBU"]')]
-    return [Problem(f"{where}[{j}]", "a node id, a message kind or a prefix (a non-empty string of at most 80 characters)")
-            for j, item in enumerate(highlight) if not isinstance(item, str) or not item.strip() or len(item) > 80]
+        return [
+            Problem(
+                where,
+                f'a list of at most {MAX_HIGHLIGHT} names: node ids, message kinds or prefixes, e.g. ["MAR2", "PBU"]',
+            )
+        ]
+    return [
+        Problem(f"{where}[{j}]", "a node id, a message kind or a prefix (a non-empty string of at most 80 characters)")
+        for j, item in enumerate(highlight)
+        if not isinstance(item, str) or not item.strip() or len(item) > 80
+    ]
 
 
 def _action_problems(actions: Any, where: str) -> list[Problem]:
     if not isinstance(actions, list):
-        return [Problem(where, "a list of actions such as {\"action\": \"move\", \"mn\": \"MN1\", \"mar\": \"MAR2\"}")]
+        return [Problem(where, 'a list of actions such as {"action": "move", "mn": "MN1", "mar": "MAR2"}')]
     if len(actions) > MAX_ACTIONS:
         return [Problem(where, f"at most {MAX_ACTIONS} actions per step")]
     problems = []
     for j, action in enumerate(actions):
         path = f"{where}[{j}]"
         if not isinstance(action, dict):
-            problems.append(Problem(path, "an action is an object with \"action\" and its keys"))
+            problems.append(Problem(path, 'an action is an object with "action" and its keys'))
             continue
         for key, message in shape_problems(action):  # the engine's command catalogue (simulator/commands.py)
             if key == "at":
@@ -194,7 +223,7 @@ def _checkpoint_problems(checkpoint: Any, where: str) -> list[Problem]:
     if checkpoint is None:
         return []
     if not isinstance(checkpoint, dict):
-        return [Problem(where, "a checkpoint is an object with \"kind\" and the kind's keys, or null")]
+        return [Problem(where, 'a checkpoint is an object with "kind" and the kind\'s keys, or null')]
     kind = checkpoints.KINDS.get(checkpoint.get("kind"))  # type: ignore[arg-type]
     if kind is None:
         return [Problem(f"{where}.kind", f"one of {', '.join(checkpoints.KINDS)}")]
@@ -202,7 +231,13 @@ def _checkpoint_problems(checkpoint: Any, where: str) -> list[Problem]:
     allowed = {*checkpoints.COMMON_KEYS, *kind.required, *kind.optional}
     for key, value in checkpoint.items():
         if key not in allowed:
-            problems.append(Problem(f"{where}.{str(key)[:40]}", f"{checkpoint['kind']} takes no key {str(key)[:40]!r} (it takes {', '.join(sorted(allowed - {'kind'}))})"))
+            problems.append(
+                Problem(
+                    f"{where}.{str(key)[:40]}",
+                    f"{checkpoint['kind']} takes no key {str(key)[:40]!r} "
+                    f"(it takes {', '.join(sorted(allowed - {'kind'}))})",
+                )
+            )
         elif key in (*kind.required, *kind.optional) and (not isinstance(value, str) or not value):
             problems.append(Problem(f"{where}.{key}", "an id (a non-empty string)"))
     for key in kind.required:
@@ -218,7 +253,9 @@ def _checkpoint_problems(checkpoint: Any, where: str) -> list[Problem]:
         else:
             for key, value in feedback.items():
                 if key not in ("correct", "incorrect"):
-                    problems.append(Problem(f"{where}.feedback.{str(key)[:40]}", "feedback has \"correct\" and \"incorrect\""))
+                    problems.append(
+                        Problem(f"{where}.feedback.{str(key)[:40]}", 'feedback has "correct" and "incorrect"')
+                    )
                 elif not isinstance(value, str) or len(value) > MAX_TEXT:
                     problems.append(Problem(f"{where}.feedback.{key}", f"a string of at most {MAX_TEXT} characters"))
     return problems
@@ -280,7 +317,14 @@ def step_start(scenario: dict[str, Any], steps: list[dict[str, Any]], index: int
                 sim.apply(dict(action))
             except (CommandError, TypeError) as exc:
                 field = getattr(exc, "field", "") if getattr(exc, "field", "") in action else ""
-                raise LessonError([Problem(_join(f"steps[{k}].actions[{j}]", field), f"at t={sim.now:g}: {getattr(exc, 'message', exc)}")]) from None
+                raise LessonError(
+                    [
+                        Problem(
+                            _join(f"steps[{k}].actions[{j}]", field),
+                            f"at t={sim.now:g}: {getattr(exc, 'message', exc)}",
+                        )
+                    ]
+                ) from None
         if k < index:
             until = step.get("until") if isinstance(step, dict) else None
             if not _is_number(until) or until < sim.now:
@@ -310,8 +354,13 @@ def validate(data: Any) -> list[Problem]:
         return []
     # Report every problem in one round: with a valid scenario, play the parts of the steps that are well formed,
     # so an action or a checkpoint the engine refuses is named now, not after the shape problems are fixed.
-    if not scenario_problems and isinstance(data, dict) and isinstance(data.get("scenario"), dict) and isinstance(data.get("steps"), list) \
-            and not any(p.path in ("", "format") for p in problems):
+    if (
+        not scenario_problems
+        and isinstance(data, dict)
+        and isinstance(data.get("scenario"), dict)
+        and isinstance(data.get("steps"), list)
+        and not any(p.path in ("", "format") for p in problems)
+    ):
         seen = {p.path for p in problems}
         try:
             play({"scenario": data["scenario"], "steps": _playable_steps(data["steps"], problems)})
@@ -323,8 +372,11 @@ def validate(data: Any) -> list[Problem]:
 def _playable_steps(steps: list[Any], problems: list[Problem]) -> list[dict[str, Any]]:
     """The steps with every part that has a problem left out (a bad time becomes the previous pause), for playing the
     rest of the lesson to find the engine's problems too. Indices are kept, so paths stay right."""
+
     def bad(prefix: str) -> bool:
-        return any(p.path == prefix or p.path.startswith(prefix + ".") or p.path.startswith(prefix + "[") for p in problems)
+        return any(
+            p.path == prefix or p.path.startswith(prefix + ".") or p.path.startswith(prefix + "[") for p in problems
+        )
 
     out: list[dict[str, Any]] = []
     previous = 0.0
@@ -333,8 +385,12 @@ def _playable_steps(steps: list[Any], problems: list[Problem]) -> list[dict[str,
         until = step.get("until")
         until = float(until) if _is_number(until) and not bad(f"steps[{k}].until") else previous
         start = step.get("start")
-        start = float(start) if _is_number(start) and not bad(f"steps[{k}].start") and previous <= start <= until else None
-        actions = step.get("actions") if isinstance(step.get("actions"), list) and not bad(f"steps[{k}].actions") else []
+        start = (
+            float(start) if _is_number(start) and not bad(f"steps[{k}].start") and previous <= start <= until else None
+        )
+        actions = (
+            step.get("actions") if isinstance(step.get("actions"), list) and not bad(f"steps[{k}].actions") else []
+        )
         checkpoint = step.get("checkpoint") if not bad(f"steps[{k}].checkpoint") else None
         out.append({"actions": actions, "start": start, "until": until, "checkpoint": checkpoint})
         previous = until
@@ -345,15 +401,17 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """A valid lesson in its canonical form: every key present, in a fixed order (what export writes)."""
     steps = []
     for k, step in enumerate(data.get("steps", [])):
-        steps.append({
-            "title": step.get("title") or f"Step {k + 1}",
-            "text": step.get("text", ""),
-            "actions": [dict(a) for a in step.get("actions", [])],
-            "start": float(step["start"]) if step.get("start") is not None else None,
-            "until": float(step["until"]),
-            "checkpoint": dict(step["checkpoint"]) if step.get("checkpoint") else None,
-            "highlight": [str(h) for h in step.get("highlight") or []],
-        })
+        steps.append(
+            {
+                "title": step.get("title") or f"Step {k + 1}",
+                "text": step.get("text", ""),
+                "actions": [dict(a) for a in step.get("actions", [])],
+                "start": float(step["start"]) if step.get("start") is not None else None,
+                "until": float(step["until"]),
+                "checkpoint": dict(step["checkpoint"]) if step.get("checkpoint") else None,
+                "highlight": [str(h) for h in step.get("highlight") or []],
+            }
+        )
     return {
         "format": FORMAT,
         "title": data["title"].strip(),
@@ -372,6 +430,13 @@ def from_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
         "title": str(scenario.get("title") or "Untitled lesson")[:200],
         "summary": str(scenario.get("description") or "")[:5000],
         "scenario": scenario,
-        "steps": [{"title": "The scenario", "text": str(scenario.get("description") or ""), "actions": [],
-                   "until": end + 2.0, "checkpoint": None}],
+        "steps": [
+            {
+                "title": "The scenario",
+                "text": str(scenario.get("description") or ""),
+                "actions": [],
+                "until": end + 2.0,
+                "checkpoint": None,
+            }
+        ],
     }

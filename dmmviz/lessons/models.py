@@ -27,12 +27,12 @@ def _share_token() -> str:
 
 
 class LessonQuerySet(models.QuerySet):
-    def published(self) -> "LessonQuerySet":
+    def published(self) -> LessonQuerySet:
         return self.filter(status=Lesson.Status.PUBLISHED)
 
 
 class Lesson(models.Model):
-    """A scenario and ordered steps (narrative, actions, checkpoints): the "dmmviz-lesson/1" document, split in fields."""
+    """A scenario and ordered steps (narrative, actions, checkpoints): a "dmmviz-lesson/1" document, in fields."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -44,7 +44,11 @@ class Lesson(models.Model):
     scenario = models.JSONField(help_text='The "dmmviz-scenario/1" document the lesson runs.')
     steps = models.JSONField(default=list, blank=True, help_text="The steps, as in a lesson file (docs/lessons.md).")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="lessons",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lessons",
         help_text="The instructor who may edit it. Built-in lessons have none.",
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
@@ -79,7 +83,12 @@ class Lesson(models.Model):
     def set_document(self, data: dict[str, Any]) -> None:
         """Take title, summary, scenario and steps from a valid lesson document."""
         data = lessonfile.normalise(data)
-        self.title, self.summary, self.scenario, self.steps = data["title"], data["summary"], data["scenario"], data["steps"]
+        self.title, self.summary, self.scenario, self.steps = (
+            data["title"],
+            data["summary"],
+            data["scenario"],
+            data["steps"],
+        )
 
     def checkpoint_count(self) -> int:
         return sum(1 for step in self.steps or [] if isinstance(step, dict) and step.get("checkpoint"))
@@ -125,9 +134,13 @@ class Attempt(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lesson = models.ForeignKey(Lesson, null=True, on_delete=models.SET_NULL, related_name="attempts")
     lesson_data = models.JSONField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts"
+    )
     session_key = models.CharField(max_length=64, blank=True, db_index=True)
-    sim_session = models.ForeignKey("web.SimSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sim_session = models.ForeignKey(
+        "web.SimSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     preview = models.BooleanField(default=False, help_text="The author previewing the lesson as a student.")
     step = models.PositiveIntegerField(default=0, help_text="The step shown now.")
     reached = models.PositiveIntegerField(default=0, help_text="The furthest step reached.")
@@ -182,7 +195,9 @@ class PracticeRun(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     sim_session = models.ForeignKey("web.SimSession", on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=200)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     session_key = models.CharField(max_length=64, blank=True, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -259,7 +274,9 @@ class Branch(models.Model):
     """A student's private copy of a live class's simulation (branched off to explore; they may rejoin any time)."""
 
     live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="branches")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     session_key = models.CharField(max_length=64, blank=True, db_index=True)
     sim_session = models.ForeignKey("web.SimSession", on_delete=models.CASCADE, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
@@ -271,12 +288,13 @@ class Branch(models.Model):
         return f"branch of {self.live_class.code}"
 
 
-
 class ClassMember(models.Model):
     """A student who opened a live class's page (counted on the instructor's panel). Owned like an attempt."""
 
     live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     session_key = models.CharField(max_length=64, blank=True)
     joined = models.DateTimeField(auto_now_add=True)
     seen = models.DateTimeField(auto_now=True)
@@ -296,7 +314,9 @@ class ClassAnswer(models.Model):
 
     live_class = models.ForeignKey(LiveClass, on_delete=models.CASCADE, related_name="answers")
     step = models.PositiveIntegerField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     session_key = models.CharField(max_length=64, blank=True)
     first = models.JSONField()
     first_correct = models.BooleanField()

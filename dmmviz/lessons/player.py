@@ -1,8 +1,8 @@
 """Playing a lesson for a student: the moments of each step, their simulation session, answering a checkpoint.
 
 The truth for every checkpoint is the lesson's own run (lessonfile.play): the state at the step's pause, computed by
-the engine. A student's simulation session is set to that same run, where the step opens (before its key event, paused), when
-they reach a step (``sync_session``); Play runs it to the step's end, where the checkpoint asks; what
+the engine. A student's simulation session is set to that same run, where the step opens (before its key event,
+paused), when they reach a step (``sync_session``); Play runs it to the step's end, where the checkpoint asks; what
 they do in it afterwards (dragging, starting flows) is theirs to explore and does not change the question or its
 answer. Going back to the step restores the lesson's run.
 """
@@ -79,7 +79,7 @@ def resync(session_id: Any) -> None:
 
 
 def go_to(attempt: Attempt, index: int) -> Moment:
-    """Show step ``index`` (at most one past the furthest reached, and only past a step whose checkpoint is answered)."""
+    """Show step ``index`` (at most one past the furthest reached, only past a step whose checkpoint is answered)."""
     all_moments = moments(attempt.lesson_data)
     index = max(0, min(index, len(all_moments) - 1, allowed_step(attempt)))
     moment = all_moments[index]
@@ -126,13 +126,15 @@ def answer(attempt: Attempt, index: int, response: Any) -> dict[str, Any]:
     stored = list(value) if isinstance(value, tuple) else value
     if not correct:  # every wrong try, for the instructor's "most common wrong answers" (results.py)
         record["wrong"] = [*(record.get("wrong") or []), stored][-20:]
-    record.update({
-        "tries": tries,
-        "first_try": bool(record.get("first_try")) if tries > 1 else (correct and not record.get("revealed")),
-        "correct": bool(record.get("correct")) or correct,
-        "response": stored,
-        "last_correct": correct,
-    })
+    record.update(
+        {
+            "tries": tries,
+            "first_try": bool(record.get("first_try")) if tries > 1 else (correct and not record.get("revealed")),
+            "correct": bool(record.get("correct")) or correct,
+            "response": stored,
+            "last_correct": correct,
+        }
+    )
     attempt.answers = {**attempt.answers, str(index): record}
     attempt.save(update_fields=["answers", "updated"])
     return result_of(attempt, index)
@@ -173,7 +175,11 @@ def result_of(attempt: Attempt, index: int) -> dict[str, Any] | None:
     checkpoint = attempt.lesson_data["steps"][index].get("checkpoint") or {}
     last_correct = bool(record.get("last_correct"))
     finished = bool(record.get("correct") or record.get("revealed"))
-    feedback = (checkpoint.get("feedback") or {}).get("correct" if last_correct else "incorrect", "") if record.get("tries") else ""
+    feedback = (
+        (checkpoint.get("feedback") or {}).get("correct" if last_correct else "incorrect", "")
+        if record.get("tries")
+        else ""
+    )
     return {
         "index": index,
         "correct": last_correct,

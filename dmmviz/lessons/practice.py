@@ -37,8 +37,17 @@ KINDS_BY_MODE = {
     "centralized-pmipv6": ("RS", "RA", "PBU", "PBA"),
     "client-dmm": ("RS", "RA", "BU", "BA"),
 }
-PARTNER = {"RS": "RA", "RA": "RS", "PBU": "PBA", "PBA": "PBU", "BU": "BA", "BA": "BU", "DB_QUERY": "DB_REPLY",
-           "DB_REPLY": "DB_QUERY", "DB_UPDATE": "DB_REPLY"}
+PARTNER = {
+    "RS": "RA",
+    "RA": "RS",
+    "PBU": "PBA",
+    "PBA": "PBU",
+    "BU": "BA",
+    "BA": "BU",
+    "DB_QUERY": "DB_REPLY",
+    "DB_REPLY": "DB_QUERY",
+    "DB_UPDATE": "DB_REPLY",
+}
 MEANING = {
     "RS": "Router Solicitation: the MN asks the access router for prefixes after attaching",
     "RA": "Router Advertisement: the access router lists the MN's prefixes (old ones deprecated)",
@@ -86,7 +95,11 @@ def next_question(sim: Simulation, salt: str = "") -> Practice | None:
     for _ in range(MAX_SCAN_STEPS):
         before = ahead.snapshot()
         nxt = ahead.peek()
-        if nxt is None or nxt - start > MAX_SCAN_SECONDS or (fallback is not None and nxt - fallback.event["t"] > KEY_WINDOW):
+        if (
+            nxt is None
+            or nxt - start > MAX_SCAN_SECONDS
+            or (fallback is not None and nxt - fallback.event["t"] > KEY_WINDOW)
+        ):
             return fallback
         events = ahead.step()
         options = _candidates(ahead, before, events, rng)
@@ -108,20 +121,29 @@ def _is_key(question: Question, event: dict[str, Any]) -> bool:
     if question.kind == "next_message":
         prefixes = event.get("prefixes") or []
         return event["kind"] in ("PBU", "PBA", "BU", "BA") or (
-            event["kind"] == "RA" and any(p.get("preferred_lifetime") == 0 for p in prefixes))
+            event["kind"] == "RA" and any(p.get("preferred_lifetime") == 0 for p in prefixes)
+        )
     if question.kind == "deprecated_after_ra":
         return question.answer != (NONE,)
     return question.kind == "binding_serving"
 
 
-def _candidates(sim: Simulation, before: dict[str, Any], events: list[dict[str, Any]], rng: random.Random) -> list[tuple[Question, dict, float]]:
+def _candidates(
+    sim: Simulation, before: dict[str, Any], events: list[dict[str, Any]], rng: random.Random
+) -> list[tuple[Question, dict, float]]:
     out: list[tuple[Question, dict, float]] = []
     messages = [e for e in events if "src" in e and e["kind"] in PARTNER]
     if messages:
         first = messages[0]
         # Shown up to its arrival, not past it: what the arrival sets off (a PBA, a binding) is the next question.
         arrive = first.get("arrive")
-        out.append((_message_question(sim, before, first, rng), first, max(first["t"], arrive - 1e-6) if arrive is not None else first["t"]))
+        out.append(
+            (
+                _message_question(sim, before, first, rng),
+                first,
+                max(first["t"], arrive - 1e-6) if arrive is not None else first["t"],
+            )
+        )
     for e in events:
         if e["kind"] == "flow_started" and e.get("anchor"):
             out.append((_flow_question(before, e), e, e["t"]))
@@ -160,7 +182,11 @@ def _message_question(sim: Simulation, state: dict[str, Any], msg: dict[str, Any
             return [m for m in mns if m != node]
         return []
 
-    candidates: list[tuple[str, str, str]] = [(dst, kind, src), (dst, PARTNER.get(kind, kind), src), (src, PARTNER.get(kind, kind), dst)]
+    candidates: list[tuple[str, str, str]] = [
+        (dst, kind, src),
+        (dst, PARTNER.get(kind, kind), src),
+        (src, PARTNER.get(kind, kind), dst),
+    ]
     candidates += [(src, kind, other) for other in peers_like(dst)]
     candidates += [(other, kind, dst) for other in peers_like(src)]
     candidates += [(src, k, dst) for k in mode_kinds if k != kind and _plausible(k, src, dst, routers, mns, db)]
@@ -184,19 +210,28 @@ def _message_question(sim: Simulation, state: dict[str, Any], msg: dict[str, Any
     why = MEANING.get(kind, kind)
     detail = ""
     if kind in ("PBU", "BU"):
-        detail = f" It carries {', '.join(msg.get('hnps') or [])} with lifetime {msg.get('lifetime'):g} s" if msg.get("lifetime") is not None else ""
+        detail = (
+            f" It carries {', '.join(msg.get('hnps') or [])} with lifetime {msg.get('lifetime'):g} s"
+            if msg.get("lifetime") is not None
+            else ""
+        )
         detail += f"{' for ' + msg['flow'] if msg.get('flow') else ''}."
     elif kind == "RA" and msg.get("prefixes"):
-        detail = " Prefixes: " + ", ".join(
-            f"{p['prefix']}{' (deprecated)' if p.get('preferred_lifetime') == 0 else ''}" for p in msg["prefixes"]
-        ) + "."
+        detail = (
+            " Prefixes: "
+            + ", ".join(
+                f"{p['prefix']}{' (deprecated)' if p.get('preferred_lifetime') == 0 else ''}" for p in msg["prefixes"]
+            )
+            + "."
+        )
     return Question(
         kind="next_message",
         prompt="Which signalling message comes next, and who sends it to whom?",
         input="choice",
         choices=tuple(("|".join(o), _label(*o)) for o in options),
         answer=(value,),
-        explanation=f"At t = {msg['t']:.3f} s {src} sends {'an' if kind[0] in 'AEIORS' else 'a'} {kind} to {dst}: {why}.{detail}",
+        explanation=f"At t = {msg['t']:.3f} s {src} sends {'an' if kind[0] in 'AEIORS' else 'a'} {kind} to {dst}: "
+        f"{why}.{detail}",
     )
 
 
@@ -225,7 +260,8 @@ def _flow_question(state: dict[str, Any], e: dict[str, Any]) -> Question:
         input="choice",
         choices=choices,
         answer=(e["anchor"],),
-        explanation=f"{e['flow']} takes a preferred prefix of {e['interface']}, {e['prefix']}, allocated by {e['anchor']}"
+        explanation=f"{e['flow']} takes a preferred prefix of {e['interface']}, {e['prefix']}, "
+        f"allocated by {e['anchor']}"
         + (f" ({e['mn']} is on {where}); deprecated prefixes are never chosen for a new flow." if where else "."),
     )
 
@@ -239,13 +275,14 @@ def _binding_question(state: dict[str, Any], e: dict[str, Any]) -> Question:
     flow = f" ({e['flow']} only)" if e.get("flow") else ""
     return Question(
         kind="binding_serving",
-        prompt=f"{node} is about to {'create' if e['kind'] == 'binding_created' else 'update'} a binding for {e['hnp']}{flow}. "
+        prompt=f"{node} is about to {'create' if e['kind'] == 'binding_created' else 'update'} "
+        f"a binding for {e['hnp']}{flow}. "
         f"Which node will its binding cache say serves {e['mn']} for this prefix?",
         input="choice",
         choices=choices,
         answer=(e["serving"],),
         explanation=f"{node} anchors {e['hnp']}; the binding update came from {e['serving']}"
-        + (f", where {e['mn']} is attached now" if e["serving"] != e["mn"] else f" (the MN's care-of address)")
+        + (f", where {e['mn']} is attached now" if e["serving"] != e["mn"] else " (the MN's care-of address)")
         + f", so {node} tunnels the prefix's packets to {e['serving']}.",
     )
 
@@ -258,11 +295,15 @@ def _deprecated_question(e: dict[str, Any]) -> Question:
         prompt=f"{e['mn']} is about to process a Router Advertisement on {e['interface']}. Which of the advertised "
         "prefixes will be deprecated?",
         input="multi",
-        choices=(*((p["prefix"], f"{p['prefix']} (from {p.get('anchor', '?')})") for p in prefixes), (NONE, "None of them")),
+        choices=(
+            *((p["prefix"], f"{p['prefix']} (from {p.get('anchor', '?')})") for p in prefixes),
+            (NONE, "None of them"),
+        ),
         answer=deprecated or (NONE,),
         explanation=(
             f"{', '.join(deprecated)} come{'s' if len(deprecated) == 1 else ''} with preferred lifetime 0: "
             f"{e['mn']} is away from their anchor, so only flows that already use them keep them."
-            if deprecated else f"Every advertised prefix is anchored where {e['mn']} is now, so none is deprecated."
+            if deprecated
+            else f"Every advertised prefix is anchored where {e['mn']} is now, so none is deprecated."
         ),
     )

@@ -83,9 +83,15 @@ def lesson_results(lesson: Lesson) -> dict[str, Any]:
     for k, step in enumerate(data.get("steps", [])):
         if isinstance(step, dict) and step.get("checkpoint"):
             question = moments[k].question if k < len(moments) else None
-            columns.append({"index": k, "title": step.get("title") or f"Step {k + 1}",
-                            "prompt": question.prompt if question else "", "question": question,
-                            "answer": question.answer_text() if question else ""})
+            columns.append(
+                {
+                    "index": k,
+                    "title": step.get("title") or f"Step {k + 1}",
+                    "prompt": question.prompt if question else "",
+                    "question": question,
+                    "answer": question.answer_text() if question else "",
+                }
+            )
     rows = []
     wrong: dict[int, Counter[str]] = {c["index"]: Counter() for c in columns}
     right_first: Counter[int] = Counter()
@@ -98,19 +104,24 @@ def lesson_results(lesson: Lesson) -> dict[str, Any]:
             if record and record.get("first_try"):
                 right_first[c["index"]] += 1
             for response in (record or {}).get("wrong", []) or (
-                    [record["response"]] if record and not record.get("correct") and record.get("response") is not None else []):
+                [record["response"]]
+                if record and not record.get("correct") and record.get("response") is not None
+                else []
+            ):
                 wrong[c["index"]][_label(c["question"], response)] += 1
         score = attempt.score()
-        rows.append({
-            "attempt": attempt,
-            "student": attempt.user.get_username() if attempt.user_id else "anonymous",
-            "score": score,
-            "started": attempt.created,
-            "updated": attempt.updated,
-            "minutes": max(0, round((attempt.updated - attempt.created).total_seconds() / 60)),
-            "cells": cells,
-            "progress": attempt.progress_percent(),
-        })
+        rows.append(
+            {
+                "attempt": attempt,
+                "student": attempt.user.get_username() if attempt.user_id else "anonymous",
+                "score": score,
+                "started": attempt.created,
+                "updated": attempt.updated,
+                "minutes": max(0, round((attempt.updated - attempt.created).total_seconds() / 60)),
+                "cells": cells,
+                "progress": attempt.progress_percent(),
+            }
+        )
     for c in columns:
         c["right_first"] = right_first[c["index"]]
         c["wrong"] = wrong[c["index"]].most_common(MOST_COMMON)
@@ -122,12 +133,33 @@ def results_csv(lesson: Lesson) -> str:
     results = lesson_results(lesson)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", "started", "last activity", "minutes", "points", "checkpoints", "score %", "progress %",
-                     *[f"{c['index'] + 1}. {c['title']}" for c in results["columns"]]])
+    writer.writerow(
+        [
+            "student",
+            "started",
+            "last activity",
+            "minutes",
+            "points",
+            "checkpoints",
+            "score %",
+            "progress %",
+            *[f"{c['index'] + 1}. {c['title']}" for c in results["columns"]],
+        ]
+    )
     for row in results["rows"]:
-        writer.writerow([row["student"], row["started"].isoformat(timespec="seconds"),
-                         row["updated"].isoformat(timespec="seconds"), row["minutes"], row["score"]["points"],
-                         row["score"]["total"], row["score"]["percent"], row["progress"], *row["cells"]])
+        writer.writerow(
+            [
+                row["student"],
+                row["started"].isoformat(timespec="seconds"),
+                row["updated"].isoformat(timespec="seconds"),
+                row["minutes"],
+                row["score"]["points"],
+                row["score"]["total"],
+                row["score"]["percent"],
+                row["progress"],
+                *row["cells"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -151,7 +183,11 @@ def class_stats(live_class: LiveClass) -> dict[str, Any]:
         else:
             labels = [label for _, label in question.choices]
             labels += [label for label in counts if label not in labels]  # combinations of a multi-choice answer
-        distribution = [{"label": label, "count": counts.get(label, 0)} for label in labels if counts.get(label, 0) or question.input != "multi"]
+        distribution = [
+            {"label": label, "count": counts.get(label, 0)}
+            for label in labels
+            if counts.get(label, 0) or question.input != "multi"
+        ]
     return {
         "joined": len(members),
         "students": [m.name() for m in members],

@@ -8,8 +8,33 @@ import nh3
 # Enough for teaching text: emphasis, lists, code, tables, links. No images (the classroom may be offline), no raw
 # HTML attributes beyond a link's target, no scripts, no styles, no event handlers.
 TAGS = {
-    "p", "br", "hr", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5",
-    "table", "thead", "tbody", "tr", "th", "td", "sub", "sup", "kbd", "del",
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "sub",
+    "sup",
+    "kbd",
+    "del",
 }
 ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}

@@ -49,7 +49,11 @@ urlpatterns = [
     path("class/<str:code>/teach/stats.json", views_class.class_stats, name="class_stats"),
     path("class/<str:code>/export/<slug:fmt>/", views_class.class_export, name="class_export"),
     path("class/<str:code>/sequence.json", views_class.class_sequence, name="class_sequence"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="lessons/login.html", next_page="/lessons/"), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="lessons/login.html", next_page="/lessons/"),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/lessons/"), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import lessonfile, player, results, text
-from .checkpoints import ResponseError
 from dmmviz import access
 
+from . import lessonfile, player, results, text
+from .checkpoints import ResponseError
 from .forms import ImportForm, SignupForm
 from .models import NEW_LESSON_TITLE, Attempt, Lesson
 from .permissions import can_edit, can_view, is_instructor, owner_fields, owns_record
@@ -186,15 +186,17 @@ def attempt_context(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
     steps = []
     for k, s in enumerate(attempt.lesson_data["steps"]):
         record = attempt.answers.get(str(k)) or {}
-        steps.append({
-            "index": k,
-            "title": s.get("title") or f"Step {k + 1}",
-            "current": k == index,
-            "open": k <= player.allowed_step(attempt),
-            "checkpoint": bool(s.get("checkpoint")),
-            "done": player.step_done(attempt, k),
-            "points": bool(record.get("first_try")),
-        })
+        steps.append(
+            {
+                "index": k,
+                "title": s.get("title") or f"Step {k + 1}",
+                "current": k == index,
+                "open": k <= player.allowed_step(attempt),
+                "checkpoint": bool(s.get("checkpoint")),
+                "done": player.step_done(attempt, k),
+                "points": bool(record.get("first_try")),
+            }
+        )
     session = attempt.sim_session
     return {
         "attempt": attempt,
@@ -252,14 +254,19 @@ def attempt_answer(request: HttpRequest, attempt_id: Any) -> HttpResponse:
         return render(request, "lessons/attempt.html", context, status=400)
     if wants_json:
         moments = player.moments(attempt.lesson_data)
-        return JsonResponse({
-            "result": {**result, "feedback_html": text.render(result["feedback"]) if result.get("feedback") else ""},
-            "score": attempt.score(),
-            "progress": attempt.progress_percent(),
-            "done": player.step_done(attempt, index),
-            "can_next": index + 1 < len(moments) and player.allowed_step(attempt) > index,
-            "finished": index + 1 == len(moments) and player.step_done(attempt, index),
-        })
+        return JsonResponse(
+            {
+                "result": {
+                    **result,
+                    "feedback_html": text.render(result["feedback"]) if result.get("feedback") else "",
+                },
+                "score": attempt.score(),
+                "progress": attempt.progress_percent(),
+                "done": player.step_done(attempt, index),
+                "can_next": index + 1 < len(moments) and player.allowed_step(attempt) > index,
+                "finished": index + 1 == len(moments) and player.step_done(attempt, index),
+            }
+        )
     # Without the page's script: back to the page, scrolled to the question and its verdict.
     return redirect(reverse("lessons:attempt", args=[attempt.id]) + "#checkpoint")
 
@@ -378,7 +385,9 @@ def lesson_delete(request: HttpRequest, slug: str) -> HttpResponse:
 def lesson_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The lesson file ("dmmviz-lesson/1") as a download."""
     lesson = _viewable(request, slug)
-    document = lesson.document() if results.sees_answers(request.user, lesson) else results.student_document(lesson.document())
+    document = (
+        lesson.document() if results.sees_answers(request.user, lesson) else results.student_document(lesson.document())
+    )
     return _download(document, f"{lesson.slug}.lesson.json")
 
 
@@ -390,7 +399,9 @@ def scenario_export(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _download(data: dict[str, Any], filename: str) -> HttpResponse:
-    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False) + "\n", content_type="application/json; charset=utf-8")
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n", content_type="application/json; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -10,8 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-
-import json
 
 from dmmviz import views_export
 from dmmviz.web import live
@@ -188,7 +187,9 @@ def class_answer(request: HttpRequest, code: str) -> HttpResponse:
     except ValueError:
         step = -1
     if step != live_class.step:
-        return JsonResponse({"error": "the class has moved to another step; answer the question shown now", "field": "step"}, status=409)
+        return JsonResponse(
+            {"error": "the class has moved to another step; answer the question shown now", "field": "step"}, status=409
+        )
     try:
         result = classroom.answer(live_class, owner_fields(request), request.POST.getlist("answer"))
     except ResponseError as exc:
@@ -225,8 +226,11 @@ def _class_simulation(code: str) -> Any:
 def class_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     """The follower's Download menu: the class's simulation as a file, by class code (never the session id)."""
     if fmt not in views_export.FILES:
-        return HttpResponse(f"unknown format {fmt!r}; choose one of {', '.join(views_export.FILES)}", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            f"unknown format {fmt!r}; choose one of {', '.join(views_export.FILES)}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     sim = _class_simulation(code)
     trace = sim.trace()
     try:

@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dmmviz.web import limits
 from dmmviz import access
+from dmmviz.web import limits
 from dmmviz.web.models import SimSession
 from simulator import Simulation
 
@@ -55,8 +55,12 @@ def practice_attempt(request: HttpRequest, attempt_id: Any) -> HttpResponse:
     if source is None:
         raise Http404("this attempt has no simulation")
     session = SimSession.objects.create(
-        scenario_data=source.scenario_data, seed=source.seed, mode=source.mode, journal=source.journal,
-        steps=source.steps, now=source.now,
+        scenario_data=source.scenario_data,
+        seed=source.seed,
+        mode=source.mode,
+        journal=source.journal,
+        steps=source.steps,
+        now=source.now,
     )
     return _new_run(request, attempt.lesson_data.get("title", "Lesson"), session)
 
@@ -83,25 +87,36 @@ def practice_page(request: HttpRequest, run_id: Any) -> HttpResponse:
 
 
 def _simulation(session: SimSession) -> Simulation:
-    return Simulation.replay(session.scenario_data, session.seed, session.journal, session.steps, now=session.now,
-                             mode=session.mode or None)
+    return Simulation.replay(
+        session.scenario_data, session.seed, session.journal, session.steps, now=session.now, mode=session.mode or None
+    )
 
 
 def _stored(question: Question) -> dict[str, Any]:
-    return {**question.public(), "answer": list(question.answer) if isinstance(question.answer, tuple) else question.answer,
-            "answer_text": question.answer_text(), "explanation": question.explanation}
+    return {
+        **question.public(),
+        "answer": list(question.answer) if isinstance(question.answer, tuple) else question.answer,
+        "answer_text": question.answer_text(),
+        "explanation": question.explanation,
+    }
 
 
 def _question_of(record: PracticeQuestion) -> Question:
     q = record.question
     answer = tuple(q["answer"]) if isinstance(q["answer"], list) else q["answer"]
-    return Question(kind=q["kind"], prompt=q["prompt"], input=q["input"], choices=tuple(tuple(c) for c in q["choices"]),
-                    answer=answer, explanation=q["explanation"])
+    return Question(
+        kind=q["kind"],
+        prompt=q["prompt"],
+        input=q["input"],
+        choices=tuple(tuple(c) for c in q["choices"]),
+        answer=answer,
+        explanation=q["explanation"],
+    )
 
 
 @require_POST
 def practice_question(request: HttpRequest, run_id: Any) -> HttpResponse:
-    """The question about the session's next step (the same one again while it is open and the session has not moved)."""
+    """The question about the session's next step (the same one again while it is open and the session is still)."""
     run = _own_run(request, run_id)
     session = SimSession.objects.get(pk=run.sim_session_id)  # fresh: the socket may have moved it
     open_question = run.questions.filter(correct=None, steps=session.steps).last()
@@ -110,9 +125,16 @@ def practice_question(request: HttpRequest, run_id: Any) -> HttpResponse:
     sim = _simulation(session)
     found = practice.next_question(sim, salt=f"{run.id}|{run.questions.count()}")
     if found is None:
-        return JsonResponse({"question": None, "now": sim.now,
-                             "message": "Nothing more is scheduled: drag a mobile node or start a flow, then ask again."})
-    record = PracticeQuestion.objects.create(run=run, steps=sim.steps, question=_stored(found.question), reveal_t=found.reveal_t)
+        return JsonResponse(
+            {
+                "question": None,
+                "now": sim.now,
+                "message": "Nothing more is scheduled: drag a mobile node or start a flow, then ask again.",
+            }
+        )
+    record = PracticeQuestion.objects.create(
+        run=run, steps=sim.steps, question=_stored(found.question), reveal_t=found.reveal_t
+    )
     return JsonResponse({"id": record.id, "question": _public(record), "now": sim.now})
 
 
@@ -136,7 +158,9 @@ def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
     if record is None:
         return JsonResponse({"error": "no such question; ask for a new one", "field": "id"}, status=400)
     if record.correct is not None:
-        return JsonResponse({"error": "this question is already answered; ask for the next one", "field": "id"}, status=400)
+        return JsonResponse(
+            {"error": "this question is already answered; ask for the next one", "field": "id"}, status=400
+        )
     question = _question_of(record)
     try:
         value = normalise_response(question, body.get("answer"))
@@ -145,10 +169,12 @@ def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
     record.response = list(value) if isinstance(value, tuple) else value
     record.correct = value == question.answer
     record.save(update_fields=["response", "correct"])
-    return JsonResponse({
-        "correct": record.correct,
-        "answer": record.question["answer_text"],
-        "explanation": record.question["explanation"],
-        "reveal_t": record.reveal_t,
-        "score": run.score(),
-    })
+    return JsonResponse(
+        {
+            "correct": record.correct,
+            "answer": record.question["answer_text"],
+            "explanation": record.question["explanation"],
+            "reveal_t": record.reveal_t,
+            "score": run.score(),
+        }
+    )

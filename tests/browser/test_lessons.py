@@ -26,7 +26,9 @@ call_command("grant_instructor", "irene")
 @pytest.fixture(scope="module")
 def lessons_server() -> Iterator[str]:
     """Daphne on a fresh SQLite file with the built-in scenarios and lessons, and an instructor "irene"."""
-    with dmmviz_server("dmmviz-lessons-browser-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]) as url:
+    with dmmviz_server(
+        "dmmviz-lessons-browser-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]
+    ) as url:
         yield url
 
 
@@ -40,10 +42,17 @@ class Person:
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         # A 4xx answer is logged by Chromium as a console error; some are expected here (a refused save), so the
         # responses are judged instead: any 5xx fails the test, and so does any other console error.
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console: {m.text}")
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
         self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None)
 
-    def login(self, username: str) -> "Person":
+    def login(self, username: str) -> Person:
         self.page.goto("/accounts/login/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", PASSWORD)
@@ -124,9 +133,10 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.mouse.up()
     page.wait_for_function("() => document.querySelectorAll('#ed-script li').length === 3")
     sim_idle(page)
-    assert any("move MN1 if1 to MAR2" in s and 't = ' in s for s in script_texts(page)), script_texts(page)
+    assert any("move MN1 if1 to MAR2" in s and "t = " in s for s in script_texts(page)), script_texts(page)
     assert page.input_value("#ed-script li:last-child input") == "3"
-    # At t = 3 MN1 is in its 50 ms link-layer gap: drawn under MAR2, where it was dropped, not in the "not attached" strip.
+    # At t = 3 MN1 is in its 50 ms link-layer gap: drawn under MAR2, where it was dropped, not in the "not attached"
+    # strip.
     mn1, mar2 = centre(page, "#ed-canvas g[data-node=MN1] rect"), centre(page, "#ed-canvas g[data-node=MAR2] rect")
     assert abs(mn1[0] - mar2[0]) < 5 and mar2[1] < mn1[1] < mar2[1] + 120, (mn1, mar2)
 
@@ -143,7 +153,9 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.dispatch_event(f"{step} .ed-step-text", "change")
     page.select_option(f"{step} .ed-kind", "flow_anchor")
     page.select_option(f"{step} .ed-param-flow", "flow1")
-    page.wait_for_function("() => document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")")
+    page.wait_for_function(
+        "() => document.querySelector('#ed-answer-1')?.textContent.includes(\"engine's answer at t = 4 s: MAR1\")"
+    )
     # The question kinds are long: the Ask select stays inside the checkpoint's box.
     box = page.locator(f"{step} .ed-checkpoint").bounding_box()
     ask = page.locator(f"{step} .ed-kind").bounding_box()
@@ -164,7 +176,9 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     page.wait_for_selector(f"{step} .ed-actions li")
     assert "When reached: MN1 stops flow1" in page.inner_text(f"{step} .ed-actions")
     page.select_option(f"{step} .ed-kind", "db_entries")
-    page.wait_for_function("() => document.querySelector('#ed-answer-2')?.textContent.includes(\"engine's answer at t = 5 s: 1\")")
+    page.wait_for_function(
+        "() => document.querySelector('#ed-answer-2')?.textContent.includes(\"engine's answer at t = 5 s: 1\")"
+    )
     shot(page, "lessons-editor-built")
 
     # A bad prefix pool is refused on save, with the error at its field.
@@ -239,7 +253,9 @@ def test_editor_round_trip_build_record_save_reload_play(people):
     wait_idle(sp)
     assert clock(sp) == pytest.approx(5.0, abs=0.0015)
     sp.keyboard.press("Space")
-    sp.wait_for_function("() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5.5", timeout=60_000)
+    sp.wait_for_function(
+        "() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5.5", timeout=60_000
+    )
     sp.keyboard.press("Space")
     wait_idle(sp)
     shot(sp, "lessons-student-played")
@@ -279,9 +295,15 @@ def test_live_class_with_an_instructor_and_two_students(people):
     # The instructor drags MN1 to MAR2: both students see MN1 leave MAR1.
     drag(tp, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     for s in students:
-        s.page.wait_for_function("() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))", timeout=20_000)
+        s.page.wait_for_function(
+            "() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))",
+            timeout=20_000,
+        )
         # On the timeline the move is the instructor's, not "you:" (the student made no move).
-        s.page.wait_for_function("() => document.querySelector('#timeline .marks').textContent.includes('instructor: move MN1')", timeout=5_000)
+        s.page.wait_for_function(
+            "() => document.querySelector('#timeline .marks').textContent.includes('instructor: move MN1')",
+            timeout=5_000,
+        )
         assert "you:" not in s.page.text_content("#timeline .marks")
     assert "you: move MN1" in tp.text_content("#timeline .marks")
 
@@ -301,9 +323,13 @@ def test_live_class_with_an_instructor_and_two_students(people):
     first.page.wait_for_url(f"**/class/{code}/branch/*/")
     wait_idle(first.page)
     drag(first.page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
-    first.page.wait_for_function("() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))")
+    first.page.wait_for_function(
+        "() => [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('user move MN1'))"
+    )
     second.page.wait_for_timeout(800)
-    assert "user move" not in second.page.inner_text("#log")  # the class was reset to step 2; the branch's move is not here
+    assert "user move" not in second.page.inner_text(
+        "#log"
+    )  # the class was reset to step 2; the branch's move is not here
     assert second.page.url.endswith(f"/class/{code}/")
     shot(first.page, "lessons-class-branch")
     first.page.click("#rejoin")

@@ -20,12 +20,18 @@ from .conftest import dmmviz_server, shot
 from .helpers import clock, wait_idle
 from .test_lessons import CREATE_USERS, Person
 
-SIZES = {"desktop": {"width": 1280, "height": 720}, "tablet": {"width": 768, "height": 1024}, "phone": {"width": 390, "height": 844}}
+SIZES = {
+    "desktop": {"width": 1280, "height": 720},
+    "tablet": {"width": 768, "height": 1024},
+    "phone": {"width": 390, "height": 844},
+}
 
 
 @pytest.fixture(scope="module")
 def live_lessons_server() -> Iterator[str]:
-    with dmmviz_server("dmmviz-lessons-live-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]) as url:
+    with dmmviz_server(
+        "dmmviz-lessons-live-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]
+    ) as url:
         yield url
 
 
@@ -71,7 +77,13 @@ def next_step(page) -> None:
 def in_view(page, selector: str) -> bool:
     box = page.locator(selector).bounding_box()
     size = page.viewport_size
-    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0 and box["x"] + box["width"] <= size["width"]
+    return (
+        bool(box)
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] >= 0
+        and box["x"] + box["width"] <= size["width"]
+    )
 
 
 def test_a_step_opens_before_its_key_event_and_play_pauses_at_its_end(people):
@@ -88,7 +100,10 @@ def test_a_step_opens_before_its_key_event_and_play_pauses_at_its_end(people):
     assert clock(sp) <= 5.0 and "PBU" not in sp.inner_text("#log") and "MN1 → MAR2" not in sp.inner_text("#log")
     assert sp.get_attribute("body", "data-lx-highlight") == "MAR2 DB_QUERY PBU PBA RA"
     glow = sp.eval_on_selector("#topology g.node[data-id=MAR2]", "g => getComputedStyle(g).filter")
-    assert "drop-shadow" in glow and sp.eval_on_selector("#topology g.node[data-id=MAR1]", "g => getComputedStyle(g).filter") == "none"
+    assert (
+        "drop-shadow" in glow
+        and sp.eval_on_selector("#topology g.node[data-id=MAR1]", "g => getComputedStyle(g).filter") == "none"
+    )
     shot(sp, "lessons-step-opens")
 
     sp.keyboard.press("Space")
@@ -103,7 +118,9 @@ def test_a_step_opens_before_its_key_event_and_play_pauses_at_its_end(people):
 
     # The checkpoint (which prefix is deprecated now?) is answered in place; Play again goes past the step's end.
     sp.keyboard.press("Space")
-    sp.wait_for_function("() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5.6", timeout=60_000)
+    sp.wait_for_function(
+        "() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 5.6", timeout=60_000
+    )
     sp.keyboard.press("Space")
     wait_idle(sp)
 
@@ -194,7 +211,11 @@ def test_live_class_answers_stats_reveal_and_no_session_id(people):
     second.wait_for_selector("#class-verdict.lx-wrong")
     assert second.is_hidden("#class-answer-line")  # no answer for a wrong try
     tp.wait_for_function("() => document.querySelector('#answered-count').textContent === '2'", timeout=10_000)
-    bars = tp.eval_on_selector_all("#answer-bars li", "lis => lis.map(li => [li.querySelector('.lx-bar-label').textContent, li.querySelector('.lx-bar-count').textContent])")
+    bars = tp.eval_on_selector_all(
+        "#answer-bars li",
+        "lis => lis.map(li => [li.querySelector('.lx-bar-label').textContent,"
+        " li.querySelector('.lx-bar-count').textContent])",
+    )
     assert sorted(bars) == [["1", "1"], ["2", "1"]] and tp.inner_text("#right-count") == "1"
     shot(tp, "lessons-class-teacher-answers")
 
@@ -236,14 +257,19 @@ def test_results_page_and_csv(people):
     tp.wait_for_url("**/lessons/fig5-handover/results/")
     table = tp.inner_text("#results-table")
     assert "anonymous" in table and "right (retry)" in table
-    wrong = tp.eval_on_selector_all("#checkpoint-summary > li:first-child .lx-wrong-answer", "els => els.map(e => e.textContent)")
+    wrong = tp.eval_on_selector_all(
+        "#checkpoint-summary > li:first-child .lx-wrong-answer", "els => els.map(e => e.textContent)"
+    )
     assert "2" in wrong, wrong  # among the most common wrong answers to checkpoint 1
     csv_text = tp.evaluate("() => fetch(document.querySelector('#results-csv').href).then(r => r.text())")
     assert csv_text.startswith("student,started") and "anonymous" in csv_text
     for name, size in SIZES.items():
         tp.set_viewport_size(size)
         # The table scrolls inside its own box; it never widens the page. (The page header is the shared chrome's.)
-        right = tp.evaluate("() => Math.max(...[...document.querySelectorAll('.lx-main > *')].map(e => e.getBoundingClientRect().right))")
+        right = tp.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('.lx-main > *')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
         assert right <= size["width"], (name, right)
         shot(tp, f"lessons-results-{name}")
 
@@ -263,6 +289,10 @@ def test_import_reports_every_problem_at_the_top(people, tmp_path):
     tp.click("#import-form button[type=submit]")
     tp.wait_for_selector("#import-errors")
     items = tp.eval_on_selector_all("#import-errors li", "lis => lis.map(li => li.textContent)")
-    assert len(items) == 4 and any(i.startswith("steps[2].actions[0].mar") for i in items) and any(i.startswith("steps[0].untill") for i in items)
+    assert (
+        len(items) == 4
+        and any(i.startswith("steps[2].actions[0].mar") for i in items)
+        and any(i.startswith("steps[0].untill") for i in items)
+    )
     assert in_view(tp, "#import-errors-box") and in_view(tp, "#import-form button[type=submit]")
     shot(tp, "lessons-import-errors")

@@ -12,8 +12,8 @@ import pytest
 import websockets
 from channels.db import database_sync_to_async as sync_to_async
 
-from dmmviz.lessons.models import LiveClass
 from dmmviz.daphne_process import DaphneProcess
+from dmmviz.lessons.models import LiveClass
 from tests.server.multiprocess import two_servers  # noqa: F401 (a fixture)
 
 from .conftest import client_for
@@ -37,14 +37,20 @@ async def receive_type(ws, type_: str) -> dict:
 
 def post(server: DaphneProcess, path: str, data: dict, sessionid: str) -> dict:
     request = urllib.request.Request(
-        f"{server.url}{path}", data=urllib.parse.urlencode(data).encode(), method="POST",
-        headers={"Cookie": f"sessionid={sessionid}; csrftoken={CSRF}", "X-CSRFToken": CSRF, "Accept": "application/json"},
+        f"{server.url}{path}",
+        data=urllib.parse.urlencode(data).encode(),
+        method="POST",
+        headers={
+            "Cookie": f"sessionid={sessionid}; csrftoken={CSRF}",
+            "X-CSRFToken": CSRF,
+            "Accept": "application/json",
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-async def test_class_follows_the_instructor_across_processes(two_servers, instructor):
+async def test_class_follows_the_instructor_across_processes(two_servers, instructor):  # noqa: F811
     one, two = two_servers
     lesson = await sync_to_async(make_lesson)(instructor)
     http = await sync_to_async(client_for)(instructor)
@@ -52,8 +58,11 @@ async def test_class_follows_the_instructor_across_processes(two_servers, instru
     live_class = await sync_to_async(LiveClass.objects.get)()
     sessionid = http.cookies["sessionid"].value
 
-    teacher = await websockets.connect(f"{one.ws_url}/ws/session/{live_class.sim_session_id}/", origin=one.url,
-                                       additional_headers=[("Cookie", f"sessionid={sessionid}")])
+    teacher = await websockets.connect(
+        f"{one.ws_url}/ws/session/{live_class.sim_session_id}/",
+        origin=one.url,
+        additional_headers=[("Cookie", f"sessionid={sessionid}")],
+    )
     assert (await receive(teacher))["type"] == "snapshot"
     students = []
     for _ in range(2):
@@ -63,7 +72,9 @@ async def test_class_follows_the_instructor_across_processes(two_servers, instru
     panel = await websockets.connect(f"{two.ws_url}/ws/class/{live_class.code}/events/", origin=two.url)
     assert (await receive(panel))["step"] == 0
 
-    await teacher.send(json.dumps({"v": 1, "type": "command", "id": 1, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}}))
+    await teacher.send(
+        json.dumps({"v": 1, "type": "command", "id": 1, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}})
+    )
     moved = await receive_type(teacher, "events")
     for ws in students:
         seen = await receive_type(ws, "events")

@@ -1,4 +1,4 @@
-"""Keeping lessons: export and import as files (with clear errors for malformed ones), duplicate, publish, the library."""
+"""Keeping lessons: export and import as files (clear errors for malformed ones), duplicate, publish, the library."""
 
 from __future__ import annotations
 
@@ -92,7 +92,9 @@ def test_api_save_reports_field_problems_and_keeps_the_lesson(instructor, lesson
     doc = lesson.document()
     doc["scenario"]["network"]["mars"][0]["prefix_pool"] = "2001:db8::/20"
     doc["steps"][0]["until"] = "soon"
-    response = client_for(instructor).put(f"/lessons/api/{lesson.slug}/", json.dumps(doc), content_type="application/json")
+    response = client_for(instructor).put(
+        f"/lessons/api/{lesson.slug}/", json.dumps(doc), content_type="application/json"
+    )
     assert response.status_code == 400
     found = {p["path"] for p in response.json()["problems"]}
     assert "scenario.network.mars[0].prefix_pool" in found and "steps[0].until" in found
@@ -143,10 +145,17 @@ def test_admin_refuses_an_invalid_lesson(instructor, lesson_of):
     form = client.get(f"/admin/lessons/lesson/{lesson.pk}/change/")
     assert form.status_code == 200
     doc = lesson.document()
-    response = client.post(f"/admin/lessons/lesson/{lesson.pk}/change/", {
-        "slug": lesson.slug, "title": lesson.title, "summary": "", "status": "published",
-        "scenario": json.dumps(doc["scenario"]).replace("MAR2", "MAR 2"), "steps": json.dumps(doc["steps"]),
-    })
+    response = client.post(
+        f"/admin/lessons/lesson/{lesson.pk}/change/",
+        {
+            "slug": lesson.slug,
+            "title": lesson.title,
+            "summary": "",
+            "status": "published",
+            "scenario": json.dumps(doc["scenario"]).replace("MAR2", "MAR 2"),
+            "steps": json.dumps(doc["steps"]),
+        },
+    )
     assert response.status_code == 200 and "scenario." in response.content.decode()
     assert Lesson.objects.get(pk=lesson.pk).scenario == doc["scenario"]
 
@@ -161,15 +170,27 @@ def test_simulate_where_a_step_begins_for_recording_into_it(instructor, lesson_o
     lesson = lesson_of(instructor, name="return-to-anchor")
     doc = lesson.document()
     client = client_for(instructor)
-    body = {"scenario": doc["scenario"], "steps": doc["steps"], "step": 2, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}}
+    body = {
+        "scenario": doc["scenario"],
+        "steps": doc["steps"],
+        "step": 2,
+        "command": {"action": "move", "mn": "MN1", "mar": "MAR2"},
+    }
     reply = client.post("/lessons/api/simulate/", json.dumps(body), content_type="application/json")
     assert reply.status_code == 200, reply.content
     assert reply.json()["now"] == 7.0  # step 2 begins where step 1 paused, after step 1's own move back to MAR1
-    refused = client.post("/lessons/api/simulate/", json.dumps({**body, "command": {"action": "move", "mn": "MN1", "mar": "MAR1"}}), content_type="application/json")
+    refused = client.post(
+        "/lessons/api/simulate/",
+        json.dumps({**body, "command": {"action": "move", "mn": "MN1", "mar": "MAR1"}}),
+        content_type="application/json",
+    )
     assert refused.status_code == 400 and "already on MAR1" in refused.json()["problems"][0]["message"]
     bad = client.post("/lessons/api/simulate/", json.dumps({**body, "step": 9}), content_type="application/json")
     assert bad.status_code == 400 and bad.json()["problems"][0]["path"] == "step"
-    assert client_for(None).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json").status_code == 403
+    assert (
+        client_for(None).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_a_new_lesson_takes_its_slug_from_its_first_real_title(instructor):
@@ -184,7 +205,9 @@ def test_a_new_lesson_takes_its_slug_from_its_first_real_title(instructor):
 
     def save(slug: str, title: str) -> str:
         doc = owner.get(f"/lessons/api/{slug}/").json()["lesson"]
-        response = owner.put(f"/lessons/api/{slug}/", json.dumps({**doc, "title": title}), content_type="application/json")
+        response = owner.put(
+            f"/lessons/api/{slug}/", json.dumps({**doc, "title": title}), content_type="application/json"
+        )
         assert response.status_code == 200, response.content
         return response.json()["slug"]
 

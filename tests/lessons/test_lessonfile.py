@@ -21,8 +21,14 @@ def paths(problems):
 def test_library_covers_the_topics_of_the_issue():
     """Figures 2, 4, 5, 6, REQ2, return to the anchor, release, centralised vs distributed: each has a lesson."""
     assert set(BUILTINS) >= {
-        "fig2-client-dmm", "fig4-three-mars", "fig5-handover", "fig6-multi-interface", "req2-idle-prefix",
-        "return-to-anchor", "release-on-flow-end", "centralised-vs-distributed",
+        "fig2-client-dmm",
+        "fig4-three-mars",
+        "fig5-handover",
+        "fig6-multi-interface",
+        "req2-idle-prefix",
+        "return-to-anchor",
+        "release-on-flow-end",
+        "centralised-vs-distributed",
     }
 
 
@@ -53,7 +59,7 @@ def test_step_actions_run_when_the_step_is_reached():
     moments = lessonfile.play(data)
     assert moments[0].state["mns"]["MN1"]["interfaces"]["if1"] == "MAR2"
     assert moments[1].state["mns"]["MN1"]["interfaces"]["if1"] == "MAR1"
-    (steps_before, now_us, command), = moments[1].journal
+    ((_steps_before, now_us, command),) = moments[1].journal
     assert now_us == 6_000_000 and command["mar"] == "MAR1"
 
 

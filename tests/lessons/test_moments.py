@@ -3,6 +3,7 @@ what it talks about is named in "highlight". Old lesson files (no start, no high
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -20,8 +21,9 @@ MESSAGES = {"RS", "RA", "PBU", "PBA", "BU", "BA", "DB_QUERY", "DB_REPLY", "DB_UP
 def _kinds_between(data, index):
     """The signalling message kinds the engine sends between step ``index``'s opening and its end."""
     m = lessonfile.play(data)[index]
-    sim = Simulation.replay(data["scenario"], lessonfile.seed_of(data["scenario"]), m.opening.journal, m.opening.steps,
-                            now=m.opening.t)
+    sim = Simulation.replay(
+        data["scenario"], lessonfile.seed_of(data["scenario"]), m.opening.journal, m.opening.steps, now=m.opening.t
+    )
     return [e["kind"] for e in sim.run(m.t) if e["kind"] in MESSAGES]
 
 
@@ -52,7 +54,11 @@ def test_every_builtin_step_has_a_moment_and_highlights_what_exists(path: Path):
         assert moments[k].opening.t <= moments[k].t
         named_messages = set(step["highlight"]) & MESSAGES
         if named_messages:
-            assert named_messages & set(_kinds_between(data, k)), (path.stem, k, "the highlighted messages happen in the step")
+            assert named_messages & set(_kinds_between(data, k)), (
+                path.stem,
+                k,
+                "the highlighted messages happen in the step",
+            )
 
 
 def test_old_lesson_file_without_start_still_loads_and_opens_where_the_previous_step_paused():
@@ -62,20 +68,23 @@ def test_old_lesson_file_without_start_still_loads_and_opens_where_the_previous_
     assert lessonfile.validate(data) == []
     moments = lessonfile.play(data)
     assert moments[0].opening.t == 0 and moments[0].opening.steps == 0
-    for previous, moment in zip(moments, moments[1:]):
+    for previous, moment in itertools.pairwise(moments):
         assert moment.opening.t == previous.t and moment.opening.steps == previous.steps
     normal = lessonfile.normalise(data)
     assert normal["steps"][0]["start"] is None and normal["steps"][0]["highlight"] == []
     assert lessonfile.validate(normal) == []
 
 
-@pytest.mark.parametrize("change, path, words", [
-    ({"start": 9.0}, "steps[2].start", "after this step's end"),
-    ({"start": 1.0}, "steps[2].start", "before the previous step's pause"),
-    ({"start": "soon"}, "steps[2].start", "a number"),
-    ({"highlight": "PBU"}, "steps[2].highlight", "a list"),
-    ({"highlight": ["PBU", ""]}, "steps[2].highlight[1]", "non-empty"),
-])
+@pytest.mark.parametrize(
+    "change, path, words",
+    [
+        ({"start": 9.0}, "steps[2].start", "after this step's end"),
+        ({"start": 1.0}, "steps[2].start", "before the previous step's pause"),
+        ({"start": "soon"}, "steps[2].start", "a number"),
+        ({"highlight": "PBU"}, "steps[2].highlight", "a list"),
+        ({"highlight": ["PBU", ""]}, "steps[2].highlight[1]", "non-empty"),
+    ],
+)
 def test_bad_start_or_highlight_is_refused_at_its_path(change, path, words):
     data = builtin_lesson("fig5-handover")
     data["steps"][2].update(change)
@@ -91,7 +100,9 @@ def test_every_problem_is_reported_in_one_round():
     data["steps"][2]["actions"] = [{"action": "move", "mn": "MN1", "mar": "MAR9"}]
     data["steps"][3]["until"] = "x"
     paths = [p.path for p in lessonfile.validate(data)]
-    assert sorted(paths) == sorted(["steps[0].untill", "steps[3].until", "steps[1].checkpoint.flow", "steps[2].actions[0].mar"])
+    assert sorted(paths) == sorted(
+        ["steps[0].untill", "steps[3].until", "steps[1].checkpoint.flow", "steps[2].actions[0].mar"]
+    )
 
 
 @pytest.mark.django_db

@@ -20,7 +20,13 @@ pytestmark = pytest.mark.django_db
 
 def snapshot(lesson: Lesson) -> tuple:
     lesson = Lesson.objects.get(pk=lesson.pk)
-    return (lesson.title, lesson.status, json.dumps(lesson.scenario, sort_keys=True), json.dumps(lesson.steps, sort_keys=True), lesson.owner_id)
+    return (
+        lesson.title,
+        lesson.status,
+        json.dumps(lesson.scenario, sort_keys=True),
+        json.dumps(lesson.steps, sort_keys=True),
+        lesson.owner_id,
+    )
 
 
 def changed_document(lesson: Lesson) -> str:
@@ -35,10 +41,14 @@ def attempts_to_change(client, lesson: Lesson) -> dict[str, int]:
     slug = lesson.slug
     return {
         "edit page": client.get(f"/lessons/{slug}/edit/").status_code,
-        "api put": client.put(f"/lessons/api/{slug}/", changed_document(lesson), content_type="application/json").status_code,
+        "api put": client.put(
+            f"/lessons/api/{slug}/", changed_document(lesson), content_type="application/json"
+        ).status_code,
         "publish": client.post(f"/lessons/{slug}/publish/", {"publish": "0"}).status_code,
         "delete": client.post(f"/lessons/{slug}/delete/").status_code,
-        "admin change": client.post(f"/admin/lessons/lesson/{lesson.pk}/change/", {"title": "Hijacked", "slug": slug}).status_code,
+        "admin change": client.post(
+            f"/admin/lessons/lesson/{lesson.pk}/change/", {"title": "Hijacked", "slug": slug}
+        ).status_code,
         "admin delete": client.post(f"/admin/lessons/lesson/{lesson.pk}/delete/", {"post": "yes"}).status_code,
     }
 
@@ -76,7 +86,9 @@ def test_another_instructor_cannot_change_it_either(instructor, other_instructor
 
 def test_owner_can_change_it_through_the_api(instructor, lesson_of):
     lesson = lesson_of(instructor)
-    response = client_for(instructor).put(f"/lessons/api/{lesson.slug}/", changed_document(lesson), content_type="application/json")
+    response = client_for(instructor).put(
+        f"/lessons/api/{lesson.slug}/", changed_document(lesson), content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     assert Lesson.objects.get(pk=lesson.pk).title == "Hijacked"
 
@@ -118,7 +130,12 @@ def test_draft_is_hidden_except_to_its_owner_and_the_share_link(instructor, stud
     assert stranger.get(f"/lessons/shared/{draft.share_token}/").status_code == 302
     assert stranger.get(f"/lessons/{draft.slug}/").status_code == 200
     assert stranger.post(f"/lessons/{draft.slug}/start/").status_code == 302
-    assert stranger.put(f"/lessons/api/{draft.slug}/", changed_document(draft), content_type="application/json").status_code == 403
+    assert (
+        stranger.put(
+            f"/lessons/api/{draft.slug}/", changed_document(draft), content_type="application/json"
+        ).status_code
+        == 403
+    )
 
 
 def test_an_attempt_is_only_its_owners(instructor, student, make_user, lesson_of):

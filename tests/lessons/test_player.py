@@ -140,7 +140,9 @@ def test_editing_a_lesson_never_changes_a_started_attempt(instructor, lesson_of)
 
 def test_narrative_markdown_is_rendered_without_scripts(instructor, lesson_of):
     lesson = lesson_of(instructor)
-    lesson.steps[0]["text"] = "**Bold** <script>alert('x')</script> <img src=x onerror=alert(1)> [link](javascript:alert(1))"
+    lesson.steps[0]["text"] = (
+        "**Bold** <script>alert('x')</script> <img src=x onerror=alert(1)> [link](javascript:alert(1))"
+    )
     lesson.save()
     client = client_for(None)
     html = page(client, start(client, lesson))

@@ -124,10 +124,14 @@ def test_practice_page_asks_grades_and_keeps_the_answer_secret(db):
     # Asking again before answering gives the same question, not a new draw.
     assert client.post(f"/practice/{run.id}/question/").json()["id"] == asked["id"]
     truth = record.question["answer"]
-    reply = client.post(f"/practice/{run.id}/answer/", json.dumps({"id": asked["id"], "answer": truth}), content_type="application/json").json()
+    reply = client.post(
+        f"/practice/{run.id}/answer/", json.dumps({"id": asked["id"], "answer": truth}), content_type="application/json"
+    ).json()
     assert reply["correct"] is True and reply["score"] == {"right": 1, "answered": 1}
     assert reply["reveal_t"] >= 0 and reply["explanation"]
-    again = client.post(f"/practice/{run.id}/answer/", json.dumps({"id": asked["id"], "answer": truth}), content_type="application/json")
+    again = client.post(
+        f"/practice/{run.id}/answer/", json.dumps({"id": asked["id"], "answer": truth}), content_type="application/json"
+    )
     assert again.status_code == 400 and "already answered" in again.json()["error"]
 
 
@@ -140,7 +144,11 @@ def test_practice_refuses_a_non_answer_and_other_peoples_runs(db, make_user):
     client.post("/practice/scenario/fig4-three-mars/")
     run = PracticeRun.objects.get()
     asked = client.post(f"/practice/{run.id}/question/").json()
-    bad = client.post(f"/practice/{run.id}/answer/", json.dumps({"id": asked["id"], "answer": ["nobody"]}), content_type="application/json")
+    bad = client.post(
+        f"/practice/{run.id}/answer/",
+        json.dumps({"id": asked["id"], "answer": ["nobody"]}),
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "answer"
     assert PracticeQuestion.objects.get(id=asked["id"]).correct is None
     other = client_for(make_user("eve"))

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from dmmviz.lessons.models import Attempt, ClassAnswer, LiveClass
+from dmmviz.lessons.models import Attempt, LiveClass
 
 from .conftest import client_for
 
@@ -36,7 +36,9 @@ def test_students_get_no_answers_or_feedback_from_the_api_or_the_download(who, i
     body = api.json()
     text = json.dumps(body)
     assert FEEDBACK_WORDS not in text and '"feedback"' not in text
-    assert all("answer" not in (m["question"] or {}) and "explanation" not in (m["question"] or {}) for m in body["moments"])
+    assert all(
+        "answer" not in (m["question"] or {}) and "explanation" not in (m["question"] or {}) for m in body["moments"]
+    )
     assert body["moments"][3]["question"]["choices"]  # the question itself is there
     download = client.get(f"/lessons/{lesson.slug}/lesson.json")
     assert download.status_code == 200
@@ -60,9 +62,13 @@ def test_a_student_sees_the_answer_only_after_answering(instructor, lesson_of):
     attempt = start(client, lesson)
     html = client.get(f"/lessons/attempt/{attempt.id}/").content.decode()
     assert 'id="true-answer"' not in html
-    reply = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"answer": "7"}, HTTP_ACCEPT="application/json").json()
+    reply = client.post(
+        f"/lessons/attempt/{attempt.id}/answer/", {"answer": "7"}, HTTP_ACCEPT="application/json"
+    ).json()
     assert reply["result"]["answer"] is None and reply["result"]["explanation"] is None and not reply["can_next"]
-    reply = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json").json()
+    reply = client.post(
+        f"/lessons/attempt/{attempt.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json"
+    ).json()
     assert reply["result"]["answer"] == "1" and reply["result"]["explanation"] and reply["can_next"]
 
 
@@ -104,7 +110,9 @@ def test_the_follower_page_and_its_downloads_never_carry_the_instructors_session
     assert session_id in teacher.get(f"/class/{live_class.code}/teach/").content.decode()  # the instructor's own
 
 
-def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distribution(instructor, make_user, lesson_of):
+def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distribution(
+    instructor, make_user, lesson_of
+):
     teacher, live_class = _class(instructor, lesson_of)
     code = live_class.code
     alice, bob, carl = client_for(make_user("alice")), client_for(None), client_for(None)
@@ -160,7 +168,9 @@ def test_an_ended_class_code_is_dead(instructor, lesson_of):
 # -- the Results page -------------------------------------------------------------------------------------------
 
 
-def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answers(instructor, student, make_user, lesson_of):
+def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answers(
+    instructor, student, make_user, lesson_of
+):
     lesson = lesson_of(instructor)
     stella = client_for(student)
     a = start(stella, lesson)
@@ -171,7 +181,9 @@ def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answ
     anon.post(f"/lessons/attempt/{b.id}/answer/", {"answer": "2"})
     c = start(client_for(make_user("carla")), lesson)
     client_for(make_user("carla2"))  # no attempt
-    Attempt.objects.filter(id=c.id).update(answers={"0": {"tries": 1, "first_try": True, "correct": True, "response": 1}})
+    Attempt.objects.filter(id=c.id).update(
+        answers={"0": {"tries": 1, "first_try": True, "correct": True, "response": 1}}
+    )
     owner = client_for(instructor)
     detail = owner.get(f"/lessons/{lesson.slug}/").content.decode()
     assert f'href="/lessons/{lesson.slug}/results/"' in detail and ">Results<" in detail
@@ -180,7 +192,7 @@ def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answ
     html = page.content.decode()
     assert "3 attempts" in html and "stella" in html and "anonymous" in html and "carla" in html
     assert "✔ right" in html and "right (retry)" in html and "✘ wrong" in html
-    assert '<span class="lx-wrong-answer">2</span> × 2' in html  # the most common wrong answer to checkpoint 1
+    assert '“<span class="lx-wrong-answer">2</span>”: 2 times' in html  # the most common wrong answer to checkpoint 1
     assert "1 of 3 right at the first try" in html
 
     response = owner.get(f"/lessons/{lesson.slug}/results.csv")
@@ -188,7 +200,11 @@ def test_results_page_lists_every_attempt_with_checkpoints_and_common_wrong_answ
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][:5] == ["student", "started", "last activity", "minutes", "points"] and len(rows) == 4
     by_student = {r[0]: r for r in rows[1:]}
-    assert by_student["stella"][8] == "right (retry)" and by_student["anonymous"][8] == "wrong" and by_student["carla"][8] == "right"
+    assert (
+        by_student["stella"][8] == "right (retry)"
+        and by_student["anonymous"][8] == "wrong"
+        and by_student["carla"][8] == "right"
+    )
 
 
 def test_results_are_for_the_lessons_instructors_only(instructor, other_instructor, student, lesson_of):

@@ -168,7 +168,9 @@ async def test_class_with_an_instructor_and_two_students(instructor):
         assert str(live_class.sim_session_id) not in json.dumps(snap)
 
     # The instructor moves the class to step 3: followers are resynchronised, panels told.
-    stepped = await sync_to_async(teacher_http.post)(f"/class/{code}/step/", {"step": "3"}, HTTP_ACCEPT="application/json")
+    stepped = await sync_to_async(teacher_http.post)(
+        f"/class/{code}/step/", {"step": "3"}, HTTP_ACCEPT="application/json"
+    )
     assert stepped.json()["step"] == 3
     for student in (alice, bob):
         snap = await student.expect("snapshot")
@@ -193,7 +195,9 @@ async def test_class_with_an_instructor_and_two_students(instructor):
 
     # Rejoining is following again: the class socket shows the class, not the branch.
     again = Socket(f"/ws/class/{code}/", alice_http)
-    assert (await again.open())["state"]["mns"]["MN1"]["interfaces"]["if1"] == "MAR2"  # the class, not the branch (MAR1)
+    assert (await again.open())["state"]["mns"]["MN1"]["interfaces"][
+        "if1"
+    ] == "MAR2"  # the class, not the branch (MAR1)
     for socket in (teacher, alice, bob, panel, copy, again):
         await socket.close()
 

@@ -20,7 +20,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
         parser.add_argument("--revoke", action="store_true", help="remove the user from the instructors group")
-        parser.add_argument("--create", action="store_true", help="create the user first if missing (asks no password: set one with changepassword)")
+        parser.add_argument(
+            "--create",
+            action="store_true",
+            help="create the user first if missing (asks no password: set one with changepassword)",
+        )
 
     def handle(self, *args: Any, username: str, revoke: bool = False, create: bool = False, **options: Any) -> None:
         User = get_user_model()
@@ -28,9 +32,13 @@ class Command(BaseCommand):
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             if not create:
-                raise CommandError(f"no user {username!r} (create it with createsuperuser, the sign-up page, or --create)") from None
+                raise CommandError(
+                    f"no user {username!r} (create it with createsuperuser, the sign-up page, or --create)"
+                ) from None
             user = User.objects.create_user(username=username)
-            self.stdout.write(f"created user {username!r} with no usable password; set one with: manage.py changepassword {username}")
+            self.stdout.write(
+                f"created user {username!r} with no usable password; set one with: manage.py changepassword {username}"
+            )
         group = ensure_instructors_group()
         if revoke:
             user.groups.remove(group)
