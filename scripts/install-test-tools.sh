@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond pip, installed only where missing; `.ci/run` and `make test` both call this script:
 #   Chromium (browser tests), tshark (pcap exports), PlantUML (diagram exports), nginx (tests/deploy, make serve),
-#   Node.js + npm and the pinned Mermaid parser (tests/exports/mermaid/package-lock.json).
+#   Node.js + npm and the pinned Mermaid parser (tests/exports/mermaid/package-lock.json), redis-server (the tests
+#   start private ones too). PostgreSQL is expected installed (scripts/start-services.sh says so if it is not).
 # As root it installs them (apt-get, npm ci); otherwise it names the command to run and fails: a missing tool never
 # turns into skipped tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # `scripts/install-test-tools.sh nginx` installs only nginx (make serve); no argument: everything make test needs.
-wanted=("${@:-chromium tshark plantuml nginx nodejs npm mermaid}")
+wanted=("${@:-chromium tshark plantuml nginx nodejs npm redis-server mermaid}")
 wanted=(${wanted[*]})
 wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 apt_missing=()
 wants chromium && ! have chromium && ! have chromium-browser && apt_missing+=(chromium)
-for tool in tshark plantuml nginx npm; do
+for tool in tshark plantuml nginx npm redis-server; do
     if wants "$tool" && ! have "$tool"; then apt_missing+=("$tool"); fi
 done
 if wants nodejs && ! have node; then apt_missing+=(nodejs); fi
