@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmmviz.web import limits
-from simulator import CommandError, Problem, ScenarioError, Simulation, limits, load_scenario
+from simulator import CommandError, Problem, ScenarioError, Simulation, load_scenario
+from simulator import limits as engine_limits
 from simulator import validate as validate_scenario
 from simulator.commands import COMMANDS, shape_problems
 
@@ -38,7 +39,7 @@ SCENARIO_FORMAT = "dmmviz-scenario/1"
 MAX_STEPS = 200
 MAX_TEXT = 20_000
 MAX_ACTIONS = 50
-MAX_TIME = limits.MAX_TIME  # one day of simulated time, the engine's own limit
+MAX_TIME = engine_limits.MAX_TIME  # one day of simulated time, the engine's own limit
 STEP_KEYS = ("title", "text", "actions", "start", "until", "checkpoint", "highlight")
 MAX_HIGHLIGHT = 20
 ACTION_KEYS = {name: (set(spec.required), set(spec.optional)) for name, spec in COMMANDS.items()}
