@@ -170,7 +170,11 @@ def class_stats(live_class: LiveClass) -> dict[str, Any]:
     """For the instructor's panel only (it shows how the class answers before the answer is revealed)."""
     members = list(ClassMember.objects.filter(live_class=live_class).select_related("user"))
     branches = list(Branch.objects.filter(live_class=live_class).select_related("user"))
-    branched = sorted({b.user.get_username() if b.user_id else f"anonymous ({b.session_key[:4]})" for b in branches})
+    # Anonymous students are numbered in the order they joined (never by anything of their browser session).
+    number = {m.session_key: k for k, m in enumerate((m for m in members if not m.user_id), start=1)}
+    branched = sorted(
+        {b.user.get_username() if b.user_id else f"anonymous #{number.get(b.session_key, '?')}" for b in branches}
+    )
     step = live_class.step
     moments = player.moments(live_class.lesson_data)
     question = moments[step].question if step < len(moments) else None

@@ -230,7 +230,7 @@ def test_live_class_answers_stats_reveal_and_no_session_id(people):
     second.click("#branch-off")
     second.wait_for_url(f"**/class/{code}/branch/*/")
     tp.wait_for_function("() => document.querySelector('#branched-count').textContent === '1'", timeout=10_000)
-    assert tp.is_visible("#branched-note") and "anonymous" in tp.inner_text("#branched-names")
+    assert tp.is_visible("#branched-note") and "anonymous #2" in tp.inner_text("#branched-names")
 
     # Next step: followers' checkpoint is the new one, the class opens it where it starts.
     tp.click("#class-next")

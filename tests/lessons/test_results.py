@@ -149,11 +149,14 @@ def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distr
 
 def test_branching_off_shows_on_the_instructors_panel(instructor, make_user, lesson_of):
     teacher, live_class = _class(instructor, lesson_of)
-    dora = client_for(make_user("dora"))
-    dora.get(f"/class/{live_class.code}/")
-    dora.post(f"/class/{live_class.code}/branch/")
+    dora, anon1, anon2 = client_for(make_user("dora")), client_for(None), client_for(None)
+    for c in (dora, anon1, anon2):
+        c.get(f"/class/{live_class.code}/")
+    for c in (dora, anon2):
+        c.post(f"/class/{live_class.code}/branch/")
     stats = teacher.get(f"/class/{live_class.code}/teach/stats.json").json()
-    assert stats["branched"] == ["dora"] and stats["branched_count"] == 1
+    assert stats["branched"] == ["anonymous #2", "dora"] and stats["branched_count"] == 2
+    assert stats["joined"] == 3 and anon2.session.session_key[:8] not in json.dumps(stats)
 
 
 def test_an_ended_class_code_is_dead(instructor, lesson_of):
