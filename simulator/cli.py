@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .compare import compare, format_table
 from .engine import Simulation
@@ -25,7 +25,7 @@ STREAMED = ("trace", "metrics")  # computed while the engine runs: the run's eve
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors: usage and exit 2, as for bad files
+    def error(self, message: str) -> NoReturn:  # argparse's own errors: usage and exit 2, as for bad files
         self.print_usage(sys.stderr)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)

@@ -142,8 +142,11 @@ def rows(result: dict[str, Any]) -> list[Row]:
                    key=lambda k: (SIGNALLING_KINDS.index(k) if k in SIGNALLING_KINDS else len(SIGNALLING_KINDS), k))
     out = [_summary_row(result, "Signalling messages", "signalling", lambda s: s["signalling_messages"])]
     for kind in kinds:
-        out.append(_summary_row(result, kind, f"kind-{kind}", lambda s, k=kind: s["messages"].get(k, 0),
-                                indent=True, chart=False))
+
+        def count(summary: dict[str, Any], kind: str = kind) -> Any:
+            return summary["messages"].get(kind, 0)
+
+        out.append(_summary_row(result, kind, f"kind-{kind}", count, indent=True, chart=False))
     out += [
         _summary_row(result, "Binding signalling (PBU/PBA/BU/BA)", "binding-signalling",
                      lambda s: s["binding_messages"]),
@@ -203,7 +206,7 @@ def format_table(result: dict[str, Any]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = [f"{result['title']} (until {result['until']:g} s)", ""]
     for n, line in enumerate(table):
-        cells = (c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True))
+        cells = [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
         lines.append("  ".join([line[0].ljust(widths[0]), *cells]).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))

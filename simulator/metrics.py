@@ -340,10 +340,10 @@ class _Attach:
         self.end: float | None = None  # the window's end: the next L2 event of the interface or move_flow of the MN
         self.messages: list[Event] = []  # copies of the PBU/BU, PBA/BA and RA it is matched against
         self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
-        self.flows: dict[str, tuple] = {}  # flow id -> key of its recent arrivals
+        self.flows: dict[str, tuple[Any, ...]] = {}  # flow id -> key of its recent arrivals
         self.candidate: float | None = None
         self.confirmed = False  # the completion is known for good: no more candidates to check
-        self.expected: set[tuple] = set()  # (ack kind, mn, sequence, from, to) answering a request kept here
+        self.expected: set[tuple[Any, ...]] = set()  # (ack kind, mn, sequence, from, to) answering a request kept here
         self.result: dict[str, Any] | None = None
 
     @property
@@ -363,7 +363,7 @@ class _Attach:
                 self.expected.add((REGISTRATIONS[kind], self.mn, e.get("sequence"), e["dst"], e["src"]))
                 return True
             return False
-        return kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface
+        return bool(kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface)
 
     def completion(self, until: float | None) -> tuple[float | None, int]:
         end = float("inf") if self.end is None else self.end
@@ -393,18 +393,18 @@ class MetricsObserver:
         self.lost: Counter[str] = Counter()
         self._lost_ids: set[Any] = set()
         self.retransmissions: Counter[str] = Counter()
-        self._pending: dict[tuple, Any] = {}  # registration key -> sequence of the request awaiting its answer
-        self._pending_by_seq: dict[tuple, tuple] = {}
+        self._pending: dict[tuple[Any, ...], Any] = {}  # registration key -> sequence of the request unanswered
+        self._pending_by_seq: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         # flows and packets
-        self.flows: dict[tuple[str, str], FlowInfo] = {}
-        self._owner: dict[str, str] = {}
+        self.flows: dict[tuple[Any, Any], FlowInfo] = {}
+        self._owner: dict[Any, str] = {}
         self._mn_flows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        self._packets: dict[tuple, _Packet] = {}
+        self._packets: dict[tuple[Any, ...], _Packet] = {}
         self._packet_count = 0
         self._deliveries: list[tuple[float, int, Any, _Packet]] = []  # heap: (arrival, packet index, msg id, packet)
         self._cancelled: set[Any] = set()
-        self._recent: dict[tuple, deque[float]] = {}
-        self._gaps: dict[tuple, list[_Gap]] = defaultdict(list)
+        self._recent: dict[tuple[Any, ...], deque[float]] = {}
+        self._gaps: dict[tuple[Any, ...], list[_Gap]] = defaultdict(list)
         self._next_sweep = SWEEP_S
         # attachments and handovers
         self._attached: dict[tuple[str, str], str | None] = {}
@@ -412,7 +412,7 @@ class MetricsObserver:
         self._detached_at: dict[tuple[str, str], float] = {}
         self._records: list[_Attach] = []
         self._open: dict[tuple[str, str], list[_Attach]] = defaultdict(list)
-        self._unsettled: dict[str, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
+        self._unsettled: dict[Any, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
         self._settle: list[tuple[float, int, _Attach]] = []  # heap: (settle time, index, record)
         self._checks: list[tuple[float, int, _Attach]] = []  # heap: (candidate completion, index, record)
         # tables and tunnels, replayed by instant
@@ -631,7 +631,9 @@ class MetricsObserver:
             self._attached[key] = None
             return
         self._attached[key] = e["node"]
-        record = _Attach(len(self._records), e, self._last_mar.get(key), self._detached_at.get(key, e["t"]))
+        # the detach, or the attach itself when there was no detach
+        cut = self._detached_at[key] if key in self._detached_at else float(e["t"])
+        record = _Attach(len(self._records), e, self._last_mar.get(key), cut)
         self._records.append(record)
         self._open[key].append(record)
         self._unsettled[e["mn"]].append(record)

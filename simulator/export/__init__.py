@@ -14,13 +14,14 @@ Pure: no I/O, no clock; the caller writes the result.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from . import ascii, mermaid, plantuml, svg
 from .sequence import ExportError, sequence_model
 
 FORMATS = ("mermaid", "plantuml", "svg", "ascii", "pcap")
 
-_DIAGRAMS: dict[str, Callable[[dict], str]] = {
+_DIAGRAMS: dict[str, Callable[[dict[str, Any]], str]] = {
     "mermaid": mermaid.render,
     "plantuml": plantuml.render,
     "svg": svg.render,
@@ -30,7 +31,7 @@ _DIAGRAMS: dict[str, Callable[[dict], str]] = {
 __all__ = ["FORMATS", "ExportError", "export", "sequence_model"]
 
 
-def export(fmt: str, trace: dict, *, options: dict | None = None) -> str | bytes:
+def export(fmt: str, trace: dict[str, Any], *, options: dict[str, Any] | None = None) -> str | bytes:
     """Render a "dmmviz-trace/1" document as `fmt`: str for the diagram formats, bytes for pcap.
 
     Raises ExportError (a ValueError) for an unknown format, a malformed trace or a bad option.

@@ -9,6 +9,7 @@ they cross, as Internet-Drafts do.
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from .sequence import ExportError
 from .text import legend_lines, one_line
@@ -32,7 +33,8 @@ def _time(t: float) -> str:
 
 class _Canvas:
     def __init__(self, xs: list[int], margin: int) -> None:
-        self.xs, self.margin, self.rows = xs, margin, []
+        self.xs, self.margin = xs, margin
+        self.rows: list[list[str]] = []
 
     def bars(self) -> list[str]:
         row = [" "] * WIDTH
@@ -50,7 +52,7 @@ class _Canvas:
         return ["".join(row).rstrip() for row in self.rows]
 
 
-def render(model: dict) -> str:
+def render(model: dict[str, Any]) -> str:
     """The ASCII diagram of a sequence model (`sequence.sequence_model`), lines of at most 72 characters."""
     names = [_ascii(lifeline["label"]) for lifeline in model["lifelines"]]
     index = {lifeline["id"]: i for i, lifeline in enumerate(model["lifelines"])}
@@ -102,7 +104,7 @@ def render(model: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _message(canvas: _Canvas, item: dict, a: int, b: int) -> None:
+def _message(canvas: _Canvas, item: dict[str, Any], a: int, b: int) -> None:
     left, right = min(a, b), max(a, b)
     shaft_len = right - left - 1
     shaft = ["=" if item["style"] == "tunnel" else "-"] * shaft_len
@@ -133,7 +135,7 @@ def _message(canvas: _Canvas, item: dict, a: int, b: int) -> None:
     canvas.text(row, left + 1, "".join(shaft))
 
 
-def _note(canvas: _Canvas, item: dict, xs: list[int]) -> list[list[str]]:
+def _note(canvas: _Canvas, item: dict[str, Any], xs: list[int]) -> list[list[str]]:
     """Write the note's lines beside its leftmost lifeline (to the right when there is room); return the rows."""
     left = min(xs)
     longest = max(len(line) for line in item["lines"])
@@ -150,7 +152,7 @@ def _note(canvas: _Canvas, item: dict, xs: list[int]) -> list[list[str]]:
     return rows
 
 
-def _drop(canvas: _Canvas, item: dict, x: int) -> None:
+def _drop(canvas: _Canvas, item: dict[str, Any], x: int) -> None:
     """A drop: an X on the lifeline, the reason beside it."""
     rows = _note(canvas, {"lines": [item["label"]]}, [x])
     rows[0][x] = "X"

@@ -10,6 +10,7 @@ entity codes (Mermaid does not decode them there): its special characters become
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .text import LINE_BREAKS, arrow_label, legend_lines, participant_ids, stamp
 
@@ -32,7 +33,7 @@ def title(text: str) -> str:
     return " ".join(_TITLE_SPECIAL.sub(" ", text).split())
 
 
-def _arrow(item: dict) -> str:
+def _arrow(item: dict[str, Any]) -> str:
     dotted = "--" if item["style"] == "tunnel" else "-"
     if item["lost"]:
         return f"{dotted}x"
@@ -41,7 +42,7 @@ def _arrow(item: dict) -> str:
     return f"{dotted}>>"
 
 
-def render(model: dict) -> str:
+def render(model: dict[str, Any]) -> str:
     """The Mermaid source (a str) of a sequence model."""
     ids = participant_ids(model, KEYWORDS)
     out = ["sequenceDiagram"]

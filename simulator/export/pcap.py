@@ -33,6 +33,7 @@ import json
 import math
 import re
 import struct
+from typing import Any
 
 from scapy.layers.inet6 import (
     HAO,
@@ -83,7 +84,7 @@ NAI_SUBTYPE = 1  # RFC 4283: MN Identifier subtype 1, Network Access Identifier
 BU_FLAGS, BA_FLAGS = "AHLKMRP", "KRP"
 
 
-def _natural(node: str) -> tuple:
+def _natural(node: str) -> tuple[int | str, ...]:
     """Sort key that puts MAR2 before MAR10."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", node))
 
@@ -99,7 +100,7 @@ class AddressPlan:
     - Where the trace gives a tunnel end's address (DATA outer_src/outer_dst), that address is the node's.
     """
 
-    def __init__(self, events: list[dict], roles: dict[str, str]) -> None:
+    def __init__(self, events: list[dict[str, Any]], roles: dict[str, str]) -> None:
         self.roles = roles
         self.infra: dict[str, str] = {}
         for role, subnet in ROLE_SUBNET.items():
@@ -177,7 +178,7 @@ def _checksum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return int(~total & 0xFFFF)
 
 
 def _ipv6(src: bytes, dst: bytes, next_header: int, payload: bytes, hop_limit: int = HOP_LIMIT) -> bytes:
@@ -251,7 +252,7 @@ def _flow_identification(fid: int, status: int, src: str | None, dst: str | None
     return struct.pack("!HHBB", fid, fid, 0, status) + sub
 
 
-def _pmip_options(ev: dict, flow_id: bytes | None = None) -> bytes:
+def _pmip_options(ev: dict[str, Any], flow_id: bytes | None = None) -> bytes:
     hnps = ev.get("hnps") or []
     mn_id = ev.get("mn_id") or f"{ev.get('mn')}@dmmviz.example"
     options = [(OPT_MN_ID, bytes((NAI_SUBTYPE,)) + mn_id.encode("utf-8"))]
@@ -266,7 +267,7 @@ def _pmip_options(ev: dict, flow_id: bytes | None = None) -> bytes:
     return mobility_options(options)
 
 
-def _flags(ev: dict, allowed: str) -> str:
+def _flags(ev: dict[str, Any], allowed: str) -> str:
     flags = ev.get("flags") or ""
     bad = [f for f in flags if f not in allowed]
     if bad:
@@ -274,7 +275,7 @@ def _flags(ev: dict, allowed: str) -> str:
     return flags
 
 
-def _lifetime_units(ev: dict) -> int:
+def _lifetime_units(ev: dict[str, Any]) -> int:
     """Binding lifetime in the Mobility Header's units of 4 seconds (RFC 6275 §6.1.7), rounded up."""
     lifetime = ev.get("lifetime") or 0
     return min(0xFFFF, math.ceil(lifetime / 4))
@@ -285,16 +286,16 @@ def _lifetime_units(ev: dict) -> int:
 
 
 class _Builder:
-    def __init__(self, events: list[dict], mode: str | None, roles: dict[str, str]) -> None:
+    def __init__(self, events: list[dict[str, Any]], mode: str | None, roles: dict[str, str]) -> None:
         self.plan = AddressPlan(events, roles)
         self.mode = mode
         # Client-based mobility: the MN is a tunnel end, at its care-of address; the BA goes back there.
         self.anchor_of = {ev["hnp"]: ev.get("node") for ev in events if ev["kind"] == "hnp_allocated" and "hnp" in ev}
-        self.bus: dict[tuple, list[tuple[float, str, str]]] = {}  # (mn, home agent) -> [(t, home, care-of)]
+        self.bus: dict[tuple[str, str], list[tuple[float, str, str]]] = {}  # (mn, home agent) -> [(t, home, care-of)]
         self.bu_addresses: dict[object, tuple[str, str]] = {}  # BU id -> (home, care-of) when the trace gives none
-        self.flow_addresses: dict[str, tuple[str, str]] = {}  # flow -> (CN address, MN address) of its downlink
-        serving: dict[tuple[str, str], str | None] = {}  # (mn, interface) -> the router it is attached to
-        allocated: dict[tuple[str, str], str] = {}  # (mn, router) -> the latest prefix that router gave the MN
+        self.flow_addresses: dict[str, tuple[Any, Any]] = {}  # flow -> (CN address, MN address) of its downlink
+        serving: dict[tuple[Any, Any], Any] = {}  # (mn, interface) -> the router it is attached to
+        allocated: dict[tuple[Any, Any], str] = {}  # (mn, router) -> the latest prefix that router gave the MN
         for ev in events:
             kind = ev["kind"]
             if kind == "l2_attach":
@@ -330,20 +331,20 @@ class _Builder:
                 found = (home, care_of)
         return found
 
-    def packet(self, ev: dict) -> bytes:
+    def packet(self, ev: dict[str, Any]) -> bytes:
         kind = ev["kind"]
         build = getattr(self, f"_{kind.lower()}", None)
         if build is None:
             raise ExportError(f"pcap: no packet format for message kind {kind!r} (event id {ev.get('id')})")
-        return build(ev)
+        return bytes(build(ev))
 
-    def _mn_ll(self, ev: dict, end: str) -> str:
+    def _mn_ll(self, ev: dict[str, Any], end: str) -> str:
         return self.plan.link_local(ev[end], ev.get("interface"))
 
-    def _rs(self, ev: dict) -> bytes:
+    def _rs(self, ev: dict[str, Any]) -> bytes:
         return bytes(IPv6(src=self._mn_ll(ev, "src"), dst=ALL_ROUTERS, hlim=ND_HOP_LIMIT) / ICMPv6ND_RS())
 
-    def _ra(self, ev: dict) -> bytes:
+    def _ra(self, ev: dict[str, Any]) -> bytes:
         router = self.plan.router_link_local(ev["src"], self.mode)
         pkt = IPv6(src=router, dst=self._mn_ll(ev, "dst"), hlim=ND_HOP_LIMIT) / ICMPv6ND_RA(
             chlim=HOP_LIMIT, prf=PRF_MEDIUM, routerlifetime=ROUTER_LIFETIME)
@@ -355,7 +356,7 @@ class _Builder:
                 preferredlifetime=_seconds32(p.get("preferred_lifetime")))
         return bytes(pkt)
 
-    def _flow_option(self, ev: dict) -> bytes | None:
+    def _flow_option(self, ev: dict[str, Any]) -> bytes | None:
         """The Flow Identification option of a per-flow PBU/PBA (the event names a flow), else None."""
         flow = ev.get("flow")
         if not isinstance(flow, str):
@@ -366,18 +367,18 @@ class _Builder:
         status = 0 if ev["kind"] == "PBU" or not ev.get("status") else FID_REJECTED
         return _flow_identification(self.plan.flow_number.get(flow, 0), status, cn, mn, self.plan.ports(flow, "down"))
 
-    def _pbu(self, ev: dict) -> bytes:
+    def _pbu(self, ev: dict[str, Any]) -> bytes:
         mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),
                        autopad=0, options=[Raw(_pmip_options(ev, self._flow_option(ev)))])
         return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
 
-    def _pba(self, ev: dict) -> bytes:
+    def _pba(self, ev: dict[str, Any]) -> bytes:
         mh = MIP6MH_BA(status=int(ev.get("status") or 0), flags=_flags(ev, BA_FLAGS) if ev.get("flags") else "P",
                        seq=int(ev.get("sequence") or 0), mhtime=_lifetime_units(ev), res2=0,
                        autopad=0, options=[Raw(_pmip_options(ev, self._flow_option(ev)))])
         return bytes(IPv6(src=self.plan.node(ev["src"]), dst=self.plan.node(ev["dst"]), hlim=HOP_LIMIT) / mh)
 
-    def _bu(self, ev: dict) -> bytes:
+    def _bu(self, ev: dict[str, Any]) -> bytes:
         hnps = ev.get("hnps") or []
         home = ev.get("home_address") or (_host(hnps[0]) if hnps else None)
         care_of = ev.get("care_of_address")
@@ -394,7 +395,7 @@ class _Builder:
             options=[HAO(hoa=home)]) / mh
         return bytes(pkt)
 
-    def _ba(self, ev: dict) -> bytes:
+    def _ba(self, ev: dict[str, Any]) -> bytes:
         home, care_of = self._binding(ev["dst"], ev["src"], ev["t"])
         home = ev.get("home_address") or home
         care_of = ev.get("care_of_address") or care_of
@@ -409,7 +410,7 @@ class _Builder:
             type=2, segleft=1, addresses=[home]) / mh
         return bytes(pkt)
 
-    def _data(self, ev: dict) -> bytes:
+    def _data(self, ev: dict[str, Any]) -> bytes:
         sport, dport = self.plan.ports(ev.get("flow"), ev.get("direction", "down"))
         size = ev.get("size")
         size = DEFAULT_SIZE if not isinstance(size, int) or size < 0 else size
@@ -427,7 +428,7 @@ class _Builder:
             return inner
         return _ipv6(_ip(outer[0]), _ip(outer[1]), 41, inner, outer_hlim)
 
-    def _tunnel_end(self, ev: dict, end: str) -> str:
+    def _tunnel_end(self, ev: dict[str, Any], end: str) -> str:
         """A tunnel end's address. Between routers: the segment's ends. When the MN is a tunnel end (client-based
         mobility, RFC 6275 §9.4), the tunnel runs from its care-of address to the home agent that anchors the
         prefix, and the segment through the serving router carries that same outer header."""
@@ -436,9 +437,9 @@ class _Builder:
         if care_of is None:  # no BU from this MN to the prefix's anchor: a tunnel between two routers
             return self.plan.node(ev[end])
         mn_side = (end == "src") == (ev.get("direction") == "up")
-        return care_of if mn_side else self.plan.node(anchor)
+        return care_of if mn_side else self.plan.node(str(anchor))
 
-    def _db(self, ev: dict) -> bytes:
+    def _db(self, ev: dict[str, Any]) -> bytes:
         body = {"msg": ev["kind"], "mn": ev.get("mn")}
         if ev["kind"] == "DB_UPDATE":
             body["op"] = ev.get("op")
@@ -463,9 +464,10 @@ class _HopLimits:
 
     def __init__(self, roles: dict[str, str]) -> None:
         self.hosts = {node for node, role in roles.items() if role in ("mn", "cn")}
-        self.packets: dict[tuple, tuple[int, tuple | None, int]] = {}  # key -> (inner, outer addresses, outer hlim)
+        # packet key -> (inner hop limit, outer addresses, outer hop limit)
+        self.packets: dict[tuple[Any, ...], tuple[int, tuple[Any, ...] | None, int]] = {}
 
-    def segment(self, ev: dict, outer: tuple | None) -> tuple[int, int]:
+    def segment(self, ev: dict[str, Any], outer: tuple[Any, ...] | None) -> tuple[int, int]:
         key = (ev.get("mn"), ev.get("flow"), ev.get("direction"), ev.get("packet"))
         previous = self.packets.get(key)
         if ev["dst"] in self.hosts:
@@ -487,7 +489,7 @@ def _seconds32(value: object) -> int:
     return INFINITE if value >= INFINITE or math.isinf(value) else int(value)
 
 
-def render(trace: dict, options: dict | None = None) -> bytes:
+def render(trace: dict[str, Any], options: dict[str, Any] | None = None) -> bytes:
     """The pcap file (bytes) of a trace: one record per message event in the window.
 
     Options: `start`/`end` as for the diagrams; `nodes` keeps messages from or to one of those nodes (a capture

@@ -11,6 +11,7 @@ as `<U+0024>`, `<U+005C>`. Line breaks of every kind become spaces, so no user s
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .svg import COLORS
 from .text import arrow_label, legend_lines, one_line, participant_ids, stamp
@@ -39,7 +40,7 @@ def _escape_one(match: re.Match[str]) -> str:
     return "".join("~" + ch for ch in found)
 
 
-def _arrow(item: dict) -> str:
+def _arrow(item: dict[str, Any]) -> str:
     style = "lost" if item["lost"] else item["style"]
     bracket = {"signal": "", "data": f"[{COLORS['data']}]", "tunnel": f"[{COLORS['tunnel']},bold]",
                "lost": f"[{COLORS['lost']}]"}[style]
@@ -48,7 +49,7 @@ def _arrow(item: dict) -> str:
     return f"{tail}-{bracket}{head}"
 
 
-def render(model: dict) -> str:
+def render(model: dict[str, Any]) -> str:
     """The PlantUML source (a str, @startuml ... @enduml) of a sequence model."""
     ids = participant_ids(model, KEYWORDS)
     out = ["@startuml"]

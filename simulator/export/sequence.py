@@ -63,7 +63,7 @@ class ExportError(ValueError):
     """A trace or an option the exporters cannot use; the message says which and why."""
 
 
-def check_trace(trace: Any) -> list[dict]:
+def check_trace(trace: Any) -> list[dict[str, Any]]:
     """Return the trace's events, or raise ExportError saying what is wrong with the document."""
     if not isinstance(trace, dict):
         raise ExportError(f"trace must be a JSON object, not {type(trace).__name__}")
@@ -80,7 +80,7 @@ def check_trace(trace: Any) -> list[dict]:
     return events
 
 
-def check_options(options: dict | None) -> dict:
+def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     """Return the options with defaults filled in, or raise ExportError naming the bad option."""
     options = dict(options or {})
     unknown = sorted(set(options) - set(OPTION_KEYS))
@@ -103,12 +103,12 @@ def check_options(options: dict | None) -> dict:
     return options
 
 
-def is_message(ev: dict) -> bool:
+def is_message(ev: dict[str, Any]) -> bool:
     """Is this event a message (a packet from src to dst)? The event catalogue says."""
     return _is_message_kind(ev["kind"])
 
 
-def in_window(ev: dict, options: dict) -> bool:
+def in_window(ev: dict[str, Any], options: dict[str, Any]) -> bool:
     start, end = options.get("start"), options.get("end")
     return (start is None or ev["t"] >= start) and (end is None or ev["t"] <= end)
 
@@ -117,7 +117,7 @@ def in_window(ev: dict, options: dict) -> bool:
 # Who is who: roles and lifeline order, read off the events of the whole run.
 
 
-def node_roles(trace: dict, events: list[dict]) -> dict[str, str]:
+def node_roles(trace: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, str]:
     """Every node id -> its role in the diagram (mn, mar, anchor, db, cn), from the trace's own ``nodes`` map (the
     engine names every node's role: simulator/events.py ``Role``; the central LMA is drawn as an "anchor").
     Raises ExportError when the map is missing or leaves out a node the events name."""
@@ -134,7 +134,7 @@ def node_roles(trace: dict, events: list[dict]) -> dict[str, str]:
     return roles
 
 
-def lifeline_order(events: list[dict], roles: dict[str, str]) -> list[str]:
+def lifeline_order(events: list[dict[str, Any]], roles: dict[str, str]) -> list[str]:
     """Node ids in column order (see the module docstring)."""
     first_seen: dict[str, int] = {}
     latest_attach: dict[str, float] = {}
@@ -146,14 +146,14 @@ def lifeline_order(events: list[dict], roles: dict[str, str]) -> list[str]:
         if ev["kind"] == "l2_attach" and isinstance(ev.get("node"), str):
             latest_attach[ev["node"]] = ev["t"]
 
-    def key(node: str) -> tuple:
+    def order_key(node: str) -> tuple[int, float, int]:
         role = roles[node]
         rank = ROLE_ORDER.index(role)
         if role == "mar":
             return (rank, -latest_attach.get(node, -math.inf), first_seen.get(node, 0))
         return (rank, 0, first_seen.get(node, 0))
 
-    return sorted(roles, key=key)
+    return sorted(roles, key=order_key)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -163,9 +163,9 @@ def lifeline_order(events: list[dict], roles: dict[str, str]) -> list[str]:
 class PrefixNames:
     """HNP1, HNP2, ... in order of allocation over the whole run; prefixes never allocated are named on first sight."""
 
-    def __init__(self, events: list[dict]) -> None:
+    def __init__(self, events: list[dict[str, Any]]) -> None:
         self.names: dict[str, str] = {}
-        self.info: dict[str, dict] = {}
+        self.info: dict[str, dict[str, Any]] = {}
         for ev in events:
             if ev["kind"] == "hnp_allocated" and isinstance(ev.get("hnp"), str):
                 self._name(ev["hnp"])
@@ -185,7 +185,7 @@ class PrefixNames:
         self.used.add(prefix)
         return self._name(prefix)
 
-    def legend(self) -> list[dict]:
+    def legend(self) -> list[dict[str, Any]]:
         rows = []
         for prefix, name in self.names.items():
             if prefix in self.used:
@@ -194,7 +194,7 @@ class PrefixNames:
         return rows
 
 
-def mentioned_prefixes(ev: dict) -> list[str]:
+def mentioned_prefixes(ev: dict[str, Any]) -> list[str]:
     out = [p["prefix"] for p in ev.get("prefixes") or [] if isinstance(p, dict) and isinstance(p.get("prefix"), str)]
     out += [p for p in ev.get("hnps") or [] if isinstance(p, str)]
     out += [e["hnp"] for e in ev.get("entries") or [] if isinstance(e, dict) and isinstance(e.get("hnp"), str)]
@@ -208,7 +208,7 @@ def mentioned_prefixes(ev: dict) -> list[str]:
 # Labels: one function per kind of message, one table of notes.
 
 
-def _hnp_list(ev: dict, name: PrefixNames) -> str:
+def _hnp_list(ev: dict[str, Any], name: PrefixNames) -> str:
     # RFC 5213 §8.1: a PBU with no prefix (ALL_ZERO in the packet) asks the LMA to assign one.
     return ", ".join(name(p) for p in ev.get("hnps") or []) or "new HNP"
 
@@ -220,23 +220,23 @@ def number(value: Any) -> str:
     return str(value)
 
 
-def _lifetime(ev: dict) -> str:
+def _lifetime(ev: dict[str, Any]) -> str:
     lifetime = ev.get("lifetime")
     return "lifetime 0: dereg" if lifetime == 0 else f"lifetime {number(lifetime)}"
 
 
-def _status(ev: dict) -> str:
+def _status(ev: dict[str, Any]) -> str:
     status = ev.get("status")
     text = BA_STATUS.get(status, "") if isinstance(status, int) else ""
     return text if status == 0 else f"{status} {text}".strip()
 
 
-def _entries(ev: dict, name: PrefixNames) -> str:
+def _entries(ev: dict[str, Any], name: PrefixNames) -> str:
     entries = [e for e in ev.get("entries") or [] if isinstance(e, dict) and "hnp" in e]
     return ", ".join(f"{name(e['hnp'])}@{e.get('anchor')}" for e in entries)
 
 
-def message_label(ev: dict, name: PrefixNames, multi_if: set[str]) -> str:
+def message_label(ev: dict[str, Any], name: PrefixNames, multi_if: set[str]) -> str:
     """The arrow label of one signalling message, compact enough for a 72-column diagram."""
     kind = ev["kind"]
     via = f" {ev.get('interface')}" if ev.get("mn") in multi_if and ev.get("interface") else ""
@@ -264,14 +264,14 @@ def message_label(ev: dict, name: PrefixNames, multi_if: set[str]) -> str:
         return f"DB_UPDATE({', '.join(sign + x for x in _entries(ev, name).split(', ') if x)})"
     if kind == "DATA":
         return f"{ev.get('flow')} #{ev.get('packet')}"
-    return kind
+    return str(kind)
 
 
-def _flow_suffix(ev: dict) -> str:
+def _flow_suffix(ev: dict[str, Any]) -> str:
     return f" for {ev['flow']}" if ev.get("flow") else ""
 
 
-def note_for(ev: dict, name: PrefixNames) -> tuple[list[str], str] | None:
+def note_for(ev: dict[str, Any], name: PrefixNames) -> tuple[list[Any], str] | None:
     """(lifelines the note stands over, text) for a state event worth showing, else None.
 
     Not shown: `action` (its effects are), `db_entry_*` (the DB_UPDATE arrow is), `prefixes_changed` (the RA label
@@ -312,7 +312,7 @@ def note_for(ev: dict, name: PrefixNames) -> tuple[list[str], str] | None:
 # The model
 
 
-def sequence_model(trace: dict, options: dict | None = None) -> dict:
+def sequence_model(trace: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the "dmmviz-sequence/1" model of a trace.
 
     In: a "dmmviz-trace/1" document and the options of `simulator.export.export` (start, end, nodes, data,
@@ -337,15 +337,15 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
     visible = set(order)
     position = {node: i for i, node in enumerate(order)}
     name = PrefixNames(events)
-    interfaces: dict[str, set] = {}
+    interfaces: dict[str, set[str]] = {}
     for ev in events:
         if ev.get("mn") and ev.get("interface"):
             interfaces.setdefault(ev["mn"], set()).add(ev["interface"])
     multi_if = {mn for mn, ifs in interfaces.items() if len(ifs) > 1}
 
     lost_in_flight = {ev.get("id") for ev in events if is_message(ev) and ev.get("arrive", 0) is None}
-    items: list[dict] = []
-    runs: dict[tuple, dict] = {}  # open data runs, by (flow, segment, encapsulated, lost)
+    items: list[dict[str, Any]] = []
+    runs: dict[tuple[Any, ...], dict[str, Any]] = {}  # open data runs, by (flow, segment, encapsulated, lost)
     fold = options["data"] == "fold"
     more = 0  # items past MAX_ITEMS, counted and not drawn
     for ev in events:
@@ -360,7 +360,8 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
                 continue
             lost = ev.get("arrive", 0) is None
             if kind == "DATA" and fold:
-                key = (ev.get("flow"), frozenset((ev["src"], ev["dst"])), bool(ev.get("encapsulated")), lost)
+                key: tuple[Any, ...] = (ev.get("flow"), frozenset((ev["src"], ev["dst"])), bool(ev.get("encapsulated")),
+                                        lost)
                 run = runs.get(key)
                 if run is None:
                     run = runs[key] = _arrow(ev, "", lost)
@@ -421,7 +422,7 @@ def sequence_model(trace: dict, options: dict | None = None) -> dict:
     }
 
 
-def _arrow(ev: dict, label: str, lost: bool) -> dict:
+def _arrow(ev: dict[str, Any], label: str, lost: bool) -> dict[str, Any]:
     kind = ev["kind"]
     return {
         "type": "message",
@@ -441,7 +442,7 @@ def _arrow(ev: dict, label: str, lost: bool) -> dict:
     }
 
 
-def _extend(run: dict, ev: dict) -> None:
+def _extend(run: dict[str, Any], ev: dict[str, Any]) -> None:
     run["count"] += 1
     run["t_last"] = ev["t"]
     run["ids"].append(ev.get("id"))
@@ -449,23 +450,23 @@ def _extend(run: dict, ev: dict) -> None:
         run["both"] = True
 
 
-def _data_label(run: dict) -> str:
+def _data_label(run: dict[str, Any]) -> str:
     what = "lost" if run["lost"] else "data"
     unit = "pkt" if run["count"] == 1 else "pkts"
     return f"{run['flow']} {what} ({run['count']} {unit})"
 
 
-def _drop_label(run: dict) -> str:
+def _drop_label(run: dict[str, Any]) -> str:
     what = f"{run['flow']} " if run.get("flow") else ""
     unit = "pkt" if run["count"] == 1 else "pkts"
     reason = f": {run['reason']}" if run.get("reason") else ""
     return f"{run['node']} drops {what}({run['count']} {unit}){reason}"
 
 
-def item_nodes(item: dict) -> list[str]:
+def item_nodes(item: dict[str, Any]) -> list[str]:
     """The lifelines an item touches."""
     if item["type"] == "note":
-        return item["over"]
+        return list(item["over"])
     if item["type"] == "drop":
         return [item["node"]]
     return [item["src"], item["dst"]]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from .text import legend_lines, one_line
@@ -33,14 +35,14 @@ def _w(text: str, size: float = FONT) -> float:
     return len(text) * CHAR_W * size / FONT
 
 
-def _note_lines(item: dict) -> list[str]:
+def _note_lines(item: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for line in item["lines"]:
         out += textwrap.wrap(line, NOTE_CHARS, break_on_hyphens=False) or [""]
     return out
 
 
-def layout(model: dict) -> dict:
+def layout(model: dict[str, Any]) -> dict[str, Any]:
     """Geometry of the diagram: lifeline x positions and boxes, one row per item, the total size.
 
     Out: {"width", "height", "time_axis_x" (or None), "lifelines": [{"id", "x", "box_w"}], "top", "bottom",
@@ -76,7 +78,7 @@ def layout(model: dict) -> dict:
     xs = [0.0]
     for gap in gaps:
         xs.append(xs[-1] + gap)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     left_extent, right_extent = (-box_w[0] / 2, xs[-1] + box_w[-1] / 2) if n else (0.0, 0.0)  # n = 0: empty run
     y = PAD + (24 if model.get("title") else 0) + HEAD_H + 24
     for k, item in enumerate(model["items"]):
@@ -145,7 +147,7 @@ def _num(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def render(model: dict) -> str:
+def render(model: dict[str, Any]) -> str:
     """The SVG document (a str) of a sequence model."""
     geo = layout(model)
     out: list[str] = []
@@ -204,7 +206,7 @@ def render(model: dict) -> str:
     return "".join(out)
 
 
-def _arrow(add, item: dict, row: dict) -> None:
+def _arrow(add: Callable[[str], Any], item: dict[str, Any], row: dict[str, Any]) -> None:
     x1, x2, y = row["x1"], row["x2"], row["y"]
     style = "lost" if item["lost"] else item["style"]
     color = COLORS[style]
@@ -237,13 +239,13 @@ def _arrow(add, item: dict, row: dict) -> None:
     add(f'<text x="{_num(mid)}" y="{_num(y - 6)}" text-anchor="middle" fill="{color}">{_text(item["label"])}</text>\n')
 
 
-def _key(add, geo: dict) -> None:
+def _key(add: Callable[[str], Any], geo: dict[str, Any]) -> None:
     """The legend: prefix names, then what each line style means."""
     y = geo["legend_y"]
     for line in geo["legend"]:
         add(f'<text x="{PAD}" y="{_num(y)}">{_text(line)}</text>\n')
         y += LINE_H
-    x = PAD
+    x: float = PAD
     y += 4
     for style, text in KEY:
         if style == "tunnel":

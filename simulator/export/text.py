@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SIMPLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 # Everything str.splitlines() breaks at (\n, \r, \v, \f, \x1c-\x1e, \x85, U+2028, U+2029), the other C0/C1 controls
@@ -15,7 +16,7 @@ def one_line(text: str) -> str:
     return LINE_BREAKS.sub(" ", text)
 
 
-def participant_ids(model: dict, keywords: set[str]) -> dict[str, str]:
+def participant_ids(model: dict[str, Any], keywords: set[str]) -> dict[str, str]:
     """A name for each lifeline usable in the diagram language: its own id when that is a plain identifier and not
     a keyword of the language, else P1, P2, ... (the label still shows the id)."""
     ids: dict[str, str] = {}
@@ -33,7 +34,7 @@ def participant_ids(model: dict, keywords: set[str]) -> dict[str, str]:
     return ids
 
 
-def legend_lines(model: dict) -> list[str]:
+def legend_lines(model: dict[str, Any]) -> list[str]:
     """One line per prefix name: "HNP1 = 2001:db8:1:1::/64, anchored at MAR1 (MN1)"."""
     lines = []
     for entry in model["legend"]:
@@ -43,11 +44,11 @@ def legend_lines(model: dict) -> list[str]:
     return lines
 
 
-def stamp(item: dict, text: str, time_axis: bool) -> str:
+def stamp(item: dict[str, Any], text: str, time_axis: bool) -> str:
     """The text, prefixed with the item's time when the time axis is on."""
     return f"t={item['t']:.3f} {text}" if time_axis else text
 
 
-def arrow_label(item: dict, time_axis: bool) -> str:
+def arrow_label(item: dict[str, Any], time_axis: bool) -> str:
     """A message's label for the text formats, which cannot draw a double line: tunnelled data says so."""
     return stamp(item, item["label"] + (" (tunnelled)" if item["style"] == "tunnel" else ""), time_axis)
