@@ -141,7 +141,9 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"  # a bug: reported, logged, nothing changed
     FORBIDDEN = "forbidden"  # the session belongs to someone else (lessons app); the socket closes (4403)
     READ_ONLY = "read_only"  # a class follower's socket: only hello is accepted (lessons app)
-    TOO_MUCH_WORK = "too_much_work"  # the request needed more engine work than its budget (simulator.limits); nothing changed
+    TOO_MUCH_WORK = (
+        "too_much_work"  # the request needed more engine work than its budget (simulator.limits); nothing changed
+    )
     UNAVAILABLE = "unavailable"  # the database or the channel layer is away; try again later
 
 
@@ -207,37 +209,58 @@ def parse_client_frame(text: str | None, binary: bytes | None = None) -> ClientM
     except JSONInputError as exc:
         raise ProtocolError(code=ErrorCode.BAD_JSON, message=exc.message) from None
     if not isinstance(data, dict):
-        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, message="a frame is a JSON object with \"v\" and \"type\"")
+        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, message='a frame is a JSON object with "v" and "type"')
 
     msg_id = data.get("id")
-    valid_id = msg_id is None or (isinstance(msg_id, str) and len(msg_id) <= MAX_ID_CHARS) or (
-        isinstance(msg_id, int) and not isinstance(msg_id, bool) and abs(msg_id) < 2**53
+    valid_id = (
+        msg_id is None
+        or (isinstance(msg_id, str) and len(msg_id) <= MAX_ID_CHARS)
+        or (isinstance(msg_id, int) and not isinstance(msg_id, bool) and abs(msg_id) < 2**53)
     )
     if not valid_id:
         raise ProtocolError(
-            code=ErrorCode.BAD_ENVELOPE, field="id", message=f"id must be a string of at most {MAX_ID_CHARS} characters or an integer"
+            code=ErrorCode.BAD_ENVELOPE,
+            field="id",
+            message=f"id must be a string of at most {MAX_ID_CHARS} characters or an integer",
         )
     kind = data.get("type")
     ctype = _CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
     if "v" not in data:
-        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="v", message=f'missing "v" (the protocol version, {VERSION})', request=ctype, re=msg_id)
+        raise ProtocolError(
+            code=ErrorCode.BAD_ENVELOPE,
+            field="v",
+            message=f'missing "v" (the protocol version, {VERSION})',
+            request=ctype,
+            re=msg_id,
+        )
     if data["v"] != VERSION or isinstance(data["v"], bool):
         raise ProtocolError(
-            code=ErrorCode.BAD_VERSION, field="v", message=f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}", request=ctype, re=msg_id
+            code=ErrorCode.BAD_VERSION,
+            field="v",
+            message=f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}",
+            request=ctype,
+            re=msg_id,
         )
     if not isinstance(kind, str):
         raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="type", message='missing "type" (a string)', re=msg_id)
     if ctype is None:
         known = ", ".join(t.value for t in ClientType)
         raise ProtocolError(
-            code=ErrorCode.UNKNOWN_TYPE, field="type", message=f"unknown message type {kind[:40]!r}; known: {known}", re=msg_id
+            code=ErrorCode.UNKNOWN_TYPE,
+            field="type",
+            message=f"unknown message type {kind[:40]!r}; known: {known}",
+            re=msg_id,
         )
 
     allowed = CLIENT_FIELDS[ctype]
     for key in data:
         if key not in allowed and key not in ("v", "type", "id"):
             raise ProtocolError(
-                code=ErrorCode.BAD_ENVELOPE, field=str(key)[:40], message=f"{ctype} takes no key {str(key)[:40]!r}", request=ctype, re=msg_id
+                code=ErrorCode.BAD_ENVELOPE,
+                field=str(key)[:40],
+                message=f"{ctype} takes no key {str(key)[:40]!r}",
+                request=ctype,
+                re=msg_id,
             )
     fields = {key: data[key] for key in allowed if key in data}
     try:
@@ -316,25 +339,64 @@ def error_message(err: ProtocolError) -> dict[str, Any]:
 
 
 def events_message(
-    *, cause: str, revision: int, events: list[dict[str, Any]], state: dict[str, Any] | None, now: float,
-    next_time: float | None, steps: int, can_step_back: bool, more: bool = False,
+    *,
+    cause: str,
+    revision: int,
+    events: list[dict[str, Any]],
+    state: dict[str, Any] | None,
+    now: float,
+    next_time: float | None,
+    steps: int,
+    can_step_back: bool,
+    more: bool = False,
 ) -> dict[str, Any]:
     return {
-        "v": VERSION, "type": ServerType.EVENTS.value, "cause": cause, "revision": revision, "events": events,
-        "state": state, "now": now, "next": next_time, "steps": steps, "can_step_back": can_step_back, "more": more,
+        "v": VERSION,
+        "type": ServerType.EVENTS.value,
+        "cause": cause,
+        "revision": revision,
+        "events": events,
+        "state": state,
+        "now": now,
+        "next": next_time,
+        "steps": steps,
+        "can_step_back": can_step_back,
+        "more": more,
     }
 
 
 def snapshot_message(
-    *, cause: str, revision: int, session: str, scenario: dict[str, Any], seed: int, mode: str, now: float,
-    next_time: float | None, steps: int, state: dict[str, Any], events: list[dict[str, Any]],
-    journal: list[list[Any]], can_step_back: bool,
+    *,
+    cause: str,
+    revision: int,
+    session: str,
+    scenario: dict[str, Any],
+    seed: int,
+    mode: str,
+    now: float,
+    next_time: float | None,
+    steps: int,
+    state: dict[str, Any],
+    events: list[dict[str, Any]],
+    journal: list[list[Any]],
+    can_step_back: bool,
 ) -> dict[str, Any]:
     omitted = max(0, len(events) - MAX_SNAPSHOT_EVENTS)
     return {
-        "v": VERSION, "type": ServerType.SNAPSHOT.value, "cause": cause, "revision": revision, "session": session,
-        "scenario": scenario, "seed": seed, "mode": mode, "now": now, "next": next_time, "steps": steps,
-        "state": state, "events": events[omitted:], "events_omitted": omitted,
+        "v": VERSION,
+        "type": ServerType.SNAPSHOT.value,
+        "cause": cause,
+        "revision": revision,
+        "session": session,
+        "scenario": scenario,
+        "seed": seed,
+        "mode": mode,
+        "now": now,
+        "next": next_time,
+        "steps": steps,
+        "state": state,
+        "events": events[omitted:],
+        "events_omitted": omitted,
         "journal": [{"steps": int(sb), "t": int(now_us) / 1_000_000, "command": cmd} for sb, now_us, cmd in journal],
         "can_step_back": can_step_back,
     }

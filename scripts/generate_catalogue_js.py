@@ -1,6 +1,6 @@
 """Write static/js/catalogue.js from the engine's command and event catalogues (simulator/catalogue.py).
 
-    .venv/bin/python scripts/generate_catalogue_js.py
+.venv/bin/python scripts/generate_catalogue_js.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """dmmviz's engine: a pure, deterministic simulation of distributed mobility anchoring. See docs/engine.md."""
 
-from .engine import CommandError, Simulation
+from .commands import CommandError
+from .engine import Simulation
 from .scenario import SCHEMA, Problem, ScenarioError, load_scenario, validate
 
-__all__ = ["CommandError", "Problem", "SCHEMA", "ScenarioError", "Simulation", "load_scenario", "validate"]
+__all__ = ["SCHEMA", "CommandError", "Problem", "ScenarioError", "Simulation", "load_scenario", "validate"]

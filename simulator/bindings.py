@@ -31,23 +31,35 @@ ANCHOR, SERVING = "anchor", "serving"
 TRANSITIONS: dict[tuple[str, State, str], tuple[State, str]] = {
     (SERVING, State.NONE, "PBU sent"): (State.PENDING, "RFC 5213 §6.9.1.1"),
     (SERVING, State.PENDING, "PBA accepted"): (State.ACTIVE, "RFC 5213 §6.9.1.1"),
-    (SERVING, State.NONE, "PBA assigned the prefix"): (State.ACTIVE, "RFC 5213 §6.9.1.1 (centralised: the LMA names the HNP)"),
+    (SERVING, State.NONE, "PBA assigned the prefix"): (
+        State.ACTIVE,
+        "RFC 5213 §6.9.1.1 (centralised: the LMA names the HNP)",
+    ),
     (SERVING, State.PENDING, "PBA rejected"): (State.NONE, "RFC 5213 §6.9.1.1, §6.9.2 (not advertised)"),
     (SERVING, State.ACTIVE, "PBA for the de-registration"): (State.NONE, "RFC 5213 §6.9.1.2"),
     (SERVING, State.PENDING, "PBA for the de-registration"): (State.NONE, "REQ2: the flow ended while the PBU was out"),
     (SERVING, State.PENDING, "MN left"): (State.NONE, "seed §4.1: the next MAR re-points the binding"),
     (SERVING, State.ACTIVE, "MN left"): (State.NONE, "seed §4.1: the next MAR re-points the binding"),
     (SERVING, State.PENDING, "flow left"): (State.NONE, "seed §4.3: a per-flow binding ends with its flow"),
-    (SERVING, State.ACTIVE, "flow left"): (State.NONE, "seed §4.3: a per-flow binding ends with its flow (PBU lifetime 0)"),
+    (SERVING, State.ACTIVE, "flow left"): (
+        State.NONE,
+        "seed §4.3: a per-flow binding ends with its flow (PBU lifetime 0)",
+    ),
     (ANCHOR, State.NONE, "PBU accepted"): (State.ACTIVE, "RFC 5213 §5.3.2"),
-    (ANCHOR, State.ACTIVE, "PBU accepted"): (State.ACTIVE, "RFC 5213 §5.3.4 (handoff: the route moves to the new tunnel)"),
+    (ANCHOR, State.ACTIVE, "PBU accepted"): (
+        State.ACTIVE,
+        "RFC 5213 §5.3.4 (handoff: the route moves to the new tunnel)",
+    ),
     (ANCHOR, State.DEREGISTERING, "PBU accepted"): (State.ACTIVE, "RFC 5213 §5.3.5 (a new registration in time)"),
     (ANCHOR, State.ACTIVE, "de-registration"): (State.DEREGISTERING, "RFC 5213 §5.3.5"),
     (ANCHOR, State.DEREGISTERING, "MinDelayBeforeBCEDelete expired"): (State.NONE, "RFC 5213 §5.3.5"),
     (ANCHOR, State.ACTIVE, "MN back at the anchor"): (State.NONE, "seed §3.1: native again"),
     (ANCHOR, State.DEREGISTERING, "MN back at the anchor"): (State.NONE, "seed §3.1: native again, no need to wait"),
     (ANCHOR, State.ACTIVE, "prefix released"): (State.NONE, "REQ2"),
-    (ANCHOR, State.ACTIVE, "de-registration (client)"): (State.NONE, "RFC 6275 §10.3.2: the home agent deletes at once"),
+    (ANCHOR, State.ACTIVE, "de-registration (client)"): (
+        State.NONE,
+        "RFC 6275 §10.3.2: the home agent deletes at once",
+    ),
 }
 
 
@@ -106,7 +118,7 @@ class BindingCache:
     """An anchor's binding cache: entries by (mn, hnp, flow), and how many each MN has (``bound``, read by the data
     path's fast check: a router with no binding for an MN routes its packets natively)."""
 
-    __slots__ = ("bound", "_entries")
+    __slots__ = ("_entries", "bound")
 
     def __init__(self) -> None:
         self._entries: dict[Key, Binding] = {}
@@ -173,8 +185,10 @@ class BindingUpdateList:
     def lookup(self, mn: str, hnp: str | None, flow: str | None) -> BulEntry | None:
         return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
 
-    def add(self, entry: BulEntry) -> BulEntry:
-        """A PBU (or BU) went out for this entry, or a PBA assigned it (centralised); it replaces an older one."""
+    def add(self, entry: BulEntry, event: str = "PBU sent") -> BulEntry:
+        """A new entry, because a PBU (or BU) went out for it, or a PBA assigned it (centralised: ``event`` "PBA
+        assigned the prefix"); it replaces an older one."""
+        entry.state = next_state(SERVING, State.NONE, event)
         self._entries[(entry.mn, entry.hnp, entry.flow)] = entry
         return entry
 
@@ -183,6 +197,10 @@ class BindingUpdateList:
         the caller can tell whether an active entry went)."""
         next_state(SERVING, entry.state, event)
         del self._entries[(entry.mn, entry.hnp, entry.flow)]
+
+    def confirm(self, entry: BulEntry) -> None:
+        """The PBA (or BA) accepted the registration: the entry is in force."""
+        entry.state = next_state(SERVING, entry.state, "PBA accepted")
 
     def for_interface(self, mn: str, interface: str) -> list[BulEntry]:
         return [e for e in self._entries.values() if e.mn == mn and e.interface == interface]

@@ -16,18 +16,27 @@ JS_PATH = "static/js/catalogue.js"
 
 
 def javascript_module() -> str:
-    """The catalogues as an ES module: constants, ``isMessage(kind)``, ``changesTables(events)``, ``describeCommand``."""
+    """The catalogues as an ES module: constants, ``isMessage``, ``changesTables``, ``describeCommand``."""
     constants: dict[str, Any] = {
         "DESIGNS": list(DESIGNS),
         "COMMANDS": {
-            name: {"required": sorted(spec.required), "optional": sorted(spec.optional), "designs": sorted(spec.designs),
-                   "summary": spec.summary}
+            name: {
+                "required": sorted(spec.required),
+                "optional": sorted(spec.optional),
+                "designs": sorted(spec.designs),
+                "summary": spec.summary,
+            }
             for name, spec in COMMANDS.items()
         },
         "ACTIONS": list(COMMANDS),
         "EVENTS": {
-            kind: {"category": spec.category.value, "keys": list(spec.keys), "optional": list(spec.optional),
-                   "meaning": spec.meaning, "designs": list(spec.designs)}
+            kind: {
+                "category": spec.category.value,
+                "keys": list(spec.keys),
+                "optional": list(spec.optional),
+                "meaning": spec.meaning,
+                "designs": list(spec.designs),
+            }
             for kind, spec in EVENTS.items()
         },
         "CATEGORIES": [c.value for c in Category],
@@ -48,10 +57,10 @@ def javascript_module() -> str:
         "",
         f"const CHANGES_TABLES = new Set({json.dumps(changing)});",
         "",
-        "/** True for a message kind (a packet from src to dst); an unknown kind follows the convention: upper case. */",
+        "/** True for a message kind (a packet from src to dst); an unknown kind: upper case is a message. */",
         "export function isMessage(kind) {",
         "  const spec = EVENTS[kind];",
-        "  return spec ? spec.category === \"message\" : kind === kind.toUpperCase() && kind !== kind.toLowerCase();",
+        '  return spec ? spec.category === "message" : kind === kind.toUpperCase() && kind !== kind.toLowerCase();',
         "}",
         "",
         "/** Whether these events changed a table of the state (a table change or an applied action). */",
@@ -59,11 +68,12 @@ def javascript_module() -> str:
         "  return events.some((e) => CHANGES_TABLES.has(e.kind));",
         "}",
         "",
-        "/** A command in words, from its catalogue summary: \"move MN1 if1 to MAR2\". */",
+        '/** A command in words, from its catalogue summary: "move MN1 if1 to MAR2". */',
         "export function describeCommand(command) {",
         "  const spec = COMMANDS[command.action];",
         "  if (!spec) return String(command.action);",
-        "  return spec.summary.replace(/\\{( ?)(\\w+)\\}/g, (_, space, key) => (command[key] == null ? \"\" : space + command[key]));",
+        '  const fill = (_, space, key) => (command[key] == null ? "" : space + command[key]);',
+        "  return spec.summary.replace(/\\{( ?)(\\w+)\\}/g, fill);",
         "}",
         "",
     ]

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .limits import MAX_ID_CHARS
+from .limits import MAX_FLOWS_PER_MN, MAX_ID_CHARS
 
 DESIGNS = ("network-dmm", "client-dmm", "centralized-pmipv6")
 ID_KEYS = ("mn", "mar", "cn", "flow", "interface")  # every key a command may carry besides "action" (all are ids)
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}$" % (MAX_ID_CHARS - 1)
+ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_CHARS - 1}}}$"
 _ID_RE = re.compile(ID_PATTERN)
 
 
@@ -60,11 +60,17 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("attach", frozenset({"mn", "mar"}), frozenset({"interface"}), "attach {mn}{ interface} to {mar}"),
         CommandSpec("detach", frozenset({"mn"}), frozenset({"interface"}), "detach {mn}{ interface}"),
         CommandSpec("move", frozenset({"mn", "mar"}), frozenset({"interface"}), "move {mn}{ interface} to {mar}"),
-        CommandSpec("start_flow", frozenset({"mn", "flow", "cn"}), frozenset({"interface"}), "{mn} starts {flow} to {cn}"),
+        CommandSpec(
+            "start_flow", frozenset({"mn", "flow", "cn"}), frozenset({"interface"}), "{mn} starts {flow} to {cn}"
+        ),
         CommandSpec("stop_flow", frozenset({"mn", "flow"}), frozenset(), "{mn} stops {flow}"),
         CommandSpec(
-            "move_flow", frozenset({"mn", "flow", "interface"}), frozenset(), "{mn} moves {flow} to {interface}",
-            designs=frozenset({"network-dmm"}), refused_as="move_flow (per-flow mobility, seed §4.3)",
+            "move_flow",
+            frozenset({"mn", "flow", "interface"}),
+            frozenset(),
+            "{mn} moves {flow} to {interface}",
+            designs=frozenset({"network-dmm"}),
+            refused_as="move_flow (per-flow mobility, seed §4.3)",
         ),
     )
 }
@@ -129,8 +135,13 @@ def check_shape(command: Any, *, at_allowed: bool = False) -> None:
 class World(Protocol):
     """What a feasibility check reads: the engine's live state, or the state a scenario's script implies."""
 
-    mars: Mapping[str, Any]
-    cns: Mapping[str, Any]
+    @property
+    def mars(self) -> Mapping[str, Any]:
+        """The MARs by id (not the LMA)."""
+
+    @property
+    def cns(self) -> Mapping[str, Any]:
+        """The correspondent nodes by id."""
 
     def interfaces_of(self, mn: str) -> Sequence[str] | None:
         """The MN's interfaces; None for an unknown MN."""
@@ -141,8 +152,16 @@ class World(Protocol):
     def flow_interface(self, mn: str, flow: str) -> str | None:
         """The interface of an active flow, or None when no such flow is active."""
 
+    def knows_flow(self, mn: str, flow: str) -> bool:
+        """Whether the MN used this flow id before (active or stopped)."""
 
-def check(world: World, command: Mapping[str, Any], design: str = "network-dmm", *, at_allowed: bool = True) -> dict[str, Any]:
+    def flow_count(self, mn: str) -> int:
+        """How many distinct flow ids the MN has used."""
+
+
+def check(
+    world: World, command: Mapping[str, Any], design: str = "network-dmm", *, at_allowed: bool = True
+) -> dict[str, Any]:
     """The command with its defaults filled in (the interface), or CommandError naming the field. Changes nothing."""
     action = command.get("action") if isinstance(command, dict) else None
     spec = COMMANDS.get(action) if isinstance(action, str) else None
@@ -182,6 +201,8 @@ def check(world: World, command: Mapping[str, Any], design: str = "network-dmm",
     if spec.name == "start_flow":
         if flow_iface is not None:
             raise CommandError("flow", f"flow {flow!r} of {mn} is already active")
+        if not world.knows_flow(mn, flow) and world.flow_count(mn) >= MAX_FLOWS_PER_MN:
+            raise CommandError("flow", f"{mn} already has {MAX_FLOWS_PER_MN} flows; reuse a flow id (limits.py)")
         if iface is None:
             attached = [i for i in ifaces if world.attached_to(mn, i) is not None]
             if not attached:

@@ -82,40 +82,100 @@ EVENTS: dict[str, EventSpec] = {
         # Messages (formats.md "Trace").
         EventSpec("RS", _M, ("mn", "interface"), meaning="router solicitation, MN -> MAR (RFC 4861)"),
         EventSpec("RA", _M, ("mn", "interface", "prefixes"), meaning="router advertisement, MAR -> MN (RFC 4861)"),
-        EventSpec("DB_QUERY", _M, ("mn", "interface", "entries"), ("hnp", "flow"),
-                  meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)", designs=("network-dmm",)),
-        EventSpec("DB_REPLY", _M, ("mn", "interface", "entries"), ("hnp", "flow"),
-                  meaning="the session DB answers with the MN's live prefixes", designs=("network-dmm",)),
-        EventSpec("DB_UPDATE", _M, ("mn", "op", "entries"), meaning="an anchor adds or removes a prefix in the DB",
-                  designs=("network-dmm", "centralized-pmipv6")),  # centralised: the LMA's release of an idle HNP
-        EventSpec("PBU", _M, tuple(k for k in _PBX if k != "status"), ("flow", "interface"),
-                  meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)",
-                  designs=("network-dmm", "centralized-pmipv6")),
-        EventSpec("PBA", _M, (*_PBX, "status"), ("flow", "interface"),
-                  meaning="proxy binding acknowledgement, anchor -> serving MAR (RFC 5213 §5.3)",
-                  designs=("network-dmm", "centralized-pmipv6")),
-        EventSpec("BU", _M, ("mn", "interface", "hnps", "lifetime", "sequence", "flags", "home_address", "care_of_address"),
-                  meaning="binding update, MN -> home agent (RFC 6275 §11.7.1)", designs=("client-dmm",)),
-        EventSpec("BA", _M, ("mn", "interface", "hnps", "status", "sequence", "lifetime"),
-                  meaning="binding acknowledgement, home agent -> MN (RFC 6275 §10.3.1)", designs=("client-dmm",)),
-        EventSpec("DATA", _M, ("flow", "mn", "direction", "encapsulated", "inner_src", "inner_dst", "prefix", "packet", "size"),
-                  meaning="one hop of a data packet; encapsulated inside a tunnel"),
+        EventSpec(
+            "DB_QUERY",
+            _M,
+            ("mn", "interface", "entries"),
+            ("hnp", "flow"),
+            meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)",
+            designs=("network-dmm",),
+        ),
+        EventSpec(
+            "DB_REPLY",
+            _M,
+            ("mn", "interface", "entries"),
+            ("hnp", "flow"),
+            meaning="the session DB answers with the MN's live prefixes",
+            designs=("network-dmm",),
+        ),
+        EventSpec(
+            "DB_UPDATE",
+            _M,
+            ("mn", "op", "entries"),
+            meaning="an anchor adds or removes a prefix in the DB",
+            designs=("network-dmm", "centralized-pmipv6"),
+        ),  # centralised: the LMA's release of an idle HNP
+        EventSpec(
+            "PBU",
+            _M,
+            tuple(k for k in _PBX if k != "status"),
+            ("flow", "interface"),
+            meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)",
+            designs=("network-dmm", "centralized-pmipv6"),
+        ),
+        EventSpec(
+            "PBA",
+            _M,
+            (*_PBX, "status"),
+            ("flow", "interface"),
+            meaning="proxy binding acknowledgement, anchor -> serving MAR (RFC 5213 §5.3)",
+            designs=("network-dmm", "centralized-pmipv6"),
+        ),
+        EventSpec(
+            "BU",
+            _M,
+            ("mn", "interface", "hnps", "lifetime", "sequence", "flags", "home_address", "care_of_address"),
+            meaning="binding update, MN -> home agent (RFC 6275 §11.7.1)",
+            designs=("client-dmm",),
+        ),
+        EventSpec(
+            "BA",
+            _M,
+            ("mn", "interface", "hnps", "status", "sequence", "lifetime"),
+            meaning="binding acknowledgement, home agent -> MN (RFC 6275 §10.3.1)",
+            designs=("client-dmm",),
+        ),
+        EventSpec(
+            "DATA",
+            _M,
+            ("flow", "mn", "direction", "encapsulated", "inner_src", "inner_dst", "prefix", "packet", "size"),
+            meaning="one hop of a data packet; encapsulated inside a tunnel",
+        ),
         # Actions.
-        EventSpec("action", _A, ("action", "source", "mn"), ("mar", "cn", "flow", "interface"),
-                  meaning="a script or user command was applied"),
+        EventSpec(
+            "action",
+            _A,
+            ("action", "source", "mn"),
+            ("mar", "cn", "flow", "interface"),
+            meaning="a script or user command was applied",
+        ),
         EventSpec("action_rejected", _A, ("action", "field", "message"), meaning="a script step could not happen then"),
         # Table changes.
         EventSpec("l2_attach", _T, ("mn", "interface"), meaning="link-layer attach"),
         EventSpec("l2_detach", _T, ("mn", "interface"), meaning="link-layer detach"),
         EventSpec("hnp_allocated", _T, ("mn", "interface", "hnp"), meaning="a /64 from the pool is given to the MN"),
         EventSpec("hnp_released", _T, ("mn", "interface", "hnp"), meaning="a /64 goes back to the pool (REQ2)"),
-        EventSpec("db_entry_added", _T, ("mn", "hnp", "anchor", "interface"), meaning="the session DB gained an entry",
-                  designs=("network-dmm",)),
-        EventSpec("db_entry_removed", _T, ("mn", "hnp", "anchor", "interface"), meaning="the session DB lost an entry",
-                  designs=("network-dmm",)),
+        EventSpec(
+            "db_entry_added",
+            _T,
+            ("mn", "hnp", "anchor", "interface"),
+            meaning="the session DB gained an entry",
+            designs=("network-dmm",),
+        ),
+        EventSpec(
+            "db_entry_removed",
+            _T,
+            ("mn", "hnp", "anchor", "interface"),
+            meaning="the session DB lost an entry",
+            designs=("network-dmm",),
+        ),
         EventSpec("binding_created", _T, _BINDING, meaning="the anchor's binding cache gained an entry"),
-        EventSpec("binding_updated", _T, (*_BINDING, "previous"), meaning="a binding now points to another serving node"),
-        EventSpec("binding_deregistering", _T, _BINDING, meaning="de-registered; deleted after MinDelayBeforeBCEDelete"),
+        EventSpec(
+            "binding_updated", _T, (*_BINDING, "previous"), meaning="a binding now points to another serving node"
+        ),
+        EventSpec(
+            "binding_deregistering", _T, _BINDING, meaning="de-registered; deleted after MinDelayBeforeBCEDelete"
+        ),
         EventSpec("binding_deleted", _T, _BINDING, meaning="the anchor's binding cache lost an entry"),
         EventSpec("bul_added", _T, ("mn", "hnp", "anchor", "flow"), meaning="a binding update list entry is in force"),
         EventSpec("bul_removed", _T, ("mn", "hnp", "anchor", "flow"), meaning="a binding update list entry went"),
@@ -125,8 +185,13 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("flow_waiting", _T, ("mn", "flow", "cn", "interface", "reason"), meaning="a flow waits for a prefix"),
         EventSpec("flow_started", _T, _FLOW, meaning="a flow starts sending"),
         EventSpec("flow_stopped", _T, _FLOW, meaning="a flow ends"),
-        EventSpec("flow_moved", _T, (*_FLOW, "previous"), meaning="a flow moves to another interface (seed §4.3)",
-                  designs=("network-dmm",)),
+        EventSpec(
+            "flow_moved",
+            _T,
+            (*_FLOW, "previous"),
+            meaning="a flow moves to another interface (seed §4.3)",
+            designs=("network-dmm",),
+        ),
         # Loss.
         EventSpec("drop", _D, ("msg", "msg_kind", "flow", "mn", "reason", "in_flight"), meaning="a packet was lost"),
     )
@@ -159,7 +224,7 @@ def changes_tables(events: Iterable[Mapping[str, Any]]) -> bool:
 
 def problems(event: Mapping[str, Any]) -> list[str]:
     """What is wrong with an event against the catalogue (unknown kind, missing or extra keys); [] when it fits."""
-    spec = EVENTS.get(event.get("kind", ""))  # type: ignore[arg-type]
+    spec = EVENTS.get(str(event.get("kind", "")))
     if spec is None:
         return [f"unknown kind {event.get('kind')!r}"]
     base = COMMON_KEYS + (MESSAGE_KEYS if spec.is_message else NODE_KEYS)

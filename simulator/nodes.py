@@ -40,12 +40,12 @@ class Flow:
     interface: str
     prefix: str | None  # None while waiting for the interface's first RA
     anchor: str | None
+    node: MobileNode  # the MN itself, for the data path
     active: bool = True
     packets: int = 0
     generation: int = 0
     mn_address: str = ""  # the MN's address in the flow's prefix
     cn_address: str = ""
-    node: "MobileNode | None" = None  # the MN itself, for the data path
 
 
 @dataclass(slots=True)

@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 
 from . import commands
-from .commands import ACTIONS, CommandError
 from . import limits as L
+from .commands import ACTIONS, CommandError
 from .constants import TIMER_NAMES
 
 FORMAT = "dmmviz-scenario/1"
@@ -99,7 +99,13 @@ SCHEMA: dict[str, Any] = {
                 "required": ["id"],
                 "properties": {
                     "id": _ID,
-                    "interfaces": {"type": "array", "items": _ID, "minItems": 1, "maxItems": L.MAX_INTERFACES, "uniqueItems": True},
+                    "interfaces": {
+                        "type": "array",
+                        "items": _ID,
+                        "minItems": 1,
+                        "maxItems": L.MAX_INTERFACES,
+                        "uniqueItems": True,
+                    },
                 },
             },
         },
@@ -127,8 +133,12 @@ SCHEMA: dict[str, Any] = {
         },
         "layout": {
             "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
-                                     "minItems": 2, "maxItems": 2},
+            "additionalProperties": {
+                "type": "array",
+                "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+                "minItems": 2,
+                "maxItems": 2,
+            },
         },
     },
 }
@@ -169,7 +179,9 @@ def _schema_problems(data: Any) -> list[Problem]:
         elif error.validator == "const" and path == "format":
             problems.append(Problem(path, f"must be '{FORMAT}', not {json.dumps(error.instance)}"))
         elif error.validator == "pattern":
-            problems.append(Problem(path, f"{_short(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)"))
+            problems.append(
+                Problem(path, f"{_short(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)")
+            )
         elif error.validator == "maxLength":
             problems.append(Problem(path, f"is {len(error.instance)} characters long; at most {error.validator_value}"))
         elif error.validator in ("maxItems", "minItems"):
@@ -209,16 +221,30 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null", int: "a number",
-             float: "a number"}
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "true/false",
+        type(None): "null",
+        int: "a number",
+        float: "a number",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 def _a(kind: Any) -> str:
     kinds = kind if isinstance(kind, list) else [kind]
-    article = {"object": "an object", "array": "an array", "string": "a string", "number": "a number",
-               "integer": "an integer", "boolean": "true or false", "null": "null"}
-    return " or ".join(article.get(k, k) for k in kinds)
+    article = {
+        "object": "an object",
+        "array": "an array",
+        "string": "a string",
+        "number": "a number",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "null": "null",
+    }
+    return " or ".join(article.get(str(k), str(k)) for k in kinds)
 
 
 def _pool_problem(pool: str) -> str | None:
@@ -281,7 +307,9 @@ def _check_references(data: dict[str, Any]) -> list[Problem]:
             if end not in wired:
                 problems.append(Problem(f"network.links[{i}].between[{j}]", f"unknown node {end!r}"))
         if a == b:
-            problems.append(Problem(f"network.links[{i}].between", f"a link needs two different nodes, not {a!r} twice"))
+            problems.append(
+                Problem(f"network.links[{i}].between", f"a link needs two different nodes, not {a!r} twice")
+            )
     if data.get("mode") == "centralized-pmipv6" and not lma:
         pass  # the engine adds DEFAULT_LMA, as documented
     for node_id in data.get("layout", {}):
@@ -299,6 +327,7 @@ class _ScriptState:
         self.interfaces = {mn["id"]: list(mn["interfaces"]) for mn in data["mobile_nodes"]}
         self.attached: dict[tuple[str, str], str] = {}
         self.flows: dict[tuple[str, str], str] = {}  # (mn, flow) -> interface, active flows only
+        self.used: dict[str, set[str]] = {}  # mn -> every flow id it started
 
     def interfaces_of(self, mn: str) -> list[str] | None:
         return self.interfaces.get(mn)
@@ -308,6 +337,12 @@ class _ScriptState:
 
     def flow_interface(self, mn: str, flow: str) -> str | None:
         return self.flows.get((mn, flow))
+
+    def knows_flow(self, mn: str, flow: str) -> bool:
+        return flow in self.used.get(mn, ())
+
+    def flow_count(self, mn: str) -> int:
+        return len(self.used.get(mn, ()))
 
     def check(self, step: dict[str, Any]) -> tuple[str, str] | None:
         """Apply one script step; return (field, message) if it cannot happen (the engine's own check and wording)."""
@@ -322,6 +357,7 @@ class _ScriptState:
             del self.attached[(mn, iface)]
         elif action in ("start_flow", "move_flow"):
             self.flows[(mn, done["flow"])] = iface
+            self.used.setdefault(mn, set()).add(done["flow"])
         elif action == "stop_flow":
             del self.flows[(mn, done["flow"])]
         return None
@@ -380,11 +416,13 @@ def load_scenario(source: dict[str, Any] | str | Path) -> dict[str, Any]:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError([Problem("", f"cannot read {source}: {exc.strerror}")]) from None
-        source = parse_json(text)
-    problems = validate(source)
+        document: Any = parse_json(text)
+    else:
+        document = source
+    problems = validate(document)
     if problems:
         raise ScenarioError(problems)
-    data = _with_defaults(source)
+    data = _with_defaults(document)
     script = data["script"]
     interfaces = {mn["id"]: mn["interfaces"] for mn in data["mobile_nodes"]}
     ordered = []
@@ -401,7 +439,9 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ScenarioError([Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+        raise ScenarioError(
+            [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
     except RecursionError:
         raise ScenarioError([Problem("", "not valid JSON: nested too deeply")]) from None
     except ValueError as exc:  # an integer too long to convert (Python's int_max_str_digits)

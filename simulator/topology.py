@@ -8,6 +8,7 @@ in this graph: their radio links are modelled by the engine with ``Timers.access
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import networkx as nx
 
@@ -18,7 +19,7 @@ class Topology:
     """Delays and hop counts between every pair of wired nodes, computed once."""
 
     def __init__(self, nodes: Iterable[str], links: Iterable[tuple[str, str, float]], core_delay_ms: float) -> None:
-        graph = nx.Graph()
+        graph: nx.Graph[str] = nx.Graph()
         graph.add_node(CORE)
         for node in sorted(nodes):
             graph.add_edge(node, CORE, delay_ms=core_delay_ms)
@@ -29,7 +30,10 @@ class Topology:
         self.hops: dict[str, dict[str, int]] = {}
         self.paths: dict[str, dict[str, list[str]]] = {}
         for src in sorted(graph.nodes):
-            lengths, paths = nx.single_source_dijkstra(graph, src, weight="delay_ms")
+            # Without a target, networkx returns (lengths, paths) dicts; its stubs also allow the single-target form.
+            found = nx.single_source_dijkstra(graph, src, weight="delay_ms")
+            lengths = cast(dict[str, float], found[0])
+            paths = cast(dict[str, list[str]], found[1])
             self.delay_us[src] = {dst: round(ms * 1000) for dst, ms in lengths.items()}
             self.hops[src] = {dst: len(path) - 1 for dst, path in paths.items()}
             self.paths[src] = paths

@@ -13,7 +13,7 @@ export const ROLES = Object.freeze(["mn", "mar", "lma", "db", "cn"]);
 
 const CHANGES_TABLES = new Set(["action", "l2_attach", "l2_detach", "hnp_allocated", "hnp_released", "db_entry_added", "db_entry_removed", "binding_created", "binding_updated", "binding_deregistering", "binding_deleted", "bul_added", "bul_removed", "tunnel_up", "tunnel_down", "prefixes_changed", "flow_waiting", "flow_started", "flow_stopped", "flow_moved"]);
 
-/** True for a message kind (a packet from src to dst); an unknown kind follows the convention: upper case. */
+/** True for a message kind (a packet from src to dst); an unknown kind: upper case is a message. */
 export function isMessage(kind) {
   const spec = EVENTS[kind];
   return spec ? spec.category === "message" : kind === kind.toUpperCase() && kind !== kind.toLowerCase();
@@ -28,5 +28,6 @@ export function changesTables(events) {
 export function describeCommand(command) {
   const spec = COMMANDS[command.action];
   if (!spec) return String(command.action);
-  return spec.summary.replace(/\{( ?)(\w+)\}/g, (_, space, key) => (command[key] == null ? "" : space + command[key]));
+  const fill = (_, space, key) => (command[key] == null ? "" : space + command[key]);
+  return spec.summary.replace(/\{( ?)(\w+)\}/g, fill);
 }

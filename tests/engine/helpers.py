@@ -17,7 +17,9 @@ def public(name: str) -> dict[str, Any]:
     return json.loads((SCENARIOS / f"{name}.json").read_text())
 
 
-def scenario(mars: int = 2, mns: list[Any] | None = None, script: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def scenario(
+    mars: int = 2, mns: list[Any] | None = None, script: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     data = {
         "format": "dmmviz-scenario/1",
         "title": "test",
@@ -38,12 +40,22 @@ def run(data: dict[str, Any], until: float, **kw: Any) -> Simulation:
     return sim
 
 
-def messages(sim: Simulation, kind: str | None = None, src: str | None = None, dst: str | None = None,
-             after: float = -1, before: float = 1e18) -> list[dict[str, Any]]:
+def messages(
+    sim: Simulation,
+    kind: str | None = None,
+    src: str | None = None,
+    dst: str | None = None,
+    after: float = -1,
+    before: float = 1e18,
+) -> list[dict[str, Any]]:
     return [
-        e for e in sim.events
-        if "src" in e and (kind is None or e["kind"] == kind) and (src is None or e["src"] == src)
-        and (dst is None or e["dst"] == dst) and after <= e["t"] < before
+        e
+        for e in sim.events
+        if "src" in e
+        and (kind is None or e["kind"] == kind)
+        and (src is None or e["src"] == src)
+        and (dst is None or e["dst"] == dst)
+        and after <= e["t"] < before
     ]
 
 

@@ -43,11 +43,16 @@ def test_user_command_move_triggers_handover():
     sim = Simulation(load_scenario(data))
     sim.run(3)
     events = sim.apply({"action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR2"})
-    assert [e["kind"] for e in events][:3] == ["action", "l2_detach", "drop"] or [e["kind"] for e in events][:2] == ["action", "l2_detach"]
+    assert [e["kind"] for e in events][:3] == ["action", "l2_detach", "drop"] or [e["kind"] for e in events][:2] == [
+        "action",
+        "l2_detach",
+    ]
     sim.run(4)
     kinds = [e["kind"] for e in sim.events if e["t"] >= 3 and e["kind"] in ("PBU", "PBA", "RA")]
     assert kinds == ["PBU", "PBA", "RA"]
-    assert sim.journal == ((sim.journal[0][0], 3_000_000, {"action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR2"}),)
+    assert sim.journal == (
+        (sim.journal[0][0], 3_000_000, {"action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR2"}),
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,7 +95,7 @@ def test_replay_rebuilds_exactly_and_steps_back():
     assert again.events == sim.events and again.snapshot() == sim.snapshot()
     back = sim.step_back()
     assert back.events == sim.events[: len(back.events)] and len(back.events) < len(sim.events)
-    last_step = sim.events[len(back.events):]
+    last_step = sim.events[len(back.events) :]
     assert len({e["t"] for e in last_step}) == 1  # exactly the events of the last step were undone
     before_move = Simulation.replay(scenario, 0, sim.journal, sim.journal[0][0] - 1)
     assert before_move.journal == () and before_move.snapshot()["mns"]["MN1"]["interfaces"] == {"if1": "MAR1"}
@@ -124,7 +129,7 @@ def test_timers_override_changes_delays():
     data = public("fig5-handover")
     data["network"]["links"] = []
     data["timers"] = {"core_delay_ms": 20}
-    pbu = [e for e in run(data, 8).events if e["kind"] == "PBU"][0]
+    pbu = next(e for e in run(data, 8).events if e["kind"] == "PBU")
     assert round(pbu["arrive"] - pbu["t"], 6) == 0.04
 
 

@@ -21,7 +21,7 @@ def storm() -> dict:
 def test_event_storm_at_one_instant_is_caught_with_the_default_budget():
     """A run that never lets time advance raises TooMuchWork ("storm") instead of eating memory forever."""
     sim = Simulation(storm(), record=False)
-    with pytest.raises(TooMuchWork, match="too much work: .* at one instant") as info:
+    with pytest.raises(TooMuchWork, match=r"too much work: .* at one instant") as info:
         sim.run(100)
     assert info.value.reason == "storm"
 

@@ -50,6 +50,7 @@ def test_one_wording_for_the_engine_and_the_scenario_validator():
     data = public("fig5-handover")
     data["script"] = [{"at": 1, "action": "move", "mn": "MN1", "mar": "MAR2"}]
     from simulator import validate
+
     (problem,) = validate(data)
     sim = Simulation(load_scenario(public("fig5-handover")))
     with pytest.raises(CommandError) as info:

@@ -49,19 +49,45 @@ def test_run_writes_output_file(tmp_path):
 @pytest.mark.parametrize(
     "mutate, line",
     [
-        (lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR9"}), "script[4].mar: unknown MAR 'MAR9'"),
-        (lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR2"}), "script[4].mar: MN1 if1 is already on MAR2"),
-        (lambda d: d["script"].append({"at": 9, "action": "stop_flow", "mn": "MN1", "flow": "flow7"}), "script[4].flow: MN1 has no active flow 'flow7'"),
-        (lambda d: d["script"].insert(0, {"at": 0, "action": "start_flow", "mn": "MN1", "flow": "x", "cn": "CN1"}),
-         "script[0].mn: MN1 has no attached interface, so it has no prefix for a new flow"),
-        (lambda d: d["network"]["mars"][1].update(prefix_pool="2001:db8:1::/48"), "network.mars[1].prefix_pool: overlaps network.mars[0].prefix_pool"),
-        (lambda d: d["network"]["mars"][0].update(prefix_pool="2001:db8:1::/64"), "network.mars[0].prefix_pool: '2001:db8:1::/64' must be a /48 to /60"),
-        (lambda d: d["network"]["cns"][0].update(address="nope"), "network.cns[0].address: 'nope' is not an IPv6 address"),
-        (lambda d: d["network"]["links"][0].update(between=["MAR1", "MAR7"]), "network.links[0].between[1]: unknown node 'MAR7'"),
+        (
+            lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR9"}),
+            "script[4].mar: unknown MAR 'MAR9'",
+        ),
+        (
+            lambda d: d["script"].append({"at": 9, "action": "move", "mn": "MN1", "mar": "MAR2"}),
+            "script[4].mar: MN1 if1 is already on MAR2",
+        ),
+        (
+            lambda d: d["script"].append({"at": 9, "action": "stop_flow", "mn": "MN1", "flow": "flow7"}),
+            "script[4].flow: MN1 has no active flow 'flow7'",
+        ),
+        (
+            lambda d: d["script"].insert(0, {"at": 0, "action": "start_flow", "mn": "MN1", "flow": "x", "cn": "CN1"}),
+            "script[0].mn: MN1 has no attached interface, so it has no prefix for a new flow",
+        ),
+        (
+            lambda d: d["network"]["mars"][1].update(prefix_pool="2001:db8:1::/48"),
+            "network.mars[1].prefix_pool: overlaps network.mars[0].prefix_pool",
+        ),
+        (
+            lambda d: d["network"]["mars"][0].update(prefix_pool="2001:db8:1::/64"),
+            "network.mars[0].prefix_pool: '2001:db8:1::/64' must be a /48 to /60",
+        ),
+        (
+            lambda d: d["network"]["cns"][0].update(address="nope"),
+            "network.cns[0].address: 'nope' is not an IPv6 address",
+        ),
+        (
+            lambda d: d["network"]["links"][0].update(between=["MAR1", "MAR7"]),
+            "network.links[0].between[1]: unknown node 'MAR7'",
+        ),
         (lambda d: d.update(format="dmmviz-scenario/9"), "format: must be 'dmmviz-scenario/1'"),
         (lambda d: d["script"][1].pop("flow"), "script[1].flow"),
         (lambda d: d["script"][0].update(at=-1), "script[0].at: -1 is less than the minimum of 0"),
-        (lambda d: d.update(timers={"warp": 2}), "timers: Additional properties are not allowed ('warp' was unexpected)"),
+        (
+            lambda d: d.update(timers={"warp": 2}),
+            "timers: Additional properties are not allowed ('warp' was unexpected)",
+        ),
         (lambda d: d["mobile_nodes"].append({"id": "MAR1"}), "mobile_nodes[1].id: duplicate id 'MAR1'"),
     ],
 )
@@ -71,7 +97,7 @@ def test_validate_bad_file_names_the_path(tmp_path, mutate, line):
     mutate(data)
     result = cli("validate", write(tmp_path, data))
     assert result.returncode == 2
-    assert any(l.startswith(line) for l in result.stderr.splitlines()), result.stderr
+    assert any(row.startswith(line) for row in result.stderr.splitlines()), result.stderr
     assert "Traceback" not in result.stderr
     run = cli("run", write(tmp_path, data), "--export", "trace")
     assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
@@ -106,8 +132,13 @@ def test_trace_independent_of_hash_seed():
     outputs = []
     for seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        result = subprocess.run([sys.executable, "-m", "simulator", "run", str(SCENARIOS / "fig4-three-mars.json"), "--export",
-                                 "trace"], capture_output=True, text=True, cwd=ROOT, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator", "run", str(SCENARIOS / "fig4-three-mars.json"), "--export", "trace"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
         outputs.append(result.stdout)
     assert outputs[0] and outputs[0] == outputs[1]
 
@@ -117,7 +148,10 @@ def test_trace_independent_of_hash_seed():
     [
         (lambda d: d.update(title="T" * 5000), "title: is 5000 characters long; at most 200"),
         (lambda d: d.update(mobile_nodes={"id": "MN1"}), "mobile_nodes: must be an array, not an object"),
-        (lambda d: d.update(mode="quantum"), 'mode: "quantum" is not one of "network-dmm", "client-dmm", "centralized-pmipv6"'),
+        (
+            lambda d: d.update(mode="quantum"),
+            'mode: "quantum" is not one of "network-dmm", "client-dmm", "centralized-pmipv6"',
+        ),
         (lambda d: d["mobile_nodes"][0].update(interfaces=[]), "mobile_nodes[0].interfaces: has 0 items; at least 1"),
     ],
 )
@@ -127,7 +161,7 @@ def test_schema_errors_are_short_and_specific(tmp_path, mutate, line):
     mutate(data)
     result = cli("validate", write(tmp_path, data))
     assert result.returncode == 2 and line in result.stderr.splitlines()
-    assert all(len(l) < 300 for l in result.stderr.splitlines())
+    assert all(len(row) < 300 for row in result.stderr.splitlines())
 
 
 def test_run_warns_about_script_actions_the_mode_refuses():

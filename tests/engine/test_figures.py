@@ -8,7 +8,7 @@ HNP1, HNP2, HNP3 = "2001:db8:1:1::/64", "2001:db8:2:1::/64", "2001:db8:3:1::/64"
 
 
 def test_fig5_attach_sequence_rs_db_ra():
-    """Figure 5 step 1: RS, MAR1 allocates HNP1 and writes it to the DB, then the RA (a first attach looks nothing up)."""
+    """Figure 5 step 1: RS, MAR1 allocates HNP1 and writes it to the DB, then the RA (a first attach asks nothing)."""
     sim = run(public("fig5-handover"), 4)
     assert signalling(sim) == [
         ("RS", "MN1", "MAR1"),
@@ -34,7 +34,9 @@ def test_fig5_handover_sequence_and_fields():
     query = messages(sim, "DB_QUERY")[0]
     assert query["entries"] == [{"hnp": HNP2, "anchor": "MAR2", "interface": "if1"}]  # the lookup also writes HNP2
     assert messages(sim, "DB_REPLY")[0]["entries"] == [
-        {"hnp": HNP1, "anchor": "MAR1", "interface": "if1"}, {"hnp": HNP2, "anchor": "MAR2", "interface": "if1"}]
+        {"hnp": HNP1, "anchor": "MAR1", "interface": "if1"},
+        {"hnp": HNP2, "anchor": "MAR2", "interface": "if1"},
+    ]
     pbu, pba = messages(sim, "PBU")[0], messages(sim, "PBA")[0]
     assert pbu["flags"] == "AHP" and pbu["handoff_indicator"] == 3 and pbu["hnps"] == [HNP1]
     assert pbu["lifetime"] == 3600 and pbu["mn_id"] == "MN1@dmmviz.example" and pbu["att"] == 4
@@ -105,7 +107,10 @@ def test_fig4_two_anchors_and_moved_tunnel():
     assert state["mars"]["MAR3"]["tunnels"] == ["MAR1", "MAR2"]
     assert [(b["hnp"], b["serving"]) for b in state["mars"]["MAR1"]["binding_cache"]] == [(HNP1, "MAR3")]
     assert [(b["hnp"], b["serving"]) for b in state["mars"]["MAR2"]["binding_cache"]] == [(HNP2, "MAR3")]
-    assert sorted((e["hnp"], e["anchor"]) for e in state["mars"]["MAR3"]["binding_update_list"]) == [(HNP1, "MAR1"), (HNP2, "MAR2")]
+    assert sorted((e["hnp"], e["anchor"]) for e in state["mars"]["MAR3"]["binding_update_list"]) == [
+        (HNP1, "MAR1"),
+        (HNP2, "MAR2"),
+    ]
     flows = {f["id"]: f["anchor"] for f in state["mns"]["MN1"]["flows"]}
     assert flows == {"flow1": "MAR1", "flow2": "MAR2", "flow3": "MAR3"}
 
@@ -124,8 +129,15 @@ def test_fig6_only_moved_flow_is_tunnelled():
     assert [(p["src"], p["dst"], p["handoff_indicator"], p.get("flow")) for p in pbu] == [("MAR2", "MAR1", 2, "flow2")]
     late = messages(sim, "DATA", after=5.5)
     assert not any(e["encapsulated"] for e in late if e["flow"] == "flow1")
-    assert {(e["src"], e["dst"]) for e in late if e["flow"] == "flow2" and e["encapsulated"]} == {("MAR1", "MAR2"), ("MAR2", "MAR1")}
-    assert {e["dst"] for e in late if e["flow"] == "flow1" and e["direction"] == "down" and e["src"] == "MAR1"} == {"MN1"}
+    assert {(e["src"], e["dst"]) for e in late if e["flow"] == "flow2" and e["encapsulated"]} == {
+        ("MAR1", "MAR2"),
+        ("MAR2", "MAR1"),
+    }
+    assert {e["dst"] for e in late if e["flow"] == "flow1" and e["direction"] == "down" and e["src"] == "MAR1"} == {
+        "MN1"
+    }
     state = sim.snapshot()
-    assert [(b["hnp"], b["flow"], b["serving"]) for b in state["mars"]["MAR1"]["binding_cache"]] == [(HNP1, "flow2", "MAR2")]
+    assert [(b["hnp"], b["flow"], b["serving"]) for b in state["mars"]["MAR1"]["binding_cache"]] == [
+        (HNP1, "flow2", "MAR2")
+    ]
     assert {f["id"]: f["interface"] for f in state["mns"]["MN1"]["flows"]} == {"flow1": "if1", "flow2": "if2"}

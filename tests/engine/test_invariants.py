@@ -1,4 +1,4 @@
-"""Hypothesis-generated scripts: whatever users do, the network's tables stay consistent and active flows get through."""
+"""Hypothesis-generated scripts: whatever users do, the tables stay consistent and active flows get through."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,9 +20,21 @@ def possible_commands(sim):
             if where is None:
                 out += [{"action": "attach", "mn": mn_id, "interface": iface, "mar": m} for m in sorted(sim.mars)]
             else:
-                out += [{"action": "move", "mn": mn_id, "interface": iface, "mar": m} for m in sorted(sim.mars) if m != where]
+                out += [
+                    {"action": "move", "mn": mn_id, "interface": iface, "mar": m}
+                    for m in sorted(sim.mars)
+                    if m != where
+                ]
                 out.append({"action": "detach", "mn": mn_id, "interface": iface})
-                out.append({"action": "start_flow", "mn": mn_id, "interface": iface, "cn": "CN1", "flow": f"f{len(mn.flows) + 1}"})
+                out.append(
+                    {
+                        "action": "start_flow",
+                        "mn": mn_id,
+                        "interface": iface,
+                        "cn": "CN1",
+                        "flow": f"f{len(mn.flows) + 1}",
+                    }
+                )
         for flow in mn.flows.values():
             if flow.active:
                 out.append({"action": "stop_flow", "mn": mn_id, "flow": flow.id})
@@ -46,7 +58,8 @@ def check_invariants(sim):
     for node, tables in state["mars"].items():
         for peer in tables["tunnels"]:
             assert any(b["serving"] == peer for b in tables["binding_cache"]) or any(
-                b["serving"] == node for b in state["mars"][peer]["binding_cache"])
+                b["serving"] == node for b in state["mars"][peer]["binding_cache"]
+            )
     # The session DB agrees with the anchors.
     db = {(mn, e["hnp"]): e["anchor"] for mn, entries in state["session_db"].items() for e in entries}
     owned = {(p["mn"], p["hnp"]): node for node, t in state["mars"].items() for p in t["prefixes"]}
@@ -56,7 +69,7 @@ def check_invariants(sim):
             if b["state"] == "active":
                 assert db.get((b["mn"], b["hnp"])) == node
     # No prefix preferred at two MARs: a preferred prefix is always the attached MAR's own.
-    for mn_id, mn in state["mns"].items():
+    for mn in state["mns"].values():
         for p in mn["prefixes"]:
             if not p["deprecated"] and mn["interfaces"][p["interface"]] is not None:
                 assert p["anchor"] == mn["interfaces"][p["interface"]]
@@ -68,7 +81,11 @@ def check_delivery(sim, since):
         for flow in mn.flows.values():
             if not flow.active or flow.prefix is None or mn.attached[flow.interface] is None:
                 continue
-            recent = [e for e in sim.events if e["kind"] == "DATA" and e["flow"] == flow.id and e["mn"] == mn.id and e["t"] >= since]
+            recent = [
+                e
+                for e in sim.events
+                if e["kind"] == "DATA" and e["flow"] == flow.id and e["mn"] == mn.id and e["t"] >= since
+            ]
             assert any(e["dst"] == mn.id for e in recent), f"{mn.id} {flow.id} got nothing down"
             assert any(e["dst"] == flow.cn for e in recent), f"{mn.id} {flow.id} sent nothing up"
 
@@ -110,7 +127,9 @@ def test_random_sessions_other_modes(mode, data):
     mns = [{"id": "MN1", "interfaces": ["if1"]}, {"id": "MN2", "interfaces": ["if1"]}]
     sim = Simulation(load_scenario(scenario(mars=3, mns=mns)), mode=mode)
     for _ in range(data.draw(st.integers(1, 15), label="commands")):
-        command = data.draw(st.sampled_from([c for c in possible_commands(sim) if c["action"] != "move_flow"]), label="command")
+        command = data.draw(
+            st.sampled_from([c for c in possible_commands(sim) if c["action"] != "move_flow"]), label="command"
+        )
         sim.apply(command)
         settled_from = sim.now + 0.5
         sim.run(sim.now + data.draw(st.sampled_from([0.01, 0.3, SETTLE + 0.5]), label="wait"))

@@ -22,7 +22,7 @@ def stop(flow, at, mn="MN1"):
 
 
 def test_req2_prefix_without_active_flow_gets_no_signalling():
-    """A flow that ended before the move: no PBU, no tunnel, the idle prefix is released, the RA lists only the new one."""
+    """A flow that ended before the move: no PBU, no tunnel, the idle prefix is released, the RA has the new one."""
     sim = run(scenario(script=[attach(), start("f1", 1), stop("f1", 2), move("MN1", "MAR2", 3)]), 10)
     assert not messages(sim, "PBU") and not states(sim, "tunnel_up")
     removals = [e for e in messages(sim, "DB_UPDATE") if e["op"] == "remove"]
@@ -39,7 +39,7 @@ def test_req2_node_that_never_moves_never_signals():
 
 
 def test_release_when_last_flow_on_redirected_prefix_ends():
-    """The serving MAR de-registers (lifetime 0, HI 4); the anchor deletes the binding 10 s later; tunnel and DB entry go."""
+    """The serving MAR de-registers (lifetime 0, HI 4); the anchor deletes the binding 10 s later; the rest goes."""
     sim = run(scenario(script=[attach(), start("f1", 1), move("MN1", "MAR2", 3), stop("f1", 6)]), 20)
     dereg = messages(sim, "PBU", after=6)
     assert [(p["src"], p["dst"], p["lifetime"], p["handoff_indicator"]) for p in dereg] == [("MAR2", "MAR1", 0, 4)]
@@ -81,21 +81,34 @@ def test_return_to_anchor_makes_prefix_native_again():
 
 def test_return_to_anchor_signals_the_other_anchor():
     """MAR1 -> MAR2 (new flow there) -> MAR1: MAR1 is serving MAR for MAR2's prefix while anchoring its own."""
-    sim = run(scenario(script=[attach(), start("f1", 1), move("MN1", "MAR2", 3), start("f2", 4), move("MN1", "MAR1", 6)]), 10)
+    sim = run(
+        scenario(script=[attach(), start("f1", 1), move("MN1", "MAR2", 3), start("f2", 4), move("MN1", "MAR1", 6)]), 10
+    )
     assert [(p["src"], p["dst"]) for p in messages(sim, "PBU", after=6)] == [("MAR1", "MAR2")]
     state = sim.snapshot()
     assert [(b["hnp"], b["serving"]) for b in state["mars"]["MAR2"]["binding_cache"]] == [("2001:db8:2:1::/64", "MAR1")]
-    assert [(b["hnp"], b["anchor"]) for b in state["mars"]["MAR1"]["binding_update_list"]] == [("2001:db8:2:1::/64", "MAR2")]
+    assert [(b["hnp"], b["anchor"]) for b in state["mars"]["MAR1"]["binding_update_list"]] == [
+        ("2001:db8:2:1::/64", "MAR2")
+    ]
     assert state["mars"]["MAR1"]["binding_cache"] == []
 
 
 def test_two_mns_crossing_in_opposite_directions():
     """MN1 MAR1->MAR2 and MN2 MAR2->MAR1 at once: each anchor tunnels its own MN's flow; one tunnel carries both."""
     mns = [{"id": "MN1", "interfaces": ["if1"]}, {"id": "MN2", "interfaces": ["if1"]}]
-    script = [attach(), attach("MN2", "MAR2"), start("f1", 1), start("f2", 1, mn="MN2", cn="CN2"),
-              move("MN1", "MAR2", 3), move("MN2", "MAR1", 3)]
+    script = [
+        attach(),
+        attach("MN2", "MAR2"),
+        start("f1", 1),
+        start("f2", 1, mn="MN2", cn="CN2"),
+        move("MN1", "MAR2", 3),
+        move("MN2", "MAR1", 3),
+    ]
     sim = run(scenario(mns=mns, script=script), 8)
-    assert sorted((p["src"], p["dst"], p["mn"]) for p in messages(sim, "PBU")) == [("MAR1", "MAR2", "MN2"), ("MAR2", "MAR1", "MN1")]
+    assert sorted((p["src"], p["dst"], p["mn"]) for p in messages(sim, "PBU")) == [
+        ("MAR1", "MAR2", "MN2"),
+        ("MAR2", "MAR1", "MN1"),
+    ]
     assert len(states(sim, "tunnel_up")) == 1  # one bidirectional tunnel MAR1<=>MAR2
     state = sim.snapshot()
     assert [(b["mn"], b["serving"]) for b in state["mars"]["MAR1"]["binding_cache"]] == [("MN1", "MAR2")]
@@ -127,7 +140,7 @@ def test_pbu_for_prefix_the_anchor_does_not_own_is_rejected():
     mar2 = sim.mars["MAR2"]
     sim.mars["MAR2"].attached[("MN1", "if1")] = 0
     sim.now_us = 2_000_000
-    sim._send_pbu(mar2, "MN1", "if1", "MAR1", ["2001:db8:1:99::/64"], None, 3)
+    sim.design.send_pbu(mar2, "MN1", "if1", "MAR1", ["2001:db8:1:99::/64"], None, 3)
     sim.run(3)
     assert messages(sim, "PBA")[0]["status"] == 153
     assert sim.snapshot()["mars"]["MAR2"]["binding_update_list"] == []

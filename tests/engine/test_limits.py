@@ -72,7 +72,9 @@ def test_counts_and_id_lengths_are_bounded():
     assert "mobile_nodes[0].interfaces" in refused(data)
     data = scenario(mns=[{"id": "M" * 33}])
     assert "mobile_nodes[0].id" in refused(data)
-    assert dict(shape_problems({"action": "stop_flow", "mn": "MN1", "flow": "f" * 33}))["flow"].endswith("at most 32 characters")
+    assert dict(shape_problems({"action": "stop_flow", "mn": "MN1", "flow": "f" * 33}))["flow"].endswith(
+        "at most 32 characters"
+    )
 
 
 def test_hostile_json_text_is_a_clear_error():
@@ -92,3 +94,24 @@ def test_every_timer_has_a_documented_range():
 
     assert set(TIMER_RANGES) == set(TIMER_NAMES)
     assert json.loads((ROOT / "docs" / "scenario.schema.json").read_text()) == json.loads(json.dumps(SCHEMA))
+
+
+def test_flow_ids_per_mobile_node_are_bounded():
+    """A mobile node may use at most MAX_FLOWS_PER_MN flow ids: the engine and the script validator refuse more,
+    naming the flow; reusing an old id stays possible."""
+    from simulator import CommandError
+    from simulator.limits import MAX_FLOWS_PER_MN
+
+    sim = Simulation(load_scenario(public("fig5-handover")))
+    sim.run(3)
+    for i in range(MAX_FLOWS_PER_MN - len(sim.mns["MN1"].flows)):
+        sim.apply({"action": "start_flow", "mn": "MN1", "flow": f"x{i}", "cn": "CN1"})
+        sim.apply({"action": "stop_flow", "mn": "MN1", "flow": f"x{i}"})
+    with pytest.raises(CommandError) as info:
+        sim.apply({"action": "start_flow", "mn": "MN1", "flow": "one-more", "cn": "CN1"})
+    assert info.value.field == "flow" and str(MAX_FLOWS_PER_MN) in info.value.message
+    sim.apply({"action": "start_flow", "mn": "MN1", "flow": "x0", "cn": "CN1"})
+    data = scenario(script=[{"at": 0, "action": "attach", "mn": "MN1", "mar": "MAR1"}]
+                    + [{"at": 1, "action": "start_flow", "mn": "MN1", "flow": f"f{i}", "cn": "CN1"}
+                       for i in range(MAX_FLOWS_PER_MN + 1)])
+    assert f"script[{MAX_FLOWS_PER_MN + 1}].flow" in refused(data)

@@ -20,8 +20,14 @@ def test_centralized_static_node_still_registers_and_is_tunnelled():
     assert ra["t"] >= messages(sim, "PBA", "LMA", "MAR3")[0]["arrive"]
     assert ra["prefixes"][0]["prefix"].startswith("2001:db8:100:")  # from the LMA's pool
     flow9 = {(e["src"], e["dst"], e["encapsulated"]) for e in messages(sim, "DATA") if e["flow"] == "flow9"}
-    assert flow9 == {("CN2", "LMA", False), ("LMA", "MAR3", True), ("MAR3", "MN2", False),
-                     ("MN2", "MAR3", False), ("MAR3", "LMA", True), ("LMA", "CN2", False)}
+    assert flow9 == {
+        ("CN2", "LMA", False),
+        ("LMA", "MAR3", True),
+        ("MAR3", "MN2", False),
+        ("MN2", "MAR3", False),
+        ("MAR3", "LMA", True),
+        ("LMA", "CN2", False),
+    }
     assert not messages(sim, "DB_QUERY")
 
 
@@ -33,9 +39,14 @@ def test_centralized_handover_moves_binding_prefix_stays_preferred():
     updated = states(sim, "binding_updated")
     assert [(e["previous"], e["serving"]) for e in updated] == [("MAR1", "MAR2"), ("MAR2", "MAR3")]
     ras = messages(sim, "RA", dst="MN1")
-    assert len({r["prefixes"][0]["prefix"] for r in ras}) == 1 and all(r["prefixes"][0]["preferred_lifetime"] > 0 for r in ras)
+    assert len({r["prefixes"][0]["prefix"] for r in ras}) == 1 and all(
+        r["prefixes"][0]["preferred_lifetime"] > 0 for r in ras
+    )
     state = sim.snapshot()
-    assert [(b["mn"], b["serving"]) for b in state["mars"]["LMA"]["binding_cache"]] == [("MN1", "MAR3"), ("MN2", "MAR3")]
+    assert [(b["mn"], b["serving"]) for b in state["mars"]["LMA"]["binding_cache"]] == [
+        ("MN1", "MAR3"),
+        ("MN2", "MAR3"),
+    ]
 
 
 def test_centralized_detach_deregisters_after_min_delay():
@@ -69,7 +80,9 @@ def test_client_bu_to_every_old_anchor_with_active_flow():
     """Client mode on Figure 4's moves: at AR3 the MN binds flow1's address at MAR1 and flow2's at MAR2."""
     sim = run(public("fig4-three-mars"), 20, mode="client-dmm")
     assert sorted((b["src"], b["dst"]) for b in messages(sim, "BU", after=9)) == [("MN1", "MAR1"), ("MN1", "MAR2")]
-    assert sorted(sim.snapshot()["mns"]["MN1"]["binding_update_list"], key=lambda e: e["hnp"])[0]["home_agent"] == "MAR1"
+    assert (
+        sorted(sim.snapshot()["mns"]["MN1"]["binding_update_list"], key=lambda e: e["hnp"])[0]["home_agent"] == "MAR1"
+    )
 
 
 def test_client_flow_stop_deregisters():
@@ -94,8 +107,22 @@ def test_move_flow_refused_outside_network_dmm(mode):
 @pytest.mark.parametrize("name", ["fig5-handover", "fig4-three-mars", "centralized-baseline", "fig2-client-dmm"])
 def test_cli_mode_runs_every_public_scenario(name, mode):
     """--mode runs any scenario under any design; the trace says which."""
-    result = subprocess.run([sys.executable, "-m", "simulator", "run", str(SCENARIOS / f"{name}.json"), "--export", "trace",
-                             "--mode", mode], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "run",
+            str(SCENARIOS / f"{name}.json"),
+            "--export",
+            "trace",
+            "--mode",
+            mode,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     trace = json.loads(result.stdout)
     assert trace["mode"] == mode

@@ -1,0 +1,209 @@
+"""The data plane (seed §3.1): data packets hop by hop between the MN, the routers and the CN.
+
+A mixin of the Simulation, so the hot path (``_data``/``on_data``) reads the core's attributes directly. Where the
+designs differ (a packet at a router with a binding, the MN's reverse tunnel in client-dmm) the core asks its
+design (``forward_down``, ``forward_up``, ``send_data_up``); the PMIP forwarding here is what network-dmm and
+centralized-pmipv6 use, and client-dmm falls back to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .bindings import Binding, State
+from .clock import Handler
+from .nodes import Flow, Mar, MobileNode, Segment
+
+if TYPE_CHECKING:
+    from .constants import Timers
+    from .designs import Design
+    from .topology import Topology
+
+US = 1_000_000
+
+
+class DataPlane:
+    """Data packets: sending, forwarding at routers, delivery, drops."""
+
+    # What the data plane reads of the core (simulator/engine.py sets them).
+    now_us: int
+    access_us: int
+    db_id: str
+    timers: Timers
+    topology: Topology
+    routers: dict[str, Mar]
+    design: Design
+    _msg_id: int
+    _seq: int
+    _watching: bool
+    _at: Callable[[int, Handler, Any], None]
+
+    if TYPE_CHECKING:
+
+        def _emit(self, event: dict[str, Any]) -> dict[str, Any]: ...
+
+        def _send(
+            self, kind: str, src: str, dst: str, fields: dict[str, Any], delay_us: int | None = None
+        ) -> dict[str, Any]: ...
+
+        def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None: ...
+
+    def _address(self, prefix: str) -> str:
+        return prefix.split("/")[0] + "1"  # interface id ::1 in the /64
+
+    def _send_data_down(self, flow: Flow) -> None:
+        self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]
+
+    def send_data_up_native(self, mn: MobileNode, flow: Flow) -> None:
+        mar_id = mn.attached[flow.interface]
+        if mar_id is None:
+            self._emit(
+                {
+                    "t": self.now_us / US,
+                    "kind": "drop",
+                    "node": mn.id,
+                    "msg": None,
+                    "msg_kind": "DATA",
+                    "flow": flow.id,
+                    "mn": mn.id,
+                    "reason": f"{flow.interface} is not attached",
+                    "in_flight": False,
+                }
+            )
+            return
+        self._data(mn.id, mar_id, flow, "up", False)
+
+    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
+        """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path.
+
+        In flight a segment is a plain tuple ``Segment``; its event dict is built only when someone keeps or
+        collects events (a batch run without a trace skips it)."""
+        if src == flow.mn or dst == flow.mn:
+            delay = self.access_us
+        else:
+            delay = self.topology.delay_us[src][dst]
+        self._msg_id += 1
+        now = self.now_us
+        if self._watching:
+            up = direction == "up"
+            self._emit(
+                {
+                    "id": self._msg_id,
+                    "t": now / US,
+                    "arrive": (now + delay) / US,
+                    "kind": "DATA",
+                    "src": src,
+                    "dst": dst,
+                    "flow": flow.id,
+                    "mn": flow.mn,
+                    "direction": direction,
+                    "encapsulated": encapsulated,
+                    "inner_src": flow.mn_address if up else flow.cn_address,
+                    "inner_dst": flow.cn_address if up else flow.mn_address,
+                    "prefix": flow.prefix,
+                    "packet": flow.packets,
+                    "size": self.timers.data_size,
+                }
+            )
+        else:
+            self._seq += 1  # unobserved, but still a visible step
+        if dst == flow.cn:
+            return  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
+        self._at(now + delay, self.on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
+
+    def on_data(self, segment: Segment) -> None:
+        _, src, dst, direction, encapsulated, flow = segment
+        if dst == flow.mn:
+            if src not in flow.node.attached.values():
+                self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
+            return
+        mar = self.routers[dst]
+        if not encapsulated and flow.mn not in mar.bc.bound:  # fast paths: plain routing, no binding for this MN here
+            if direction == "down" and flow.node.attached[flow.interface] == dst:
+                self._data(dst, flow.mn, flow, "down", False)
+                return
+            if direction == "up" and flow.anchor == dst:
+                self._data(dst, flow.cn, flow, "up", False)
+                return
+        if direction == "down":
+            self.design.forward_down(mar, flow.node, flow, segment)
+        else:
+            self.design.forward_up(mar, flow.node, flow, segment)
+
+    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool) -> None:
+        flow = segment[5]
+        self._emit(
+            {
+                "t": self.now_us / US,
+                "kind": "drop",
+                "node": node,
+                "msg": segment[0],
+                "msg_kind": "DATA",
+                "flow": flow.id,
+                "mn": flow.mn,
+                "reason": reason,
+                "in_flight": in_flight,
+            }
+        )
+
+    def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:
+        if flow is not None and mn.attached[flow.interface] == mar.id:
+            return flow.interface
+        for iface in mn.interfaces:
+            if mn.attached[iface] == mar.id:
+                return iface
+        return None
+
+    def pmip_forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        here = mn.attached[flow.interface] == mar.id
+        if here and mn.id not in mar.bc.bound:  # the common case: the MN sits at the anchor, nothing bound for it
+            self._data(mar.id, mn.id, flow, "down", False)
+            return
+        if not segment[4] and flow.anchor == mar.id and not here:
+            # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
+            # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
+            binding = mar.bc.lookup(mn.id, hnp, flow.id)
+            if (
+                binding is None or binding.state != State.ACTIVE
+            ):  # a per-flow binding being deleted yields to the prefix's
+                binding = mar.bc.lookup(mn.id, hnp, None) or binding
+            if binding is not None:
+                if binding.state != State.ACTIVE:
+                    self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
+                    return
+                self._data(mar.id, binding.serving, flow, "down", True)
+                return
+        if self._deliver_iface(mar, mn, flow) is not None:
+            self._data(mar.id, mn.id, flow, "down", False)
+        else:
+            self._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
+
+    def pmip_forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
+        hnp = flow.prefix
+        assert hnp is not None  # a flow sends only once it has a prefix
+        if segment[4] or flow.anchor == mar.id:
+            came_home = mar.bc.lookup(mn.id, hnp, flow.id) if mar.bc and segment[1] == mn.id else None
+            if came_home is not None:
+                self._delete_binding(mar, came_home, "MN back at the anchor")  # the flow came home
+            self._data(mar.id, flow.cn, flow, "up", False)
+            return
+        # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
+        entry = mar.bul.lookup(mn.id, hnp, flow.id) or mar.bul.lookup(mn.id, hnp, None)
+        if entry is not None and entry.state == State.ACTIVE:
+            self._data(mar.id, entry.anchor, flow, "up", True)
+            return
+        self._drop_data(mar.id, segment, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
+        iface = self._deliver_iface(mar, mn, flow)
+        lookup = (mn.id, hnp, flow.id)
+        settled = (mn.id, iface) in mar.local and (mn.id, iface) not in mar.pending_ra  # its own RS was answered
+        if entry is None and settled and flow.interface == iface and lookup not in mar.flow_lookups:
+            # Figure 6: a flow may have moved to this interface: look its prefix up in the DB.
+            mar.flow_lookups.add(lookup)
+            self._send(
+                "DB_QUERY",
+                mar.id,
+                self.db_id,
+                {"mn": mn.id, "interface": iface, "hnp": hnp, "flow": flow.id, "entries": []},
+            )
