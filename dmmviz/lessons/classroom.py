@@ -107,10 +107,19 @@ def answer(live_class: LiveClass, owner: dict[str, Any], response: Any) -> dict[
     else:
         mine.response, mine.correct, mine.tries = stored, mine.correct or correct, mine.tries + 1
         mine.save(update_fields=["response", "correct", "tries", "updated"])
+    return result_of(live_class, mine, last_correct=correct)
+
+
+def result_of(live_class: LiveClass, mine: ClassAnswer, last_correct: bool | None = None) -> dict[str, Any]:
+    """What a follower sees of their answer (again after a reload): the verdict of the last try, the instructor's
+    feedback for it, and the answer and explanation once right or revealed."""
+    index = mine.step
+    question = player.moments(live_class.lesson_data)[index].question
+    correct = mine.correct if last_correct is None else last_correct
     feedback = ((live_class.lesson_data["steps"][index].get("checkpoint") or {}).get("feedback") or {}).get(
         "correct" if correct else "incorrect", ""
     )
-    shown = mine.correct or index in (live_class.revealed or [])
+    shown = question is not None and (mine.correct or index in (live_class.revealed or []))
     return {
         "step": index,
         "correct": correct,

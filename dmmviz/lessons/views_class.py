@@ -139,7 +139,7 @@ def class_follow(request: HttpRequest, code: str) -> HttpResponse:
         "scenario": session.scenario_data,
         "ws_path": f"/ws/class/{live_class.code}/",
         "role": "follow",
-        "my_answer": mine,
+        "my_answer": classroom.result_of(live_class, mine) if mine else None,
     }
     return render(request, "lessons/class.html", context)
 

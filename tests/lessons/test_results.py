@@ -231,3 +231,21 @@ def test_the_editor_gets_each_steps_messages_and_students_do_not(instructor, les
     assert moments[2]["start"] < 5.0 < moments[2]["t"]
     student = client_for(None).get(f"/lessons/api/{lesson.slug}/").json()["moments"]
     assert all("messages" not in m for m in student)
+
+
+def test_a_followers_answer_is_still_there_after_a_reload_without_giving_the_answer_away(instructor, lesson_of):
+    _teacher, live_class = _class(instructor, lesson_of)
+    code = live_class.code
+    ana, ben = client_for(None), client_for(None)
+    for c in (ana, ben):
+        c.get(f"/class/{code}/")
+    ana.post(f"/class/{code}/answer/", {"step": "0", "answer": "1"})
+    ben.post(f"/class/{code}/answer/", {"step": "0", "answer": "4"})
+
+    def mine(client):
+        html = client.get(f"/class/{code}/").content.decode()
+        return json.loads(html.split('id="class-my-answer" type="application/json">')[1].split("</script>")[0])
+
+    assert mine(ana)["correct"] and mine(ana)["answer"] == "1"
+    assert mine(ben) == {**mine(ben), "correct": False, "answer": None, "explanation": None}
+    assert mine(client_for(None)) is None

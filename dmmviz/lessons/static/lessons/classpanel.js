@@ -119,6 +119,10 @@ async function answer(event) {
     return;
   }
   error.hidden = true;
+  showAnswer(reply, { focus: true });
+}
+
+function showAnswer(reply, { focus = false } = {}) {
   answeredStep = reply.step;
   const verdict = $("class-verdict");
   verdict.textContent = reply.correct ? "✔ Right!" : "✘ Not right: look again and try once more.";
@@ -131,8 +135,10 @@ async function answer(event) {
   if (reply.correct) $("class-check").disabled = true;
   const result = $("class-result");
   result.hidden = false;
-  result.scrollIntoView({ block: "nearest" });
-  result.focus({ preventScroll: true });
+  if (focus) {
+    result.scrollIntoView({ block: "nearest" });
+    result.focus({ preventScroll: true });
+  }
   body.dataset.lxClassAnswer = reply.correct ? "right" : "wrong";
 }
 
@@ -196,6 +202,8 @@ $("class-answer-form")?.addEventListener("submit", answer);
 
 // The page arrives drawn by the server; the socket's first message (the class now) then keeps it current.
 drawChoices(info.checkpoint);
+const mine = JSON.parse($("class-my-answer")?.textContent || "null"); // this follower's answer, after a reload
+if (mine && role === "follow" && mine.step === info.step) showAnswer(mine);
 highlight(info.highlight);
 playTo(info.t);
 refreshStats();
