@@ -36,7 +36,7 @@ class Who:
     session_key: str | None
 
     @classmethod
-    def of(cls, source: Any) -> "Who":
+    def of(cls, source: Any) -> Who:
         """From a Django request or a Channels scope (after AuthMiddlewareStack)."""
         if isinstance(source, dict):  # an ASGI scope
             user, session = source.get("user"), source.get("session")
@@ -144,7 +144,9 @@ def is_instructor(user: Any) -> bool:
 
 # -- scenarios ----------------------------------------------------------------------------------------------------
 # Built-in and published scenarios are listed for everyone; an upload only for its uploader until an instructor
-# publishes it. The uploader (and superusers) may rename and delete it; nobody changes a built-in one here.
+# publishes it. The uploader (and superusers) may rename and delete it; nobody changes a built-in one here. A scenario
+# nobody claims (made by a script, or stored before uploaders were recorded) is listed for everyone, as sessions
+# nobody claims stay open.
 
 
 def _owns_upload(who: Who, scenario: Any) -> bool:
@@ -159,11 +161,17 @@ def visible_scenarios(who: Who) -> Any:
     if who.is_superuser:
         return Scenario.objects.all()
     mine = Q(owner_id=who.user_id) if who.user_id is not None else Q(owner=None, owner_key=who.session_key or "-")
-    return Scenario.objects.filter(Q(builtin=True) | Q(public=True) | mine)
+    unclaimed = Q(owner=None, owner_key="")
+    return Scenario.objects.filter(Q(builtin=True) | Q(public=True) | unclaimed | mine)
+
+
+def _unclaimed(scenario: Any) -> bool:
+    return scenario.owner_id is None and not scenario.owner_key
 
 
 def can_view_scenario(who: Who, scenario: Any) -> bool:
-    return scenario.builtin or scenario.public or who.is_superuser or _owns_upload(who, scenario)
+    return (scenario.builtin or scenario.public or _unclaimed(scenario) or who.is_superuser
+            or _owns_upload(who, scenario))
 
 
 def can_manage_scenario(who: Who, scenario: Any) -> bool:

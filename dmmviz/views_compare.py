@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dmmviz.web.models import Scenario
+from dmmviz import access
 from simulator import ScenarioError
 from simulator.compare import MODES, compare, format_value, rows
 from simulator.scenario import default_until
@@ -102,13 +102,14 @@ def _until(request: HttpRequest) -> float | None | str:
 @require_GET
 def compare_index(request: HttpRequest) -> HttpResponse:
     """Every scenario, with a link to its comparison."""
-    return render(request, "compare_index.html", {"scenarios": Scenario.objects.all()})
+    # the scenarios this visitor may see: a private upload only for its uploader (dmmviz/access.py)
+    return render(request, "compare_index.html", {"scenarios": access.visible_scenarios(access.Who.of(request))})
 
 
 @require_GET
 def compare_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The comparison of one stored scenario; ?until=T (seconds) cuts the runs, ?format=json gives the document."""
-    scenario = get_object_or_404(Scenario, slug=slug)
+    scenario = access.scenario_or_404(request, slug)
     until = _until(request)
     if isinstance(until, str):
         return HttpResponseBadRequest(until, content_type="text/plain; charset=utf-8")

@@ -45,7 +45,7 @@ HTTP_RULES: dict[str, Rule] = {
     "home": Rule("GET", lambda s: "/", EVERYONE),
     "protocol_js": Rule("GET", lambda s: "/protocol.js", EVERYONE),
     "compare_index": Rule("GET", lambda s: "/compare/", EVERYONE),
-    "compare": Rule("GET", lambda s: "/compare/fig5-handover/", EVERYONE),
+    "compare": Rule("GET", lambda s: f"/compare/{s.upload.slug}/", OWNER),  # a private upload's comparison
     # scenarios: a private upload is its uploader's; an instructor publishes their own
     "session_new": Rule("POST", lambda s: f"/scenarios/{s.upload.slug}/start/", OWNER),
     "scenario_rename": Rule("POST", lambda s: f"/scenarios/{s.upload.slug}/rename/", OWNER,

@@ -86,3 +86,25 @@ def test_old_anonymous_uploads_expire(school, settings):
     assert "Old visitor's" not in titles
     assert {"New visitor's", kept_account.title} <= titles
     assert Scenario.objects.filter(builtin=True).count() == 6
+
+
+def test_the_compare_pages_keep_an_upload_private(school):
+    upload = school.upload
+    assert school.client("sam").get(f"/compare/{upload.slug}/").status_code == 200
+    for other in (Client(), school.client("stu")):
+        assert other.get(f"/compare/{upload.slug}/").status_code == 404
+        assert upload.slug not in other.get("/compare/").content.decode()
+    assert upload.slug in school.client("sam").get("/compare/").content.decode()
+
+
+def test_a_scenario_nobody_claims_is_listed_and_kept(school):
+    """Made by a script (or stored before uploaders were recorded): listed for everyone, managed only by a superuser,
+    never expired."""
+    data = school.upload.data
+    legacy = Scenario.objects.create(title="Made by a script", slug="by-a-script", data=data)
+    Scenario.objects.filter(pk=legacy.pk).update(created=timezone.now() - timedelta(days=400))
+    assert "Made by a script" in cards(Client())
+    assert Client().post("/scenarios/by-a-script/start/").status_code == 302
+    assert school.client("sam").post("/scenarios/by-a-script/delete/").status_code == 403
+    call_command("expire_uploads", verbosity=0)
+    assert Scenario.objects.filter(pk=legacy.pk).exists()

@@ -19,7 +19,8 @@ from dmmviz.web.models import Scenario
 
 def expired_uploads(now: Any = None) -> Any:
     cutoff = (now or timezone.now()) - timedelta(days=settings.DMMVIZ_UPLOAD_TTL_DAYS)
-    return Scenario.objects.filter(builtin=False, public=False, owner=None, created__lt=cutoff)
+    # owner_key set: uploaded from a browser without an account (rows made by scripts have neither owner nor key)
+    return Scenario.objects.filter(builtin=False, public=False, owner=None, created__lt=cutoff).exclude(owner_key="")
 
 
 class Command(BaseCommand):
