@@ -526,12 +526,13 @@ class MetricsObserver:
 
     def _count_retransmission(self, e: Event) -> None:
         """A PBU/BU sent again for the same binding while the last one is unanswered (RFC 5213 §6.9.4, RFC 6275
-        §11.8). An engine that marks its retransmissions (``retransmission: true``) is taken at its word."""
+        §11.8). An engine that numbers its transmissions (``attempt``: 1, 2, ...) or marks them (``retransmission``)
+        is taken at its word."""
         kind = e["kind"]
         key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"),
                bool(e.get("lifetime")))
-        if "retransmission" in e:
-            if e["retransmission"]:
+        if "retransmission" in e or "attempt" in e:  # the engine says: attempt 2, 3, ... are retransmissions
+            if e.get("retransmission") or (isinstance(e.get("attempt"), int) and e["attempt"] > 1):
                 self.retransmissions[kind] += 1
         elif key in self._pending:
             self.retransmissions[kind] += 1

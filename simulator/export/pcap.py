@@ -75,6 +75,8 @@ OPT_HI = (23, 0, 0)
 OPT_ATT = (24, 0, 0)
 OPT_TIMESTAMP = (27, 8, 2)
 OPT_FLOW_ID = (45, 2, 0)  # RFC 6089 §4.2: FID, FID-PRI, Reserved, Status, sub-options; 2n alignment
+OPT_RESTART_COUNTER = (28, 4, 2)  # RFC 5847 §3.3: a 32-bit restart counter; 4n+2 alignment
+MH_HEARTBEAT = 13  # RFC 5847 §3.2 Mobility Header type
 FID_SUB_TRAFFIC_SELECTOR = 3  # RFC 6089 §4.2.2 sub-option types: 0 Pad1, 1 PadN, 2 Binding Reference, 3 TS
 TS_FORMAT_IPV6 = 2  # RFC 6088 §3: 1 IPv4 binary, 2 IPv6 binary traffic selector
 TS_START_SRC, TS_START_DST, TS_START_SPORT, TS_START_DPORT, TS_START_NH = 0x8000, 0x2000, 0x0080, 0x0020, 0x0002
@@ -237,19 +239,20 @@ def _timestamp(seconds: float) -> bytes:
     return value.to_bytes(8, "big")
 
 
-def _flow_identification(fid: int, status: int, src: str | None, dst: str | None, ports: tuple[int, int]) -> bytes:
+def _flow_identification(fid: int, priority: int, status: int, src: str | None, dst: str | None,
+                         ports: tuple[int, int], next_header: int = UDP_NH) -> bytes:
     """RFC 6089 §4.2 Flow Identification option data (FID, FID-PRI, Reserved, Status) with one Traffic Selector
-    sub-option (RFC 6089 §4.2.2, RFC 6088 §3.2 IPv6 binary format): the flow's downlink packets, i.e. from the CN's
-    address and port to the MN's, UDP. Fields follow the flags in the order A, C, I, K, O of RFC 6088."""
+    sub-option (RFC 6089 §4.2.2, RFC 6088 §3.2 IPv6 binary format): the flow's packets, from ``src`` and its port to
+    ``dst`` and its port. Fields follow the flags in the order A, C, I, K, O of RFC 6088."""
     flags, fields = TS_START_DST | TS_START_SPORT | TS_START_DPORT | TS_START_NH, b""
     if src:
         flags |= TS_START_SRC
         fields += _ip(src)
     fields += _ip(dst) if dst else bytes(16)
-    fields += struct.pack("!HHB", ports[0], ports[1], UDP_NH)
+    fields += struct.pack("!HHB", ports[0], ports[1], next_header)
     selector = struct.pack("!BBHH", TS_FORMAT_IPV6, 0, flags, 0) + fields
     sub = bytes((FID_SUB_TRAFFIC_SELECTOR, len(selector))) + selector
-    return struct.pack("!HHBB", fid, fid, 0, status) + sub
+    return struct.pack("!HHBB", fid, priority, 0, status) + sub
 
 
 def _pmip_options(ev: dict[str, Any], flow_id: bytes | None = None) -> bytes:
@@ -356,16 +359,46 @@ class _Builder:
                 preferredlifetime=_seconds32(p.get("preferred_lifetime")))
         return bytes(pkt)
 
+    def _heartbeat(self, ev: dict[str, Any]) -> bytes:
+        """RFC 5847 §3.2 Heartbeat (Mobility Header type 13): Reserved and the U (unsolicited) and R (response) flags,
+        a 32-bit sequence number, the Restart Counter option. Built here: scapy has no Heartbeat layer."""
+        src, dst = _ip(self.plan.node(ev["src"])), _ip(self.plan.node(ev["dst"]))
+        flags = str(ev.get("flags") or "")
+        bits = (2 if "U" in flags else 0) | (1 if "R" in flags else 0)
+        counter = ev.get("restart_counter")
+        options = mobility_options([(OPT_RESTART_COUNTER, struct.pack("!I", int(counter or 0) & 0xFFFFFFFF))])
+        body = struct.pack("!HI", bits, int(ev.get("sequence") or 0) & 0xFFFFFFFF) + options
+        length = 6 + len(body)  # the Mobility Header: a multiple of 8 octets, options padded so
+        header = struct.pack("!BBBB", 59, length // 8 - 1, MH_HEARTBEAT, 0)
+        pseudo = src + dst + struct.pack("!IxxxB", length, 135)
+        checksum = _checksum(pseudo + header + b"\0\0" + body)
+        return _ipv6(src, dst, 135, header + struct.pack("!H", checksum) + body)
+
     def _flow_option(self, ev: dict[str, Any]) -> bytes | None:
         """The Flow Identification option of a per-flow PBU/PBA (the event names a flow), else None."""
         flow = ev.get("flow")
         if not isinstance(flow, str):
             return None
+        number = self.plan.flow_number.get(flow, 0)
+        fid = ev["flow_id"] if isinstance(ev.get("flow_id"), int) else number
+        priority = ev["flow_priority"] if isinstance(ev.get("flow_priority"), int) else fid
+        if ev["kind"] == "PBU":
+            status = 0
+        elif isinstance(ev.get("flow_status"), int):
+            status = ev["flow_status"]
+        else:
+            status = 0 if not ev.get("status") else FID_REJECTED
         cn, mn = self.flow_addresses.get(flow, (None, None))
         if mn is None and ev.get("hnps"):
             mn = _host(ev["hnps"][0])
-        status = 0 if ev["kind"] == "PBU" or not ev.get("status") else FID_REJECTED
-        return _flow_identification(self.plan.flow_number.get(flow, 0), status, cn, mn, self.plan.ports(flow, "down"))
+        selector = ev.get("traffic_selector")
+        if isinstance(selector, dict) and isinstance(selector.get("destination_address"), str):
+            # The engine's own traffic selector; its direction says which ports go where.
+            src, dst = selector.get("source_address"), selector["destination_address"]
+            direction = "up" if (src is not None and src == mn) or dst == cn else "down"
+            next_header = selector["next_header"] if isinstance(selector.get("next_header"), int) else UDP_NH
+            return _flow_identification(fid, priority, status, src, dst, self.plan.ports(flow, direction), next_header)
+        return _flow_identification(fid, priority, status, cn, mn, self.plan.ports(flow, "down"))
 
     def _pbu(self, ev: dict[str, Any]) -> bytes:
         mh = MIP6MH_BU(seq=int(ev.get("sequence") or 0), flags=_flags(ev, BU_FLAGS), mhtime=_lifetime_units(ev),

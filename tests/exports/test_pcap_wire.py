@@ -15,6 +15,7 @@ from scapy.layers.inet6 import ICMPv6ND_RA, IPv6
 
 from simulator import Simulation, load_scenario
 from simulator.export import export
+from simulator.metrics import compute_metrics
 
 from .conftest import ROOT, engine_trace
 from .test_pcap import message_events, records, tshark
@@ -175,3 +176,73 @@ def test_client_dmm_deregistration_from_the_cli(tmp_path):
                              str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert out.read_bytes().startswith(b"\xd4\xc3\xb2\xa1")
+
+
+def test_engine_flow_fields_are_what_goes_on_the_wire(tmp_path):
+    """When the engine names the flow binding itself (flow_id, flow_priority, flow_status, traffic_selector: the fields
+    H-faults' engine emits), the Flow Identification option carries exactly those, the selector in its direction."""
+    trace = engine_trace("fig6-multi-interface")
+    down = next(e for e in trace["events"] if e["kind"] == "DATA" and e["flow"] == "flow2" and e["direction"] == "down")
+    for ev in trace["events"]:
+        if ev["kind"] in ("PBU", "PBA") and ev.get("flow"):
+            ev.update(flow_id=7, flow_priority=3,
+                      traffic_selector={"ts_format": 2, "source_address": down["inner_dst"],
+                                        "destination_address": down["inner_src"], "next_header": 17})
+            if ev["kind"] == "PBA":
+                ev["flow_status"] = 129
+    pairs = _pairs(trace)
+    flow = [(p, e) for p, e in pairs if e["kind"] in ("PBU", "PBA") and e.get("flow")]
+    assert flow
+    for pkt, ev in flow:
+        data = _flow_identification(bytes(pkt.payload))
+        fid, pri, _, status = struct.unpack_from("!HHBB", data)
+        assert (fid, pri, status) == (7, 3, 129 if ev["kind"] == "PBA" else 0)
+        ts = data[14:]
+        assert ipaddress.IPv6Address(ts[:16]) == ipaddress.IPv6Address(down["inner_dst"])  # the MN's address first
+        assert ipaddress.IPv6Address(ts[16:32]) == ipaddress.IPv6Address(down["inner_src"])
+        sport, dport, nh = struct.unpack_from("!HHB", ts, 32)
+        assert (sport, dport, nh) == (40002, 50002, 17)  # flow2 uplink: MN port 40000+k to CN port 50000+k
+    path = tmp_path / "fig6.pcap"
+    path.write_bytes(export("pcap", trace))
+    expert = tshark(path, "-q", "-z", "expert")
+    assert "Warns" not in expert and "Errors" not in expert
+
+
+def test_heartbeat_is_an_rfc_5847_mobility_header(tmp_path):
+    """A HEARTBEAT message (a recovered node telling its peers, RFC 5847) is a Mobility Header type 13 with the U/R
+    flags, the 32-bit sequence number and the Restart Counter option, which tshark decodes with a right checksum."""
+    trace = engine_trace("fig5-handover")
+    last = trace["events"][-1]
+    trace["events"].append({"seq": last["seq"] + 1, "id": 10_000, "t": last["t"], "arrive": last["t"] + 0.002,
+                            "kind": "HEARTBEAT", "src": "MAR1", "dst": "MAR2", "restart_counter": 3, "flags": "U",
+                            "sequence": 41})
+    path = tmp_path / "hb.pcap"
+    path.write_bytes(export("pcap", trace))
+    row = tshark(path, "-Y", "mip6.mhtype == 13", "-T", "fields", "-E", "separator=|", "-e", "mip6.hb.u_flag",
+                 "-e", "mip6.hb.r_flag", "-e", "mip6.hb.seqnr", "-e", "mip6.rc", "-e", "ipv6.src", "-e", "ipv6.dst")
+    u, r, *rest = [v.strip() for v in row.split("|")]
+    assert (u in ("1", "True"), r in ("0", "False")) == (True, True)
+    assert rest == ["41", "3", "2001:db8:ffff:1::1", "2001:db8:ffff:1::2"]
+    expert = tshark(path, "-q", "-z", "expert")
+    assert "Warns" not in expert and "Errors" not in expert and "Malformed" not in tshark(path)
+    raw = records(export("pcap", trace))[-1][1]
+    mh = raw[40:]
+    assert (mh[0], mh[2], (mh[1] + 1) * 8) == (59, 13, len(mh))
+    pseudo = raw[8:40] + struct.pack("!IxxxB", len(mh), 135)
+    data = pseudo + mh
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert total == 0xFFFF  # the Mobility Header checksum is right
+
+
+def test_attempt_numbers_count_as_retransmissions():
+    """The engine numbers transmissions (`attempt`: 1 first, 2.. again): the metrics count attempt > 1."""
+    sim = Simulation(load_scenario(copy.deepcopy(RETURN_HOME)), mode="network-dmm")
+    sim.run(10.0)
+    trace = sim.trace()
+    pbus = [e for e in trace["events"] if e["kind"] == "PBU"]
+    assert pbus
+    for n, ev in enumerate(pbus):
+        ev["attempt"] = 2 if n == 0 else 1
+    assert compute_metrics(trace, sim.scenario)["retransmissions"] == {"PBU": 1}
