@@ -25,7 +25,14 @@ apply REQ2.
 How a step works. Everything that happens later sits in one heap of ``(time_us, counter, handler, argument)``; a
 ``step()`` pops one entry and runs its handler, which may emit events and schedule more entries. Time is integer
 microseconds, ties break by the counter, nodes are iterated in sorted order: the same scenario, seed and commands give
-the same events, byte for byte. Events are JSON-ready dicts (docs/engine.md), never changed after they are emitted.
+the same events, byte for byte. Events are JSON-ready dicts, never changed after they are emitted; every kind is
+described once in simulator/events.py. Every call that processes items runs under a work budget (simulator/limits.py):
+a default one when the caller passes none, so no call can loop for ever.
+
+Where the designs differ. This class is the shared core: everything above is written once. The anchoring design
+(simulator/designs/) is a strategy object handed the core; the core asks it only the questions listed in
+``designs/base.py`` (who answers an RS and how, what an old access router does when the MN leaves, what happens when
+a prefix's last flow ends, where a packet goes at a router with a binding).
 """
 
 from __future__ import annotations
@@ -89,13 +96,12 @@ class Simulation(DataPlane):
             for m in scenario["mobile_nodes"]
         }
         self.lma_spec: dict[str, str] = dict(net.get("lma") or DEFAULT_LMA)
-        # The anchoring design: the strategy for the decisions in which the designs differ (simulator/designs.py).
+        # The anchoring design: the strategy for the decisions in which the designs differ (simulator/designs/).
         self.design: Design = design_for(mode or scenario.get("mode") or "network-dmm", self)
         self.mode: str = self.design.name
         lma = self.design.lma(self.lma_spec)
-        self.routers: dict[str, Mar] = (
-            {**self.mars, lma.id: lma} if lma else self.mars
-        )  # every node with a binding cache
+        # Every node with a binding cache: the MARs, and the LMA in centralized-pmipv6.
+        self.routers: dict[str, Mar] = {**self.mars, lma.id: lma} if lma else self.mars
         wired = [*self.mars, *self.cns, self.db_id, *([lma.id] if lma else [])]
         links = [(ln["between"][0], ln["between"][1], float(ln["delay_ms"])) for ln in net["links"]]
         self.topology = Topology(wired, links, self.timers.core_delay_ms)
