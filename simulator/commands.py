@@ -14,7 +14,7 @@ The browser gets the same catalogue as ``static/js/catalogue.js`` (:mod:`simulat
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +46,11 @@ class CommandSpec:
     designs: frozenset[str] = frozenset(DESIGNS)
     # Why a design refuses it (the start of the refusal message): "move_flow (per-flow mobility, seed §4.3)".
     refused_as: str = ""
+    # The kind of value of each key that is not an id (VALUE_CHECKS): e.g. (("rate", "probability"),).
+    values: tuple[tuple[str, str], ...] = ()
+
+    def value_kind(self, key: str) -> str:
+        return dict(self.values).get(key, "id")
 
     @property
     def keys(self) -> frozenset[str]:
@@ -115,11 +120,38 @@ def shape_problems(command: Any, *, at_allowed: bool = False) -> list[tuple[str,
             problems.append(("at", "a command applies at the current time; 'at' belongs in scenario scripts"))
         elif key not in spec.keys:
             problems.append((name, f"unknown key {name!r} ({action} takes {', '.join(sorted(spec.keys))})"))
-        elif not isinstance(command[key], str) or not _ID_RE.match(command[key]):
-            problems.append((name, f"must be an id: letters, digits, _ . -; at most {MAX_ID_CHARS} characters"))
+        else:
+            problem = VALUE_CHECKS[spec.value_kind(key)](command[key])
+            if problem:
+                problems.append((name, problem))
     for key in sorted(spec.required - set(command)):
         problems.append((key, f"is required for {action!r}"))
     return problems
+
+
+def _id_problem(value: Any) -> str | None:
+    if isinstance(value, str) and _ID_RE.match(value):
+        return None
+    return f"must be an id: letters, digits, _ . -; at most {MAX_ID_CHARS} characters"
+
+
+def _probability_problem(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+    return None if ok else "must be a number from 0 to 1"
+
+
+def _count_problem(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+    return None if ok else f"must be an integer from 1 to {MAX_COUNT}"
+
+
+MAX_COUNT = 1_000
+# Checks of a key's value by kind (CommandSpec.values); each returns the problem in words, or None.
+VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "id": _id_problem,
+    "probability": _probability_problem,
+    "count": _count_problem,
+}
 
 
 def check_shape(command: Any, *, at_allowed: bool = False) -> None:
@@ -170,6 +202,8 @@ def check(
     check_shape(command, at_allowed=at_allowed)
     assert spec is not None
     step = {k: v for k, v in command.items() if k != "at"}
+    if "mn" not in spec.keys:
+        return step  # a command about the network, not a mobile node: its feasibility checks go here, by name
     mn = step["mn"]
     ifaces = world.interfaces_of(mn)
     if ifaces is None:
