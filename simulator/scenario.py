@@ -25,6 +25,7 @@ FORMAT = "dmmviz-scenario/1"
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
 DEFAULT_DB_ID = "DB"
 LAYOUT_EXTRA = ("core",)  # drawn nodes that are not scenario ids: the IP core
+MAX_PROBLEMS = 100  # problems reported for one document
 DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last script action
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
@@ -368,25 +369,21 @@ def _script_order(script: list[dict[str, Any]]) -> list[int]:
 
 
 def validate(data: Any) -> list[Problem]:
-    """Every problem of a scenario document (an empty list when it is valid)."""
+    """Every problem of a scenario document (an empty list when it is valid), at most MAX_PROBLEMS of them."""
     if not isinstance(data, dict):
         return [Problem("", "a scenario is a JSON object")]
     problems = _non_finite(data) or _schema_problems(data)
-    if problems:
-        return problems
-    problems = _check_references(data)
-    if problems:
-        return problems
-    state = _ScriptState(_with_defaults(data))
-    script = data.get("script", [])
-    for i in _script_order(script):
-        step = dict(script[i])
-        if "mn" not in step:
-            problems.append(Problem(f"script[{i}].mn", "is required"))
-            continue
-        found = state.check(step)
-        if found:
-            problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
+    if not problems:
+        problems = _check_references(data)
+    if not problems:
+        state = _ScriptState(_with_defaults(data))
+        script = data.get("script", [])
+        for i in _script_order(script):
+            found = state.check(dict(script[i]))
+            if found:
+                problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
+    if len(problems) > MAX_PROBLEMS:  # a report stays readable and small, however broken the document
+        problems = [*problems[:MAX_PROBLEMS], Problem("", f"... and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
 
 

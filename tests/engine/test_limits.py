@@ -111,7 +111,21 @@ def test_flow_ids_per_mobile_node_are_bounded():
         sim.apply({"action": "start_flow", "mn": "MN1", "flow": "one-more", "cn": "CN1"})
     assert info.value.field == "flow" and str(MAX_FLOWS_PER_MN) in info.value.message
     sim.apply({"action": "start_flow", "mn": "MN1", "flow": "x0", "cn": "CN1"})
-    data = scenario(script=[{"at": 0, "action": "attach", "mn": "MN1", "mar": "MAR1"}]
-                    + [{"at": 1, "action": "start_flow", "mn": "MN1", "flow": f"f{i}", "cn": "CN1"}
-                       for i in range(MAX_FLOWS_PER_MN + 1)])
+    data = scenario(
+        script=[{"at": 0, "action": "attach", "mn": "MN1", "mar": "MAR1"}]
+        + [
+            {"at": 1, "action": "start_flow", "mn": "MN1", "flow": f"f{i}", "cn": "CN1"}
+            for i in range(MAX_FLOWS_PER_MN + 1)
+        ]
+    )
     assert f"script[{MAX_FLOWS_PER_MN + 1}].flow" in refused(data)
+
+
+def test_a_very_broken_scenario_reports_a_bounded_list():
+    """Thousands of bad script steps give at most MAX_PROBLEMS problems plus a count of the rest."""
+    from simulator.scenario import MAX_PROBLEMS, validate
+
+    data = scenario(script=[{"at": 1, "action": "detach", "mn": "MN1"} for _ in range(2_000)])
+    problems = validate(data)
+    assert len(problems) == MAX_PROBLEMS + 1 and problems[-1].message == f"... and {2_000 - MAX_PROBLEMS} more problems"
+    assert problems[0].path == "script[0].interface"
