@@ -101,3 +101,11 @@ def test_record_false_keeps_no_events():
     sim = Simulation(load_scenario(public("fig5-handover")), record=False)
     out = sim.run(9)
     assert out and sim.events == [] and sim.trace()["events"] == []
+
+
+def test_docs_name_every_event_kind():
+    """docs/engine.md describes every kind in the event catalogue."""
+    from .helpers import ROOT
+
+    docs = (ROOT / "docs" / "engine.md").read_text()
+    assert [kind for kind in ev.EVENTS if f"`{kind}`" not in docs] == []
