@@ -2,6 +2,17 @@
 
 from .commands import CommandError
 from .engine import Simulation
+from .limits import Budget, TooMuchWork
 from .scenario import SCHEMA, Problem, ScenarioError, load_scenario, validate
 
-__all__ = ["SCHEMA", "CommandError", "Problem", "ScenarioError", "Simulation", "load_scenario", "validate"]
+__all__ = [
+    "SCHEMA",
+    "Budget",
+    "CommandError",
+    "Problem",
+    "ScenarioError",
+    "Simulation",
+    "TooMuchWork",
+    "load_scenario",
+    "validate",
+]
