@@ -17,17 +17,56 @@ the run.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 SLICE_S = 1.0  # simulated seconds run at a time
 US = 1_000_000
 
 
+def _scalar(value: Any) -> str | None:
+    """A JSON scalar as json.dumps writes it, or None for anything else."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    return None
+
+
+def _dump(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=1)`` as it would appear ``level`` levels deep, written directly: with an indent the
+    json module uses its pure-Python encoder, several times slower than this for the flat dicts events are."""
+    text = _scalar(value)
+    if text is not None:
+        return text
+    inner = "\n" + " " * (level + 1)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if not value:
+            return "{}"
+        items = [encode_basestring_ascii(k) + ": " + _dump(v, level + 1) for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + "\n" + " " * level + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(_dump(v, level + 1) for v in value) + "\n" + " " * level + "]"
+    # Anything else (a tuple, a non-finite float, a non-string key): json's own encoder, re-indented.
+    return json.dumps(value, indent=1).replace("\n", "\n" + " " * level)
+
+
 def _event_text(event: dict[str, Any]) -> str:
-    # json.dumps(doc, indent=1) puts a list item two levels deep: indent every line of the item by two spaces.
-    return "\n  " + json.dumps(event, indent=1).replace("\n", "\n  ")
+    # An item of the "events" list sits two levels deep in json.dumps(doc, indent=1).
+    return "\n  " + _dump(event, 2)
 
 
 def write_trace(sim: Any, until: float, write: Callable[[str], Any],

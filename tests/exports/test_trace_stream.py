@@ -119,3 +119,18 @@ def test_cli_metrics_are_the_observed_metrics():
                              "--until", "15"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected + "\n"
+
+
+def test_event_writer_is_json_dumps_for_any_value():
+    """The direct writer gives json.dumps(indent=1)'s bytes for every kind of value an event may hold: nested lists
+    and dicts, empty ones, unicode and line separators (escaped), big ints, floats, tuples, non-finite floats."""
+    from simulator.export.trace import _event_text
+
+    samples = [
+        {"t": 0.1, "kind": "RA", "prefixes": [{"prefix": "2001:db8::/64", "valid_lifetime": 2592000.0}], "x": []},
+        {"t": 1e-7, "kind": "x\u2028y\n\"\\", "id": 2**70, "flag": True, "none": None, "empty": {}, "f": False},
+        {"t": 3, "kind": "é漢字\x00", "entries": [[1, [2, {}]], {"a": [None]}], "pair": (1, "a")},
+        {"t": float("inf"), "kind": "nan", "v": float("nan")},
+    ]
+    for event in samples:
+        assert _event_text(event) == "\n  " + json.dumps(event, indent=1).replace("\n", "\n  ")
