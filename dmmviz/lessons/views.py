@@ -198,8 +198,12 @@ def attempt_context(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
             }
         )
     session = attempt.sim_session
+    authoring = bool(attempt.preview and attempt.lesson and can_edit(request.user, attempt.lesson))
     return {
         "attempt": attempt,
+        # The author previewing their lesson may set this step's moment from the log ("pause before this").
+        "authoring": authoring,
+        "api_url": reverse("lessons:api_lesson", args=[attempt.lesson.slug]) if authoring else "",
         "lesson_title": attempt.lesson_data.get("title", ""),
         "index": index,
         "number": index + 1,

@@ -112,6 +112,15 @@ def test_a_step_opens_before_its_key_event_and_play_pauses_at_its_end(people):
     assert clock(sp) == pytest.approx(5.5, abs=0.0015)
     log = sp.inner_text("#log")
     assert "PBU" in log and "PBA" in log
+    # The step's first highlighted message is brought into view in the log.
+    sp.wait_for_selector("body[data-lx-revealed=DB_QUERY]", state="attached", timeout=5_000)
+    shown = sp.evaluate(
+        """() => { const r = document.querySelector('#log li:has(.kind[title=DB_QUERY])').getBoundingClientRect();
+                   const b = document.querySelector('#log').getBoundingClientRect();
+                   return r.top >= b.top && r.bottom <= b.bottom; }"""
+    )
+    assert shown
+    assert sp.evaluate("() => window.scrollY") == 0  # ... by scrolling the log, not the page
     row = sp.locator("#log li", has=sp.locator(".kind[title=PBU]")).first
     assert row.evaluate("li => getComputedStyle(li).backgroundColor") == "rgb(255, 243, 196)"  # highlighted
     shot(sp, "lessons-step-ended")
@@ -147,6 +156,8 @@ def test_checkpoint_is_answered_in_place_in_view_and_by_keyboard(people):
         sp.keyboard.press("Enter")
         sp.wait_for_selector("#verdict.lx-right", timeout=10_000)
         assert in_view(sp, "#verdict") and in_view(sp, "#true-answer"), name
+        if name == "desktop":
+            assert sp.evaluate("() => window.scrollY") == 0  # the panel scrolled, not the page
         assert sp.inner_text("#true-answer") == "1" and "Score: 0 / 6" in sp.inner_text("#score")  # the point went
         assert sp.is_visible("#next-step")
         sp.keyboard.press("Tab")  # from the result, the keyboard reaches Next
@@ -296,3 +307,32 @@ def test_import_reports_every_problem_at_the_top(people, tmp_path):
     )
     assert in_view(tp, "#import-errors-box") and in_view(tp, "#import-form button[type=submit]")
     shot(tp, "lessons-import-errors")
+
+
+def test_the_author_previewing_sets_a_steps_moment_from_the_event_log(people):
+    """The visualiser's log in a preview: click the PBU, "Pause before this": the step now opens just before it."""
+    teacher = people().login("irene")
+    tp = teacher.page
+    tp.goto("/lessons/fig5-handover/")
+    tp.click("#duplicate")
+    tp.wait_for_url("**/lessons/*-copy*/")
+    detail = tp.url
+    tp.click("#preview")
+    tp.wait_for_url("**/lessons/attempt/*/")
+    wait_idle(tp)
+    answer(tp, "1")
+    next_step(tp)
+    answer(tp, "no")
+    next_step(tp)
+    tp.keyboard.press("Space")
+    tp.wait_for_selector("body[data-lx-stopped-at='5.5']", state="attached", timeout=60_000)
+    wait_idle(tp)
+    tp.locator("#log li.is-msg", has=tp.locator(".kind[title=PBA]")).first.click()
+    tp.wait_for_selector("body[data-lx-author-picked=PBA]", state="attached")
+    tp.click("#lx-pause-before")
+    tp.wait_for_selector("body[data-lx-author-saved]", state="attached", timeout=10_000)
+    saved = float(tp.get_attribute("body", "data-lx-author-saved"))
+    assert 5.07 < saved < 5.08 and "now opens at t = 5.07" in tp.inner_text("#lx-author-result")
+    shot(tp, "lessons-author-pause-before")
+    lesson = json.loads(tp.evaluate(f"() => fetch('{detail}lesson.json').then(r => r.text())"))
+    assert lesson["steps"][2]["start"] == saved and "PBA" in lesson["steps"][2]["highlight"]

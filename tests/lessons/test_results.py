@@ -249,3 +249,15 @@ def test_a_followers_answer_is_still_there_after_a_reload_without_giving_the_ans
     assert mine(ana)["correct"] and mine(ana)["answer"] == "1"
     assert mine(ben) == {**mine(ben), "correct": False, "answer": None, "explanation": None}
     assert mine(client_for(None)) is None
+
+
+def test_only_the_author_previewing_gets_the_pause_before_this_box(instructor, lesson_of):
+    lesson = lesson_of(instructor)
+    owner = client_for(instructor)
+    preview = owner.post(f"/lessons/{lesson.slug}/start/", {"preview": "1"})
+    assert 'id="lx-author"' in owner.get(preview["Location"]).content.decode()
+    own_attempt = owner.post(f"/lessons/{lesson.slug}/start/")
+    assert 'id="lx-author"' not in owner.get(own_attempt["Location"]).content.decode()  # not a preview
+    student = client_for(None)
+    theirs = student.post(f"/lessons/{lesson.slug}/start/", {"preview": "1"})  # not theirs to preview
+    assert 'id="lx-author"' not in student.get(theirs["Location"]).content.decode()

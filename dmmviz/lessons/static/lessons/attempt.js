@@ -1,3 +1,5 @@
+import { reveal } from "./scroll.js";
+
 // A lesson step's checkpoint, answered from the drawing: clicking (or pressing Enter on) a node of the live topology
 // picks the choice with that node's id, so "which MAR anchors flow1?" can be answered by clicking the MAR, as the
 // issue asks. The radio buttons stay the accessible way to answer; the form is still posted as plain HTML.
@@ -75,7 +77,7 @@ function showResult(reply) {
       `${reply.score.points} / ${reply.score.total} right at the first try (${reply.score.percent}%)`;
     document.getElementById("finished").hidden = false;
   }
-  resultBox.scrollIntoView({ block: "nearest" });
+  reveal(resultBox);
   resultBox.focus({ preventScroll: true });
   document.body.dataset.lxAnswered = r.correct ? "right" : r.finished ? "revealed" : "wrong";
 }
@@ -91,7 +93,7 @@ async function send(data) {
   if (!response.ok) {
     error.textContent = reply.error || "That answer could not be checked.";
     error.hidden = false;
-    error.scrollIntoView({ block: "nearest" });
+    reveal(error);
     return;
   }
   error.hidden = true;

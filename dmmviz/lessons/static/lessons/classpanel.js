@@ -6,6 +6,7 @@
 // with textContent, except step_html, which the server sanitises.
 
 import { highlight, playTo } from "./highlight.js";
+import { reveal } from "./scroll.js";
 
 const body = document.body;
 const $ = (id) => document.getElementById(id);
@@ -67,7 +68,7 @@ function show(next, { fresh = false } = {}) {
   body.dataset.lxClassStep = String(next.step);
   body.dataset.lxClassActive = String(next.active !== false);
   highlight(next.highlight || []);
-  playTo(next.t);
+  playTo(next.t, next.start);
   const hint = $("class-play-hint");
   if (hint) hint.textContent = `The class opens this step at t = ${(+next.start).toFixed(3)} s; Play runs it to t = ${(+next.t).toFixed(3)} s and pauses.`;
   if (role === "follow") {
@@ -136,7 +137,7 @@ function showAnswer(reply, { focus = false } = {}) {
   const result = $("class-result");
   result.hidden = false;
   if (focus) {
-    result.scrollIntoView({ block: "nearest" });
+    reveal(result);
     result.focus({ preventScroll: true });
   }
   body.dataset.lxClassAnswer = reply.correct ? "right" : "wrong";
@@ -205,6 +206,6 @@ drawChoices(info.checkpoint);
 const mine = JSON.parse($("class-my-answer")?.textContent || "null"); // this follower's answer, after a reload
 if (mine && role === "follow" && mine.step === info.step) showAnswer(mine);
 highlight(info.highlight);
-playTo(info.t);
+playTo(info.t, Number(stepEl.dataset.start));
 refreshStats();
 connect();

@@ -4,6 +4,8 @@
 // later are marked too) plus a class on table rows, which CSS cannot match by their text.
 // Also: play the step into its end (window.dmmvizLesson.stopAt, the visualiser's hook in static/js/main.js).
 
+import { reveal } from "./scroll.js";
+
 const body = document.body;
 const style = document.head.appendChild(document.createElement("style"));
 style.id = "lx-highlight-style";
@@ -48,24 +50,31 @@ export function whenReady(fn) {
   else document.addEventListener("dmmviz:lesson-ready", () => fn(window.dmmvizLesson), { once: true });
 }
 
-/** A step plays into its end: Play pauses at `until` (simulated seconds). */
-export function playTo(until) {
+let stepStart = 0; // where the step opens: the log rows of the step are those from here on
+
+/** A step plays into its end: Play pauses at `until` (simulated seconds); it opened at `start`. */
+export function playTo(until, start = 0) {
   body.dataset.lxUntil = String(until);
+  stepStart = Number(start) || 0;
   whenReady((api) => api.stopAt(until));
 }
 
 // At the step's end, the first highlighted message of the log is brought into view (the data after it would hide it).
 document.addEventListener("dmmviz:stopped", (e) => {
   body.dataset.lxStoppedAt = String(e.detail.t);
-  requestAnimationFrame(() => {
-    const rows = [...document.querySelectorAll("#log li")].filter((li) => names.includes(li.querySelector(".kind")?.title));
-    rows.at(-1)?.scrollIntoView({ block: "center" }); // newest first in the DOM: the last match is the earliest
-  });
+  // After the log has taken in the last rows (it fills in what it skipped while playing once playback stops).
+  setTimeout(() => {
+    const rows = [...document.querySelectorAll("#log li")].filter(
+      (li) => names.includes(li.querySelector(".kind")?.title) && Number(li.querySelector(".t")?.textContent) >= stepStart - 0.0005,
+    );
+    reveal(rows.at(-1), { centre: true }); // newest first in the DOM: the last match is the earliest
+    body.dataset.lxRevealed = rows.at(-1)?.querySelector(".kind")?.title ?? "";
+  }, 300);
 });
 
 // A page that says what its step highlights and where it ends (data-highlight / data-until on the step element).
 const step = document.querySelector("[data-lx-step-element]");
 if (step) {
   highlight((step.dataset.highlight || "").split(" ").filter(Boolean));
-  if (step.dataset.until) playTo(Number(step.dataset.until));
+  if (step.dataset.until) playTo(Number(step.dataset.until), Number(step.dataset.start));
 }
