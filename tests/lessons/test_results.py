@@ -138,7 +138,9 @@ def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distr
     assert alice.get(f"/class/{code}/teach/stats.json").status_code == 404
     assert client_for(None).get(f"/class/{code}/teach/stats.json").status_code in (302, 404)
 
-    # Nothing of the answer reaches a follower's panel before the instructor reveals it; then it does.
+    # Nothing of the answer reaches a follower's page or panel before the instructor reveals it; then it does.
+    for c in (carl, client_for(None)):  # (bob got it right at his second try: he may see it)
+        assert right["explanation"] not in c.get(f"/class/{code}/").content.decode()
     info = bob.get(f"/class/{code}/info.json").json()
     assert info["answer"] is None and not info["revealed"] and info["checkpoint"]["prompt"]
     assert carl.post(f"/class/{code}/reveal/").status_code in (302, 404)  # students cannot reveal
