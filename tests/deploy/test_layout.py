@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 
 import pytest
 import websockets
 
-from .layout import Browser, Layout, running_layout
+from .layout import SERVE, Browser, Layout, running_layout
 
 pytestmark = pytest.mark.services
 
@@ -227,6 +229,16 @@ def test_a_held_worker_gets_no_new_requests_until_released(layout):
     wait_down(False)
     assert workers_answering() == {"w1", "w2"}
     assert layout.worker("w2")["pid"] == pid  # held, not restarted
+
+
+def test_a_second_start_is_refused_and_stop_without_a_layout_says_so(layout, tmp_path):
+    again = subprocess.run([sys.executable, str(SERVE), "start", "--dir", str(layout.run_dir), "--no-services"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1
+    assert f"already serving {layout.url}" in again.stdout
+    nothing = subprocess.run([sys.executable, str(SERVE), "stop", "--dir", str(tmp_path)], capture_output=True,
+                             text=True, timeout=60)
+    assert nothing.returncode == 0 and nothing.stdout.strip() == "not serving"
 
 
 def test_drain_names_an_unknown_worker(layout):
