@@ -9,10 +9,10 @@ One Daphne (the server entry point, SQLite in a temporary directory, echo route 
 1. Baseline: the server's RSS once started, and the p99 of a bare JSON echo at the first client count.
 2. Ramp: for each client count, first a bare echo with as many clients (the baseline at that load: what the machine
    itself allows), then that many sessions, each client stepping (`step`, think time about `--think` s).
-   Prints p50/p99 (and the echo's p99), requests answered, errors by code, dropped connections and the RSS per session (RSS growth over
-   the baseline, divided by the sessions served so far). The capacity is the largest count with p99 <= 100 ms; past it,
-   "graceful" means every request is still answered (errors are named codes like busy/rate_limited, no dropped
-   sockets) and the p99 grows with the load rather than jumping.
+   Prints p50/p99 (and the echo's p99), requests answered, errors by code, dropped connections and the RSS per
+   session (RSS growth over the baseline, divided by the sessions served so far). The capacity is the largest count
+   with p99 <= 100 ms; past it, "graceful" means every request is still answered (errors are named codes like
+   busy/rate_limited, no dropped sockets) and the p99 grows with the load rather than jumping.
 3. Hostile: one socket sends `run_until` far ahead as fast as it may for `--hostile` seconds while 20 clients step:
    the server's RSS growth (target: at most 300 MB) and the others' p99 (target: under 1 s), against the same 20
    clients without the hostile one, measured just before.
@@ -112,7 +112,8 @@ def main() -> int:
             echo = asyncio.run(phase(server.ws_url, server.url, ["/ws/echo/"] * counts[0], False, args.duration,
                                      args.think, cpu))
             print(f"baseline: RSS {base_rss:.0f} MiB after start; echo at {counts[0]} clients: "
-                  f"p50 {percentile(echo.latencies, 50) * 1000:.1f} ms, p99 {percentile(echo.latencies, 99) * 1000:.1f} ms")
+                  f"p50 {percentile(echo.latencies, 50) * 1000:.1f} ms, "
+                  f"p99 {percentile(echo.latencies, 99) * 1000:.1f} ms")
             print()
             print(f"{'clients':>7} {'answered':>8} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'echo p99':>8}  "
                   f"{'RSS MiB':>7} {'KiB/session':>11}  errors")

@@ -16,6 +16,8 @@ from dmmviz.asgi import application
 from dmmviz.web import live
 from dmmviz.web.models import Scenario, SimSession
 
+from .multiprocess import two_servers  # noqa: F401 (a fixture of the multi-process tests)
+
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 TIMEOUT = 10
 

@@ -39,7 +39,9 @@ def test_engine_calls_get_a_budget_with_the_hook():
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
-async def test_a_request_over_its_cpu_budget_answers_too_much_work_and_changes_nothing(new_session, clients, monkeypatch):
+async def test_a_request_over_its_cpu_budget_answers_too_much_work_and_changes_nothing(
+    new_session, clients, monkeypatch
+):
     session = await sync_to_async(new_session)("fig5-handover")
     client, _ = await clients(session.id)
     await client.request("run_until", t=1.0)

@@ -25,7 +25,8 @@ def kinds(events):
 
 
 def shown_state(snapshot, replies):
-    """The state a tab draws after these replies: the last one sent (an events message has null when nothing changed)."""
+    """The state a tab draws after these replies: the last one sent (an events message has null when nothing
+    changed)."""
     states = [snapshot["state"]] + [r["state"] for r in replies if r["state"] is not None]
     return states[-1]
 
@@ -68,7 +69,8 @@ async def test_fig5_drag_to_mar2_signals_pbu_pba_and_tunnel(new_session, clients
 
     moved = await client.request("command", command={"action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR2"})
     assert moved["cause"] == "command"
-    assert moved["events"][0] == {**moved["events"][0], "kind": "action", "action": "move", "source": "user", "mar": "MAR2"}
+    expected = {"kind": "action", "action": "move", "source": "user", "mar": "MAR2"}
+    assert moved["events"][0] == {**moved["events"][0], **expected}
     assert "l2_detach" in kinds(moved["events"])
 
     after = await client.request("run_until", t=3.5)
@@ -211,7 +213,8 @@ async def test_reconnect_to_a_cold_process_resumes_exactly(new_session, clients,
 
 
 async def test_change_saved_by_another_process_is_not_lost(new_session, clients):
-    """If another process saved the session meanwhile, neither change is lost: this tab is resynced, its request redone."""
+    """If another process saved the session meanwhile, neither change is lost: this tab is resynced, its request
+    redone."""
     session = await sync_to_async(new_session)("fig5-handover")
     client, _ = await clients(session.id)
     await client.request("step")  # this process now caches the simulation at revision 1
@@ -254,7 +257,8 @@ async def test_command_is_judged_on_the_latest_state_not_a_stale_cache(new_sessi
     msg_id = await client.send("command", command={"action": "move", "mn": "MN1", "mar": "MAR2"})
     reply = await client.receive()
     assert reply["type"] == "snapshot" and reply["re"] == msg_id, reply
-    assert reply["journal"] == [{"steps": reply["steps"], "t": 3.0, "command": {"action": "move", "mn": "MN1", "mar": "MAR2"}}]
+    move = {"action": "move", "mn": "MN1", "mar": "MAR2"}
+    assert reply["journal"] == [{"steps": reply["steps"], "t": 3.0, "command": move}]
 
 
 async def test_request_id_is_echoed_only_to_the_asker(new_session, clients):
@@ -283,15 +287,19 @@ BAD_FRAMES = [
     ("t missing", '{"v": 1, "type": "run_until"}', "bad_field", "t"),
     ("steps negative", '{"v": 1, "type": "seek", "steps": -1}', "bad_field", "steps"),
     ("command not an object", '{"v": 1, "type": "command", "command": "move"}', "bad_field", "command"),
-    ("unknown action", '{"v": 1, "type": "command", "command": {"action": "fly", "mn": "MN1"}}', "bad_field", "command.action"),
-    ("missing mar", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1"}}', "bad_field", "command.mar"),
-    ("at in a command", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1", "mar": "MAR2", "at": 3}}',
+    ("unknown action", '{"v": 1, "type": "command", "command": {"action": "fly", "mn": "MN1"}}',
+     "bad_field", "command.action"),
+    ("missing mar", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1"}}',
+     "bad_field", "command.mar"),
+    ("at in a command",
+     '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1", "mar": "MAR2", "at": 3}}',
      "bad_field", "command.at"),
     ("unknown MN", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN9", "mar": "MAR2"}}',
      "command_rejected", "command.mn"),
     ("unknown MAR", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1", "mar": "MAR9"}}',
      "command_rejected", "command.mar"),
-    ("move to the MAR it is on", '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1", "mar": "MAR1"}}',
+    ("move to the MAR it is on",
+     '{"v": 1, "type": "command", "command": {"action": "move", "mn": "MN1", "mar": "MAR1"}}',
      "command_rejected", "command.mar"),
     ("unknown flow", '{"v": 1, "type": "command", "command": {"action": "stop_flow", "mn": "MN1", "flow": "nope"}}',
      "command_rejected", "command.flow"),

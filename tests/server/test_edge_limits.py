@@ -44,7 +44,8 @@ def test_loads_accepts_brackets_inside_strings_and_twenty_digit_integers():
 async def _asgi_post(app, body_chunks, headers):
     """POST through an ASGI app; returns (status, body, how many chunks the app read)."""
     sent, read = [], 0
-    queue = [{"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1} for i, c in enumerate(body_chunks)]
+    last = len(body_chunks) - 1
+    queue = [{"type": "http.request", "body": c, "more_body": i < last} for i, c in enumerate(body_chunks)]
 
     async def receive():
         nonlocal read
@@ -91,7 +92,7 @@ async def test_a_chunked_body_is_cut_off_with_413_once_over_the_limit():
 
 @pytest.mark.asyncio
 async def test_the_served_application_caps_bodies(transactional_db):
-    status, body, _ = await _asgi_post(application, [b""], [(b"content-length", str(60 * 1024 * 1024).encode())])
+    status, _, _ = await _asgi_post(application, [b""], [(b"content-length", str(60 * 1024 * 1024).encode())])
     assert status == 413
 
 
@@ -144,8 +145,8 @@ async def test_websocket_frames_get_bad_json_naming_the_limit(new_session, clien
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_commands_that_would_make_the_session_unopenable_are_refused_and_it_still_opens(new_session, clients):
-    """Many start_flow commands with the longest flow ids: each is accepted until the session's state would no longer fit a
-    message; then refused with a clear error. A new tab still opens the session, and reset works."""
+    """Many start_flow commands with the longest flow ids: each is accepted until the session's state would no longer
+    fit a message; then refused with a clear error. A new tab still opens the session, and reset works."""
     from dmmviz.web import consumers
 
     session = await sync_to_async(new_session)("fig5-handover")
@@ -156,12 +157,14 @@ async def test_commands_that_would_make_the_session_unopenable_are_refused_and_i
     try:
         refused = None
         for i in range(2000):
-            await client.send("command", command={"action": "start_flow", "mn": "MN1", "flow": f"f{i:04d}" + "x" * 27, "cn": "CN1"})
+            flow = f"f{i:04d}" + "x" * 27  # the longest id accepted (32 characters)
+            await client.send("command", command={"action": "start_flow", "mn": "MN1", "flow": flow, "cn": "CN1"})
             reply = await client.receive()
             if reply["type"] == "error":
                 refused = reply
                 break
-        assert refused is not None and refused["code"] == "command_rejected" and "this session is full" in refused["message"]
+        assert refused is not None and refused["code"] == "command_rejected"
+        assert "this session is full" in refused["message"]
         other, snapshot = await clients(session.id)
         assert snapshot["type"] == "snapshot" and snapshot["revision"] == reply.get("revision", snapshot["revision"])
         reset = await other.request("reset", expect="snapshot")

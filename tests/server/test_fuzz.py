@@ -17,8 +17,11 @@ from dmmviz.web import limits
 from dmmviz.web.consumers import parse_frame
 from dmmviz.web.models import scenario_problems
 
+
 def fuzz(n: int) -> settings:
-    return settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    return settings(
+        max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
 
 # Values a hostile client would send: huge and boundary integers, non-finite and extreme floats, long strings.
 scalars = st.one_of(
@@ -27,7 +30,11 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e308, -1e308, 1e-300, 5e-324]),
     st.text(max_size=40), st.sampled_from(["", "MN1", "MAR2", "CN1", "x" * 200, "\u0000", "\ud800"]),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5), max_leaves=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=20,
+)
 
 
 def encode(value) -> str:
@@ -43,10 +50,12 @@ def frames(draw) -> str:
         frame = {"v": draw(st.sampled_from([1, 1, 1, 2, "1", True, None])), "type": ctype}
         if draw(st.booleans()):
             frame["id"] = draw(scalars)
-        fields = draw(st.dictionaries(st.sampled_from(["t", "steps", "command", "session", "at", "extra"]), json_values, max_size=3))
+        keys = st.sampled_from(["t", "steps", "command", "session", "at", "extra"])
+        fields = draw(st.dictionaries(keys, json_values, max_size=3))
         if draw(st.booleans()):
             action = draw(st.sampled_from([*protocol.ACTIONS, "fly"]))
-            fields["command"] = {"action": action, **draw(st.dictionaries(st.sampled_from(["mn", "mar", "flow", "cn", "interface", "at"]), scalars, max_size=4))}
+            keys = st.sampled_from(["mn", "mar", "flow", "cn", "interface", "at"])
+            fields["command"] = {"action": action, **draw(st.dictionaries(keys, scalars, max_size=4))}
         frame.update(fields)
         return encode(frame)
     if kind == "value":
@@ -134,7 +143,8 @@ def lessons(draw) -> str:
     choice = draw(st.sampled_from(["step_key", "top_key", "value"]))
     if choice == "step_key" and steps:
         step = steps[draw(st.integers(0, len(steps) - 1))]
-        step[draw(st.sampled_from(["until", "title", "text", "actions", "checkpoint", "start", "highlight", "zz"]))] = draw(json_values)
+        keys = st.sampled_from(["until", "title", "text", "actions", "checkpoint", "start", "highlight", "zz"])
+        step[draw(keys)] = draw(json_values)
     elif choice == "top_key":
         doc[draw(st.sampled_from(["format", "title", "steps", "scenario", "zz"]))] = draw(json_values)
     else:
@@ -162,7 +172,8 @@ def test_lesson_documents_get_problems_or_pass(text):
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_answers_hostile_frames_without_an_internal_error(new_session, clients, caplog):
-    """150 generated frames (valid requests among them; fewer than the rate limit's burst) on one socket: every reply is a snapshot, events or a
+    """150 generated frames (valid requests among them; fewer than the rate limit's burst) on one socket: every reply
+    is a snapshot, events or a
     specific error; none is "internal", nothing is logged as an exception, and the session still opens."""
     session = await sync_to_async(new_session)("fig5-handover")
     client, _ = await clients(session.id)

@@ -13,7 +13,8 @@ DAPHNE_LIMIT = 1024 * 1024  # autobahn's maxMessagePayloadSize as Daphne sets it
 
 
 async def test_long_session_snapshot_and_replies_fit_a_websocket_frame(new_session, clients):
-    """80 s of the mostly-static scenario (thousands of events): the replies and the reload's snapshot stay under 1 MiB."""
+    """80 s of the mostly-static scenario (thousands of events): the replies and the reload's snapshot stay under
+    1 MiB."""
     session = await sync_to_async(new_session)("mostly-static")
     client, _ = await clients(session.id)
     reply = await client.request("run_until", t=80.0)

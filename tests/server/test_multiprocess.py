@@ -12,8 +12,6 @@ from channels.db import database_sync_to_async as sync_to_async  # closes its co
 
 from dmmviz.daphne_process import DaphneProcess
 
-from .multiprocess import two_servers  # noqa: F401 (a fixture)
-
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 class Tab:
@@ -22,7 +20,7 @@ class Tab:
         self.n = 0
 
     @classmethod
-    async def open(cls, server: DaphneProcess, session_id) -> tuple["Tab", dict]:
+    async def open(cls, server: DaphneProcess, session_id) -> tuple[Tab, dict]:
         ws = await websockets.connect(f"{server.ws_url}/ws/session/{session_id}/", origin=server.url)
         tab = cls(ws)
         snapshot = await tab.receive()

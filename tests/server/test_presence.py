@@ -7,12 +7,11 @@ import asyncio
 import os
 
 import pytest
+import redis.asyncio
 from channels.db import (
     database_sync_to_async as sync_to_async,  # closes its connections, so test DBs can be dropped
 )
 from channels.layers import get_channel_layer
-
-import redis.asyncio
 
 from dmmviz.web import live, process
 from dmmviz.web.presence import RedisPresence

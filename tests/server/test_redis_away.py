@@ -1,6 +1,7 @@
 """Redis away (issue 10 item 6): a Daphne on channels_redis whose Redis dies tells its sockets with an "unavailable"
 error frame and closes them with 4503 (CLOSE_UNAVAILABLE; the page reconnects with back-off), never a bare 1011; the
-home page keeps answering; once Redis is back, a new socket works again. Uses a private redis-server, so the shared one is not touched."""
+home page keeps answering; once Redis is back, a new socket works again. Uses a private redis-server, so the shared
+one is not touched."""
 
 from __future__ import annotations
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-
-import pytest
 import urllib.error
 import urllib.request
 
+import pytest
 from channels.layers import get_channel_layer
 from django.db import connection
 
@@ -16,7 +15,8 @@ from dmmviz.daphne_process import DaphneProcess
 
 @pytest.mark.parametrize("debug", ["0", "1"], ids=["DEBUG off", "DEBUG on"])
 def test_daphne_serves_static_files_without_collectstatic(debug):
-    """`daphne dmmviz.asgi:application` (what `make run` starts) serves JS and CSS from the source tree, DEBUG on or off."""
+    """`daphne dmmviz.asgi:application` (what `make run` starts) serves JS and CSS from the source tree, DEBUG on or
+    off."""
     with DaphneProcess(env={"DMMVIZ_DEBUG": debug}) as server:
         with urllib.request.urlopen(f"{server.url}/static/admin/js/core.js", timeout=5) as response:
             assert response.status == 200

@@ -1,5 +1,6 @@
 """static/js/socket.js under node with a fake WebSocket: the page reconnects with growing, jittered back-off when the
-server closes with 4503 (database/Redis away), says so once, and starts again from the shortest delay after a snapshot."""
+server closes with 4503 (database/Redis away), says so once, and starts again from the shortest delay after a
+snapshot."""
 
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ class FakeWS {
 }
 globalThis.WebSocket = FakeWS;
 const { Socket } = await import(process.argv[2]);
-const protocol = { CLOSE_SESSION_NOT_FOUND: 4404, SERVER: { SNAPSHOT: "snapshot" }, frame: (t, f) => JSON.stringify({ t, ...f }) };
-const s = new Socket("ws://x/ws/session/1/", protocol, { onMessage: () => {}, onStatus: (st, detail) => statuses.push([st, detail ?? null]) });
+const protocol = {
+  CLOSE_SESSION_NOT_FOUND: 4404, SERVER: { SNAPSHOT: "snapshot" }, frame: (t, f) => JSON.stringify({ t, ...f }),
+};
+const s = new Socket("ws://x/ws/session/1/", protocol, {
+  onMessage: () => {}, onStatus: (st, detail) => statuses.push([st, detail ?? null]),
+});
 await new Promise((r) => queueMicrotask(r));
 for (let i = 0; i < 8; i++) {           // the server keeps answering 4503
   const ws = sockets.at(-1);
@@ -45,12 +50,13 @@ def test_reconnect_backs_off_with_jitter_and_resets_after_a_snapshot(tmp_path):
     assert node, "node is needed for this test (apt-get install nodejs)"
     script = tmp_path / "harness.mjs"
     script.write_text(HARNESS)
-    out = subprocess.run([node, str(script), str(ROOT / "static/js/socket.js")], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([node, str(script), str(ROOT / "static/js/socket.js")],
+                         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     delays = result["delays"][: result["afterOutage"]]
     bases = [min(15000, 300 * 2**i) for i in range(len(delays))]
-    assert all(0.5 * b <= d <= b for d, b in zip(delays, bases)), delays
+    assert all(0.5 * b <= d <= b for d, b in zip(delays, bases, strict=True)), delays
     assert delays[-1] >= 7500  # grew to the cap's range, not hammering the server
     told = [d for st, d in result["statuses"] if d]
     assert len(told) == 1 and "database or message service" in told[0]

@@ -17,7 +17,10 @@ from dmmviz.web.models import Scenario, SimSession
 
 pytestmark = pytest.mark.django_db
 
-BUILTIN_SLUGS = {"centralized-baseline", "fig2-client-dmm", "fig4-three-mars", "fig5-handover", "fig6-multi-interface", "mostly-static"}
+BUILTIN_SLUGS = {
+    "centralized-baseline", "fig2-client-dmm", "fig4-three-mars", "fig5-handover", "fig6-multi-interface",
+    "mostly-static",
+}
 
 
 def upload(client, content: bytes | str, name: str = "mine.json"):
