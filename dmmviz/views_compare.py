@@ -3,6 +3,7 @@
     /compare/                      the scenarios, each with a link to its comparison
     /compare/<slug>/[?until=T]     the table (simulator.compare.rows) and one inline SVG bar chart per row
     /compare/<slug>/?format=json   the "dmmviz-compare/1" document, as `python -m simulator compare --export json`
+    /compare/<slug>/watch/         POST mode=...: a new simulation of the scenario under that design ("watch it")
 
 The numbers come from simulator.compare, exactly as the CLI prints them; the charts are drawn here, server side, with
 no JavaScript. Each bar carries its mode's name and value as text, so colour is never the only cue.
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from dmmviz import access
 from simulator import ScenarioError
@@ -29,6 +30,57 @@ MAX_UNTIL = 600.0  # simulated seconds: keeps one page request to a few seconds 
 LABEL_W, BAR_MAX_W, VALUE_W, BAR_H, GAP = 150, 330, 120, 18, 6
 CHART_W = LABEL_W + BAR_MAX_W + VALUE_W
 MODE_CLASS = {mode: f"mode-{i}" for i, mode in enumerate(MODES)}
+
+# Each design in plain words (the technical name goes beside it), as on the home page (templates/_design.html).
+DESIGN_NAMES = {
+    "network-dmm": "Distributed, the network signals",
+    "client-dmm": "Distributed, the phone signals",
+    "centralized-pmipv6": "One central anchor",
+}
+
+# What each row measures, said where it is shown (docs/metrics.md has the exact definitions).
+EXPLAIN = {
+    "signalling": "Every control message sent: router solicitations and advertisements, database look-ups and "
+    "updates, binding updates and their acknowledgements. Fewer is lighter on the network.",
+    "binding-signalling": "The messages that register a move: proxy binding updates and acknowledgements "
+    "(PBU/PBA, network-based) or binding updates (BU/BA, the phone itself).",
+    "handovers": "How many times a mobile node moved from one access router to another.",
+    "latency": "From the moment a mobile node attaches to a new access router until the old flows can reach it "
+    "again (the tunnel is up). Shorter is better.",
+    "attach-latency": "From attaching to an access router until the mobile node has a prefix to use there.",
+    "interruption": "How long a flow's packets stop arriving during a handover.",
+    "delivered": "Data packets that reached their destination.",
+    "lost": "Data packets sent but never delivered (most are lost while a mobile node is between routers).",
+    "messages-lost": "Messages (signalling or data) that never arrived.",
+    "retransmissions": "Binding updates sent again because no acknowledgement came in time.",
+    "stretch": "Path stretch: how many more hops a packet travels than the shortest path between the two ends "
+    "(1.0 = the shortest path; 2.0 = twice as many hops). A tunnel back to an old anchor stretches the path.",
+    "delay-stretch": "The same in time: the packet's actual delay divided by the shortest path's delay.",
+    "state-peak": "The most table entries (bindings, session database rows, prefixes) any one node held at once: "
+    "how much state the busiest node keeps.",
+    "binding-peak": "The most binding entries any one node held at once.",
+    "tunnels-peak": "The most tunnels up at the same time.",
+    "signalling-busiest": "Control messages handled by the busiest node (sent or received).",
+    "data-busiest": "Data packets relayed by the busiest node: a central anchor carries everyone's traffic.",
+}
+KIND_EXPLAIN = {
+    "RS": "Router Solicitation: a mobile node asks its access router for a prefix.",
+    "RA": "Router Advertisement: the router answers with prefixes (a deprecated one says: stop starting new flows on it).",
+    "DB_QUERY": "The access router asks the session database where the mobile node's prefixes are anchored.",
+    "DB_REPLY": "The session database's answer.",
+    "DB_UPDATE": "The access router records a new prefix (or its removal) in the session database.",
+    "PBU": "Proxy Binding Update: the new router tells the anchor that the node is now behind it.",
+    "PBA": "Proxy Binding Acknowledgement: the anchor agrees and the tunnel goes up.",
+    "BU": "Binding Update: the mobile node itself registers its new address with its home agent.",
+    "BA": "Binding Acknowledgement: the home agent's answer to a BU.",
+}
+
+
+def explain(key: str) -> str:
+    """The plain-language meaning of a comparison row (by its key)."""
+    if key.startswith("kind-"):
+        return KIND_EXPLAIN.get(key.removeprefix("kind-"), "")
+    return EXPLAIN.get(key, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +107,7 @@ class Chart:
     height: int
     bars: list[Bar]
     lower_is_better: bool
+    explain: str = ""
 
 
 def _charts(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Chart]]:
@@ -66,7 +119,7 @@ def _charts(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Chart]]:
             format_value(row.values.get(m), row.notes.get(m, ""), row.unit) if m in available else "n/a"
             for m in result["modes"]
         ]
-        table.append({"label": row.label, "indent": row.indent, "cells": cells, "key": row.key})
+        table.append({"label": row.label, "indent": row.indent, "cells": cells, "key": row.key, "explain": explain(row.key)})
         if not row.chart:
             continue
         numbers = [row.values.get(m) for m in available]
@@ -81,7 +134,7 @@ def _charts(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Chart]]:
             )
             for i, (m, v) in enumerate(zip(available, numbers))
         ]
-        charts.append(Chart(row.key, row.label, len(bars) * (BAR_H + GAP), bars, row.lower_is_better))
+        charts.append(Chart(row.key, row.label, len(bars) * (BAR_H + GAP), bars, row.lower_is_better, explain(row.key)))
     return table, charts
 
 
@@ -128,6 +181,7 @@ def compare_page(request: HttpRequest, slug: str) -> HttpResponse:
         "result": result,
         "modes": result["modes"],
         "mode_classes": [MODE_CLASS[m] for m in result["modes"]],
+        "designs": [{"mode": m, "name": DESIGN_NAMES.get(m, m), "css": MODE_CLASS[m]} for m in result["modes"]],
         "unavailable": [(m, r["reason"]) for m, r in result["runs"].items() if not r["available"]],
         "table": table,
         "charts": charts,
@@ -136,3 +190,20 @@ def compare_page(request: HttpRequest, slug: str) -> HttpResponse:
         "max_until": MAX_UNTIL,
     }
     return render(request, "compare.html", context)
+
+
+@require_POST
+def compare_watch(request: HttpRequest, slug: str) -> HttpResponse:
+    """Watch the scenario under one design: a new simulation session of it with that mode, and its page."""
+    from dmmviz.web.models import SimSession  # the web app's model; imported here so this module loads without it
+
+    scenario = access.scenario_or_404(request, slug)
+    mode = request.POST.get("mode", "")
+    if mode not in MODES:
+        return HttpResponseBadRequest(
+            f"mode: {mode!r} is not one of {', '.join(MODES)}", content_type="text/plain; charset=utf-8"
+        )
+    session = SimSession.objects.create(
+        scenario=scenario, scenario_data=scenario.data, mode=mode, **access.owner_fields(request)
+    )
+    return redirect("session", session_id=session.id)

@@ -10,6 +10,7 @@ import { textWidth } from "./topology.js";
 const LOST_STOP = 0.8; // a lost message stops this far along its route, where it visibly drops
 const DEFAULT_LOST_FLIGHT = 0.004; // s: how long a lost message travels when no drop event says when it was lost
 const DROP_WALL = 1.8; // s of playback a drop marker stays (it does not fade while the clock stands still) ...
+const DROP_FALL = 36; // drawing units a drop marker falls while it fades (unless that would cross a label)
 const DROP_SIM = 0.3; // ... or less, once this much simulated time has passed (at high speed)
 
 const GROUP_BY_ID = new Map(GROUPS.map((g) => [g.id, g]));
@@ -42,12 +43,48 @@ function messageElement(ev, group) {
   return g;
 }
 
-function dropElement() {
+function dropElement(left = false) {
   const g = svg("g", { class: "drop-marker" });
   g.appendChild(svg("circle", { r: 13 }));
   g.appendChild(svg("path", { d: "M-6,-6 L6,6 M6,-6 L-6,6", class: "drop-x" }));
-  g.appendChild(svg("text", { x: 18, y: 5, class: "drop-label" }, "dropped"));
+  g.appendChild(svg("text", { x: left ? -18 : 18, y: 5, class: "drop-label", "text-anchor": left ? "end" : "start" }, "dropped"));
   return g;
+}
+
+/**
+ * Where a drop badge goes near p so that it covers no label (a tunnel's, a link's, a node): its word on the right or
+ * on the left of the marker, lifted a step at a time if both sides are taken. Returns {x, y, left}.
+ */
+function clearSpot(p, view, others = []) {
+  const k = view.k ?? 1;
+  const labels = [...(view.labels?.() ?? []), ...others];
+  const w = 102 * k, h = 28 * k; // the marker (r 13) and its word (from 18 to about 84)
+  const vb = view.bounds; // outside the drawing counts as covered: a badge is never cut off
+  const outside = (box) => (vb && (box.x - box.w / 2 < vb.x || box.x + box.w / 2 > vb.x + vb.width || box.y - box.h / 2 < vb.y) ? 1e6 : 0);
+  const overlap = (box) => outside(box) + labels.reduce((sum, b) => {
+    const ow = Math.min(box.x + box.w / 2, b.x + b.w / 2) - Math.max(box.x - box.w / 2, b.x - b.w / 2);
+    const oh = Math.min(box.y + box.h / 2, b.y + b.h / 2) - Math.max(box.y - box.h / 2, b.y - b.h / 2);
+    return ow > 0 && oh > 0 ? sum + ow * oh : sum;
+  }, 0);
+  // Best: a spot where it can also fall (DROP_FALL) without crossing a label; else one where it only fades; else the
+  // spot that overlaps least.
+  let best = null;
+  for (const fall of [DROP_FALL, 0]) {
+    for (const lift of [0, 1, -1, 2, -2, 3, 4, 5, 6, 7, 8]) {
+      const y = p.y - lift * 18 * k;
+      for (const [left, dx] of [[false, 0], [true, 0], [false, 40 * k], [true, -40 * k]]) {
+        const box = { x: p.x + dx + (left ? -w / 2 + 16 * k : w / 2 - 16 * k), y: y + fall / 2, w, h: h + fall };
+        const area = overlap(box);
+        if (area === 0) return { x: p.x + dx, y, left, box, fall };
+        if (!best || area < best.area) best = { x: p.x + dx, y, left, box, fall: 0, area };
+      }
+    }
+  }
+  return best;
+}
+
+function overlapsBox(a, b) {
+  return Math.abs(a.x - b.x) < (a.w + b.w) / 2 && Math.abs(a.y - b.y) < (a.h + b.h) / 2;
 }
 
 export class MessageLayer {
@@ -188,6 +225,7 @@ export class MessageLayer {
     const moving = clock !== this.lastClock;
     this.lastClock = clock;
     const view = this.routeView();
+    const scale = view.k && view.k !== 1 ? ` scale(${view.k})` : ""; // drawn as large as the nodes (topology.js k)
     while (this.cursor < this.msgs.length && this.msgs[this.cursor].ev.t <= clock) {
       const rec = this.msgs[this.cursor++];
       if (rec.end > clock) this.active.add(rec);
@@ -206,7 +244,7 @@ export class MessageLayer {
       let f = progress(clock, rec.ev.t, rec.end);
       if (rec.lost) f *= LOST_STOP;
       const p = pointAt(rec.route, f);
-      setAttrs(rec.el, { transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})` });
+      setAttrs(rec.el, { transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})${scale}` });
     }
     this.renderDrops(clock, moving ? wallDt : 0, view);
   }
@@ -218,7 +256,8 @@ export class MessageLayer {
       d.shown = true;
       d.age = 0;
       d.pos = this.dropPosition(d, view);
-      d.el = dropElement();
+      d.el = dropElement(d.pos.left);
+      d.scale = view.k && view.k !== 1 ? ` scale(${view.k})` : "";
       d.el.dataset.group = "drop";
       d.el.dataset.msg = d.ev.msg;
       this.dropLayer.appendChild(d.el);
@@ -233,21 +272,22 @@ export class MessageLayer {
         continue;
       }
       // Falls and fades, so a loss is seen even when nothing else moves.
-      setAttrs(d.el, { transform: `translate(${d.pos.x.toFixed(1)},${(d.pos.y + 36 * a * a).toFixed(1)})`, opacity: (1 - a * a).toFixed(2) });
+      setAttrs(d.el, { transform: `translate(${d.pos.x.toFixed(1)},${(d.pos.y + d.pos.fall * a * a).toFixed(1)})${d.scale ?? ""}`, opacity: (1 - a * a).toFixed(2) });
     }
   }
 
   /** Where a packet was lost: where its message stopped, or just above the node that dropped it (not on its name). */
   dropPosition(d, view) {
+    const shown = this.drops.filter((o) => o.el && o.pos?.box).map((o) => o.pos.box); // badges still on screen
     const rec = d.rec ?? this.byId.get(String(d.ev.msg));
     if (rec && rec.lost) {
       rec.route ??= messageRoute(rec.ev, view);
-      return pointAt(rec.route, LOST_STOP);
+      return clearSpot(pointAt(rec.route, LOST_STOP), view, shown);
     }
     const box = view.box(d.ev.node);
-    if (box) return { x: box.x + box.hw - 16, y: box.y - box.hh - 4 };
+    if (box) return clearSpot({ x: box.x + box.hw - 16, y: box.y - box.hh - 4 }, view, shown);
     const p = view.pos(d.ev.node) ?? { x: 0, y: 0 };
-    return { x: p.x + 30, y: p.y - 22 };
+    return clearSpot({ x: p.x + 30, y: p.y - 22 }, view, shown);
   }
 }
 

@@ -21,6 +21,8 @@ const MN_DY = 104; // from a MAR's centre to the first row of its mobile nodes
 const MN_SLOT_W = 76;
 const MN_SLOT_H = 56;
 const ARC = 100; // how much lower the middle MARs of a single row sit
+const ZIGZAG = 200; // with 5 to 8 MARs, how much lower every other one sits ...
+const ZIGZAG_CELL = 115; // ... and how far apart in x neighbours are
 
 /** Spread n items over [0, width]: centres of n equal cells. */
 function spread(n, width, offset = 0) {
@@ -42,8 +44,11 @@ export function layoutNetwork(scenario, mode) {
 
   const rows = mars.length > 8 ? Math.ceil(mars.length / 10) : 1;
   const cols = Math.max(1, Math.ceil(mars.length / rows));
-  const width = Math.max(640, cols * (mars.length > 8 ? 130 : mars.length > 4 ? 200 : 260));
-  const marCell = width / cols;
+  // 5 to 8 MARs: one zig-zag row (every other MAR ZIGZAG lower), so neighbours are close in x but the boxes and
+  // their text can still be drawn large enough to read at 1280×720 (topology.js k).
+  const zigzag = mars.length >= 5 && mars.length <= 8;
+  const width = zigzag ? Math.max(640, (mars.length + 1) * ZIGZAG_CELL) : Math.max(640, cols * (mars.length > 8 ? 130 : mars.length > 4 ? 200 : 260));
+  const marCell = zigzag ? ZIGZAG_CELL : width / cols;
   // Mobile nodes per MAR cell, so rows of MARs leave room for the MNs under them.
   const mnCount = (scenario.mobile_nodes ?? []).length;
   const perCell = Math.max(1, Math.floor(marCell / MN_SLOT_W));
@@ -71,7 +76,8 @@ export function layoutNetwork(scenario, mode) {
     const inRow = Math.min(cols, mars.length - row * cols);
     const x = spread(inRow, width)[col];
     let y = MAR_ROW_Y + row * rowH;
-    if (rows === 1 && inRow >= 3) {
+    if (zigzag) y += 40 + (col % 2 ? ZIGZAG : 0); // a little lower: room for the role tags under the core
+    else if (rows === 1 && inRow >= 3) {
       const u = (2 * (col + 0.5)) / inRow - 1; // -1 .. 1 across the row
       y += ARC * (1 - u * u);
     }
@@ -96,9 +102,11 @@ export function layoutNetwork(scenario, mode) {
  * @param {object} scenario
  * @param {object|null} state the "dmmviz-state/1" snapshot (null before the first one: everything unattached)
  * @param {{nodes: Map, width: number, marCell: number}} net from layoutNetwork
+ * @param {number} k how many times larger than drawn the mobile nodes are shown (their slots widen with them)
  * @returns {Map<string, {x, y, interfaces: Map<string, {x, y, mar: string|null}>}>}
  */
-export function layoutMobileNodes(scenario, state, net) {
+export function layoutMobileNodes(scenario, state, net, k = 1) {
+  const slotW = MN_SLOT_W * k; // side by side: as far apart as the bodies are drawn wide (topology.js k)
   const result = new Map();
   const mns = scenario.mobile_nodes ?? [];
   const groups = new Map(); // key (a MAR id, or several joined) -> MN ids, to give each a slot
@@ -117,7 +125,7 @@ export function layoutMobileNodes(scenario, state, net) {
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(mn.id);
   }
-  const perRow = Math.max(1, Math.floor(net.marCell / MN_SLOT_W));
+  const perRow = Math.max(1, Math.floor(net.marCell / slotW));
   for (const [key, ids] of groups) {
     const marNodes = key.split("+").map((m) => net.nodes.get(m));
     const cx = marNodes.reduce((s, n) => s + n.x, 0) / marNodes.length;
@@ -126,13 +134,13 @@ export function layoutMobileNodes(scenario, state, net) {
       const row = Math.floor(k / perRow);
       const inRow = Math.min(perRow, ids.length - row * perRow);
       const col = k % perRow;
-      result.set(id, { x: cx + (col - (inRow - 1) / 2) * MN_SLOT_W, y: baseY + row * MN_SLOT_H });
+      result.set(id, { x: cx + (col - (inRow - 1) / 2) * slotW, y: baseY + row * MN_SLOT_H });
     });
   }
   const bottom = parkingY(net);
-  parked.forEach((id, k) => {
+  parked.forEach((id, n) => {
     const given = scenario.layout?.[id];
-    const pos = Array.isArray(given) && given.length === 2 ? { x: given[0], y: given[1] } : { x: net.width - 40 - k * MN_SLOT_W, y: bottom };
+    const pos = Array.isArray(given) && given.length === 2 ? { x: given[0], y: given[1] } : { x: net.width - 40 - n * slotW, y: bottom };
     result.set(id, pos);
   });
   // Interface handles along the top edge of the body, so the access link leaves towards the MAR.
@@ -159,13 +167,13 @@ export function parkingY(net) {
 export function bounds(net) {
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   for (const n of net.nodes.values()) {
-    minX = Math.min(minX, n.x - 80);
-    maxX = Math.max(maxX, n.x + 80);
+    minX = Math.min(minX, n.x - 115); // a node may be drawn up to 1.7 times larger (topology.js k)
+    maxX = Math.max(maxX, n.x + 115);
     minY = Math.min(minY, n.y - 45);
     maxY = Math.max(maxY, n.y + 45);
   }
   maxY = Math.max(maxY, parkingY(net) + 30);
   minX = Math.min(minX, 0);
-  maxX = Math.max(maxX, net.width);
+  maxX = Math.max(maxX, net.width + 30); // room for a parked mobile node drawn larger (topology.js k)
   return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
 }

@@ -14,11 +14,21 @@ const BOX = {
   cn: { w: 150, h: 46 },
   db: { w: 104, h: 58 },
 };
+// Text in the drawing is never smaller than MIN_TEXT_PX on screen: when the view is scaled down (many MARs, a narrow
+// window) every node, label and message is drawn K times larger about its own centre (K ≤ MAX_K), the positions stay.
+const MIN_TEXT_PX = 11.2;
+const SMALLEST_FONT = 11.5; // drawing units: the smallest text in the drawing (static/css/dmmviz.css)
+const MAX_K = 1.7;
 const DRAG_THRESHOLD = 5; // px before a press on a mobile node becomes a drag rather than a click
 const HIT_RADIUS = 95; // drawing units around a MAR's centre that count as dropping onto it
 
 function pathD(points) {
   return points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+}
+
+/** Do two boxes {x, y, w, h} (centre, size) overlap, with `pad` to spare? */
+export function overlaps(a, b, pad = 2) {
+  return Math.abs(a.x - b.x) < (a.w + b.w) / 2 + pad && Math.abs(a.y - b.y) < (a.h + b.h) / 2 + pad;
 }
 
 /** Rough text width in drawing units (no getBBox: that forces layout). */
@@ -45,7 +55,7 @@ export class TopologyView {
     this.marIds = new Set((scenario.network?.mars ?? []).map((m) => m.id));
     this.links = new Set((scenario.network?.links ?? []).map((l) => pairKey(l.between[0], l.between[1])));
     this.state = null;
-    this.mnPos = layoutMobileNodes(scenario, null, this.net);
+    this.mnPos = this.layoutMns(null);
     this.nodeEls = new Map(); // fixed node id -> <g>
     this.mnEls = new Map(); // MN id -> {g, body, handles: Map(iface -> {g, circle})}
     this.accessEls = new Map(); // "MN/if" -> <line>
@@ -53,12 +63,21 @@ export class TopologyView {
     this.tunnelCurves = new Map(); // pair key -> curve, for encapsulated packets
     this.selected = { mar: null, mn: null };
     this.drag = null;
+    this.k = 1; // how much larger than drawn nodes and labels are, so text stays readable (MIN_TEXT_PX)
+    this.linkLabels = []; // {el, a, c, text}: the links' delay labels, placed by placeLabels()
+    this.labelBoxes = []; // where labels ended up (drawing units), for the next ones and for drop badges
     this.draw();
     // Pixel sizes from an observer, not width/height 100%: a percentage-sized SVG is laid out again, every element of
     // it, whenever anything else on the page is (measured: most of a frame at high speed).
     new ResizeObserver(([entry]) => {
       const { width, height } = entry.contentRect;
       for (const el of [this.root, this.air]) setAttrs(el, { width: Math.floor(width), height: Math.floor(height) });
+      const scale = Math.min(width / this.viewBox.width, height / this.viewBox.height); // px per drawing unit
+      const k = scale > 0 ? Math.max(1, Math.min(MAX_K, this.room(), MIN_TEXT_PX / (SMALLEST_FONT * scale))) : 1;
+      if (Math.abs(k - this.k) > 0.01) {
+        this.k = Math.round(k * 100) / 100;
+        this.applyScale();
+      }
     }).observe(root.parentElement);
   }
 
@@ -74,7 +93,7 @@ export class TopologyView {
     const layer = (name, root = this.root) => root.appendChild(svg("g", { class: `layer-${name}` }));
     this.layers = {
       park: layer("park"), links: layer("links"), tunnels: layer("tunnels"), access: layer("access"),
-      nodes: layer("nodes"), mns: layer("mns"),
+      nodes: layer("nodes"), mns: layer("mns"), labels: layer("labels"), // tunnel labels above all: never hidden
       messages: layer("messages", this.air), drops: layer("drops", this.air), overlay: layer("overlay", this.air),
     };
     this.drawParking(b);
@@ -87,13 +106,129 @@ export class TopologyView {
       if (!a || !c) continue;
       this.layers.links.appendChild(svg("line", { class: "link link-direct", x1: a.x, y1: a.y, x2: c.x, y2: c.y }));
       if (link.delay_ms !== undefined) {
-        const mx = (a.x + c.x) / 2, my = (a.y + c.y) / 2;
-        this.layers.links.appendChild(svg("text", { class: "link-label", x: mx, y: my + 16, "text-anchor": "middle" }, `${link.delay_ms} ms`));
+        const text = `${link.delay_ms} ms`;
+        const el = svg("text", { class: "link-label", y: 4, "text-anchor": "middle" }, text);
+        this.layers.links.appendChild(el);
+        this.linkLabels.push({ el, a, c, text });
       }
     }
     for (const node of this.net.nodes.values()) this.nodeEls.set(node.id, this.drawNode(node));
     for (const mn of this.scenario.mobile_nodes ?? []) this.mnEls.set(mn.id, this.drawMn(mn));
     this.placeMobileNodes();
+    this.placeLabels();
+  }
+
+  /** Where the mobile nodes stand (layout.js), with their interface handles where the k-times-larger body has them. */
+  layoutMns(state) {
+    const pos = layoutMobileNodes(this.scenario, state, this.net, this.k ?? 1);
+    for (const p of pos.values()) {
+      for (const i of p.interfaces.values()) {
+        i.x = p.x + (i.x - p.x) * (this.k ?? 1);
+        i.y = p.y + (i.y - p.y) * (this.k ?? 1);
+      }
+    }
+    return pos;
+  }
+
+  /** A node's transform: at (x, y), drawn this.k times larger about its centre. */
+  at(x, y) {
+    const k = this.k === 1 ? "" : ` scale(${this.k})`;
+    return `translate(${Number(x).toFixed(1)},${Number(y).toFixed(1)})${k}`;
+  }
+
+  /** The view was resized so much that the text size factor changed: redo everything that depends on it. */
+  applyScale() {
+    for (const node of this.net.nodes.values()) setAttrs(this.nodeEls.get(node.id), { transform: this.at(node.x, node.y) });
+    setAttrs(this.parkLabel, { transform: this.at(this.viewBox.x + 20, this.parkY + 5) });
+    this.mnPos = this.layoutMns(this.state);
+    this.placeMobileNodes();
+    this.placeLabels();
+    this.lastBindings = null;
+    if (this.state) this.update(this.state);
+  }
+
+  /** The largest k at which no two fixed nodes' boxes (a MAR's with its role tags) touch: the layout's room. */
+  room() {
+    if (this.kRoom !== undefined) return this.kRoom;
+    const boxes = [...this.net.nodes.values()].map((n) => {
+      const size = BOX[n.type] ?? (n.type === "core" ? { w: 160, h: 60 } : { w: 0, h: 0 });
+      const roles = n.type === "mar" || n.type === "lma" ? 44 : 0; // the role tags above
+      return { x: n.x, y: n.y - roles / 2, w: size.w, h: size.h + roles };
+    });
+    let k = MAX_K;
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i], b = boxes[j];
+        const kx = (Math.abs(a.x - b.x) - 8) / ((a.w + b.w) / 2);
+        const ky = (Math.abs(a.y - b.y) - 8) / ((a.h + b.h) / 2);
+        k = Math.min(k, Math.max(kx, ky));
+      }
+    }
+    this.kRoom = Math.max(1, k);
+    return this.kRoom;
+  }
+
+  /** Boxes labels must keep clear of: every fixed node (with the role tags above a MAR), in drawing units. */
+  obstacles() {
+    const k = this.k;
+    const out = [];
+    for (const n of this.net.nodes.values()) {
+      const size = BOX[n.type] ?? (n.type === "core" ? { w: 160, h: 60 } : null);
+      if (!size) continue;
+      out.push({ x: n.x, y: n.y, w: size.w * k, h: size.h * k, id: n.id });
+      if (n.type === "mar" || n.type === "lma") out.push({ x: n.x, y: n.y - (size.h / 2 + 12) * k, w: 128 * k, h: 22 * k, id: `${n.id}:roles` });
+    }
+    for (const [id, p] of this.mnPos ?? []) out.push({ x: p.x, y: p.y - 4 * k, w: 66 * k, h: 40 * k, id });
+    return out;
+  }
+
+  /**
+   * The first of `candidates` (boxes) that overlaps nothing in `taken`; if every one does, the one that overlaps
+   * least (a label is always shown).
+   */
+  static freeSpot(candidates, taken, pad = 3) {
+    let best = null, bestArea = Infinity;
+    for (const c of candidates) {
+      let area = 0;
+      for (const t of taken) {
+        const w = Math.min(c.x + c.w / 2, t.x + t.w / 2) - Math.max(c.x - c.w / 2, t.x - t.w / 2) + pad;
+        const h = Math.min(c.y + c.h / 2, t.y + t.h / 2) - Math.max(c.y - c.h / 2, t.y - t.h / 2) + pad;
+        if (w > 0 && h > 0) area += w * h;
+      }
+      if (area === 0) return c;
+      if (area < bestArea) {
+        best = c;
+        bestArea = area;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The label-placement pass for the links' delay labels: each goes at the first spot along its link (middle first,
+   * then towards the ends, on either side) that overlaps no node, role tag or label placed before it.
+   */
+  placeLabels() {
+    const k = this.k;
+    const taken = this.obstacles();
+    this.labelBoxes = [];
+    for (const l of this.linkLabels) {
+      const w = (textWidth(l.text, 12.5) + 6) * k, h = 15 * k;
+      const dx = l.c.x - l.a.x, dy = l.c.y - l.a.y;
+      const len = Math.hypot(dx, dy) || 1;
+      const nx = -dy / len, ny = dx / len; // normal to the link
+      const candidates = [];
+      for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78]) {
+        for (const side of [1, -1]) {
+          const off = side * (h / 2 + 5 * k) * (ny < 0 ? -1 : 1); // below the line first (where it was)
+          candidates.push({ x: l.a.x + dx * f + nx * off, y: l.a.y + dy * f + ny * off, w, h });
+        }
+      }
+      const best = TopologyView.freeSpot(candidates, taken);
+      taken.push(best);
+      this.labelBoxes.push({ ...best, kind: "link" });
+      setAttrs(l.el, { transform: this.at(best.x, best.y) });
+    }
   }
 
   drawParking(b) {
@@ -101,14 +236,16 @@ export class TopologyView {
     this.parkY = y;
     const g = this.layers.park;
     g.appendChild(svg("rect", { class: "park", x: b.x + 8, y: y - 26, width: b.width - 16, height: 50, rx: 10 }));
-    g.appendChild(svg("text", { class: "park-label", x: b.x + 20, y: y + 5 }, "not attached: drop a mobile node here to detach it"));
+    this.parkLabel = g.appendChild(svg("text", { class: "park-label", transform: this.at(b.x + 20, y + 5) }, "not attached: drop a mobile node here to detach it"));
   }
 
   drawNode(node) {
     const g = svg("g", {
-      class: `node node-${node.type}`, "data-id": node.id, transform: `translate(${node.x},${node.y})`,
+      class: `node node-${node.type}`, "data-id": node.id, transform: this.at(node.x, node.y),
       tabindex: node.type === "core" ? null : 0, role: node.type === "core" ? null : "button",
-      "aria-label": node.type === "mar" ? `${node.id}, mobility access router; Enter shows its tables` : `${node.id}`,
+      // The accessible name starts with what the box shows (its id and sub-label), then says what it does.
+      "aria-label": node.type === "mar" ? `${node.id} ${node.sub ?? ""}, mobility access router; Enter shows its tables`.replace(" ,", ",")
+        : node.type === "core" ? null : `${node.id}${node.sub ? ` ${node.sub}` : ""}`,
     });
     if (node.type === "core") {
       g.appendChild(svg("ellipse", { rx: 80, ry: 30, class: "shape" }));
@@ -184,7 +321,7 @@ export class TopologyView {
     const bindings = JSON.stringify(Object.entries(state?.mars ?? {}).map(([id, m]) => [id, m.binding_cache, m.binding_update_list, m.tunnels]));
     if (where !== this.lastWhere) {
       this.lastWhere = where;
-      this.mnPos = layoutMobileNodes(this.scenario, state, this.net);
+      this.mnPos = this.layoutMns(state);
       this.placeMobileNodes();
       this.lastBindings = null; // tunnels to a mobile node follow it
     }
@@ -200,7 +337,7 @@ export class TopologyView {
     for (const [id, pos] of this.mnPos) {
       const els = this.mnEls.get(id);
       if (!els) continue;
-      setAttrs(els.g, { transform: `translate(${pos.x.toFixed(1)},${pos.y.toFixed(1)})` });
+      setAttrs(els.g, { transform: this.at(pos.x, pos.y) });
       const attachedAny = [...pos.interfaces.values()].some((i) => i.mar);
       els.g.classList.toggle("detached", !attachedAny);
       for (const [name, iface] of pos.interfaces) {
@@ -219,7 +356,7 @@ export class TopologyView {
           this.layers.access.appendChild(line);
           this.accessEls.set(key, line);
         }
-        setAttrs(line, { visibility: "visible", x1: iface.x.toFixed(1), y1: iface.y.toFixed(1), x2: mar.x, y2: mar.y + MAR_H / 2 });
+        setAttrs(line, { visibility: "visible", x1: iface.x.toFixed(1), y1: iface.y.toFixed(1), x2: mar.x, y2: mar.y + (MAR_H / 2) * this.k });
       }
     }
   }
@@ -261,11 +398,16 @@ export class TopologyView {
     for (const [key, els] of this.tunnelEls) {
       if (!want.has(key)) {
         els.g.remove();
+        els.label.remove();
         this.tunnelEls.delete(key);
         this.tunnelCurves.delete(key);
       }
     }
-    const placed = []; // label boxes so far: a label that would overlap one is lifted above it
+    // Tunnel labels keep clear of the nodes, role tags, delay labels and each other: the first free spot from the
+    // tunnel's middle, lifted or lowered a step at a time.
+    const k = this.k;
+    const placed = [...this.obstacles(), ...this.labelBoxes.filter((b) => b.kind === "link")];
+    this.labelBoxes = this.labelBoxes.filter((b) => b.kind === "link");
     for (const [key, [a, b]] of [...want].sort()) {
       const pa = this.endPos(a), pb = this.endPos(b);
       if (!pa || !pb) continue;
@@ -276,12 +418,15 @@ export class TopologyView {
         const g = svg("g", { class: "tunnel", "data-ends": key });
         const outer = svg("path", { class: "tunnel-outer" });
         const inner = svg("path", { class: "tunnel-inner" });
-        const label = svg("g", { class: "tunnel-label" });
+        // The label lives in the labels layer, above the nodes, so no box ever hides it; the pipe keeps a title.
+        const label = svg("g", { class: "tunnel-label", "data-ends": key });
         const box = svg("rect", { rx: 5 });
         label.append(box);
-        g.append(outer, inner, label);
+        const title = svg("title");
+        g.append(title, outer, inner);
         this.layers.tunnels.appendChild(g);
-        els = { g, outer, inner, label, box, texts: [] };
+        this.layers.labels.appendChild(label);
+        els = { g, outer, inner, label, box, title, texts: [] };
         this.tunnelEls.set(key, els);
       }
       const d = `M${curve.start.x},${curve.start.y} Q${curve.control.x.toFixed(1)},${curve.control.y.toFixed(1)} ${curve.end.x},${curve.end.y}`;
@@ -291,21 +436,31 @@ export class TopologyView {
       // One line per prefix (three at most), the box kept inside the drawing.
       const lines = [`tunnel ${a} ⇄ ${b}`, ...(prefixes.length ? prefixes.slice(0, 3) : ["(no prefix)"])];
       if (prefixes.length > 3) lines[3] = `${prefixes[2]} +${prefixes.length - 3} more`;
-      const w = Math.max(...lines.map((l, i) => textWidth(l, i ? 12.5 : 13))) + 16;
-      const h = 8 + 16 * lines.length;
+      const w0 = Math.max(...lines.map((l, i) => textWidth(l, i ? 12.5 : 13))) + 16;
+      const h0 = 8 + 16 * lines.length;
+      const w = w0 * k, h = h0 * k;
       const vb = this.viewBox;
-      const lx = Math.max(vb.x + w / 2 + 2, Math.min(vb.x + vb.width - w / 2 - 2, curve.mid.x));
-      let ly = curve.mid.y - h / 2 + 14;
-      const overlaps = () => placed.some((p) => Math.abs(p.x - lx) < (p.w + w) / 2 + 4 && Math.abs(p.y - ly) < (p.h + h) / 2 + 4);
-      for (let tries = 0; tries < 6 && overlaps(); tries++) ly -= 40;
-      placed.push({ x: lx, y: ly, w, h });
+      const clampX = (x) => Math.max(vb.x + w / 2 + 2, Math.min(vb.x + vb.width - w / 2 - 2, x));
+      const y0 = curve.mid.y - h / 2 + 14;
+      const candidates = [];
+      for (let n = 0; n <= 14; n++) {
+        for (const sx of [0, -0.5, 0.5]) {
+          for (const sign of n ? [-1, 1] : [1]) candidates.push({ x: clampX(curve.mid.x + sx * w), y: y0 + sign * n * 14 * k, w, h });
+        }
+      }
+      const spot = TopologyView.freeSpot(candidates, placed, 4);
+      const ly = spot.y;
+      const lx2 = spot.x;
+      placed.push({ x: lx2, y: ly, w, h });
+      this.labelBoxes.push({ x: lx2, y: ly, w, h, kind: "tunnel" });
+      setText(els.title, lines.join(" · "));
       while (els.texts.length < lines.length) els.texts.push(els.label.appendChild(svg("text", { "text-anchor": "middle" })));
       els.texts.forEach((t, i) => {
         setText(t, lines[i] ?? "");
-        setAttrs(t, { class: i ? "t2" : "t1", y: (-h / 2 + 14 + 16 * i).toFixed(1) });
+        setAttrs(t, { class: i ? "t2" : "t1", y: (-h0 / 2 + 14 + 16 * i).toFixed(1) });
       });
-      setAttrs(els.label, { transform: `translate(${lx.toFixed(1)},${ly.toFixed(1)})` });
-      setAttrs(els.box, { x: (-w / 2).toFixed(1), y: (-h / 2).toFixed(1), width: w.toFixed(1), height: h });
+      setAttrs(els.label, { transform: this.at(lx2, ly) });
+      setAttrs(els.box, { x: (-w0 / 2).toFixed(1), y: (-h0 / 2).toFixed(1), width: w0.toFixed(1), height: h0 });
     }
   }
 
@@ -347,8 +502,11 @@ export class TopologyView {
       box: (id) => {
         const n = this.net.nodes.get(id);
         const size = n && BOX[n.type];
-        return size ? { x: n.x, y: n.y, hw: size.w / 2 + 3, hh: size.h / 2 + 3 } : null;
+        return size ? { x: n.x, y: n.y, hw: (size.w / 2) * this.k + 3, hh: (size.h / 2) * this.k + 3 } : null;
       },
+      k: this.k,
+      bounds: this.viewBox,
+      labels: () => [...this.obstacles(), ...this.labelBoxes],
       below: (mar) => {
         const n = this.net.nodes.get(mar);
         return n ? { x: n.x, y: n.y + 92 } : { x: 0, y: 0 };
