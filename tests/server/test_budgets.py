@@ -79,3 +79,28 @@ def test_a_page_whose_engine_run_is_over_budget_answers_422_saying_so(client, bu
     response = client.get("/compare/fig5-handover/")
     assert response.status_code == 422
     assert "too much work" in response.content.decode() and "one instant" in response.content.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_session_too_long_to_rebuild_says_so_and_can_still_be_reset(new_session, clients, monkeypatch):
+    """Opening a session whose replay is over the rebuild budget gives a clear error, and the socket stays open so the
+    page can reset it."""
+    session = await sync_to_async(new_session)("fig5-handover", steps=30_000, now=300.0)
+    monkeypatch.setattr(budget, "REBUILD_CPU_SECONDS", 0.0)
+    client = consumers_client(session.id)
+    connected, _ = await client.comm.connect(timeout=10)
+    assert connected
+    error = await client.expect("error")
+    assert error["code"] == "too_much_work" and "reset it" in error["message"]
+    reset = await client.request("reset", expect="snapshot")
+    assert (reset["steps"], reset["now"], reset["journal"]) == (0, 0.0, [])
+    await client.close()
+    row = await sync_to_async(SimSession.objects.get)(id=session.id)
+    assert (row.steps, row.revision) == (0, 1)
+
+
+def consumers_client(session_id):
+    from .conftest import Client
+
+    return Client(session_id)
