@@ -336,3 +336,29 @@ def test_the_author_previewing_sets_a_steps_moment_from_the_event_log(people):
     shot(tp, "lessons-author-pause-before")
     lesson = json.loads(tp.evaluate(f"() => fetch('{detail}lesson.json').then(r => r.text())"))
     assert lesson["steps"][2]["start"] == saved and "PBA" in lesson["steps"][2]["highlight"]
+
+
+def test_practice_on_figure5_asks_about_the_pbu(people):
+    """Issue 12 item 9: predicting through Figure 5 reaches a question about the handover's PBU (asked before the RS
+    and DB look-up that precede it), then the RA that deprecates HNP1."""
+    sp = people().page
+    sp.goto("/lessons/")
+    sp.click("#practice-list button[data-slug=fig5-handover]")
+    sp.wait_for_url("**/practice/*/")
+    wait_idle(sp)
+    answers = []
+    for _ in range(8):
+        sp.click("#ask")
+        sp.wait_for_selector("body[data-lx-practice=question]", state="attached", timeout=20_000)
+        sp.locator("#pq-choices input").first.check()
+        sp.click("#pq-check")
+        sp.wait_for_selector("#practice-result:not([hidden])", timeout=10_000)
+        answers.append(sp.inner_text("#pq-answer"))
+        wait_idle(sp)
+        if "RA" in answers[-1] and "MAR2" in answers[-1]:
+            break
+    assert "MAR2 → MAR1: PBU" in answers, answers
+    before = answers[: answers.index("MAR2 → MAR1: PBU")]
+    assert "MN1 → MAR2: RS" not in before and "MAR2 → DB: DB_QUERY" not in before, answers  # not the filler first
+    assert answers[-1] == "MAR2 → MN1: RA", answers  # the RA that deprecates HNP1 is asked too
+    shot(sp, "lessons-practice-pbu")
