@@ -252,8 +252,7 @@ class _Packet:
     index: int  # creation order: ties between equal arrivals go to the later packet, as a stable sort would
     segments: int = 0
     tunnelled: bool = False
-    last_src: str = ""
-    seen: float = 0.0
+    last_src: str = ""  # the sender of the segment that reached the receiver
 
 
 class _Gap:
@@ -387,9 +386,8 @@ class MetricsObserver:
         self._direct: dict[tuple[str, str], tuple[int, float]] = {}  # (cn, mar) -> direct hops and delay
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
-        self.data_segments = 0
         self._load_signalling: dict[str, int] = {}
-        self._load_data: dict[str, int] = {}
+        self._data_pairs: dict[tuple[str, str], int] = {}  # (src, dst) -> DATA segments
         self.lost: Counter[str] = Counter()
         self._lost_ids: set[Any] = set()
         self.retransmissions: Counter[str] = Counter()
@@ -450,7 +448,7 @@ class MetricsObserver:
             self._flush_tunnels()
         if t >= self._next_sweep:
             self._next_sweep = t + SWEEP_S
-            stale = [key for key, packet in self._packets.items() if packet.seen < t - SWEEP_S]
+            stale = [key for key, packet in self._packets.items() if packet.start < t - SWEEP_S]
             for key in stale:
                 del self._packets[key]
 
@@ -554,11 +552,10 @@ class MetricsObserver:
                     message["arrive"] = None
 
     def _data(self, e: Event) -> None:
-        self.data_segments += 1
-        load = self._load_data
+        # The hot path (most events are DATA segments): one pair count, one packet lookup, few attribute writes.
         src, dst = e["src"], e["dst"]
-        load[src] = load.get(src, 0) + 1
-        load[dst] = load.get(dst, 0) + 1
+        pairs = self._data_pairs
+        pairs[(src, dst)] = pairs.get((src, dst), 0) + 1  # split per node in result()
         arrive = e.get("arrive")
         if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost["DATA"] += 1
@@ -569,7 +566,10 @@ class MetricsObserver:
             return
         direction = e["direction"]
         key = (info.mn, flow_id, direction, e["packet"])
-        sender, receiver = (info.cn, info.mn) if direction == "down" else (info.mn, info.cn)
+        if direction == "down":
+            sender, receiver = info.cn, info.mn
+        else:
+            sender, receiver = info.mn, info.cn
         packet = self._packets.get(key)
         if packet is None or src == sender:
             # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
@@ -578,10 +578,9 @@ class MetricsObserver:
         packet.segments += 1
         if e.get("encapsulated"):
             packet.tunnelled = True
-        packet.last_src = src
-        packet.seen = e["t"]
         if dst == receiver:
             del self._packets[key]
+            packet.last_src = src
             if arrive is not None and (self.until is None or arrive <= self.until):
                 heapq.heappush(self._deliveries, (arrive, packet.index, e.get("id"), packet))
 
@@ -774,8 +773,12 @@ class MetricsObserver:
             states[node] = {"end": sum(end.values()), "peak": peak[0], "peak_at": peak[1], "end_by_table": end,
                             "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
         kinds = self.kinds
-        if self.data_segments:
-            kinds["DATA"] = self.data_segments
+        load_data: Counter[str] = Counter()
+        for (src, dst), n in self._data_pairs.items():
+            load_data[src] += n
+            load_data[dst] += n
+        if self._data_pairs:
+            kinds["DATA"] = sum(self._data_pairs.values())
         records = [r.result for r in self._records if r.result is not None]
         metrics: dict[str, Any] = {
             "format": FORMAT,
@@ -797,8 +800,8 @@ class MetricsObserver:
             "tunnels_end": self._tunnels_up,
             "tunnels_established": self._tunnels_established,
             "tunnels_peak_by_node": {n: v for n, v in sorted(self._tunnel_node_peak.items()) if v},
-            "load": {n: {"signalling": self._load_signalling.get(n, 0), "data": self._load_data.get(n, 0)}
-                     for n in sorted(self._load_signalling.keys() | self._load_data.keys())},
+            "load": {n: {"signalling": self._load_signalling.get(n, 0), "data": load_data[n]}
+                     for n in sorted(self._load_signalling.keys() | load_data.keys())},
         }
         metrics["summary"] = summarize(metrics, self.scenario)
         return metrics
