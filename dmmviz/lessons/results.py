@@ -129,11 +129,23 @@ def lesson_results(lesson: Lesson) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "count": len(rows)}
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: one starting with = + - @ (or a tab, a carriage return) would be read
+    as a formula (usernames may start with + - @, titles with anything), so it gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def results_csv(lesson: Lesson) -> str:
     results = lesson_results(lesson)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
+
+    def writer_row(cells: list[Any]) -> None:
+        writer.writerow([_cell(c) for c in cells])
+
+    writer_row(
         [
             "student",
             "started",
@@ -147,7 +159,7 @@ def results_csv(lesson: Lesson) -> str:
         ]
     )
     for row in results["rows"]:
-        writer.writerow(
+        writer_row(
             [
                 row["student"],
                 row["started"].isoformat(timespec="seconds"),

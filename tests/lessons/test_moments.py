@@ -121,3 +121,20 @@ def test_a_students_session_opens_each_step_at_its_start_paused(instructor, less
     html = client.get(f"/lessons/attempt/{attempt.id}/").content.decode()
     assert f'data-until="{moment.t}"' in html and 'data-highlight="MAR2 DB_QUERY PBU PBA RA"' in html
     assert "Press <strong>Play</strong> to watch" in html
+
+
+@pytest.mark.django_db
+def test_a_step_where_nothing_happens_says_so(instructor, lesson_of):
+    """Figure 4's "MAR3's view" opens and pauses at 10.5 s: the page does not ask the student to press Play."""
+    lesson = lesson_of(instructor, name="fig4-three-mars")
+    client = client_for(None)
+    response = client.post(f"/lessons/{lesson.slug}/start/")
+    attempt = Attempt.objects.get(id=response["Location"].rstrip("/").split("/")[-1])
+    for k in range(4):  # each step's answer revealed: the answers do not matter here
+        moment = player.moments(attempt.lesson_data)[k]
+        assert moment.question is not None
+        client.post(f"/lessons/attempt/{attempt.id}/answer/", {"reveal": "1"})
+        client.post(f"/lessons/attempt/{attempt.id}/go/", {"step": str(k + 1)})
+    html = client.get(f"/lessons/attempt/{attempt.id}/").content.decode()
+    assert "Step 5 of 6" in html and "nothing\n    more happens in this step" in html
+    assert "Press <strong>Play</strong>" not in html

@@ -263,3 +263,13 @@ def test_only_the_author_previewing_gets_the_pause_before_this_box(instructor, l
     student = client_for(None)
     theirs = student.post(f"/lessons/{lesson.slug}/start/", {"preview": "1"})  # not theirs to preview
     assert 'id="lx-author"' not in student.get(theirs["Location"]).content.decode()
+
+
+def test_results_csv_cells_never_start_a_formula(instructor, make_user, lesson_of):
+    """A username such as "+1-2" or "@SUM(A1)" (allowed by Django) is text in a spreadsheet, not a formula."""
+    lesson = lesson_of(instructor)
+    for name in ("+1-2", "@SUM"):
+        start(client_for(make_user(name)), lesson)
+    text = client_for(instructor).get(f"/lessons/{lesson.slug}/results.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert {r[0] for r in rows[1:]} == {"'+1-2", "'@SUM"}
