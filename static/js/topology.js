@@ -287,7 +287,8 @@ export class TopologyView {
 
   drawMn(mn) {
     const names = mn.interfaces ?? ["if1"];
-    const g = svg("g", { class: "mn", "data-id": mn.id, tabindex: 0, role: "button", "aria-label": `${mn.id}, mobile node; drag onto a MAR to hand over, Enter shows its controls` });
+    const shown = names.length > 1 ? `${mn.id} ${names.join(" ")}` : mn.id; // its visible words, first
+    const g = svg("g", { class: "mn", "data-id": mn.id, tabindex: 0, role: "button", "aria-label": `${shown}, mobile node; drag onto a MAR to hand over, Enter shows its controls` });
     const body = svg("g", { class: "mn-body" });
     body.appendChild(svg("rect", { class: "shape", x: -32, y: -14, width: 64, height: 30, rx: 8 }));
     body.appendChild(svg("text", { class: "label", y: 7, "text-anchor": "middle" }, mn.id));
@@ -366,8 +367,13 @@ export class TopologyView {
     for (const [id, g] of this.nodeEls) {
       if (!g.roleEls) continue;
       const m = mars[id] ?? {};
-      g.roleEls.anchor.setAttribute("visibility", (m.binding_cache ?? []).length ? "visible" : "hidden");
-      g.roleEls.serving.setAttribute("visibility", (m.binding_update_list ?? []).length ? "visible" : "hidden");
+      const anchor = (m.binding_cache ?? []).length > 0, serving = (m.binding_update_list ?? []).length > 0;
+      g.roleEls.anchor.setAttribute("visibility", anchor ? "visible" : "hidden");
+      g.roleEls.serving.setAttribute("visibility", serving ? "visible" : "hidden");
+      // The accessible name says what the box shows, in its order: name, prefix pool, then the role tags.
+      const node = this.net.nodes.get(id);
+      const tags = [anchor ? "anchor" : "", serving ? "serving" : ""].filter(Boolean).join(" ");
+      g.setAttribute("aria-label", `${id} ${node.sub ?? ""}${tags ? ` ${tags}` : ""}, mobility access router; Enter shows its tables`.replace(" ,", ","));
     }
   }
 
