@@ -47,7 +47,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 # 1. everything but the browser tests, on the defaults (SQLite file, in-memory channel layer);
-# 2. the server tests again on PostgreSQL and channels_redis, the multi-process setup;
+# 2. the server, lessons and security tests again on PostgreSQL and channels_redis, the multi-process setup
+#    (tests/deploy starts its own nginx + workers layout on PostgreSQL and Redis in pass 1);
 # 3. the browser tests in their own process: Playwright's sync API and pytest-asyncio clash in one.
 # pytest's exit status 5 means "no tests collected", which is not a failure for a directory still empty.
 # Lint joins once `make lint` is clean (the lead's sweep): `test: lint test-tools setup ...`; CI follows (.ci/run).
@@ -63,7 +64,7 @@ test-server: $(DEV_STAMP)
 	$(PY) -m pytest --ignore=tests/browser
 
 test-services: $(DEV_STAMP)
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/server tests/lessons
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/server tests/lessons tests/security
 
 test-browser: $(DEV_STAMP)
 	@if [ -d tests/browser ]; then \
