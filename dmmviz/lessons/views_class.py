@@ -193,7 +193,8 @@ def class_answer(request: HttpRequest, code: str) -> HttpResponse:
     try:
         result = classroom.answer(live_class, owner_fields(request), request.POST.getlist("answer"))
     except ResponseError as exc:
-        return JsonResponse({"error": str(exc), "field": "answer"}, status=400)
+        # 422, not 400: the class code is right (a 400/404 on a class route counts as a wrong code in dmmviz/throttle)
+        return JsonResponse({"error": str(exc), "field": "answer"}, status=422)
     return JsonResponse(result)
 
 

@@ -128,7 +128,7 @@ def test_followers_answer_graded_on_the_server_and_the_instructor_sees_the_distr
     assert not wrong["correct"] and wrong["answer"] is None and wrong["explanation"] is None
     bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "1"})  # a retry does not change the first answer
     carl.post(f"/class/{code}/answer/", {"step": "0", "answer": "2"})
-    assert bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "many"}).status_code == 400
+    assert bob.post(f"/class/{code}/answer/", {"step": "0", "answer": "many"}).status_code == 422
     assert bob.post(f"/class/{code}/answer/", {"step": "2", "answer": "1"}).status_code == 409  # not the step shown
 
     stats = teacher.get(f"/class/{code}/teach/stats.json").json()
