@@ -16,6 +16,7 @@ tabs, presence, the live cache) lives in one object, process.state() (made in We
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -492,7 +493,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if current is not None and current.revision == row.revision:
             return current
         hook = StopHook(budget.REBUILD_CPU_SECONDS, self.alive)
-        current = await asyncio.to_thread(live.rebuild, row, hook)
+        current = await asyncio.to_thread(functools.partial(live.rebuild, row, hook, window=True))
         cache.put(self.session_id, current)
         return current
 

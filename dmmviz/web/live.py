@@ -89,19 +89,24 @@ def load_revision(session_id: str) -> int | None:
     return SimSession.objects.filter(id=session_id).values_list("revision", flat=True).first()
 
 
-def rebuild(row: SessionRow, hook: Any = None) -> Live:
+def rebuild(row: SessionRow, hook: Any = None, *, window: bool = False) -> Live:
     """Replay the session's simulation from its row, under a work budget whose `should_stop` is `hook` (budget.py).
-    Raises the engine's ScenarioError if the scenario is refused, TooMuchWork if the replay is over budget."""
+    Raises the engine's ScenarioError if the scenario is refused, TooMuchWork if the replay is over budget.
+
+    `window` (the live sessions of the websocket): keep only the last EVENT_WINDOW events, and rebuild a long session
+    without recording its events at all. Without it (exports), every event of the run is kept, as the engine keeps
+    them."""
     from .budget import engine_kwargs
 
     kwargs = engine_kwargs(Simulation.replay, hook)
-    if kwargs and row.steps > RECORD_REBUILD_MAX_STEPS:
+    if window and kwargs and row.steps > RECORD_REBUILD_MAX_STEPS:
         # A long session is rebuilt without keeping its events (they would all be held until trimmed): memory then
         # follows the network's state; the first snapshot after such a rebuild has no events of the past.
         kwargs["record"] = False
     sim = Simulation.replay(row.scenario, row.seed, row.journal, row.steps, now=row.now, mode=row.mode, **kwargs)
-    sim.record = True  # from here on, events are kept again (in the window); each engine call reads it afresh
-    trim(sim)
+    if window:
+        sim.record = True  # from here on, events are kept again (in the window); each engine call reads it afresh
+        trim(sim)
     return Live(row=row, sim=sim, revision=row.revision)
 
 
