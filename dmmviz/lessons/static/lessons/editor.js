@@ -236,7 +236,8 @@ function nodeGroup(n) {
   const g = svg("g", {
     class: `ed-node ed-${n.type}${isSel ? " ed-selected" : ""}${linkFrom === n.id ? " ed-link-from" : ""}`,
     transform: `translate(${n.x} ${n.y})`, "data-node": n.id, tabindex: 0, role: "button",
-    "aria-label": `${n.type} ${n.label ?? n.id}`,
+    // The visible words first (name, then the pool or address under it), then what it is (axe: label-content-name).
+    "aria-label": `${n.label ?? n.id}${n.sub ? ` ${n.sub}` : ""}, ${{ mar: "MAR", cn: "correspondent node", db: "session database", core: "IP core", lma: "LMA" }[n.type] ?? n.type}`,
   });
   g.append(n.type === "core" ? svg("ellipse", { rx: w / 2, ry: 24 }) : svg("rect", { x: -w / 2, y: -22, width: w, height: 44, rx: 6 }));
   g.append(svg("text", { y: n.sub ? -3 : 5, class: "ed-node-id" }, n.label ?? n.id));
@@ -248,7 +249,7 @@ function nodeGroup(n) {
 function mnGroup(mn, pos) {
   const isSel = selected?.type === "node" && selected.id === mn.id;
   const g = svg("g", { class: `ed-node ed-mn${isSel ? " ed-selected" : ""}`, transform: `translate(${pos.x} ${pos.y})`,
-    "data-node": mn.id, tabindex: 0, role: "button", "aria-label": `mobile node ${mn.id}` });
+    "data-node": mn.id, tabindex: 0, role: "button", "aria-label": `${mn.id}, mobile node` });
   g.append(svg("rect", { x: -30, y: -15, width: 60, height: 30, rx: 8 }));
   g.append(svg("text", { y: 5, class: "ed-node-id" }, mn.id));
   dragMobile(g, mn, pos);
