@@ -17,6 +17,7 @@ import pytest
 
 from simulator.export import export, sequence_model
 from simulator.export.text import one_line
+from simulator.export.trace import _event_text
 
 from .conftest import engine_trace, need
 from .test_diagrams import MERMAID_DIR
@@ -204,3 +205,7 @@ def test_pcap_and_trace_carry_hostile_names_as_data(tmp_path, evil):
     text = json.dumps(evil, indent=1)
     assert json.loads(text) == evil
     assert not re.search("[\r\x0b\x85\u2028\u2029]", text)
+    # the streamed trace writer (--export trace) writes each event the same way: one JSON text, escapes only
+    written = "[" + ",".join(_event_text(e) for e in evil["events"]) + "\n]"
+    assert json.loads(written) == evil["events"]
+    assert not re.search("[\r\x0b\x85\u2028\u2029]", written)
