@@ -362,3 +362,46 @@ def test_practice_on_figure5_asks_about_the_pbu(people):
     assert "MN1 → MAR2: RS" not in before and "MAR2 → DB: DB_QUERY" not in before, answers  # not the filler first
     assert answers[-1] == "MAR2 → MN1: RA", answers  # the RA that deprecates HNP1 is asked too
     shot(sp, "lessons-practice-pbu")
+
+
+def test_results_answered_checkpoint_and_class_answer_pass_axe(browser, live_lessons_server):
+    """axe (tests/browser/test_accessibility.py's run) on what this work added: the Results page, a checkpoint
+    answered in place, a class follower's answered checkpoint and the instructor's live answers."""
+    from .test_accessibility import problems
+
+    def context():
+        return browser.new_context(viewport=SIZES["desktop"], base_url=live_lessons_server, bypass_csp=True)
+
+    found = []
+    student, teacher, follower = context(), context(), context()
+    try:
+        sp = student.new_page()
+        start_fig5(sp)
+        answer(sp, "2", verdict="wrong")
+        found += problems(sp, "attempt-answered")
+        tp = teacher.new_page()
+        tp.goto("/accounts/login/")
+        tp.fill("#id_username", "irene")
+        tp.fill("#id_password", "lessons-browser-pw-1")
+        tp.click("form.lx-form button[type=submit]")
+        tp.wait_for_url("**/lessons/")
+        tp.goto("/lessons/fig5-handover/results/")
+        found += problems(tp, "results")
+        tp.goto("/lessons/fig5-handover/")
+        tp.click("#start-class")
+        tp.wait_for_url("**/teach/")
+        wait_idle(tp)
+        code = tp.inner_text("#join-code").strip()
+        fp = follower.new_page()
+        fp.goto(f"/class/{code}/")
+        wait_idle(fp)
+        fp.fill("#class-choices input", "2")
+        fp.click("#class-check")
+        fp.wait_for_selector("#class-verdict.lx-wrong")
+        found += problems(fp, "class-follower-answered")
+        tp.wait_for_function("() => document.querySelector('#answered-count').textContent === '1'", timeout=10_000)
+        found += problems(tp, "class-teacher-answers")
+    finally:
+        for c in (student, teacher, follower):
+            c.close()
+    assert found == []
