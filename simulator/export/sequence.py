@@ -370,7 +370,10 @@ def sequence_model(trace: dict[str, Any], options: dict[str, Any] | None = None)
                     _extend(run, ev)
                 run["label"] = _data_label(run)
                 continue
-            items.append(_arrow(ev, message_label(ev, name, multi_if), lost))
+            label = message_label(ev, name, multi_if)
+            if lost and ev.get("lost"):  # a fault (formats.md "Faults") says which: "lost: drop", "lost: fail"
+                label += f" lost: {ev.get('fault') or ev['lost']}"
+            items.append(_arrow(ev, label, lost))
             runs.clear()
         elif kind == "drop":
             node = ev.get("node")

@@ -169,3 +169,14 @@ def test_roles_come_from_the_trace_not_from_guesses():
         sequence_model({**trace, "nodes": {"X": "mar", "Z": "mn"}})
     with pytest.raises(ExportError, match=r"trace\.nodes must map every node id to its role"):
         sequence_model({"format": "dmmviz-trace/1", "events": events})
+
+
+def test_a_message_lost_to_a_fault_says_so():
+    """A message the fault engine lost (arrive null, lost "fault", fault "drop") is a lost arrow whose label says
+    which fault; one lost in flight without a fault keeps its plain label."""
+    trace = engine_trace("fig5-handover")
+    pba = next(e for e in trace["events"] if e["kind"] == "PBA")
+    pba.update(arrive=None, lost="fault", fault="drop", lost_reason="dropped by a drop fault")
+    item = next(i for i in sequence_model(trace)["items"] if i["type"] == "message" and i["kind"] == "PBA")
+    assert item["lost"] and item["label"] == "PBA(accepted, seq 1) lost: drop"
+    assert "lost: drop" in export("ascii", trace, options={"nodes": ["MN1", "MAR2", "MAR1"]})
