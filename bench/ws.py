@@ -165,7 +165,8 @@ def main() -> int:
         with open(Path(tmp) / "daphne.log", "wb") as log, DaphneProcess(env=env, log=log) as server:
             pid = server.proc.pid
             for count in counts:
-                sessions = [SimSession.objects.create(scenario=scenario, scenario_data=scenario.data) for _ in range(count)]
+                sessions = [SimSession.objects.create(scenario=scenario, scenario_data=scenario.data)
+                            for _ in range(count)]
                 paths = {"echo": (["/ws/echo/"] * count, False),
                          "session": ([f"/ws/session/{s.id}/" for s in sessions], True)}
                 runs[count] = {"echo": [], "session": []}
@@ -187,7 +188,8 @@ def main() -> int:
         for target, phases in targets.items():
             print(_row(str(count), target, phases, count))
     print()
-    print(f"{'clients':>7}  {'p50 ratio':>9} {'p99 ratio':>9}  per round p50 / p99   (session / echo, all rounds together;"
+    print(f"{'clients':>7}  {'p50 ratio':>9} {'p99 ratio':>9}  per round p50 / p99   "
+          "(session / echo, all rounds together;"
           f" target at 100 clients: <= 1.5)")
     for count, targets in runs.items():
         echo, sess = targets["echo"], targets["session"]
@@ -200,7 +202,7 @@ def main() -> int:
         rounds = "  ".join(
             f"{percentile(s.latencies, 50) / percentile(e.latencies, 50):.2f}/"
             f"{percentile(s.latencies, 99) / percentile(e.latencies, 99):.2f}"
-            for e, s in zip(echo, sess) if e.latencies and s.latencies
+            for e, s in zip(echo, sess, strict=True) if e.latencies and s.latencies
         )
         print(f"{count:>7}  {p50:>9.2f} {p99:>9.2f}  {rounds}")
     return 0
