@@ -6,7 +6,8 @@ what one hostile client can do to the others.
 
 One Daphne (the server entry point, SQLite in a temporary directory, echo route on), then in one run:
 
-1. Baseline: the server's RSS once started, and the p99 of a bare JSON echo at the first client count.
+1. Baseline: the server's RSS once started, and the p99 of a bare JSON echo at the first client count; a 60 MiB upload
+   (with a Content-Length, then chunked): the answer, how soon, and the RSS after it.
 2. Ramp: for each client count, first a bare echo with as many clients (the baseline at that load: what the machine
    itself allows), then that many sessions, each client stepping (`step`, think time about `--think` s).
    Prints p50/p99 (and the echo's p99), requests answered, errors by code, dropped connections and the RSS per
@@ -74,6 +75,33 @@ async def hostile(ws_url: str, origin: str, path: str, seconds: float) -> dict[s
     return codes
 
 
+def big_upload(port: int, mib: int, chunked: bool) -> tuple[str, float]:
+    """POST `mib` MiB to the home page on a raw socket (with a Content-Length, or chunked); the status line and the
+    seconds until it came."""
+    import socket
+
+    body_part = b"x" * (1024 * 1024)
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+    head += b"Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {mib << 20}\r\n\r\n".encode()
+    start = time.perf_counter()
+    try:
+        sock.sendall(head)
+        for _ in range(mib):
+            sock.sendall(f"{len(body_part):x}\r\n".encode() + body_part + b"\r\n" if chunked else body_part)
+        if chunked:
+            sock.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server answered and closed before the whole body was sent
+    sock.settimeout(30)
+    try:
+        status = sock.recv(200).split(b"\r\n")[0].decode()
+    except OSError as exc:
+        status = f"no answer ({exc})"
+    sock.close()
+    return status, time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="25,50,100,200,400", help="client counts of the ramp")
@@ -108,6 +136,14 @@ def main() -> int:
         with open(Path(tmp) / "daphne.log", "wb") as log, DaphneProcess(env=env, log=log) as server:
             pid = server.proc.pid
             cpu = lambda: cpu_seconds(pid)  # noqa: E731
+            base_rss = rss_mib(pid)
+            for chunked in (False, True):
+                status, seconds = big_upload(server.port, 60, chunked)
+                at_once = rss_mib(pid)
+                time.sleep(1.0)
+                print(f"60 MiB upload ({'chunked' if chunked else 'Content-Length'}): {status} in {seconds:.1f} s; "
+                      f"RSS {base_rss:.0f} -> {at_once:.0f} MiB at once (Daphne holds the body it read), "
+                      f"{rss_mib(pid):.0f} MiB 1 s later")
             base_rss = rss_mib(pid)
             echo = asyncio.run(phase(server.ws_url, server.url, ["/ws/echo/"] * counts[0], False, args.duration,
                                      args.think, cpu))
