@@ -218,7 +218,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.gone = True  # the engine work of a request in flight stops at its next poll (StopHook)
-        for task in (self.worker, self.catch_up):
+        for task in (getattr(self, "worker", None), getattr(self, "catch_up", None)):
             if task is not None:
                 task.cancel()
         if getattr(self, "joined", False):
