@@ -74,9 +74,13 @@ class RedisPresence:
         if client is None:
             for old in [old for old in self._clients if old.is_closed()]:
                 del self._clients[old]
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout, max_connections=200
+            # A blocking pool: a burst of tabs joining at once (hundreds per process) waits up to `timeout` for a
+            # connection instead of failing with MaxConnectionsError.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=200, timeout=self.timeout,
+                socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
             )
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._clients[loop] = client
         return client
 
