@@ -131,28 +131,30 @@ def test_small_screens_lesson_and_other_pages(small_page):
     page.screenshot(path=str(ROOT / "tests/browser/artifacts" / f"lesson-{page.size_name}-full.png"), full_page=True)
 
 
-def eight_mars(tmp_path) -> str:
-    mars = [{"id": f"MAR{i}", "prefix_pool": f"2001:db8:{i}::/48"} for i in range(1, 9)]
+def eight_mars(tmp_path, n: int = 8) -> str:
+    """A scenario with n MARs in a chain (MN1 walks MAR1 -> MAR2 -> MAR3, MN2 from the last one to the one before)."""
+    mars = [{"id": f"MAR{i}", "prefix_pool": f"2001:db8:{i}::/48"} for i in range(1, n + 1)]
     doc = {
-        "format": "dmmviz-scenario/1", "title": "Eight MARs", "description": "Two mobile nodes cross eight MARs.",
+        "format": "dmmviz-scenario/1", "title": "Eight MARs" if n == 8 else f"A chain of {n} MARs",
+        "description": "Two mobile nodes cross the MARs.",
         "mode": "network-dmm",
         "network": {
             "mars": mars,
             "cns": [{"id": "CN1", "address": "2001:db8:ca5e::1"}, {"id": "CN2", "address": "2001:db8:ca5e::2"}],
-            "links": [{"between": [f"MAR{i}", f"MAR{i + 1}"], "delay_ms": 2} for i in range(1, 8)],
+            "links": [{"between": [f"MAR{i}", f"MAR{i + 1}"], "delay_ms": 2} for i in range(1, n)],
         },
         "mobile_nodes": [{"id": "MN1", "interfaces": ["if1"]}, {"id": "MN2", "interfaces": ["if1"]}],
         "script": [
             {"at": 0.0, "action": "attach", "mn": "MN1", "interface": "if1", "mar": "MAR1"},
-            {"at": 0.0, "action": "attach", "mn": "MN2", "interface": "if1", "mar": "MAR8"},
+            {"at": 0.0, "action": "attach", "mn": "MN2", "interface": "if1", "mar": f"MAR{n}"},
             {"at": 1.0, "action": "start_flow", "mn": "MN1", "flow": "flow1", "cn": "CN1"},
             {"at": 1.0, "action": "start_flow", "mn": "MN2", "flow": "flow2", "cn": "CN2"},
             {"at": 2.0, "action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR2"},
-            {"at": 2.0, "action": "move", "mn": "MN2", "interface": "if1", "mar": "MAR7"},
+            {"at": 2.0, "action": "move", "mn": "MN2", "interface": "if1", "mar": f"MAR{n - 1}"},
             {"at": 3.0, "action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR3"},
         ],
     }
-    path = tmp_path / "eight-mars.json"
+    path = tmp_path / f"mars-{n}.json"
     path.write_text(json.dumps(doc))
     return str(path)
 
@@ -177,6 +179,20 @@ def test_eight_mars_text_at_least_11px_and_no_label_overlaps(page, tmp_path):
     assert page.evaluate(TEXT_SIZES)[0][0] >= 11
     assert page.evaluate(LABEL_OVERLAPS) == []
     shot(page, "eight-mars-1280")
+
+
+def test_four_to_seven_mars_text_at_least_11px(page, tmp_path):
+    """Every size up to 8 MARs (one row on an arc up to 4, a zig-zag from 5): readable and no label over another."""
+    for n in (4, 5, 6, 7):
+        page.goto("/")
+        page.set_input_files("input[type=file]", eight_mars(tmp_path, n))
+        page.click(".upload-form button[type=submit]")
+        page.wait_for_load_state()
+        open_scenario(page, page.locator("li.scenario", has_text=f"A chain of {n} MARs").first.get_attribute("data-slug"))
+        sizes = page.evaluate(TEXT_SIZES)
+        assert sizes[0][0] >= 11, (n, sizes[:3])
+        assert page.evaluate(LABEL_OVERLAPS) == [], n
+        shot(page, f"mars-{n}-1280")
 
 
 def test_figure4_role_tags_clear_of_the_delay_labels(page):
