@@ -60,6 +60,21 @@ TRANSITIONS: dict[tuple[str, State, str], tuple[State, str]] = {
         State.NONE,
         "RFC 6275 §10.3.2: the home agent deletes at once",
     ),
+    # Faults and timers (docs/engine.md "Faults and timers").
+    (SERVING, State.ACTIVE, "PBA rejected"): (State.NONE, "RFC 5213 §5.5: a newer registration is in force (157)"),
+    (SERVING, State.PENDING, "gave up"): (State.NONE, "RFC 5213 §6.9.4, RFC 6275 §11.8: no PBA by MAX_BINDACK_TIMEOUT"),
+    (SERVING, State.ACTIVE, "gave up"): (State.NONE, "RFC 5213 §6.9.4: the refresh got no PBA by MAX_BINDACK_TIMEOUT"),
+    (SERVING, State.PENDING, "node failed"): (
+        State.NONE,
+        "formats.md Faults: a failed node recovers with empty tables",
+    ),
+    (SERVING, State.ACTIVE, "node failed"): (State.NONE, "formats.md Faults: a failed node recovers with empty tables"),
+    (ANCHOR, State.ACTIVE, "lifetime expired"): (State.NONE, "RFC 5213 §5.3.3: nobody refreshed it in its lifetime"),
+    (ANCHOR, State.ACTIVE, "node failed"): (State.NONE, "formats.md Faults: a failed node recovers with empty tables"),
+    (ANCHOR, State.DEREGISTERING, "node failed"): (
+        State.NONE,
+        "formats.md Faults: a failed node recovers with empty tables",
+    ),
 }
 
 
@@ -98,6 +113,8 @@ class Binding:
     sequence: int
     state: State = State.ACTIVE  # ACTIVE, or DEREGISTERING for MinDelayBeforeBCEDelete
     version: int = 0  # bumped at every change, so a timer set for an older version does nothing
+    timestamp: float = 0.0  # of the last accepted PBU (RFC 5213 §5.5: an older one is refused, status 157)
+    expires_us: int = 0  # when the entry runs out: registration + lifetime (RFC 5213 §5.3.3), or its deletion
 
 
 @dataclass(slots=True)
@@ -112,6 +129,10 @@ class BulEntry:
     lifetime: float
     sequence: int
     state: State = State.PENDING  # PENDING until the PBA, then ACTIVE
+    expires_us: int = 0  # when the anchor's entry runs out (counted from the PBU's sending, RFC 6275 §11.7.1)
+    attempt: int = 1  # transmissions of the PBU now outstanding (RFC 5213 §6.9.4 back-off)
+    refreshing: bool = False  # an ACTIVE entry whose refresh (HI 5) or re-registration is out
+    sent_us: int = 0  # when the PBU now outstanding was sent
 
 
 class BindingCache:
@@ -127,25 +148,47 @@ class BindingCache:
     def lookup(self, mn: str, hnp: str | None, flow: str | None) -> Binding | None:
         return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
 
-    def create(self, mn: str, hnp: str, flow: str | None, serving: str, lifetime: float, sequence: int) -> Binding:
+    def create(
+        self,
+        mn: str,
+        hnp: str,
+        flow: str | None,
+        serving: str,
+        lifetime: float,
+        sequence: int,
+        timestamp: float = 0.0,
+        expires_us: int = 0,
+    ) -> Binding:
         """RFC 5213 §5.3.2: a new entry, in force at once."""
         binding = Binding(mn, hnp, flow, serving, lifetime, sequence, next_state(ANCHOR, State.NONE, "PBU accepted"))
+        binding.timestamp, binding.expires_us = timestamp, expires_us
         self._entries[(mn, hnp, flow)] = binding
         self.bound[mn] = self.bound.get(mn, 0) + 1
         return binding
 
-    def update(self, binding: Binding, serving: str, lifetime: float, sequence: int) -> str:
+    def update(
+        self,
+        binding: Binding,
+        serving: str,
+        lifetime: float,
+        sequence: int,
+        timestamp: float = 0.0,
+        expires_us: int = 0,
+    ) -> str:
         """RFC 5213 §5.3.4: a newer registration re-points the entry; returns the serving node it pointed to."""
         old = binding.serving
         binding.serving, binding.lifetime, binding.sequence = serving, lifetime, sequence
+        binding.timestamp, binding.expires_us = timestamp, expires_us
         binding.state = next_state(ANCHOR, binding.state, "PBU accepted")
         binding.version += 1
         return old
 
-    def deregister(self, binding: Binding) -> None:
-        """RFC 5213 §5.3.5: kept, de-registering, until MinDelayBeforeBCEDelete has passed."""
+    def deregister(self, binding: Binding, sequence: int, timestamp: float, delete_at_us: int) -> None:
+        """RFC 5213 §5.3.5: kept, de-registering, until MinDelayBeforeBCEDelete has passed. The entry shows what it
+        now is: lifetime 0 and the de-registration's sequence number."""
         binding.state = next_state(ANCHOR, binding.state, "de-registration")
         binding.version += 1
+        binding.lifetime, binding.sequence, binding.timestamp, binding.expires_us = 0, sequence, timestamp, delete_at_us
 
     def delete(self, binding: Binding, event: str) -> None:
         binding.state = next_state(ANCHOR, binding.state, event)

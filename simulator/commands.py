@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .events import MESSAGE_KINDS
 from .limits import MAX_FLOWS_PER_MN, MAX_ID_CHARS
 
 DESIGNS = ("network-dmm", "client-dmm", "centralized-pmipv6")
-ID_KEYS = ("mn", "mar", "cn", "flow", "interface")  # every key a command may carry besides "action" (all are ids)
+ID_KEYS = ("mn", "mar", "cn", "flow", "interface", "node", "src", "dst")  # keys whose values are ids
 ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_CHARS - 1}}}$"
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -77,6 +78,19 @@ COMMANDS: dict[str, CommandSpec] = {
             designs=frozenset({"network-dmm"}),
             refused_as="move_flow (per-flow mobility, seed §4.3)",
         ),
+        # Faults (../shared/spec/formats.md "Faults"; docs/engine.md "Faults and timers"): about the network, no MN.
+        CommandSpec(
+            "drop",
+            frozenset({"kind"}),
+            frozenset({"src", "dst", "count"}),
+            "drop the next {kind}",
+            values=(("kind", "message_kind"), ("count", "count")),
+        ),
+        CommandSpec(
+            "loss", frozenset({"node", "rate"}), frozenset(), "loss {rate} at {node}", values=(("rate", "probability"),)
+        ),
+        CommandSpec("fail", frozenset({"node"}), frozenset(), "{node} fails"),
+        CommandSpec("recover", frozenset({"node"}), frozenset(), "{node} recovers"),
     )
 }
 ACTIONS: tuple[str, ...] = tuple(COMMANDS)
@@ -145,12 +159,19 @@ def _count_problem(value: Any) -> str | None:
     return None if ok else f"must be an integer from 1 to {MAX_COUNT}"
 
 
+def _message_kind_problem(value: Any) -> str | None:
+    if isinstance(value, str) and value in MESSAGE_KINDS:
+        return None
+    return f"must be a message kind ({', '.join(sorted(MESSAGE_KINDS))})"
+
+
 MAX_COUNT = 1_000
 # Checks of a key's value by kind (CommandSpec.values); each returns the problem in words, or None.
 VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "id": _id_problem,
     "probability": _probability_problem,
     "count": _count_problem,
+    "message_kind": _message_kind_problem,
 }
 
 
@@ -190,20 +211,33 @@ class World(Protocol):
     def flow_count(self, mn: str) -> int:
         """How many distinct flow ids the MN has used."""
 
+    def role_of(self, node: str) -> str | None:
+        """The node's role (simulator/events.py Role: mar, lma, db, cn, mn), or None for an unknown id."""
+
+    def has_failed(self, node: str) -> bool:
+        """Whether the node is failed now (a ``fail`` without its ``recover`` yet)."""
+
 
 def check(
-    world: World, command: Mapping[str, Any], design: str = "network-dmm", *, at_allowed: bool = True
+    world: World,
+    command: Mapping[str, Any],
+    design: str = "network-dmm",
+    *,
+    at_allowed: bool = True,
+    shape_checked: bool = False,
 ) -> dict[str, Any]:
-    """The command with its defaults filled in (the interface), or CommandError naming the field. Changes nothing."""
+    """The command with its defaults filled in (the interface), or CommandError naming the field. Changes nothing.
+    ``shape_checked``: the caller already ran :func:`check_shape` (a script step of a loaded scenario)."""
     action = command.get("action") if isinstance(command, dict) else None
     spec = COMMANDS.get(action) if isinstance(action, str) else None
     if spec is not None and design not in spec.designs:
         raise CommandError("action", f"{spec.refused_as or spec.name} is not modelled in {design}")
-    check_shape(command, at_allowed=at_allowed)
+    if not shape_checked:
+        check_shape(command, at_allowed=at_allowed)
     assert spec is not None
     step = {k: v for k, v in command.items() if k != "at"}
     if "mn" not in spec.keys:
-        return step  # a command about the network, not a mobile node: its feasibility checks go here, by name
+        return _check_fault(world, step)  # a command about the network, not a mobile node
     mn = step["mn"]
     ifaces = world.interfaces_of(mn)
     if ifaces is None:
@@ -252,4 +286,30 @@ def check(
             raise CommandError("interface", f"flow {flow!r} is already on {iface}")
         if world.attached_to(mn, str(iface)) is None:
             raise CommandError("interface", f"{mn} {iface} is not attached")
+    return step
+
+
+def _check_fault(world: World, step: dict[str, Any]) -> dict[str, Any]:
+    """Feasibility of drop / loss / fail / recover (formats.md "Faults"); the step with ``count`` filled in."""
+    action = step["action"]
+    for key in ("src", "dst", "node"):
+        if key in step and world.role_of(step[key]) is None:
+            raise CommandError(key, f"unknown node {step[key]!r}")
+    if action == "drop":
+        step.setdefault("count", 1)
+        return step
+    node = step["node"]
+    role = world.role_of(node)
+    if action == "loss":
+        if role == "mn":
+            raise CommandError(
+                "node", "a loss rate is set on a MAR, the session DB, the LMA or a CN, not a mobile node"
+            )
+        return step
+    if role not in ("mar", "db", "lma"):
+        raise CommandError("node", f"only a MAR, the session DB or the LMA can {action}, not {node!r}")
+    if action == "fail" and world.has_failed(node):
+        raise CommandError("node", f"{node} has already failed")
+    if action == "recover" and not world.has_failed(node):
+        raise CommandError("node", f"{node} has not failed")
     return step

@@ -38,6 +38,16 @@ ATT_IEEE_802_16E = 5
 STATUS_ACCEPTED = 0
 STATUS_NOT_LMA_FOR_THIS_MN = 153
 STATUS_NOT_HOME_AGENT_FOR_THIS_MN = 133
+STATUS_SEQUENCE_OUT_OF_WINDOW = 135  # RFC 6275 §9.5.1
+STATUS_TIMESTAMP_MISMATCH = 156  # RFC 5213 §5.5, §8.9: outside TimestampValidityWindow
+STATUS_TIMESTAMP_LOWER_THAN_PREV_ACCEPTED = 157  # RFC 5213 §5.5: older than the PBU last accepted
+
+OPT_FLOW_ID = 45  # RFC 6089 §4.1 Flow Identification
+FLOW_ACTION_ADD, FLOW_ACTION_DELETE, FLOW_ACTION_REFRESH = 1, 3, 4  # RFC 7864/6089 usage; not on the wire (Reserved)
+TS_FORMAT_IPV6 = 2  # RFC 6088 §3.1: IPv6 binary traffic selector
+MH_TYPE_HEARTBEAT = 13  # RFC 5847 §5.1
+MAX_RTR_SOLICITATIONS = 3  # RFC 4861 §10
+HOST_MIN_VALID_LIFETIME = 2 * 3600  # RFC 4862 §5.5.3 e: the "two hours" rule
 
 # Router Advertisement lifetimes (RFC 4861 §6.2.1 AdvValidLifetime / AdvPreferredLifetime defaults).
 ADV_VALID_LIFETIME = 30 * 24 * 3600
@@ -55,6 +65,14 @@ class Timers:
     # RFC 5213 §6.9.4: first PBU retransmission; doubles up to max_bindack_timeout.
     initial_bindack_timeout: float = 1.0
     max_bindack_timeout: float = 32.0
+    # RFC 5213 §5.5, §9.1: a PBU whose Timestamp is this much older than the anchor's clock is refused (156).
+    timestamp_validity_window: float = 0.3
+    # A binding is refreshed (HI 5) when this share of its lifetime has run (the RFCs only say "before it expires").
+    refresh_fraction: float = 0.9
+    # RFC 4861 §10 RTR_SOLICITATION_INTERVAL: the host repeats its RS while no RA came.
+    rtr_solicitation_interval: float = 4.0
+    # RFC 7559 §2 MAX_RTR_SOLICITATION_INTERVAL: after MAX_RTR_SOLICITATIONS the RSs back off up to this interval.
+    max_rtr_solicitation_interval: float = 3600.0
     # RFC 6275 §13: first-registration BU retransmission (client-based mode).
     initial_bindack_timeout_first_reg: float = 1.5
     # Lifetime requested in PBU/BU; the formats' example uses 3600 s. RFC 5213 carries it in 4 s units.

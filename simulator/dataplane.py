@@ -9,15 +9,17 @@ centralized-pmipv6 use, and client-dmm falls back to.
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from .bindings import Binding, State
-from .clock import Handler
+from .clock import Handler, Scheduler
 from .nodes import Flow, Mar, MobileNode, Segment
 
 if TYPE_CHECKING:
     from .constants import Timers
     from .designs import Design
+    from .faults import Faults
     from .topology import Topology
 
 US = 1_000_000
@@ -34,10 +36,14 @@ class DataPlane:
     topology: Topology
     routers: dict[str, Mar]
     design: Design
+    faults: Faults
     _msg_id: int
     _seq: int
     _watching: bool
     _at: Callable[[int, Handler, Any], None]
+    clock: Scheduler
+    _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
+    _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
 
     if TYPE_CHECKING:
 
@@ -85,35 +91,43 @@ class DataPlane:
             delay = self.topology.delay_us[src][dst]
         self._msg_id += 1
         now = self.now_us
+        verdict = self.faults.verdict("DATA", src, dst) if self.faults.active else None
         if self._watching:
             up = direction == "up"
-            self._emit(
-                {
-                    "id": self._msg_id,
-                    "t": now / US,
-                    "arrive": (now + delay) / US,
-                    "kind": "DATA",
-                    "src": src,
-                    "dst": dst,
-                    "flow": flow.id,
-                    "mn": flow.mn,
-                    "direction": direction,
-                    "encapsulated": encapsulated,
-                    "inner_src": flow.mn_address if up else flow.cn_address,
-                    "inner_dst": flow.cn_address if up else flow.mn_address,
-                    "prefix": flow.prefix,
-                    "packet": flow.packets,
-                    "size": self.timers.data_size,
-                }
-            )
+            event = {
+                "id": self._msg_id,
+                "t": now / US,
+                "arrive": (now + delay) / US,
+                "kind": "DATA",
+                "src": src,
+                "dst": dst,
+                "flow": flow.id,
+                "mn": flow.mn,
+                "direction": direction,
+                "encapsulated": encapsulated,
+                "inner_src": flow.mn_address if up else flow.cn_address,
+                "inner_dst": flow.cn_address if up else flow.mn_address,
+                "prefix": flow.prefix,
+                "packet": flow.packets,
+                "size": self.timers.data_size,
+            }
+            if verdict is not None:  # formats.md "Faults": lost in the network
+                event.update(arrive=None, lost="fault", fault=verdict[0], lost_reason=verdict[1])
+            self._emit(event)
         else:
             self._seq += 1  # unobserved, but still a visible step
-        if dst == flow.cn:
+        if dst == flow.cn or verdict is not None:
             return  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
-        self._at(now + delay, self.on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
+        clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
+        clock.counter += 1
+        segment = (self._msg_id, src, dst, direction, encapsulated, flow)
+        heappush(clock.queue, (now + delay, clock.counter, self.on_data, segment))
 
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
+        if self.faults.failed and dst in self.faults.failed:
+            self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, lost="fault")
+            return
         if dst == flow.mn:
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
@@ -127,25 +141,26 @@ class DataPlane:
                 self._data(dst, flow.cn, flow, "up", False)
                 return
         if direction == "down":
-            self.design.forward_down(mar, flow.node, flow, segment)
+            self._forward_down(mar, flow.node, flow, segment)
         else:
-            self.design.forward_up(mar, flow.node, flow, segment)
+            self._forward_up(mar, flow.node, flow, segment)
 
-    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool) -> None:
+    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool, lost: str | None = None) -> None:
         flow = segment[5]
-        self._emit(
-            {
-                "t": self.now_us / US,
-                "kind": "drop",
-                "node": node,
-                "msg": segment[0],
-                "msg_kind": "DATA",
-                "flow": flow.id,
-                "mn": flow.mn,
-                "reason": reason,
-                "in_flight": in_flight,
-            }
-        )
+        event = {
+            "t": self.now_us / US,
+            "kind": "drop",
+            "node": node,
+            "msg": segment[0],
+            "msg_kind": "DATA",
+            "flow": flow.id,
+            "mn": flow.mn,
+            "reason": reason,
+            "in_flight": in_flight,
+        }
+        if lost is not None:  # its destination had failed (formats.md "Faults")
+            event.update(lost=lost, fault="fail")
+        self._emit(event)
 
     def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:
         if flow is not None and mn.attached[flow.interface] == mar.id:
@@ -198,9 +213,13 @@ class DataPlane:
         iface = self._deliver_iface(mar, mn, flow)
         lookup = (mn.id, hnp, flow.id)
         settled = (mn.id, iface) in mar.local and (mn.id, iface) not in mar.pending_ra  # its own RS was answered
-        if entry is None and settled and flow.interface == iface and lookup not in mar.flow_lookups:
-            # Figure 6: a flow may have moved to this interface: look its prefix up in the DB.
-            mar.flow_lookups.add(lookup)
+        asked = mar.flow_lookups.get(lookup)
+        unanswered = asked is not None and self.now_us - asked >= round(self.timers.max_bindack_timeout * US)
+        if entry is None and settled and flow.interface == iface and (asked is None or unanswered):
+            # Figure 6: a flow may have moved to this interface: look its prefix up in the DB. The same lookup brings
+            # back a registration that was lost for good (docs/engine.md "Faults and timers"); a lookup without an
+            # answer is asked again MAX_BINDACK_TIMEOUT later.
+            mar.flow_lookups[lookup] = self.now_us
             self._send(
                 "DB_QUERY",
                 mar.id,

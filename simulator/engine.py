@@ -45,12 +45,13 @@ from typing import Any
 
 from . import commands, snapshots
 from . import constants as C
-from .bindings import Binding, State
+from .bindings import Binding, BulEntry, State
 from .clock import Item, Scheduler
 from .commands import CommandError as CommandError  # re-exported
 from .constants import Timers, timers_from_scenario
 from .dataplane import DataPlane
 from .designs import Design, design_for
+from .faults import Faults, Recovery
 from .limits import DEFAULT_BUDGET, MAX_SEED, Budget, TooMuchWork
 from .nodes import Flow, Mar, MobileNode
 from .scenario import DEFAULT_LMA, Problem, ScenarioError, load_scenario
@@ -111,6 +112,9 @@ class Simulation(DataPlane):
         self.db: dict[str, dict[str, dict[str, str]]] = {}
         self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
         self.prefix_flows: dict[str, set[tuple[str, str]]] = {}  # hnp -> active (mn, flow)
+        self.faults = Faults(self.random)  # drop rules, loss rates, failed nodes (simulator/faults.py)
+        self.recovery = Recovery(self)  # what a failure and a restart do (RFC 5847 heartbeats)
+        self.valid_until: dict[tuple[str, str, str], int] = {}  # (mn, interface, prefix) -> end of its valid lifetime
         self.now_us = 0
         self.steps = 0  # scheduled items processed so far
         # For step_back: ``steps`` right after the visible thing before the latest one (``visible_before``), and
@@ -127,6 +131,9 @@ class Simulation(DataPlane):
         self._watching = record  # does anyone keep or collect events? (if not, the hot path skips building them)
         self.events: list[dict[str, Any]] = []
         self._arrival: dict[str, Callable[[Any], None]] = self.design.handlers()
+        # The design's data path, bound once: the hot path calls these for every packet.
+        self._send_data_up, self._forward_down, self._forward_up = self.design.data_path()
+        self._arrival["HEARTBEAT"] = self.recovery.on_heartbeat
         for step in scenario["script"]:
             self._at(round(step["at"] * US), self._script_action, step)
 
@@ -320,9 +327,35 @@ class Simulation(DataPlane):
         now = self.now_us
         msg = {"id": self._msg_id, "t": now / US, "arrive": (now + delay_us) / US, "kind": kind, "src": src, "dst": dst}
         msg.update(fields)
+        verdict = self.faults.verdict(kind, src, dst) if self.faults.active else None
+        if verdict is not None:  # formats.md "Faults": lost in the network, in the trace with arrive null
+            msg.update(arrive=None, lost="fault", fault=verdict[0], lost_reason=verdict[1])
+            self._emit(msg)
+            return msg
         self._emit(msg)
-        self._at(now + delay_us, self._arrival[kind], msg)
+        self._at(now + delay_us, self._arrive, msg)
         return msg
+
+    def _arrive(self, msg: dict[str, Any]) -> None:
+        """A message reaches ``dst``, unless ``dst`` failed while it was on its way."""
+        if self.faults.failed and msg["dst"] in self.faults.failed:
+            self._emit(
+                {
+                    "t": self.now_us / US,
+                    "kind": "drop",
+                    "node": msg["dst"],
+                    "msg": msg["id"],
+                    "msg_kind": msg["kind"],
+                    "flow": msg.get("flow"),
+                    "mn": msg.get("mn"),
+                    "reason": f"{msg['dst']} has failed",
+                    "in_flight": True,
+                    "lost": "fault",
+                    "fault": "fail",
+                }
+            )
+            return
+        self._arrival[msg["kind"]](msg)
 
     def _drop(self, node: str, msg: dict[str, Any], reason: str, in_flight: bool) -> None:
         self._emit(
@@ -343,7 +376,7 @@ class Simulation(DataPlane):
 
     def _script_action(self, step: dict[str, Any]) -> None:
         try:
-            checked = self._check_command(step)
+            checked = commands.check(self, step, self.mode, shape_checked=True)  # load_scenario checked its shape
         except CommandError as exc:  # validation makes this rare (e.g. a user command changed the picture)
             self._state(
                 "action_rejected", step.get("mn", ""), action=step.get("action"), field=exc.field, message=exc.message
@@ -373,9 +406,28 @@ class Simulation(DataPlane):
     def flow_count(self, mn: str) -> int:
         return len(self.mns[mn].flows)
 
+    def role_of(self, node: str) -> str | None:
+        return snapshots.node_roles(self).get(node)
+
+    def has_failed(self, node: str) -> bool:
+        return node in self.faults.failed
+
     def _do_action(self, step: dict[str, Any], source: str) -> None:
-        self._emit({"t": self.now_us / US, "kind": "action", "node": step["mn"], "source": source, **step})
         action = step["action"]
+        if "mn" not in step:  # a fault (simulator/faults.py): the command's `kind` shows as `msg_kind`
+            where = step.get("node") or step.get("src") or step.get("dst")  # None: a drop anywhere in the network
+            shown = {("msg_kind" if k == "kind" else k): v for k, v in step.items()}
+            self._emit({"t": self.now_us / US, "kind": "action", "node": where, "source": source, **shown})
+            if action == "drop":
+                self.faults.add_drop(step["kind"], step.get("src"), step.get("dst"), step["count"])
+            elif action == "loss":
+                self.faults.set_loss(step["node"], step["rate"])
+            elif action == "fail":
+                self.recovery.fail(step["node"])
+            else:
+                self.recovery.recover(step["node"])
+            return
+        self._emit({"t": self.now_us / US, "kind": "action", "node": step["mn"], "source": source, **step})
         mn = self.mns[step["mn"]]
         if action == "attach":
             self._l2_attach(mn, step["interface"], step["mar"])
@@ -405,12 +457,21 @@ class Simulation(DataPlane):
         mn.link_confirmed[iface] = False  # RFC 4862 §5.5 / DNA: new flows wait for this link's RA
         mar.attached[(mn.id, iface)] = self.now_us
         self._state("l2_attach", mar_id, mn=mn.id, interface=iface)
-        self._at(self.now_us + round(self.timers.rs_delay * US), self._send_rs, (mn, iface, mar_id))
+        self._at(self.now_us + round(self.timers.rs_delay * US), self._send_rs, (mn, iface, mar_id, self.now_us, 1))
 
-    def _send_rs(self, arg: tuple[MobileNode, str, str]) -> None:
-        mn, iface, mar_id = arg
-        if mn.attached[iface] == mar_id:
-            self._send("RS", mn.id, mar_id, {"mn": mn.id, "interface": iface})
+    def _send_rs(self, arg: tuple[MobileNode, str, str, int, int]) -> None:
+        """RFC 4861 §6.3.7: an RS, repeated RTR_SOLICITATION_INTERVAL later while no RA came; after
+        MAX_RTR_SOLICITATIONS the interval doubles up to MAX_RTR_SOLICITATION_INTERVAL (RFC 7559 §2), so a lost RS
+        or RA never strands the MN."""
+        mn, iface, mar_id, attached_at, attempt = arg
+        if mn.attached[iface] != mar_id or self.mars[mar_id].attached.get((mn.id, iface)) != attached_at:
+            return
+        if attempt > 1 and mn.link_confirmed.get(iface):
+            return
+        self._send("RS", mn.id, mar_id, {"mn": mn.id, "interface": iface})
+        doublings = max(0, attempt - C.MAX_RTR_SOLICITATIONS + 1)
+        interval = min(self.timers.rtr_solicitation_interval * 2**doublings, self.timers.max_rtr_solicitation_interval)
+        self._at(self.now_us + round(interval * US), self._send_rs, (mn, iface, mar_id, attached_at, attempt + 1))
 
     def _l2_detach(self, mn: MobileNode, iface: str, leaving: bool) -> None:
         """The MN leaves the MAR's link: for good (``leaving``, a ``detach``) or as the first half of a ``move``."""
@@ -419,25 +480,47 @@ class Simulation(DataPlane):
         mn.attached[iface] = None
         del mar.attached[(mn.id, iface)]
         mar.pending_ra.pop((mn.id, iface), None)
+        unanswered = mar.db_lookup.pop((mn.id, iface), None) is not None
         self._state("l2_detach", mar.id, mn=mn.id, interface=iface)
+        if mar.id in self.faults.failed:
+            return  # a failed MAR notices nothing; it tidies up when it recovers
         self.design.mn_left(mar, mn, iface, leaving)
+        hnp = mar.local.get((mn.id, iface))
+        if unanswered and hnp in mar.own:  # the lookup that wrote its new prefix was never answered: write it now
+            entries = [{"hnp": hnp, "anchor": mar.id, "interface": iface}]
+            self._send("DB_UPDATE", mar.id, self.db_id, {"mn": mn.id, "op": "add", "entries": entries})
 
     # -- prefixes and the session DB -------------------------------------------------------------------------
 
-    def _allocate_prefix(self, node_id: str, pool: ipaddress.IPv6Network, index: int, mn: str, iface: str) -> str:
-        base = int(pool.network_address) + (index << (128 - C.HNP_LENGTH))
+    def allocate_prefix(self, mar: Mar, mn: str, iface: str, *, local: bool = True) -> str:
+        """The next /64 of ``mar``'s pool for the MN's interface: ``mar`` anchors it (and, ``local``, it is the MAR's
+        own prefix for that interface, advertised as preferred). The one place a prefix is given out."""
+        base = int(mar.pool.network_address) + (mar.next_subnet << (128 - C.HNP_LENGTH))
         hnp = f"{ipaddress.IPv6Address(base)}/{C.HNP_LENGTH}"
-        self.prefix_anchor[hnp] = node_id
+        mar.next_subnet += 1
+        self.prefix_anchor[hnp] = mar.id
         self.prefix_flows.setdefault(hnp, set())
-        self._state("hnp_allocated", node_id, mn=mn, interface=iface, hnp=hnp)
+        self._state("hnp_allocated", mar.id, mn=mn, interface=iface, hnp=hnp)
+        mar.own[hnp] = (mn, iface)
+        if local:
+            mar.local[(mn, iface)] = hnp
         return hnp
 
-    def release_prefix_at(self, mar: Mar, mn: str, hnp: str) -> None:
-        """The anchor gives a prefix up (REQ2): the DB forgets it, the prefix is never advertised again."""
-        _, iface = mar.own.pop(hnp)
+    def give_back_prefix(self, mar: Mar, hnp: str) -> tuple[str, str]:
+        """``mar`` no longer anchors ``hnp`` (REQ2); returns the (mn, interface) it was for. The one place a prefix
+        is taken back (what else goes with it, the DB entry or the binding, is the caller's design)."""
+        mn, iface = mar.own.pop(hnp)
         if mar.local.get((mn, iface)) == hnp:
             del mar.local[(mn, iface)]
         self._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
+        return mn, iface
+
+    def release_prefix_at(self, mar: Mar, mn: str, hnp: str) -> None:
+        """The anchor gives a prefix up (REQ2): the DB forgets it, the prefix is never advertised again. A failed
+        anchor does it when it recovers."""
+        if mar.id in self.faults.failed:
+            return
+        _, iface = self.give_back_prefix(mar, hnp)
         for key, binding in sorted(mar.bc.items(), key=lambda kb: _key_order(kb[0])):
             if key[0] == mn and key[1] == hnp and binding.state == State.ACTIVE:
                 self._delete_binding(mar, binding, "prefix released")  # a released prefix keeps no live binding
@@ -452,6 +535,8 @@ class Simulation(DataPlane):
         entries = self.db.setdefault(msg["mn"], {})
         for entry in msg["entries"]:
             if msg["op"] == "add":
+                if entries.get(entry["hnp"]) == entry:
+                    continue  # written back again: nothing changes
                 entries[entry["hnp"]] = dict(entry)
                 self._state(
                     "db_entry_added",
@@ -478,6 +563,8 @@ class Simulation(DataPlane):
         prefix asked for)."""
         if msg["entries"]:
             self.on_db_update({**msg, "op": "add"})
+        if self.recovery.hold_lookup(msg):
+            return  # just restarted: answered once the MARs have written their prefixes back
         entries = self.db.get(msg["mn"], {})
         if msg.get("hnp"):
             found = [dict(entries[msg["hnp"]])] if msg["hnp"] in entries else []
@@ -510,33 +597,71 @@ class Simulation(DataPlane):
         }
 
     def _register(
-        self, anchor: Mar, mn_id: str, hnp: str, flow: str | None, serving: str, lifetime: float, seq: int
+        self,
+        anchor: Mar,
+        mn_id: str,
+        hnp: str,
+        flow: str | None,
+        serving: str,
+        lifetime: float,
+        seq: int,
+        timestamp: float | None = None,
     ) -> None:
-        """RFC 5213 §5.3.2 (new binding) and §5.3.4 (handoff: the prefix route moves to the new tunnel)."""
+        """RFC 5213 §5.3.2 (new binding) and §5.3.4 (handoff: the prefix route moves to the new tunnel); the entry
+        lives ``lifetime`` seconds unless refreshed (§5.3.3)."""
         binding = anchor.bc.lookup(mn_id, hnp, flow)
+        stamp = self.now if timestamp is None else timestamp
+        expires = self.now_us + round(lifetime * US)
         if binding is None:
-            anchor.bc.create(mn_id, hnp, flow, serving, lifetime, seq)
+            binding = anchor.bc.create(mn_id, hnp, flow, serving, lifetime, seq, stamp, expires)
             self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
             self._tunnel_ref(anchor.id, serving, +1, hnp)
-            return
-        old = anchor.bc.update(binding, serving, lifetime, seq)
-        self._state(
-            "binding_updated", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime, previous=old
-        )
-        if old != serving:
-            self._tunnel_ref(anchor.id, serving, +1, hnp)
-            self._tunnel_ref(anchor.id, old, -1, hnp)
+        else:
+            old = anchor.bc.update(binding, serving, lifetime, seq, stamp, expires)
+            self._state(
+                "binding_updated",
+                anchor.id,
+                mn=mn_id,
+                hnp=hnp,
+                flow=flow,
+                serving=serving,
+                lifetime=lifetime,
+                previous=old,
+            )
+            if old != serving:
+                self._tunnel_ref(anchor.id, serving, +1, hnp)
+                self._tunnel_ref(anchor.id, old, -1, hnp)
+        self._at(expires, self._binding_expiry, (anchor, binding, binding.version))
 
-    def _deregister(self, anchor: Mar, mn_id: str, hnp: str, flow: str | None) -> None:
+    def _binding_expiry(self, arg: tuple[Mar, Binding, int]) -> None:
+        """RFC 5213 §5.3.3: nobody refreshed the binding in its lifetime: it goes, and its tunnel with it."""
+        anchor, binding, version = arg
+        if binding.version == version and anchor.bc.lookup(binding.mn, binding.hnp, binding.flow) is binding:
+            self._delete_binding(anchor, binding, "lifetime expired")
+
+    def _deregister(
+        self,
+        anchor: Mar,
+        mn_id: str,
+        hnp: str,
+        flow: str | None,
+        seq: int | None = None,
+        timestamp: float | None = None,
+    ) -> None:
         """RFC 5213 §5.3.5: keep the entry MinDelayBeforeBCEDelete, then delete it; REQ2 releases the prefix."""
         binding = anchor.bc.lookup(mn_id, hnp, flow)
         if binding is None or binding.state != State.ACTIVE:
             return
-        anchor.bc.deregister(binding)
+        delay = round(self.timers.min_delay_before_bce_delete * US)
+        anchor.bc.deregister(
+            binding,
+            binding.sequence if seq is None else seq,
+            binding.timestamp if timestamp is None else timestamp,
+            self.now_us + delay,
+        )
         self._state(
             "binding_deregistering", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=binding.serving, lifetime=0
         )
-        delay = round(self.timers.min_delay_before_bce_delete * US)
         self._at(self.now_us + delay, self._bce_delete_timer, (anchor, binding, binding.version))
         if flow is None and hnp in anchor.own and not self.prefix_flows.get(hnp):
             self.design.release_prefix(anchor, mn_id, hnp)
@@ -549,6 +674,7 @@ class Simulation(DataPlane):
 
     def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None:
         anchor.bc.delete(binding, event)
+        reason = {"reason": event} if event in ("lifetime expired", "node failed") else {}
         self._state(
             "binding_deleted",
             anchor.id,
@@ -557,8 +683,187 @@ class Simulation(DataPlane):
             flow=binding.flow,
             serving=binding.serving,
             lifetime=0,
+            **reason,
         )
         self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
+
+    # -- retransmission, refresh and ordering (docs/engine.md "Faults and timers") ----------------------------------
+
+    def _initial_us(self) -> int:
+        return round(self.timers.initial_bindack_timeout * US)
+
+    def ordering_status(self, anchor: Mar, mn_id: str, hnps: list[str], flow: str | None, timestamp: float) -> int:
+        """RFC 5213 §5.5 (Timestamp option; every clock in the simulation agrees): a PBU older than
+        TimestampValidityWindow on arrival is refused with 156; one older than the PBU last accepted for the binding
+        with 157. This is what keeps the older of two racing registrations from moving the binding back."""
+        if self.now - timestamp > self.timers.timestamp_validity_window + 1e-9:
+            return C.STATUS_TIMESTAMP_MISMATCH
+        for hnp in hnps:
+            binding = anchor.bc.lookup(mn_id, hnp, flow)
+            if binding is not None and timestamp < binding.timestamp:
+                return C.STATUS_TIMESTAMP_LOWER_THAN_PREV_ACCEPTED
+        return C.STATUS_ACCEPTED
+
+    def flow_fields(self, mn_id: str, flow_id: str, action: int) -> dict[str, Any]:
+        """RFC 6089 Flow Identification (type 45) with an RFC 6088 IPv6 binary traffic selector: on the wire a
+        per-flow PBU moves this flow, not the whole prefix. The FID is the flow's number at its MN (1, 2, ... in the
+        order the flows first started), stable for the flow. The selector matches what the anchor redirects: the
+        flow's packets towards the MN (CN -> MN address)."""
+        flows = self.mns[mn_id].flows
+        fid = 1 + list(flows).index(flow_id)
+        flow = flows[flow_id]
+        selector = {
+            "ts_format": C.TS_FORMAT_IPV6,
+            "source_address": flow.cn_address,
+            "destination_address": flow.mn_address,
+            "next_header": 17,
+        }
+        # FID-PRI must be unique per MN among its flow bindings (RFC 6089 §4.1): the FID itself.
+        return {"flow_id": fid, "flow_priority": fid, "flow_action": action, "traffic_selector": selector}
+
+    def transmit_pbu(
+        self, mar: Mar, entries: list[BulEntry], hi: int, lifetime: float, attempt: int, timeout_us: int, action: int
+    ) -> None:
+        """Send (or send again) the PBU for these entries, all to one anchor. Each transmission has a new sequence
+        number and Timestamp (RFC 6275 §11.8, RFC 5213 §5.5); without a PBA it goes again after ``timeout_us``,
+        doubled each time up to MAX_BINDACK_TIMEOUT (RFC 5213 §6.9.4)."""
+        first = entries[0]
+        seq = self._next_sequence(mar, first.mn)
+        for entry in entries:
+            entry.sequence, entry.attempt, entry.sent_us = seq, attempt, self.now_us
+        hnps = [e.hnp for e in entries]
+        fields = self._pbu_fields(first.mn, hnps, lifetime, seq, hi)
+        fields["attempt"] = attempt
+        if first.flow is not None:
+            fields["flow"] = first.flow
+            fields.update(self.flow_fields(first.mn, first.flow, action))
+        if self.design.pbu_names_interface:
+            fields["interface"] = first.interface
+        if first.state == State.ACTIVE and (lifetime > 0 or attempt > 1):  # the table shows the new sequence number
+            self._state(
+                "bul_refreshing",
+                mar.id,
+                mn=first.mn,
+                hnps=hnps,
+                anchor=first.anchor,
+                flow=first.flow,
+                sequence=seq,
+                attempt=attempt,
+                lifetime=lifetime,
+            )
+        self._send("PBU", mar.id, first.anchor, fields)
+        keys = [(e.mn, e.hnp, e.flow) for e in entries]
+        self._at(
+            self.now_us + timeout_us, self._pbu_timeout, (mar, keys, seq, hi, lifetime, attempt, timeout_us, action)
+        )
+
+    def _pbu_timeout(self, arg: tuple[Mar, list[tuple[str, str, str | None]], int, int, float, int, int, int]) -> None:
+        mar, keys, seq, hi, lifetime, attempt, timeout_us, action = arg
+        entries = [
+            e
+            for e in (mar.bul.lookup(*k) for k in keys)
+            if e is not None and e.sequence == seq and (e.state == State.PENDING or e.refreshing or lifetime == 0)
+        ]
+        if not entries:
+            return  # answered, superseded, or the MN left
+        max_us = round(self.timers.max_bindack_timeout * US)
+        if timeout_us >= max_us:
+            self.give_up(mar, entries, lifetime)
+            return
+        self.transmit_pbu(mar, entries, hi, lifetime, attempt + 1, min(2 * timeout_us, max_us), action)
+
+    def give_up(self, mar: Mar, entries: list[BulEntry], lifetime: float) -> None:
+        """No PBA after MAX_BINDACK_TIMEOUT (RFC 5213 §6.9.4, RFC 6275 §11.8): the MAR forgets the binding and stops
+        advertising the prefix (§6.9.2: only an accepted prefix is advertised). The MN sees the prefix leave its RA."""
+        first = entries[0]
+        withdrawn = set()
+        for entry in entries:
+            mar.bul.remove(entry, "gave up")
+            if entry.state == State.ACTIVE:
+                withdrawn.add(entry.interface)
+                self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+        self._state(
+            "registration_gave_up",
+            mar.id,
+            mn=first.mn,
+            hnps=[e.hnp for e in entries],
+            anchor=first.anchor,
+            flow=first.flow,
+            lifetime=lifetime,
+            attempts=first.attempt,
+        )
+        for iface in sorted(withdrawn):
+            if first.flow is None and (first.mn, iface) in mar.attached and (first.mn, iface) not in mar.pending_ra:
+                self.design.send_ra(mar, first.mn, iface)
+
+    def refresh(self, mar: Mar, entries: list[BulEntry], hi: int) -> None:
+        """Re-register ACTIVE entries before their lifetime runs out (HI 5, RFC 5213 §6.9.1.1 "handoff state not
+        changed"), or after the anchor restarted (RFC 5847 §3). The entries stay ACTIVE meanwhile."""
+        for entry in entries:
+            entry.refreshing = True
+        lifetime = self.timers.binding_lifetime
+        self.transmit_pbu(mar, entries, hi, lifetime, 1, self._initial_us(), C.FLOW_ACTION_REFRESH)
+
+    def schedule_refresh(self, mar: Mar, entry: BulEntry, lifetime: float) -> None:
+        """The PBA granted ``lifetime``: the entry runs out then (counted from the PBU's sending) and is refreshed
+        when ``refresh_fraction`` of it has run."""
+        entry.lifetime = lifetime
+        entry.expires_us = entry.sent_us + round(lifetime * US)
+        refresh_at = entry.sent_us + round(lifetime * self.timers.refresh_fraction * US)
+        self._at(refresh_at, self._bul_refresh_timer, (mar, entry, entry.expires_us))
+
+    def _bul_refresh_timer(self, arg: tuple[Mar, BulEntry, int]) -> None:
+        mar, entry, expires_us = arg
+        if mar.bul.lookup(entry.mn, entry.hnp, entry.flow) is not entry or entry.expires_us != expires_us:
+            return
+        if entry.state != State.ACTIVE or entry.refreshing:
+            return
+        together = sorted(
+            (
+                e
+                for e in mar.bul.values()
+                if e.mn == entry.mn
+                and e.anchor == entry.anchor
+                and e.flow == entry.flow
+                and e.interface == entry.interface
+                and e.state == State.ACTIVE
+                and not e.refreshing
+                and e.expires_us == expires_us
+            ),
+            key=lambda e: e.hnp,
+        )
+        self.refresh(mar, together, C.HI_NOT_CHANGED)
+
+    def pba_for_entry(self, mar: Mar, entry: BulEntry, msg: dict[str, Any]) -> str:
+        """A PBA answering ``entry``'s outstanding PBU (same sequence number): what it did to the entry, one of
+        "retry" (156: the next transmission carries a fresh Timestamp), "removed" (a de-registration accepted, or a
+        rejection: 153, 157 say a newer registration is in force, so the MAR forgets it and does not retry),
+        "added" (the registration is in force), "refreshed"."""
+        if msg["status"] == C.STATUS_TIMESTAMP_MISMATCH:
+            return "retry"
+        if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
+            accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
+            mar.bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
+            if entry.state == State.ACTIVE:
+                self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+            return "removed"
+        self.schedule_refresh(mar, entry, msg["lifetime"])
+        if entry.state != State.ACTIVE:
+            mar.bul.confirm(entry)
+            self._state("bul_added", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+            return "added"
+        entry.refreshing = False
+        self._state(
+            "bul_refreshed",
+            mar.id,
+            mn=entry.mn,
+            hnp=entry.hnp,
+            anchor=entry.anchor,
+            flow=entry.flow,
+            lifetime=entry.lifetime,
+            sequence=entry.sequence,
+        )
+        return "refreshed"
 
     def _tunnel_ref(self, a: str, b: str, delta: int, hnp: str) -> None:
         """Called after a binding between a and b appeared (+1) or went (-1): a tunnel exists while any binding uses it
@@ -609,16 +914,59 @@ class Simulation(DataPlane):
         if mn.attached[iface] != msg["src"]:
             self._drop(mn.id, msg, "the MN left the link before the RA arrived", in_flight=True)
             return
-        # RFC 4862 §5.5.3: the MN updates its prefixes; one no longer given is dropped (documented simplification).
-        mn.prefixes[iface] = [
-            {**p, "anchor": self.prefix_anchor.get(p["prefix"]), "deprecated": p["preferred_lifetime"] == 0}
-            for p in msg["prefixes"]
+        # RFC 4862 §5.5.3: the MN updates its prefixes; one no longer given is dropped (documented simplification),
+        # unless an active flow still uses it: then it stays, deprecated, for what remains of its valid lifetime.
+        advertised = {p["prefix"] for p in msg["prefixes"]}
+        in_use = {f.prefix for f in mn.flows.values() if f.active and f.interface == iface}
+        kept = [
+            {
+                **p,
+                "preferred_lifetime": 0,
+                "valid_lifetime": self.host_valid_lifetime(mn.id, iface, p["prefix"], 0),
+                "deprecated": True,
+            }
+            for p in mn.prefixes[iface]
+            if p["prefix"] not in advertised and p["prefix"] in in_use
         ]
+        mn.prefixes[iface] = [
+            {
+                **p,
+                "valid_lifetime": self.host_valid_lifetime(mn.id, iface, p["prefix"], p["valid_lifetime"]),
+                "anchor": self.prefix_anchor.get(p["prefix"]),
+                "deprecated": p["preferred_lifetime"] == 0,
+            }
+            for p in msg["prefixes"]
+        ] + [p for p in kept if p["valid_lifetime"] > 0]
+        self.forget_valid_lifetimes(mn.id, iface, mn.prefixes[iface])
         mn.link_confirmed[iface] = True
         self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=mn.prefixes[iface])
         for flow in sorted(mn.flows.values(), key=lambda f: f.id):
             if flow.active and flow.prefix is None and flow.interface == iface:
                 self._bind_flow_prefix(mn, flow)
+
+    def host_valid_lifetime(self, mn_id: str, iface: str, prefix: str, advertised: int) -> int:
+        """RFC 4862 §5.5.3 e: the host takes an advertised valid lifetime if it exceeds two hours or what remains;
+        else it keeps what remains when that is two hours or less, and cuts it to two hours otherwise. So an RA
+        deprecating a prefix cannot make the host drop the addresses its flows use within the next two hours."""
+        key = (mn_id, iface, prefix)
+        until = self.valid_until.get(key)
+        if until is None:
+            valid = advertised
+        else:
+            remaining = max(0, until - self.now_us) // US
+            if advertised > C.HOST_MIN_VALID_LIFETIME or advertised > remaining:
+                valid = advertised
+            elif remaining <= C.HOST_MIN_VALID_LIFETIME:
+                valid = remaining
+            else:
+                valid = C.HOST_MIN_VALID_LIFETIME
+        self.valid_until[key] = self.now_us + valid * US
+        return valid
+
+    def forget_valid_lifetimes(self, mn_id: str, iface: str, kept: list[dict[str, Any]]) -> None:
+        prefixes = {p["prefix"] for p in kept}
+        for key in [k for k in self.valid_until if k[0] == mn_id and k[1] == iface and k[2] not in prefixes]:
+            del self.valid_until[key]
 
     # -- flows -----------------------------------------------------------------------------------------------------
 
@@ -691,8 +1039,10 @@ class Simulation(DataPlane):
         mn = self.mns[flow.mn]
         flow.packets += 1
         self._send_data_down(flow)
-        self.design.send_data_up(mn, flow)
-        self._at(self.now_us + self.interval_us, self._flow_tick, arg)
+        self._send_data_up(mn, flow)
+        clock = self.clock  # the hot path pushes inline (simulator/clock.py)
+        clock.counter += 1
+        heapq.heappush(clock.queue, (self.now_us + self.interval_us, clock.counter, self._flow_tick, arg))
 
     # -- snapshots and exports (simulator/snapshots.py) -------------------------------------------------------------
 

@@ -43,6 +43,8 @@ ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 COMMON_KEYS = ("seq", "t", "kind")
 MESSAGE_KEYS = ("id", "arrive", "src", "dst")  # besides COMMON_KEYS, on every message
+# On a message lost to a fault (formats.md "Faults"): lost "fault", which fault ("drop" | "loss" | "fail"), and why.
+LOST_KEYS = ("lost", "fault", "lost_reason")
 NODE_KEYS = ("node",)  # besides COMMON_KEYS, on every other event
 
 
@@ -67,12 +69,14 @@ class EventSpec:
         return self.category in (Category.TABLE, Category.ACTION) and self.kind != "action_rejected"
 
     def all_keys(self) -> frozenset[str]:
-        base = COMMON_KEYS + (MESSAGE_KEYS if self.is_message else NODE_KEYS)
+        base = COMMON_KEYS + (MESSAGE_KEYS + LOST_KEYS if self.is_message else NODE_KEYS)
         return frozenset(base + self.keys + self.optional)
 
 
 _M, _T, _A, _D = Category.MESSAGE, Category.TABLE, Category.ACTION, Category.DROP
 _PBX = ("mn", "mn_id", "hnps", "sequence", "lifetime", "flags", "handoff_indicator", "att", "timestamp")
+# RFC 6089 Flow Identification (a moved flow's PBU/PBA, Figure 6) with an RFC 6088 traffic selector.
+_FLOW_OPTION = ("flow_id", "flow_priority", "flow_action", "flow_status", "traffic_selector")
 _BINDING = ("mn", "hnp", "flow", "serving", "lifetime")
 _FLOW = ("mn", "flow", "cn", "interface", "prefix", "anchor")
 
@@ -86,7 +90,7 @@ EVENTS: dict[str, EventSpec] = {
             "DB_QUERY",
             _M,
             ("mn", "interface", "entries"),
-            ("hnp", "flow"),
+            ("hnp", "flow", "attempt"),
             meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)",
             designs=("network-dmm",),
         ),
@@ -109,7 +113,7 @@ EVENTS: dict[str, EventSpec] = {
             "PBU",
             _M,
             tuple(k for k in _PBX if k != "status"),
-            ("flow", "interface"),
+            ("flow", "interface", "attempt", *_FLOW_OPTION),
             meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)",
             designs=("network-dmm", "centralized-pmipv6"),
         ),
@@ -117,7 +121,7 @@ EVENTS: dict[str, EventSpec] = {
             "PBA",
             _M,
             (*_PBX, "status"),
-            ("flow", "interface"),
+            ("flow", "interface", *_FLOW_OPTION),
             meaning="proxy binding acknowledgement, anchor -> serving MAR (RFC 5213 §5.3)",
             designs=("network-dmm", "centralized-pmipv6"),
         ),
@@ -125,6 +129,7 @@ EVENTS: dict[str, EventSpec] = {
             "BU",
             _M,
             ("mn", "interface", "hnps", "lifetime", "sequence", "flags", "home_address", "care_of_address"),
+            ("attempt",),
             meaning="binding update, MN -> home agent (RFC 6275 §11.7.1)",
             designs=("client-dmm",),
         ),
@@ -141,12 +146,19 @@ EVENTS: dict[str, EventSpec] = {
             ("flow", "mn", "direction", "encapsulated", "inner_src", "inner_dst", "prefix", "packet", "size"),
             meaning="one hop of a data packet; encapsulated inside a tunnel",
         ),
-        # Actions.
+        EventSpec(
+            "HEARTBEAT",
+            _M,
+            ("restart_counter", "flags", "sequence"),
+            ("attempt",),
+            meaning="a node that restarted tells its peers (flags '' request, 'R' response; RFC 5847 §3, §5.1)",
+        ),
+        # Actions. A fault command has no mn; its `kind` travels as `msg_kind` (an event's own kind is "action").
         EventSpec(
             "action",
             _A,
-            ("action", "source", "mn"),
-            ("mar", "cn", "flow", "interface"),
+            ("action", "source"),
+            ("mn", "mar", "cn", "flow", "interface", "node", "src", "dst", "msg_kind", "count", "rate"),
             meaning="a script or user command was applied",
         ),
         EventSpec("action_rejected", _A, ("action", "field", "message"), meaning="a script step could not happen then"),
@@ -166,6 +178,7 @@ EVENTS: dict[str, EventSpec] = {
             "db_entry_removed",
             _T,
             ("mn", "hnp", "anchor", "interface"),
+            ("reason",),
             meaning="the session DB lost an entry",
             designs=("network-dmm",),
         ),
@@ -176,9 +189,37 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec(
             "binding_deregistering", _T, _BINDING, meaning="de-registered; deleted after MinDelayBeforeBCEDelete"
         ),
-        EventSpec("binding_deleted", _T, _BINDING, meaning="the anchor's binding cache lost an entry"),
+        EventSpec(
+            "binding_deleted",
+            _T,
+            _BINDING,
+            ("reason",),
+            meaning="the anchor's binding cache lost an entry (reason: lifetime expired, node failed)",
+        ),
         EventSpec("bul_added", _T, ("mn", "hnp", "anchor", "flow"), meaning="a binding update list entry is in force"),
-        EventSpec("bul_removed", _T, ("mn", "hnp", "anchor", "flow"), meaning="a binding update list entry went"),
+        EventSpec(
+            "bul_removed", _T, ("mn", "hnp", "anchor", "flow"), ("reason",), meaning="a binding update list entry went"
+        ),
+        EventSpec(
+            "bul_refreshing",
+            _T,
+            ("mn", "hnps", "anchor", "flow", "sequence", "attempt", "lifetime"),
+            meaning="an entry in force is re-registered (refresh, HI 5) or its PBU sent again: a new sequence number",
+        ),
+        EventSpec(
+            "bul_refreshed",
+            _T,
+            ("mn", "hnp", "anchor", "flow", "lifetime", "sequence"),
+            meaning="the refresh was accepted: the entry's lifetime starts again",
+        ),
+        EventSpec(
+            "registration_gave_up",
+            _T,
+            ("mn", "hnps", "anchor", "flow", "lifetime", "attempts"),
+            meaning="no PBA (or BA) by MAX_BINDACK_TIMEOUT: the entry goes, the prefix is not advertised",
+        ),
+        EventSpec("node_failed", _T, (), meaning="the node stops and loses its tables (a fault)"),
+        EventSpec("node_recovered", _T, ("restart_counter",), meaning="the node is back, with empty tables"),
         EventSpec("tunnel_up", _T, ("peer", "hnps"), meaning="a bidirectional tunnel between node and peer appears"),
         EventSpec("tunnel_down", _T, ("peer", "hnps"), meaning="the tunnel goes: no binding uses it"),
         EventSpec("prefixes_changed", _T, ("mn", "interface", "prefixes"), meaning="the MN processed an RA"),
@@ -193,7 +234,13 @@ EVENTS: dict[str, EventSpec] = {
             designs=("network-dmm",),
         ),
         # Loss.
-        EventSpec("drop", _D, ("msg", "msg_kind", "flow", "mn", "reason", "in_flight"), meaning="a packet was lost"),
+        EventSpec(
+            "drop",
+            _D,
+            ("msg", "msg_kind", "flow", "mn", "reason", "in_flight"),
+            ("lost", "fault"),
+            meaning="a packet was lost (lost 'fault': its destination had failed)",
+        ),
     )
 }
 

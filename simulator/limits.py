@@ -35,10 +35,15 @@ MAX_TIMER = 86_400.0  # any other timer, seconds
 # every ``flow_interval``, so 0 would loop at one instant.
 TIMER_RANGES: dict[str, tuple[float, float]] = {
     "min_delay_before_bce_delete": (0.0, MAX_TIMER),
-    "initial_bindack_timeout": (0.0, MAX_TIMER),
-    "max_bindack_timeout": (0.0, MAX_TIMER),
-    "initial_bindack_timeout_first_reg": (0.0, MAX_TIMER),
-    "binding_lifetime": (0.0, 262_140.0),  # RFC 5213 §8.1: 16 bits in 4 s units
+    # Retransmission and refresh timers are floored too: a zero timeout would repeat a message at one instant.
+    "initial_bindack_timeout": (0.01, MAX_TIMER),
+    "max_bindack_timeout": (0.01, MAX_TIMER),
+    "initial_bindack_timeout_first_reg": (0.01, MAX_TIMER),
+    "timestamp_validity_window": (0.0, MAX_TIMER),
+    "refresh_fraction": (0.1, 0.99),
+    "rtr_solicitation_interval": (0.01, MAX_TIMER),
+    "max_rtr_solicitation_interval": (0.01, MAX_TIMER),
+    "binding_lifetime": (1.0, 262_140.0),  # RFC 5213 §8.1: 16 bits in 4 s units; 0 would mean de-registration
     "l2_handover_delay": (0.0, 60.0),
     "rs_delay": (0.0, 60.0),
     "access_delay_ms": (0.0, MAX_DELAY_MS),

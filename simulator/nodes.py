@@ -29,7 +29,11 @@ class Mar:
     bul: BindingUpdateList = field(default_factory=BindingUpdateList)
     sequence: dict[str, int] = field(default_factory=dict)  # per MN, last PBU sequence sent
     pending_ra: dict[tuple[str, str], set[tuple[str, str | None]]] = field(default_factory=dict)
-    flow_lookups: set[tuple[str, str, str]] = field(default_factory=set)  # (mn, hnp, flow) asked of the DB (Figure 6)
+    # (mn, hnp, flow) asked of the DB (Figure 6) -> when; asked again MAX_BINDACK_TIMEOUT later if still unanswered
+    flow_lookups: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    db_lookup: dict[tuple[str, str], int] = field(
+        default_factory=dict
+    )  # (mn, interface) -> id of the DB_QUERY unanswered
 
 
 @dataclass(slots=True)

@@ -124,6 +124,13 @@ SCHEMA: dict[str, Any] = {
                     "cn": _ID,
                     "flow": _ID,
                     "interface": _ID,
+                    # faults (formats.md "Faults"): values checked by the command catalogue, paths and wording included
+                    "node": _ID,
+                    "src": _ID,
+                    "dst": _ID,
+                    "kind": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "rate": {"type": "number"},
                 },
             },
         },
@@ -329,6 +336,19 @@ class _ScriptState:
         self.attached: dict[tuple[str, str], str] = {}
         self.flows: dict[tuple[str, str], str] = {}  # (mn, flow) -> interface, active flows only
         self.used: dict[str, set[str]] = {}  # mn -> every flow id it started
+        net = data["network"]
+        self.roles = dict.fromkeys(self.mars, "mar") | dict.fromkeys(self.cns, "cn")
+        self.roles |= dict.fromkeys(self.interfaces, "mn")
+        self.roles[net["session_db"]["id"]] = "db"
+        if data.get("mode") == "centralized-pmipv6" or net.get("lma"):  # one file may run under every mode
+            self.roles[(net.get("lma") or DEFAULT_LMA)["id"]] = "lma"
+        self.failed: set[str] = set()  # nodes a `fail` step has failed and no `recover` has brought back yet
+
+    def role_of(self, node: str) -> str | None:
+        return self.roles.get(node)
+
+    def has_failed(self, node: str) -> bool:
+        return node in self.failed
 
     def interfaces_of(self, mn: str) -> list[str] | None:
         return self.interfaces.get(mn)
@@ -351,6 +371,12 @@ class _ScriptState:
             done = commands.check(self, step)
         except CommandError as exc:
             return exc.field, exc.message
+        if "mn" not in done:  # a fault (formats.md "Faults")
+            if done["action"] == "fail":
+                self.failed.add(done["node"])
+            elif done["action"] == "recover":
+                self.failed.discard(done["node"])
+            return None
         action, mn, iface = done["action"], done["mn"], done.get("interface", "")
         if action in ("attach", "move"):
             self.attached[(mn, iface)] = done["mar"]

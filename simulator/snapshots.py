@@ -14,6 +14,7 @@ from .nodes import Mar
 if TYPE_CHECKING:
     from .engine import Simulation
 
+US = 1_000_000
 TRACE_FORMAT = "dmmviz-trace/1"
 STATE_FORMAT = "dmmviz-state/1"
 
@@ -53,6 +54,8 @@ def state(sim: Simulation) -> dict[str, Any]:
         "session_db": session_db,
         "mars": mars,
         "mns": mns,
+        "failed": sorted(sim.faults.failed),
+        "faults": sim.faults.snapshot(),
     }
     sim.design.snapshot_extra(result)
     return result
@@ -67,7 +70,8 @@ def node_tables(sim: Simulation, mar: Mar) -> dict[str, Any]:
                 "hnp": b.hnp,
                 "flow": b.flow,
                 "serving": b.serving,
-                "lifetime": b.lifetime,
+                "lifetime": remaining(sim, b.expires_us, b.state == State.ACTIVE),
+                "expires": b.expires_us / US,
                 "sequence": b.sequence,
                 "state": b.state,
             }
@@ -80,7 +84,8 @@ def node_tables(sim: Simulation, mar: Mar) -> dict[str, Any]:
                 "hnp": e.hnp,
                 "flow": e.flow,
                 "anchor": e.anchor,
-                "lifetime": e.lifetime,
+                "lifetime": remaining(sim, e.expires_us, True),
+                "expires": e.expires_us / US,
                 "sequence": e.sequence,
             }
             for e in sorted(mar.bul.values(), key=lambda e: (e.mn, e.hnp, e.flow or ""))
@@ -90,6 +95,12 @@ def node_tables(sim: Simulation, mar: Mar) -> dict[str, Any]:
         "attached": [{"mn": mn, "interface": iface} for mn, iface in sorted(mar.attached)],
         "prefixes": [{"hnp": hnp, "mn": owner[0], "interface": owner[1]} for hnp, owner in sorted(mar.own.items())],
     }
+
+
+def remaining(sim: Simulation, expires_us: int, active: bool) -> float:
+    """Seconds of lifetime left now, 0 once de-registered: the tables count down (RFC 5213 §5.3.3); ``expires`` is
+    the absolute time, for a view that counts down between snapshots."""
+    return round(max(0, expires_us - sim.now_us) / US, 3) if active else 0
 
 
 def tunnels_of(sim: Simulation, node: str) -> list[str]:
@@ -107,8 +118,8 @@ def tunnels_of(sim: Simulation, node: str) -> list[str]:
 def trace(sim: Simulation) -> dict[str, Any]:
     """Everything emitted so far ("dmmviz-trace/1"); a message lost on the way has ``arrive`` null. Empty ``events``
     when the simulation keeps none (``record=False``)."""
-    lost = {e["msg"] for e in sim.events if e["kind"] == "drop" and e.get("in_flight")}
-    events = [{**e, "arrive": None} if e.get("id") in lost and "src" in e else e for e in sim.events]
+    lost = {e["msg"]: e for e in sim.events if e["kind"] == "drop" and e.get("in_flight")}
+    events = [lost_in_flight(e, lost[e["id"]]) if e.get("id") in lost and "src" in e else e for e in sim.events]
     return {
         "format": TRACE_FORMAT,
         "title": sim.scenario["title"],
@@ -118,6 +129,13 @@ def trace(sim: Simulation) -> dict[str, Any]:
         "nodes": node_roles(sim),
         "events": events,
     }
+
+
+def lost_in_flight(msg: dict[str, Any], drop: dict[str, Any]) -> dict[str, Any]:
+    """A message that never reached ``dst``: arrive null, and a fault's loss says so (formats.md "Faults")."""
+    if drop.get("lost") == "fault":
+        return {**msg, "arrive": None, "lost": "fault", "fault": drop["fault"], "lost_reason": drop["reason"]}
+    return {**msg, "arrive": None}
 
 
 def node_roles(sim: Simulation) -> dict[str, str]:

@@ -12,12 +12,15 @@ if TYPE_CHECKING:
     from ..engine import Simulation
 
 Handler = Callable[[Any], None]
+SendUp = Callable[[MobileNode, Flow], None]
+Forward = Callable[[Mar, MobileNode, Flow, Segment], None]
 
 
 class Design:
     """The decisions of one anchoring design. One instance per simulation (it may keep state of its own)."""
 
     name = ""
+    pbu_names_interface = False  # centralized-pmipv6: the PBU names the MN's interface (the LMA picks the HNP)
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
@@ -55,6 +58,11 @@ class Design:
     def binding_expired(self, anchor: Mar, binding: Binding) -> None:
         """MinDelayBeforeBCEDelete passed and the core deleted ``binding``."""
 
+    def data_path(self) -> tuple[SendUp, Forward, Forward]:
+        """(send_data_up, forward_down, forward_up), bound once by the core: by default the core's PMIP data path."""
+        sim = self.sim
+        return sim.send_data_up_native, sim.pmip_forward_down, sim.pmip_forward_up
+
     def send_data_up(self, mn: MobileNode, flow: Flow) -> None:
         """The MN sends the flow's next packet."""
         self.sim.send_data_up_native(mn, flow)
@@ -66,6 +74,10 @@ class Design:
     def forward_up(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
         """A packet from the MN reached the router ``mar`` and no fast path applied."""
         self.sim.pmip_forward_up(mar, mn, flow, segment)
+
+    def send_ra(self, mar: Mar, mn_id: str, iface: str) -> None:
+        """The access router's RA to the MN's interface (the core's: own prefix preferred, others deprecated)."""
+        self.sim.send_ra(mar, mn_id, iface)
 
     def snapshot_extra(self, state: dict[str, Any]) -> None:
         """Add what only this design keeps to the "dmmviz-state/1" snapshot."""

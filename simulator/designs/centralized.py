@@ -10,18 +10,21 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
-from ..bindings import Binding, BulEntry
+from ..bindings import Binding, BulEntry, State
 from ..nodes import Mar, MobileNode
 from .base import Design, Handler
 
 if TYPE_CHECKING:
     from ..engine import Simulation
 
+US = 1_000_000
+
 
 class CentralizedPmipv6(Design):
     """RFC 5213: the MARs act as MAGs, one LMA anchors every prefix."""
 
     name = "centralized-pmipv6"
+    pbu_names_interface = True
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
@@ -57,39 +60,64 @@ class CentralizedPmipv6(Design):
             return
         moved = self.came_from.pop((mn_id, iface), None) is not None
         hi = C.HI_BETWEEN_MAGS if moved else C.HI_NEW_INTERFACE
-        mag.pending_ra[(mn_id, iface)] = {(self.lma_id, None)}
+        waiting = mag.pending_ra[(mn_id, iface)] = {(self.lma_id, None)}
+        self.send_first_pbu((mag, mn_id, iface, hi, waiting, 1, sim._initial_us()))
+
+    def send_first_pbu(self, arg: tuple[Mar, str, str, int, set[tuple[str, str | None]], int, int]) -> None:
+        """No HNP yet: the PBU asks the LMA to assign one (or find the MN's; §5.3.2, §5.4.1). Sent again with
+        back-off while no PBA came (§6.9.4), each time with a new sequence number; the RA waits for it."""
+        sim = self.sim
+        mag, mn_id, iface, hi, waiting, attempt, timeout_us = arg
+        if mag.pending_ra.get((mn_id, iface)) is not waiting:
+            return  # answered, or the MN left
+        if attempt > 1 and timeout_us > round(sim.timers.max_bindack_timeout * US):
+            mag.pending_ra.pop((mn_id, iface), None)
+            sim._state(
+                "registration_gave_up",
+                mag.id,
+                mn=mn_id,
+                hnps=[],
+                anchor=self.lma_id,
+                flow=None,
+                lifetime=sim.timers.binding_lifetime,
+                attempts=attempt - 1,
+            )
+            return
         seq = sim._next_sequence(mag, mn_id)
-        # No HNP yet: the PBU asks the LMA to assign one (or find the MN's; §5.3.2, §5.4.1).
         fields = sim._pbu_fields(mn_id, [], sim.timers.binding_lifetime, seq, hi)
+        fields["attempt"] = attempt
         fields["interface"] = iface
         sim._send("PBU", mag.id, self.lma_id, fields)
+        sim._at(
+            sim.now_us + timeout_us, self.send_first_pbu, (mag, mn_id, iface, hi, waiting, attempt + 1, 2 * timeout_us)
+        )
 
     def on_pbu(self, msg: dict[str, Any]) -> None:
         sim = self.sim
         lma = sim.routers[self.lma_id]
         mn_id, iface, serving = msg["mn"], msg["interface"], msg["src"]
         hnps = sorted(h for h, owner in lma.own.items() if owner == (mn_id, iface))
-        if msg["lifetime"] > 0:
+        status = sim.ordering_status(lma, mn_id, hnps, None, msg["timestamp"])  # RFC 5213 §5.5
+        if status != C.STATUS_ACCEPTED:
+            pass
+        elif msg["lifetime"] > 0:
             if not hnps:  # §5.3.2: a new mobility session; the LMA assigns the HNP
-                hnp = sim._allocate_prefix(lma.id, lma.pool, lma.next_subnet, mn_id, iface)
-                lma.next_subnet += 1
-                lma.own[hnp] = (mn_id, iface)
-                hnps = [hnp]
+                hnps = [sim.allocate_prefix(lma, mn_id, iface, local=False)]
             for hnp in hnps:
-                sim._register(lma, mn_id, hnp, None, serving, msg["lifetime"], msg["sequence"])
+                sim._register(lma, mn_id, hnp, None, serving, msg["lifetime"], msg["sequence"], msg["timestamp"])
         else:
             for hnp in hnps:
                 binding = lma.bc.lookup(mn_id, hnp, None)
                 if binding is not None and binding.serving == serving:  # §5.3.5: only the serving MAG de-registers
-                    sim._deregister(lma, mn_id, hnp, None)
+                    sim._deregister(lma, mn_id, hnp, None, msg["sequence"], msg["timestamp"])
         fields = {
             "mn": mn_id,
             "mn_id": msg["mn_id"],
             "interface": iface,
             "hnps": hnps,
-            "status": C.STATUS_ACCEPTED,
+            "status": status,
             "sequence": msg["sequence"],
-            "lifetime": msg["lifetime"],
+            "lifetime": msg["lifetime"] if status == C.STATUS_ACCEPTED else 0,
             "flags": "P",
             "handoff_indicator": msg["handoff_indicator"],
             "att": msg["att"],
@@ -100,13 +128,17 @@ class CentralizedPmipv6(Design):
     def binding_expired(self, anchor: Mar, binding: Binding) -> None:
         """The LMA keeps no prefix without its binding: the HNP goes with it."""
         if binding.hnp in anchor.own and anchor.bc.lookup(binding.mn, binding.hnp, None) is None:
-            mn_id, iface = anchor.own.pop(binding.hnp)
-            self.sim._state("hnp_released", anchor.id, mn=mn_id, interface=iface, hnp=binding.hnp)
+            self.sim.give_back_prefix(anchor, binding.hnp)
 
     def on_pba(self, msg: dict[str, Any]) -> None:
         sim = self.sim
         mag = sim.mars[msg["dst"]]
         mn_id, iface = msg["mn"], msg["interface"]
+        outstanding = [e for e in mag.bul.for_interface(mn_id, iface) if e.sequence == msg["sequence"]]
+        if outstanding and (outstanding[0].refreshing or outstanding[0].state != State.ACTIVE):
+            for entry in outstanding:  # a refresh or a re-registration after the LMA restarted: the shared rules
+                sim.pba_for_entry(mag, entry, msg)
+            return
         if msg["lifetime"] == 0 or msg["status"] != C.STATUS_ACCEPTED:
             return
         if (mn_id, iface) not in mag.attached or mag.sequence.get(mn_id) != msg["sequence"]:
@@ -114,8 +146,10 @@ class CentralizedPmipv6(Design):
         for hnp in msg["hnps"]:
             if mag.bul.lookup(mn_id, hnp, None) is None:
                 entry = BulEntry(mn_id, iface, hnp, None, self.lma_id, msg["lifetime"], msg["sequence"])
+                entry.sent_us = round(msg["timestamp"] * US)
                 mag.bul.add(entry, "PBA assigned the prefix")
                 sim._state("bul_added", mag.id, mn=mn_id, hnp=hnp, anchor=self.lma_id, flow=None)
+                sim.schedule_refresh(mag, entry, msg["lifetime"])
         if mag.pending_ra.get((mn_id, iface)) is not None:
             self.send_ra(mag, mn_id, iface)
 
@@ -137,14 +171,17 @@ class CentralizedPmipv6(Design):
         for entry in entries:
             mar.bul.remove(entry, "MN left")
             sim._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=None)
-        if leaving and entries:  # RFC 5213 §6.9.1.2: the MN has gone, the MAG de-registers it
+        if entries:  # RFC 5213 §6.9.1.2: the MN left this link (a detach or a move): the MAG de-registers it
             seq = sim._next_sequence(mar, mn.id)
             fields = sim._pbu_fields(mn.id, [e.hnp for e in entries], 0, seq, C.HI_UNKNOWN)
+            fields["attempt"] = 1
             fields["interface"] = iface
             sim._send("PBU", mar.id, self.lma_id, fields)
 
     def release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
-        self.sim.release_prefix_at(mar, mn, hnp)  # a de-registered idle HNP goes back, as in network-dmm
+        """The LMA keeps a de-registered HNP until its entry is deleted (``binding_expired``), so an MN that comes
+        back within MinDelayBeforeBCEDelete (a move: the old MAG de-registers, the new one registers) keeps its
+        prefix (RFC 5213 §5.3.5)."""
 
     def prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         pass  # no REQ2: the LMA keeps every session, flows or not

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import constants as C
 from ..bindings import BindingUpdateList, BulEntry, State
 from ..nodes import Flow, Mar, MobileNode, Segment
-from .base import Design, Handler
+from .base import Design, Forward, Handler, SendUp
 
 if TYPE_CHECKING:
     from ..engine import Simulation
@@ -43,17 +43,11 @@ class ClientDmm(Design):
             sim._drop(ar.id, msg, "the MN left the link before its RS arrived", in_flight=True)
             return
         if (mn_id, iface) not in ar.local:
-            hnp = sim._allocate_prefix(ar.id, ar.pool, ar.next_subnet, mn_id, iface)
-            ar.next_subnet += 1
-            ar.own[hnp] = (mn_id, iface)
-            ar.local[(mn_id, iface)] = hnp
+            sim.allocate_prefix(ar, mn_id, iface)
         sim.send_ra(ar, mn_id, iface)
 
     def release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
-        _, iface = mar.own.pop(hnp)
-        if mar.local.get((mn, iface)) == hnp:
-            del mar.local[(mn, iface)]
-        self.sim._state("hnp_released", mar.id, mn=mn, interface=iface, hnp=hnp)
+        self.sim.give_back_prefix(mar, hnp)  # a home agent keeps no DB: nothing else to tell
 
     def mn_left(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
         for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
@@ -70,20 +64,29 @@ class ClientDmm(Design):
             return
         homes = sorted({f.prefix for f in mn.flows.values() if f.active and f.prefix and f.interface == iface})
         advertised = {p["prefix"] for p in msg["prefixes"]}
-        prefixes = [{**p, "anchor": sim.prefix_anchor.get(p["prefix"]), "deprecated": False} for p in msg["prefixes"]]
+        prefixes = [
+            {
+                **p,
+                "valid_lifetime": sim.host_valid_lifetime(mn.id, iface, p["prefix"], p["valid_lifetime"]),
+                "anchor": sim.prefix_anchor.get(p["prefix"]),
+                "deprecated": False,
+            }
+            for p in msg["prefixes"]
+        ]
         for hnp in homes:
             if hnp not in advertised:
                 prefixes.append(
                     {
                         "prefix": hnp,
                         "preferred_lifetime": 0,
-                        "valid_lifetime": int(sim.timers.binding_lifetime),
+                        "valid_lifetime": sim.host_valid_lifetime(mn.id, iface, hnp, int(sim.timers.binding_lifetime)),
                         "anchor": sim.prefix_anchor[hnp],
                         "deprecated": True,
                         "home_address": True,
                     }
                 )
         mn.prefixes[iface] = prefixes
+        sim.forget_valid_lifetimes(mn.id, iface, prefixes)
         mn.link_confirmed[iface] = True
         sim._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=prefixes)
         coa = sim._address(msg["prefixes"][0]["prefix"]) if msg["prefixes"] else None
@@ -91,7 +94,7 @@ class ClientDmm(Design):
             home_agent = sim.prefix_anchor[hnp]
             if home_agent == ar:
                 if self.mn_bul.lookup(mn.id, hnp, None) is not None:  # RFC 6275 §11.5.4: back home, de-register
-                    self.send_bu(mn, iface, hnp, 0)
+                    self.send_bu(mn, iface, hnp, 0, sim._address(hnp))  # with the home address as care-of address
             elif coa is not None:
                 self.send_bu(mn, iface, hnp, sim.timers.binding_lifetime, coa)
         for flow in sorted(mn.flows.values(), key=lambda f: f.id):
@@ -104,16 +107,42 @@ class ClientDmm(Design):
         ar = mn.attached[iface]
         return sim.access_us + (sim.topology.delay_us[ar][node] if ar and ar != node else 0)
 
-    def send_bu(self, mn: MobileNode, iface: str, hnp: str, lifetime: float, coa: str | None = None) -> None:
-        """RFC 6275 §11.7.1: BU from the care-of address, flags A and H, Home Address option."""
+    def care_of(self, mn: MobileNode, iface: str) -> str | None:
+        """The MN's current care-of address on ``iface``: its address in the serving router's own prefix."""
+        sim = self.sim
+        ar = mn.attached[iface]
+        local = sim.mars[ar].local.get((mn.id, iface)) if ar else None
+        return sim._address(local) if local else None
+
+    def send_bu(
+        self, mn: MobileNode, iface: str, hnp: str, lifetime: float, coa: str, attempt: int = 1, timeout_us: int = 0
+    ) -> None:
+        """RFC 6275 §11.7.1: BU from the care-of address, flags A and H, Home Address option; a de-registration names
+        a care-of address too (the home address when back home, §11.5.4). Without a BA it goes again with a new
+        sequence number after InitialBindackTimeoutFirstReg (1.5 s) for a first registration, else
+        INITIAL_BINDACK_TIMEOUT, doubling up to MAX_BINDACK_TIMEOUT (§11.8)."""
         sim = self.sim
         seq = (self.mn_sequence.get(mn.id, 0) + 1) % 65536
         self.mn_sequence[mn.id] = seq
         home_agent = sim.prefix_anchor[hnp]
         entry = self.mn_bul.lookup(mn.id, hnp, None)
+        first = entry is None
         if entry is None:
             entry = self.mn_bul.add(BulEntry(mn.id, iface, hnp, None, home_agent, lifetime, seq), "PBU sent")
-        entry.sequence, entry.lifetime = seq, lifetime
+        entry.sequence, entry.lifetime, entry.attempt, entry.sent_us = seq, lifetime, attempt, sim.now_us
+        entry.refreshing = entry.state == State.ACTIVE and lifetime > 0
+        if entry.state == State.ACTIVE and attempt > 1:  # the MN's table shows the new sequence number
+            sim._state(
+                "bul_refreshing",
+                mn.id,
+                mn=mn.id,
+                hnps=[hnp],
+                anchor=home_agent,
+                flow=None,
+                sequence=seq,
+                attempt=attempt,
+                lifetime=lifetime,
+            )
         fields = {
             "mn": mn.id,
             "interface": iface,
@@ -123,8 +152,42 @@ class ClientDmm(Design):
             "flags": "AH",
             "home_address": sim._address(hnp),
             "care_of_address": coa,
+            "attempt": attempt,
         }
         sim._send("BU", mn.id, home_agent, fields, delay_us=self.mn_path_delay(mn, iface, home_agent))
+        if not timeout_us:
+            first_reg = first and lifetime > 0
+            timeout = sim.timers.initial_bindack_timeout_first_reg if first_reg else sim.timers.initial_bindack_timeout
+            timeout_us = round(timeout * US)
+        sim._at(sim.now_us + timeout_us, self.bu_timeout, (mn, iface, hnp, seq, lifetime, coa, attempt, timeout_us))
+
+    def bu_timeout(self, arg: tuple[MobileNode, str, str, int, float, str, int, int]) -> None:
+        sim = self.sim
+        mn, iface, hnp, seq, lifetime, coa, attempt, timeout_us = arg
+        entry = self.mn_bul.lookup(mn.id, hnp, None)
+        if (
+            entry is None
+            or entry.sequence != seq
+            or not (entry.state == State.PENDING or entry.refreshing or lifetime == 0)
+        ):
+            return  # answered or superseded
+        max_us = round(sim.timers.max_bindack_timeout * US)
+        if timeout_us >= max_us:
+            self.mn_bul.remove(entry, "gave up")
+            if entry.state == State.ACTIVE:
+                sim._state("bul_removed", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
+            sim._state(
+                "registration_gave_up",
+                mn.id,
+                mn=mn.id,
+                hnps=[hnp],
+                anchor=entry.anchor,
+                flow=None,
+                lifetime=lifetime,
+                attempts=attempt,
+            )
+            return
+        self.send_bu(mn, iface, hnp, lifetime, coa, attempt + 1, min(2 * timeout_us, max_us))
 
     def on_bu(self, msg: dict[str, Any]) -> None:
         """The access router as home agent (RFC 6275 §10.3.1); status 133 for a prefix it did not allocate."""
@@ -134,6 +197,9 @@ class ClientDmm(Design):
         hnp = msg["hnps"][0]
         mine = ha.own.get(hnp, ("", ""))[0] == mn.id
         status = C.STATUS_ACCEPTED if mine else C.STATUS_NOT_HOME_AGENT_FOR_THIS_MN
+        known = ha.bc.lookup(mn.id, hnp, None)
+        if mine and known is not None and not 0 < (msg["sequence"] - known.sequence) % 65536 < 32768:
+            status, mine = C.STATUS_SEQUENCE_OUT_OF_WINDOW, False  # RFC 6275 §9.5.1: not newer than the last accepted
         if mine and msg["lifetime"] > 0:
             sim._register(ha, mn.id, hnp, None, mn.id, msg["lifetime"], msg["sequence"])
         elif mine:
@@ -164,16 +230,44 @@ class ClientDmm(Design):
             self.mn_bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
             if entry.state == State.ACTIVE:
                 sim._state("bul_removed", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
-        elif entry.state != State.ACTIVE:
-            self.mn_bul.confirm(entry)
-            sim._state("bul_added", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
+        else:
+            entry.expires_us = entry.sent_us + round(msg["lifetime"] * US)
+            if entry.state != State.ACTIVE:
+                self.mn_bul.confirm(entry)
+                sim._state("bul_added", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
+            else:  # the MN's table shows the new expiry
+                sim._state(
+                    "bul_refreshed",
+                    mn.id,
+                    mn=mn.id,
+                    hnp=hnp,
+                    anchor=entry.anchor,
+                    flow=None,
+                    lifetime=msg["lifetime"],
+                    sequence=entry.sequence,
+                )
+            entry.refreshing = False
+            refresh_at = entry.sent_us + round(msg["lifetime"] * sim.timers.refresh_fraction * US)
+            sim._at(refresh_at, self.mn_refresh, (mn, entry, entry.sequence))
+
+    def mn_refresh(self, arg: tuple[MobileNode, BulEntry, int]) -> None:
+        """RFC 6275 §11.7.1: the MN re-registers before its binding's lifetime runs out."""
+        mn, entry, seq = arg
+        if (
+            self.mn_bul.lookup(mn.id, entry.hnp, None) is entry
+            and entry.sequence == seq
+            and entry.state == State.ACTIVE
+        ):
+            coa = self.care_of(mn, entry.interface)
+            if coa is not None:
+                self.send_bu(mn, entry.interface, entry.hnp, self.sim.timers.binding_lifetime, coa)
 
     def prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         """Seed §3.2: Mobile IP resources are released after the communication stopped."""
         sim = self.sim
         entry = self.mn_bul.lookup(mn.id, hnp, None)
-        if entry is not None:
-            self.send_bu(mn, entry.interface, hnp, 0)
+        if entry is not None:  # RFC 6275 §11.7.1: from the current care-of address (the home address if back home)
+            self.send_bu(mn, entry.interface, hnp, 0, self.care_of(mn, entry.interface) or sim._address(hnp))
             return
         anchor = sim.mars[sim.prefix_anchor[hnp]]
         owner = anchor.own.get(hnp)
@@ -181,6 +275,9 @@ class ClientDmm(Design):
             self.release_prefix(anchor, mn.id, hnp)
 
     # -- data: the tunnel ends at the MN ------------------------------------------------------------------------
+
+    def data_path(self) -> tuple[SendUp, Forward, Forward]:
+        return self.send_data_up, self.forward_down, self.forward_up
 
     def send_data_up(self, mn: MobileNode, flow: Flow) -> None:
         sim = self.sim
@@ -244,7 +341,8 @@ class ClientDmm(Design):
                     "hnp": e.hnp,
                     "home_agent": e.anchor,
                     "anchor": e.anchor,
-                    "lifetime": e.lifetime,
+                    "lifetime": round(max(0, e.expires_us - self.sim.now_us) / US, 3),
+                    "expires": e.expires_us / US,
                     "sequence": e.sequence,
                 }
                 for e in sorted(self.mn_bul.values(), key=lambda e: (e.mn, e.hnp))

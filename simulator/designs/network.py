@@ -89,13 +89,12 @@ class NetworkDmm(Design):
         if (mn_id, iface) not in mar.attached:
             sim._drop(mar.id, msg, "the MN left the link before its RS arrived", in_flight=True)
             return
+        if (mn_id, iface) in mar.db_lookup:
+            return  # a repeated RS while the lookup is out: the lookup's own repeats carry on, the RA follows it
         hnp = mar.local.get((mn_id, iface))
         written = []
         if hnp is None:  # seed §4.2 step 1/3: the MAR allocates a prefix for new communications
-            hnp = sim._allocate_prefix(mar.id, mar.pool, mar.next_subnet, mn_id, iface)
-            mar.next_subnet += 1
-            mar.own[hnp] = (mn_id, iface)
-            mar.local[(mn_id, iface)] = hnp
+            hnp = sim.allocate_prefix(mar, mn_id, iface)
             written = [{"hnp": hnp, "anchor": mar.id, "interface": iface}]
         if (mn_id, iface) not in self.seen_attached:
             # seed Figure 5 step 1: a first attachment (the access network says so, as RFC 5213 §6.9.1.1's Handoff
@@ -105,10 +104,45 @@ class NetworkDmm(Design):
                 sim._send("DB_UPDATE", mar.id, sim.db_id, {"mn": mn_id, "op": "add", "entries": written})
             sim.send_ra(mar, mn_id, iface)
             return
-        mar.pending_ra[(mn_id, iface)] = set()
+        waiting: set[tuple[str, str | None]] = set()
+        mar.pending_ra[(mn_id, iface)] = waiting
+        # RFC 5213 §6.9.2 holds the RA for the PBAs; it is held at most INITIAL_BINDACK_TIMEOUT (docs/engine.md
+        # "Faults and timers"): then the MAR advertises what is ready, and each late PBA brings another RA.
+        sim._at(sim.now_us + sim._initial_us(), self.ra_deadline, (mar, mn_id, iface, waiting))
         # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database. The query also
         # writes the new prefix, one exchange as in RFC 8885 §3.3: ``entries`` is what it writes.
-        sim._send("DB_QUERY", mar.id, sim.db_id, {"mn": mn_id, "interface": iface, "entries": written})
+        self.send_db_query(mar, mn_id, iface, written, 1, sim._initial_us())
+
+    def send_db_query(
+        self, mar: Mar, mn_id: str, iface: str, written: list[dict[str, str]], attempt: int, timeout_us: int
+    ) -> None:
+        """The lookup, repeated with the PBU's back-off (RFC 5213 §6.9.4) until the DB answers (RFC 8885 is silent).
+        Unlike a PBU it never gives up while the MN stays: it also writes the MAR's new prefix."""
+        sim = self.sim
+        fields = {"mn": mn_id, "interface": iface, "entries": written, "attempt": attempt}
+        query = sim._send("DB_QUERY", mar.id, sim.db_id, fields)
+        mar.db_lookup[(mn_id, iface)] = query["id"]
+        sim._at(
+            sim.now_us + timeout_us,
+            self.db_query_timeout,
+            (mar, mn_id, iface, written, attempt, timeout_us, query["id"]),
+        )
+
+    def db_query_timeout(self, arg: tuple[Mar, str, str, list[dict[str, str]], int, int, int]) -> None:
+        sim = self.sim
+        mar, mn_id, iface, written, attempt, timeout_us, query_id = arg
+        if mar.db_lookup.get((mn_id, iface)) != query_id or mar.id in sim.faults.failed:
+            return  # answered, or the MN left
+        later = min(2 * timeout_us, round(sim.timers.max_bindack_timeout * 1_000_000))
+        self.send_db_query(mar, mn_id, iface, written, attempt + 1, later)
+
+    def ra_deadline(self, arg: tuple[Mar, str, str, set[tuple[str, str | None]]]) -> None:
+        """No answer (DB or PBAs) within INITIAL_BINDACK_TIMEOUT: advertise what is ready (the MAR's own prefix, the
+        prefixes already accepted)."""
+        sim = self.sim
+        mar, mn_id, iface, waiting = arg
+        if mar.pending_ra.get((mn_id, iface)) is waiting and mar.id not in sim.faults.failed:
+            sim.send_ra(mar, mn_id, iface)
 
     def on_db_reply(self, msg: dict[str, Any]) -> None:
         sim = self.sim
@@ -117,21 +151,29 @@ class NetworkDmm(Design):
         if msg.get("hnp"):
             self.flow_registration_reply(mar, msg)
             return
+        if (mn_id, iface) not in mar.attached or mar.db_lookup.pop((mn_id, iface), None) is None:
+            return  # the MN left meanwhile, or this lookup was answered already (a repeated query's second answer)
         waiting = mar.pending_ra.get((mn_id, iface))
-        if waiting is None:
-            return  # the MN left meanwhile
+        late = waiting is None  # the RA went at its deadline: late PBAs bring their own RA
         by_anchor: dict[str, list[str]] = {}
+        listed = {entry["hnp"] for entry in msg["entries"]}
+        for hnp, owner in sorted(mar.own.items()):
+            if owner == (mn_id, iface) and hnp not in listed:  # its own prefix, though a restarted DB forgot it
+                self.back_at_anchor(mar, mn_id, hnp)
         for entry in msg["entries"]:
             hnp, anchor = entry["hnp"], entry["anchor"]
             if anchor == mar.id:
                 self.back_at_anchor(mar, mn_id, hnp)
+            elif not sim.prefix_flows.get(hnp):
+                continue  # REQ2: no active flow, no signalling, however stale the DB is (its remove may be in flight)
             elif (mn_id, hnp, None) not in mar.bul:
                 by_anchor.setdefault(anchor, []).append(hnp)
         for anchor in sorted(by_anchor):
             hnps = sorted(by_anchor[anchor])
             self.send_pbu(mar, mn_id, iface, anchor, hnps, None, C.HI_BETWEEN_MAGS)
-            waiting.add((anchor, None))
-        if not waiting:
+            if waiting is not None:
+                waiting.add((anchor, None))
+        if not late and not waiting:
             sim.send_ra(mar, mn_id, iface)
 
     def back_at_anchor(self, mar: Mar, mn_id: str, hnp: str) -> None:
@@ -146,32 +188,29 @@ class NetworkDmm(Design):
     ) -> None:
         """RFC 5213 §6.9.1.1 / §8.1: flags A, H, P; MN-ID, HNP, Handoff Indicator, ATT and Timestamp options."""
         sim = self.sim
-        seq = sim._next_sequence(mar, mn_id)
         lifetime = sim.timers.binding_lifetime
-        for hnp in hnps:
-            mar.bul.add(BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, seq), "PBU sent")
-        fields = sim._pbu_fields(mn_id, hnps, lifetime, seq, hi)
-        if flow is not None:
-            fields["flow"] = flow
-        sim._send("PBU", mar.id, anchor, fields)
+        entries = [mar.bul.add(BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, 0), "PBU sent") for hnp in hnps]
+        sim.transmit_pbu(mar, entries, hi, lifetime, 1, sim._initial_us(), C.FLOW_ACTION_ADD)
 
     def on_pbu(self, msg: dict[str, Any]) -> None:
         """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
         sim = self.sim
         anchor = sim.routers[msg["dst"]]
         mn_id, flow, serving = msg["mn"], msg.get("flow"), msg["src"]
-        if msg["lifetime"] > 0:
+        status = sim.ordering_status(anchor, mn_id, msg["hnps"], flow, msg["timestamp"])
+        if status != C.STATUS_ACCEPTED:
+            pass  # RFC 5213 §5.5: an out-of-date PBU changes nothing (a stale registration never wins a race)
+        elif msg["lifetime"] > 0:
             not_mine = [h for h in msg["hnps"] if h not in anchor.own or anchor.own[h][0] != mn_id]
             status = C.STATUS_NOT_LMA_FOR_THIS_MN if not_mine else C.STATUS_ACCEPTED
             if status == C.STATUS_ACCEPTED:
                 for hnp in msg["hnps"]:
-                    sim._register(anchor, mn_id, hnp, flow, serving, msg["lifetime"], msg["sequence"])
+                    sim._register(anchor, mn_id, hnp, flow, serving, msg["lifetime"], msg["sequence"], msg["timestamp"])
         else:  # RFC 5213 §5.3.5: a de-registration is honoured only from the MAG the binding points to
-            status = C.STATUS_ACCEPTED
             for hnp in msg["hnps"]:
                 binding = anchor.bc.lookup(mn_id, hnp, flow)
                 if binding is not None and binding.serving == serving:
-                    sim._deregister(anchor, mn_id, hnp, flow)
+                    sim._deregister(anchor, mn_id, hnp, flow, msg["sequence"], msg["timestamp"])
         fields = {
             "mn": mn_id,
             "mn_id": msg["mn_id"],
@@ -184,8 +223,10 @@ class NetworkDmm(Design):
             "att": msg["att"],
             "timestamp": msg["timestamp"],
         }
-        if flow is not None:
+        if flow is not None:  # RFC 6089: the Flow Identification option echoed, with its status
             fields["flow"] = flow
+            fields.update({k: msg[k] for k in ("flow_id", "flow_priority", "traffic_selector") if k in msg})
+            fields["flow_status"] = 0 if status == C.STATUS_ACCEPTED else 128
         sim._send("PBA", anchor.id, serving, fields)
 
     def on_pba(self, msg: dict[str, Any]) -> None:
@@ -204,16 +245,8 @@ class NetworkDmm(Design):
                 continue
             if entry is None or entry.sequence != msg["sequence"]:
                 continue  # stale: a newer PBU is out
-            if msg["status"] != C.STATUS_ACCEPTED or msg["lifetime"] == 0:
-                accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
-                mar.bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
-                withdrawn.add(entry.interface)
-                if entry.state == State.ACTIVE:
-                    sim._state("bul_removed", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
-                continue
-            if entry.state != State.ACTIVE:
-                mar.bul.confirm(entry)
-                sim._state("bul_added", mar.id, mn=mn_id, hnp=hnp, anchor=anchor, flow=flow)
+            if sim.pba_for_entry(mar, entry, msg) in ("removed", "added"):
+                withdrawn.add(entry.interface)  # a prefix released, or accepted after the RA went: another RA
         answered = False
         for (m, iface), waiting in list(mar.pending_ra.items()):
             if m == mn_id and (anchor, flow) in waiting:  # the answer an RA was waiting for (accepted or not)
@@ -224,7 +257,7 @@ class NetworkDmm(Design):
         if not answered and flow is None:
             for iface in sorted(withdrawn):
                 if (mn_id, iface) in mar.attached and (mn_id, iface) not in mar.pending_ra:
-                    sim.send_ra(mar, mn_id, iface)  # a released prefix is no longer advertised
+                    sim.send_ra(mar, mn_id, iface)  # a released prefix goes, a late one comes
 
     def prefix_idle(self, mn: MobileNode, hnp: str) -> None:
         """REQ2: the last flow on a prefix ended. A redirected prefix is de-registered by its serving MAR."""
@@ -263,26 +296,29 @@ class NetworkDmm(Design):
             sim._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
 
     def send_dereg(self, mar: Mar, entry: BulEntry) -> None:
-        """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4."""
+        """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4, repeated with back-off while the entry is
+        still in the binding update list (one for an entry already forgotten is sent once)."""
         sim = self.sim
-        seq = sim._next_sequence(mar, entry.mn)
-        entry.sequence = seq
-        fields = sim._pbu_fields(entry.mn, [entry.hnp], 0, seq, C.HI_UNKNOWN)
-        if entry.flow is not None:
-            fields["flow"] = entry.flow
-        sim._send("PBU", mar.id, entry.anchor, fields)
+        sim.transmit_pbu(mar, [entry], C.HI_UNKNOWN, 0, 1, sim._initial_us(), C.FLOW_ACTION_DELETE)
 
     def flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
         """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2).
 
-        Only a prefix of another interface is a moved flow; a prefix of this interface is a plain handover, which the
-        RS-driven registration handles."""
+        Only a prefix of another interface is a moved flow. A prefix of this interface is a plain handover, which the
+        RS-driven registration handles; if that registration is missing (it gave up, or the anchor restarted and its
+        Heartbeat was lost), the MN's own traffic on the prefix brings it back: the MAR registers the prefix (HI 3)."""
         mn_id, flow_id, iface = msg["mn"], msg["flow"], msg["interface"]
         if not msg["entries"]:
-            return  # an unknown prefix: keep the lookup marked, so the flow's next packets do not ask again
-        mar.flow_lookups.discard((mn_id, msg["hnp"], flow_id))
+            return  # an unknown prefix: keep the lookup marked; the flow's packets ask again MAX_BINDACK_TIMEOUT later
+        mar.flow_lookups.pop((mn_id, msg["hnp"], flow_id), None)
         if (mn_id, iface) not in mar.attached:
             return
         entry = msg["entries"][0]
         if entry["anchor"] != mar.id and entry["interface"] != iface:
             self.send_pbu(mar, mn_id, iface, entry["anchor"], [msg["hnp"]], flow_id, C.HI_BETWEEN_INTERFACES)
+        elif (
+            entry["anchor"] != mar.id
+            and (mn_id, msg["hnp"], None) not in mar.bul
+            and self.sim.prefix_flows.get(msg["hnp"])
+        ):
+            self.send_pbu(mar, mn_id, iface, entry["anchor"], [msg["hnp"]], None, C.HI_BETWEEN_MAGS)

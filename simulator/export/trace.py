@@ -23,6 +23,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from ..snapshots import lost_in_flight
+
 SLICE_S = 1.0  # simulated seconds run at a time
 US = 1_000_000
 
@@ -104,7 +106,7 @@ def write_trace(sim: Any, until: float, write: Callable[[str], Any],
                 on_event(event)
             if event["kind"] == "drop" and event.get("in_flight") and event.get("msg") in waiting:
                 cell = waiting.pop(event["msg"])
-                cell[0] = {**cell[0], "arrive": None}  # as Simulation.trace() marks it: same keys, same order
+                cell[0] = lost_in_flight(cell[0], event)  # as Simulation.trace() marks it: same keys, same order
             cell = [event]
             held.append(cell)
             if "src" in event and event.get("arrive") is not None:

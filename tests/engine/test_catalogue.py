@@ -63,7 +63,18 @@ def test_shape_problems_name_each_key():
     found = dict(shape_problems({"action": "start_flow", "mn": "MN1", "flow": "x" * 40, "speed": 3}))
     assert set(found) == {"flow", "speed", "cn"}
     assert "at most 32 characters" in found["flow"] and "unknown key" in found["speed"] and "required" in found["cn"]
-    assert set(COMMANDS) == {"attach", "detach", "move", "start_flow", "stop_flow", "move_flow"}
+    assert set(COMMANDS) == {
+        "attach",
+        "detach",
+        "move",
+        "start_flow",
+        "stop_flow",
+        "move_flow",
+        "drop",
+        "loss",
+        "fail",
+        "recover",
+    }  # issue 13: the four fault commands
 
 
 def test_browser_catalogue_is_generated_from_the_python():

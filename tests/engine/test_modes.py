@@ -32,10 +32,11 @@ def test_centralized_static_node_still_registers_and_is_tunnelled():
 
 
 def test_centralized_handover_moves_binding_prefix_stays_preferred():
-    """A handover re-points the LMA's binding; the MN keeps one preferred prefix (it never notices the move)."""
+    """A handover re-points the LMA's binding; the MN keeps one preferred prefix (it never notices the move). The old
+    MAG de-registers the MN as it leaves (RFC 5213 §6.9.1.2, issue 13), and the new MAG's registration revives it."""
     sim = run(public("centralized-baseline"), 12)
-    pbus = [(p["src"], p["handoff_indicator"]) for p in messages(sim, "PBU", after=3)]
-    assert pbus == [("MAR2", 3), ("MAR3", 3)]
+    pbus = [(p["src"], p["handoff_indicator"], p["lifetime"]) for p in messages(sim, "PBU", after=3)]
+    assert pbus == [("MAR1", 4, 0), ("MAR2", 3, 3600), ("MAR2", 4, 0), ("MAR3", 3, 3600)]
     updated = states(sim, "binding_updated")
     assert [(e["previous"], e["serving"]) for e in updated] == [("MAR1", "MAR2"), ("MAR2", "MAR3")]
     ras = messages(sim, "RA", dst="MN1")

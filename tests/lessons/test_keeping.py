@@ -133,10 +133,11 @@ def test_load_lessons_is_idempotent_and_publishes_the_library(db):
     out = io.StringIO()
     call_command("load_lessons", stdout=out)
     call_command("load_lessons", stdout=out)
-    assert "8 loaded, 0 skipped" in out.getvalue()
-    assert Lesson.objects.filter(builtin=True, status="published", owner=None).count() == 8
+    assert "11 loaded, 0 skipped" in out.getvalue()  # 8, and issue 13's three fault lessons
+    assert Lesson.objects.filter(builtin=True, status="published", owner=None).count() == 11
     page = client_for(None).get("/lessons/").content.decode()
     assert "Figure 5: a handover with distributed anchoring" in page
+    assert "A lost PBA" in page and "A registration race" in page and "The session DB down during a handover" in page
 
 
 def test_admin_refuses_an_invalid_lesson(instructor, lesson_of):

@@ -23,12 +23,18 @@ TIMEOUT = 10
 
 
 def tables(state: dict[str, Any]) -> dict[str, Any]:
-    """A state without what an events message with state null leaves out of date: the clock and packet counters."""
+    """A state without what an events message with state null leaves out of date: the clock, packet counters and
+    the remaining lifetimes that count down with the clock (each row's `expires` changes only with a state event)."""
     state = json.loads(json.dumps(state))
     del state["t"]
     for mn in state["mns"].values():
         for flow in mn["flows"]:
             del flow["packets"]
+        for row in mn.get("binding_update_list", []):
+            del row["lifetime"]
+    for tables in state["mars"].values():
+        for row in tables["binding_cache"] + tables["binding_update_list"]:
+            del row["lifetime"]
     return state
 
 
