@@ -11,6 +11,7 @@ urlpatterns = [
     path("compare/", views_compare.compare_index, name="compare_index"),
     path("compare/<slug:slug>/", views_compare.compare_page, name="compare"),
     path("compare/<slug:slug>/watch/", views_compare.compare_watch, name="compare_watch"),
+    path("docs/metrics/", views_compare.metrics_doc, name="metrics_doc"),
     path("", include("dmmviz.web.urls")),
     path("", include(views_export.urlpatterns)),  # /s/<uuid>/export/<fmt>/, /s/<uuid>/sequence.json (front end)
     path("", include("dmmviz.lessons.urls")),  # /lessons/, /practice/, /class/, /accounts/

@@ -4,6 +4,7 @@
     /compare/<slug>/[?until=T]     the table (simulator.compare.rows) and one inline SVG bar chart per row
     /compare/<slug>/?format=json   the "dmmviz-compare/1" document, as `python -m simulator compare --export json`
     /compare/<slug>/watch/         POST mode=...: a new simulation of the scenario under that design ("watch it")
+    /docs/metrics/                 docs/metrics.md as a page: what every number is, exactly (linked from the compare page)
 
 The numbers come from simulator.compare, exactly as the CLI prints them; the charts are drawn here, server side, with
 no JavaScript. Each bar carries its mode's name and value as text, so colour is never the only cue.
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from dmmviz import access
@@ -207,3 +211,26 @@ def compare_watch(request: HttpRequest, slug: str) -> HttpResponse:
         scenario=scenario, scenario_data=scenario.data, mode=mode, **access.owner_fields(request)
     )
     return redirect("session", session_id=session.id)
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOC_TAGS = {"p", "br", "hr", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4",
+            "table", "thead", "tbody", "tr", "th", "td", "sub", "sup"}
+
+
+@cache
+def _metrics_html() -> str:
+    """docs/metrics.md as HTML: Markdown, then nh3's allow-list (the headings keep their ids for links)."""
+    import markdown
+    import nh3
+
+    text = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    html = markdown.markdown(text, extensions=["fenced_code", "tables", "toc"], output_format="html")
+    attributes = {"a": {"href", "title"}, **{h: {"id"} for h in ("h1", "h2", "h3", "h4")}, "th": {"align"}, "td": {"align"}}
+    return nh3.clean(html, tags=DOC_TAGS, attributes=attributes, url_schemes={"http", "https"}, link_rel="noopener noreferrer")
+
+
+@require_GET
+def metrics_doc(request: HttpRequest) -> HttpResponse:
+    """The metrics' exact definitions (docs/metrics.md), readable in the browser, linked from the compare page."""
+    return render(request, "compare_metrics.html", {"doc": mark_safe(_metrics_html())})  # noqa: S308 (sanitised above)

@@ -93,6 +93,8 @@ def test_home_simulation_and_compare_pages(person):
     found += problems(page, "compare")
     page.goto("/compare/")
     found += problems(page, "compare-index")
+    page.goto("/docs/metrics/")
+    found += problems(page, "metrics-doc")
     assert found == [], "\n".join(found)
 
 

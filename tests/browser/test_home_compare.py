@@ -111,8 +111,13 @@ def test_compare_page_explains_each_metric_and_watches_under_a_design(pg):
         assert pg.locator(f"tr[data-row={key}] th .explain").inner_text().strip(), key
     assert "shortest path" in pg.inner_text("figure[data-chart=stretch] figcaption")
     assert pg.locator("#meanings dt").count() >= 10
-    # Not a bare file name pointing nowhere: the meanings are on the page, the docs are named as the project's.
+    # Not a bare file name pointing nowhere: the meanings are on the page, and the full definitions are a link.
     assert "see docs/metrics.md for the definitions" not in pg.inner_text("main")
+    pg.click("#metrics-doc")
+    pg.wait_for_url("**/docs/metrics/")
+    assert "path_hops / direct_hops" in pg.inner_text("main")
+    assert pg.locator("header.topbar a.brand").count() == 1  # a page of the site, not a raw file
+    pg.go_back()
     # Designs by name, with the technical one beside.
     head = pg.inner_text("#compare-table thead")
     assert "One central anchor" in head and "centralized-pmipv6" in head

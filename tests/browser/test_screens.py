@@ -117,9 +117,10 @@ def test_small_screens_drawing_full_width_panels_below_touch_drag(small_page):
 def test_small_screens_lesson_and_other_pages(small_page):
     """The lesson page (drawing, then the lesson's panel), the home, lessons and compare pages: no sideways scroll."""
     page = small_page
-    for path in ("/", "/lessons/", "/compare/", "/compare/fig5-handover/", "/lessons/fig5-handover/", "/accounts/login/"):
+    for path in ("/", "/lessons/", "/compare/", "/compare/fig5-handover/", "/docs/metrics/", "/lessons/fig5-handover/", "/accounts/login/"):
         page.goto(path)
         no_sideways_scroll(page)
+    page.goto("/lessons/fig5-handover/")
     page.click("#start-lesson")
     page.wait_for_url("**/attempt/**")
     wait_idle(page)
