@@ -11,6 +11,7 @@ import { Timeline, actionText } from "./timeline.js";
 import { Controls } from "./controls.js";
 import { SequenceView } from "./sequence.js";
 import { ask } from "./ask.js";
+import { FaultsUi } from "./faults.js"; // breaking the network on purpose (hook at the end)
 
 const body = document.body;
 function setStatus(s) {
@@ -205,7 +206,6 @@ socket.send = (type, fields) => {
 
 function remember(s, now) {
   steps = s;
-  sequence.invalidate(s, now);
   history = history.filter(([k]) => k < s);
   history.push([s, now]);
 }
@@ -231,6 +231,7 @@ function receive(msg, mine) {
     layer.reset(msg.events);
     log.reset(msg.events);
     timeline.reset(msg.events);
+    sequence.reset(msg); // the sequence panel folds the history afresh (static/js/seqfold.js)
     showState(!fresh);
     pick(null);
     remember(msg.steps, msg.now);
@@ -245,6 +246,7 @@ function receive(msg, mine) {
     if (mine?.type === CLIENT.COMMAND) timeline.markMine(msg.events);
     if (msg.cause === CLIENT.COMMAND) noteCommand(msg, mine);
     layer.add(msg.events); // the animation is driven by time, so it takes events at once
+    sequence.add(msg); // new arrows and notes, no fetch
     player.onEvents(msg, { paced: mine !== null && mine.id === player.requestId });
     canStepBack = msg.can_step_back;
     remember(msg.steps, msg.now);
@@ -427,6 +429,16 @@ function seek(t) {
 let journal = []; // the session's user commands as the server keeps them: {steps, t, command}
 let redo = []; // undone ones, oldest first
 let redoing = null; // the id of the command that redoes redo[0]
+// The branch outlives a reload (sessionStorage, per session), with the journal it was undone from: it is kept only
+// while the session is still there (same journal, not yet past the first undone action).
+const redoKey = `dmmviz-redo-${body.dataset.session}`;
+let redoBase = null; // the journal (keys) the undone actions were undone from
+let stored = null;
+try {
+  stored = JSON.parse(sessionStorage.getItem(redoKey) ?? "null");
+} catch {
+  stored = null; // no storage: the branch lasts as long as the page
+}
 let forwardTarget = null; // a forward jump that is redoing actions on its way
 
 const entryKey = (e) => `${Math.round(e.t * 1e6)}|${e.command.action}|${e.command.mn}|${e.command.mar ?? ""}|${e.command.flow ?? ""}`;
@@ -435,15 +447,24 @@ const entryKey = (e) => `${Math.round(e.t * 1e6)}|${e.command.action}|${e.comman
 function takeJournal(msg, mine) {
   const before = journal;
   journal = msg.journal ?? [];
+  const base = JSON.stringify(journal.map(entryKey));
   if (msg.cause === CLIENT.RESET) dropRedo();
   else if (mine?.type === CLIENT.SEEK || mine?.type === CLIENT.STEP_BACK) {
     const kept = new Set(journal.map(entryKey));
     const undone = before.filter((e) => !kept.has(entryKey(e)));
-    if (undone.length) {
+    if (undone.length || redo.length) {
       const seen = new Set();
       redo = [...undone, ...redo].filter((e) => !seen.has(entryKey(e)) && seen.add(entryKey(e))).sort((a, b) => a.t - b.t || a.steps - b.steps);
+      redoBase = base;
       showRedo();
     }
+  } else {
+    // A fresh snapshot (a reload, a reconnection, another tab, a lesson's step): the branch still holds only if the
+    // session is where it was undone from.
+    if (!redo.length && stored?.redo?.length) ({ redo, base: redoBase } = stored);
+    stored = null;
+    if (redo.length && (redoBase !== base || msg.steps > redo[0].steps)) dropRedo();
+    else if (redo.length) showRedo();
   }
 }
 
@@ -459,6 +480,7 @@ function noteCommand(msg, mine) {
   if (mine !== null && mine.id === redoing) {
     redoing = null;
     redo.shift();
+    redoBase = JSON.stringify(journal.map(entryKey)); // the rest now follow on from this one
     player.holding = false;
     showRedo();
     if (forwardTarget !== null) forwardTo(forwardTarget);
@@ -494,6 +516,12 @@ function showRedo() {
   player.hold = redo.length ? redo[0].t : null;
   timeline.setRedo(redo);
   body.dataset.redo = String(redo.length);
+  try {
+    if (redo.length) sessionStorage.setItem(redoKey, JSON.stringify({ redo, base: redoBase }));
+    else sessionStorage.removeItem(redoKey);
+  } catch {
+    // storage full or refused: the branch still lasts as long as the page
+  }
 }
 
 let lastControls = "";
@@ -562,3 +590,10 @@ requestAnimationFrame(frame);
   };
   document.dispatchEvent(new CustomEvent("dmmviz:lesson-ready"));
 }
+
+// ---- Hook for breaking the network (H-faultui, static/js/faults.js, docs/visualiser.md "Breaking the network"): ----
+// a Break toggle and a Faults menu in the drawing's corner; FaultsUi wraps topology.update, layer.add, log.add and details.show
+// to draw failed nodes, loss rates and lost messages. Nothing else on the page changes.
+window.dmmvizFaults = new FaultsUi({
+  scenario, topology, layer, log, details, player, command, toast, stage: document.getElementById("stage"),
+});

@@ -89,6 +89,18 @@ def test_jump_back_keeps_later_actions_as_a_redo_that_plays_again(page):
     assert tick_labels(page) == scale
 
 
+def test_the_redo_branch_survives_a_reload(page):
+    """A reload of the page in the middle of a redo branch keeps it: the undone move is still there to replay."""
+    t_move = hand_over_at_about_2s(page)
+    click_timeline_at(page, 1)
+    assert page.locator("#timeline .mark.redo").count() == 1
+    page.reload()
+    wait_idle(page)
+    assert page.locator("#timeline .mark.redo").count() == 1
+    play_until(page, float(t_move) + 0.5)
+    assert action_times(page, MOVE) == [t_move]
+
+
 def test_step_back_over_an_action_then_step_redoes_it(page):
     open_scenario(page, "fig5-handover")
     play_until(page, 2.0)
