@@ -37,11 +37,15 @@ assert set(FORMATS) <= set(FILES), "a new export format needs a file name here"
 
 
 def _simulation(request: HttpRequest, session_id: str):
+    return _live(request, session_id).sim
+
+
+def _live(request: HttpRequest, session_id: str) -> live.Live:
     access.session_or_404(request, session_id)  # the one ownership rule: a stranger gets the same 404 as for no session
     row = live.load_row(str(session_id))
     if row is None:
         raise Http404("no such session")
-    return live.rebuild(row).sim
+    return live.rebuild(row)
 
 
 def _options(request: HttpRequest) -> dict[str, Any]:
@@ -89,12 +93,14 @@ def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpRespo
 @require_GET
 def session_sequence(request: HttpRequest, session_id: str) -> HttpResponse:
     """The sequence-diagram model of the session so far (the live panel draws it)."""
-    sim = _simulation(request, session_id)
+    current = _live(request, session_id)
+    sim = current.sim
     try:
         model = sequence_model(sim.trace(), _options(request))
     except ExportError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     model["now"] = sim.now
+    model["revision"] = current.revision  # the live panel folds the socket's later revisions onto this model
     return JsonResponse(model)
 
 

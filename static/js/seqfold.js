@@ -9,6 +9,7 @@
 import { MESSAGE_KINDS } from "./catalogue.js";
 
 export const MAX_ITEMS = 1000; // arrows, notes and drop marks kept (the newest); docs/visualiser.md
+export const MAX_FOLD_IDS = 2000; // packet ids a data fold keeps (the newest) for clicking; its count goes on
 
 const MESSAGE = new Set(MESSAGE_KINDS);
 const ROLE_ORDER = ["mn", "mar", "anchor", "db", "cn", "other"];
@@ -159,7 +160,14 @@ export class SequenceFold {
       let at = run.pk.length;
       while (at > 0 && run.pk[at - 1].i > p.i) at--;
       run.pk.splice(at, 0, p);
-      Object.assign(run, packed(run.pk, [run.src, run.dst]));
+      if (run.pk.length > MAX_FOLD_IDS) { // a long steady flow: its oldest packet ids are let go, the count is kept
+        const old = run.pk.shift();
+        if (!run.forgot) Object.assign(run, { t0: run.t, src0: run.src, forgot: 0 });
+        run.forgot++;
+        run.both0 = run.both;
+        if (this.byMsg.get(old.id) === run) this.byMsg.delete(old.id);
+      }
+      Object.assign(run, packed(run));
     } else { // a fold from a base model: its packets' times are not known, only the newest
       run.count++;
       run.t_last = Math.max(run.t_last, p.t);
@@ -196,13 +204,13 @@ export class SequenceFold {
     let p;
     if (item.pk) {
       p = item.pk.splice(item.pk.findIndex((q) => q.id === id), 1)[0];
-      if (item.pk.length) Object.assign(item, packed(item.pk, [item.src, item.dst]));
+      if (item.pk.length) Object.assign(item, packed(item));
     } else { // a base model's fold: the packet's own time is not known
       item.ids.splice(item.ids.indexOf(id), 1);
       item.count--;
       p = { id, t: item.t_last, src: item.src, i: -1 };
     }
-    if (!item.count || (item.pk && !item.pk.length)) {
+    if (!item.count || (item.pk && !item.pk.length && !item.forgot)) {
       this.items.splice(this.items.indexOf(item), 1);
       if (item.key && this.runs.get(item.key) === item) this.runs.delete(item.key);
     }
@@ -340,15 +348,19 @@ export class SequenceFold {
 }
 
 function strip(it) {
-  const { ev, key, fixed, nodes, evs, born, pk, ...out } = it;
+  const { ev, key, fixed, nodes, evs, born, pk, t0, src0, both0, forgot, ...out } = it;
   if (out.ids) out.ids = [...out.ids]; // a model is a copy: later folding never changes one already drawn
   return out;
 }
 
 /** A data fold's fields from its packets (sequence.py _arrow and _extend). */
-function packed(pk, pair) {
-  const src = pk[0].src, dst = src === pair[0] ? pair[1] : pair[0];
-  return { t: pk[0].t, t_last: pk.at(-1).t, src, dst, count: pk.length, ids: pk.map((p) => p.id), both: pk.some((p) => p.src !== pk[0].src) };
+function packed(run) {
+  const pk = run.pk;
+  const src = run.src0 ?? pk[0].src, dst = src === run.src ? run.dst : run.src;
+  return {
+    t: run.t0 ?? pk[0].t, t_last: pk.at(-1).t, src, dst, count: (run.forgot ?? 0) + pk.length, ids: pk.map((p) => p.id),
+    both: Boolean(run.both0) || pk.some((p) => p.src !== src),
+  };
 }
 
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));

@@ -1,18 +1,20 @@
 // The live sequence diagram: the "dmmviz-sequence/1" model that the SVG export draws (simulator/export/sequence.py),
-// fetched from the server for this session and drawn here in the manner of the seed's Figure 5: lifelines in the
-// model's order, one row per item, signalling as solid arrows, native data thin, tunnelled data as a double line,
-// lost packets dashed with a cross, notes for state changes. Clicking an arrow shows that message's fields.
+// built here from the events the socket brings (static/js/seqfold.js; no polling) and drawn in the manner of the
+// seed's Figure 5: lifelines in the model's order, one row per item, signalling as solid arrows, native data thin,
+// tunnelled data as a double line, lost packets dashed with a cross, notes for state changes. Clicking an arrow shows
+// that message's fields. sequence.json is fetched at most once per snapshot, and only when the snapshot left out
+// the run's first events (a long session): the fold then goes on from the server's model.
 
 import { svg, html } from "./svg.js";
 import { GROUPS } from "./kinds.js";
 import { textWidth } from "./topology.js";
+import { SequenceFold, nodeRoles, MAX_ITEMS } from "./seqfold.js";
 
 const HEAD_H = 40;
 const ROW_H = 30;
 const NOTE_LINE = 15;
 const LEFT = 58; // the time column
-const FETCH_EVERY_MS = 700;
-const WINDOW_S = 30; // a long run shows its last seconds only
+const DRAW_EVERY_MS = 250; // while playing fast, redraw a few times a second, not for every reply
 
 const KIND_GROUP = new Map();
 for (const g of GROUPS) for (const k of g.kinds) KIND_GROUP.set(k, g);
@@ -31,10 +33,12 @@ export class SequenceView {
     this.scroller = root.querySelector(".seq-body");
     this.status = root.querySelector(".seq-status");
     this.visible = false;
-    this.wanted = null; // the steps count we want a model for
-    this.shown = null;
-    this.fetching = false;
-    this.fetchedAt = 0;
+    this.fold = new SequenceFold();
+    this.drawn = -1; // the fold version on screen
+    this.drawnAt = 0;
+    this.base = null; // null, or {state: "wanted" | "fetching", pending: [events messages], epoch}
+    this.epoch = 0; // bumps on every snapshot, so a late answer for an older history is ignored
+    this.fetches = 0; // sequence.json requests made (tests read it)
     this.model = null;
     this.stick = true;
     this.scroller.addEventListener("scroll", () => {
@@ -49,31 +53,66 @@ export class SequenceView {
     if (on) this.tick(true);
   }
 
-  /** The session changed (new steps count or a reset): fetch again when due. */
-  invalidate(steps, now) {
-    this.wanted = `${steps}@${now}`;
-    this.now = now;
+  /** A snapshot replaces the history (connect, step back, seek, reset): fold its events afresh. */
+  reset(msg) {
+    this.epoch++;
+    this.fold.reset(nodeRoles(msg.scenario, msg.state));
+    if (msg.events_omitted > 0) {
+      this.base = { state: "wanted", pending: [] }; // the first events are not here: the server's model is the base
+    } else {
+      this.base = null;
+      this.fold.add(msg.events);
+    }
+    this.status.textContent = "";
+    if (this.visible) this.tick(true);
   }
 
-  /** Called every frame: fetch a fresh model when visible, changed, and not too soon. */
+  /** An `events` message: its events become arrows and notes. */
+  add(msg) {
+    if (!this.base) this.fold.add(msg.events);
+    else if (this.base.state === "fetching") this.base.pending.push(msg);
+    // "wanted": the base, fetched when the panel opens, will hold these events
+  }
+
+  /** Called every frame: fetch the base once if needed, redraw when the model changed (not too often). */
   tick(force = false) {
-    if (!this.visible || this.fetching || this.wanted === this.shown) return;
+    if (!this.visible) return;
+    if (this.base?.state === "wanted") return this.fetchBase();
+    if (this.base || this.fold.version === this.drawn) return;
     const t = performance.now();
-    if (!force && t - this.fetchedAt < FETCH_EVERY_MS) return;
-    this.fetchedAt = t;
-    this.fetching = true;
-    const want = this.wanted;
-    const start = Math.max(0, (this.now ?? 0) - WINDOW_S);
-    fetch(`${this.url}?data=fold${start > 0 ? `&start=${start}` : ""}`, { headers: { Accept: "application/json" } })
+    if (!force && t - this.drawnAt < DRAW_EVERY_MS) return;
+    this.drawnAt = t;
+    this.drawn = this.fold.version;
+    this.model = this.fold.model();
+    this.status.textContent = this.model.dropped ? `the newest ${MAX_ITEMS} items` : "";
+    this.draw(this.model);
+  }
+
+  /** sequence.json once, as of the last saved change; events that arrive meanwhile are applied after it. */
+  fetchBase() {
+    const base = this.base;
+    const epoch = this.epoch;
+    base.state = "fetching";
+    this.fetches++;
+    fetch(`${this.url}?data=fold`, { headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
       .then((model) => {
-        this.shown = want;
-        this.model = model;
-        this.status.textContent = start > 0 ? `the last ${WINDOW_S} s` : "";
-        this.draw(model);
+        if (epoch !== this.epoch) return;
+        this.fold.base(model);
+        // The model is as of the session's revision (or clock): later messages fold on top, earlier ones are in it.
+        for (const msg of base.pending) {
+          const newer = model.revision !== undefined ? msg.revision > model.revision : msg.now > model.now;
+          if (newer) this.fold.add(msg.events);
+        }
+        this.base = null;
+        this.tick(true);
       })
-      .catch((err) => { this.status.textContent = `could not load the diagram (${err.message})`; })
-      .finally(() => { this.fetching = false; });
+      .catch((err) => {
+        if (epoch !== this.epoch) return;
+        this.base = null; // draw what the socket brings from here on
+        for (const msg of base.pending) this.fold.add(msg.events);
+        this.status.textContent = `could not load the earlier diagram (${err.message})`;
+      });
   }
 
   draw(model) {
