@@ -144,15 +144,17 @@ def test_flow_move_pbu_pba_carry_flow_identification_with_traffic_selector(tmp_p
 
 
 def test_client_dmm_deregistrations_export(tmp_path):
-    """A lifetime-0 BU has no care-of address in the trace. Away from home (the flow ended) it goes from the address
-    the MN has at its current router, with a Home Address option; back at the home agent it goes from the home
-    address itself (RFC 6275 §11.5.4), and the BA comes straight back to it. The CLI exits 0."""
+    """A lifetime-0 BU always names its care-of address. Away from home (the flow ended) it is the address the MN has
+    at its current router, and the BU goes from it with a Home Address option; back at the home agent the care-of
+    address is the home address itself (RFC 6275 §11.5.4), and the BA comes straight back to it. The CLI exits 0."""
     trace = _trace(RETURN_HOME)
     deregs = [e for e in trace["events"] if e["kind"] == "BU" and e["lifetime"] == 0]
-    assert len(deregs) == 2 and all(e["care_of_address"] is None for e in deregs)
+    assert len(deregs) == 2
     pairs = _pairs(trace)
     by_id = {e["id"]: p for p, e in pairs}
     away, home = deregs
+    assert away["care_of_address"] == "2001:db8:3:1::1"
+    assert home["care_of_address"] == home["home_address"]
     pkt = by_id[away["id"]]
     assert pkt.src == "2001:db8:3:1::1" and pkt.nh == 60  # MAR3's prefix, Home Address destination option
     pkt = by_id[home["id"]]

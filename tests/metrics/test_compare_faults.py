@@ -1,8 +1,5 @@
 """`compare`'s "handover with one lost PBA" row (issue 13 item 9): each design run again with the answer to the first
 move's registration lost, through the `drop` fault action of ../shared/spec/formats.md.
-
-The engine does not have fault actions yet (another change adds them): the row's own test is marked xfail(strict)
-until `drop` is in the engine's command catalogue, so it fails loudly (XPASS) the day it lands and the mark must go.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.compare import MODES, compare, faults_supported, format_table, lost_answer_scenario, rows
+from simulator.compare import MODES, compare, format_table, lost_answer_scenario, rows
 
 MOSTLY_STATIC = Path(__file__).with_name("mostly_static.json")
 
@@ -40,21 +37,14 @@ def test_the_fault_is_the_first_moves_answer(scenario):
     assert lost_answer_scenario(still, "network-dmm") is None
 
 
-def test_compare_says_whether_the_row_can_be_made(result):
-    """Without the engine's `drop` the result says why there is no row (and the table prints it); with it, one run
-    per design."""
+def test_compare_runs_the_lost_answer_under_every_design(result):
+    """The lost-answer runs exist for every design, and the table prints their row."""
     lost = result["lost_answer"]
-    assert lost["supported"] == faults_supported()
-    table = format_table(result)
-    if not lost["supported"]:
-        assert "'drop' fault action" in lost["reason"] and lost["reason"] in table
-        assert "lost-pba-latency" not in {row.key for row in rows(result)}
-    else:
-        assert set(lost["runs"]) == set(MODES)
+    assert lost["supported"] and set(lost["runs"]) == set(MODES)
+    assert "lost-pba-latency" in {row.key for row in rows(result)}
+    assert "lost PBA" in format_table(result)
 
 
-@pytest.mark.xfail(not faults_supported(), strict=True,
-                   reason="needs the engine's `drop` fault action (issue 13 item 1, another engineer's change)")
 def test_lost_pba_row_per_design(result):
     """Each design loses exactly its one answer; its handover then takes longer than without the loss (the MAG
     retransmits after 1 s, RFC 5213 §6.9.4; the MN after 1.5 s, RFC 6275) or never completes within the run."""
