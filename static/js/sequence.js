@@ -38,7 +38,7 @@ export class SequenceView {
     this.drawnAt = 0;
     this.base = null; // null, or {state: "wanted" | "fetching", pending: [events messages], epoch}
     this.epoch = 0; // bumps on every snapshot, so a late answer for an older history is ignored
-    this.fetches = 0; // sequence.json requests made (tests read it)
+    this.error = ""; // a failed base fetch, said in the status line
     this.model = null;
     this.stick = true;
     this.scroller.addEventListener("scroll", () => {
@@ -63,7 +63,8 @@ export class SequenceView {
       this.base = null;
       this.fold.add(msg.events);
     }
-    this.status.textContent = "";
+    this.error = "";
+    this.drawn = -1;
     if (this.visible) this.tick(true);
   }
 
@@ -84,7 +85,7 @@ export class SequenceView {
     this.drawnAt = t;
     this.drawn = this.fold.version;
     this.model = this.fold.model();
-    this.status.textContent = this.model.dropped ? `the newest ${MAX_ITEMS} items` : "";
+    this.status.textContent = this.error || (this.model.dropped ? `the newest ${MAX_ITEMS} items` : "");
     this.draw(this.model);
   }
 
@@ -93,7 +94,6 @@ export class SequenceView {
     const base = this.base;
     const epoch = this.epoch;
     base.state = "fetching";
-    this.fetches++;
     fetch(`${this.url}?data=fold`, { headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
       .then((model) => {
@@ -111,7 +111,8 @@ export class SequenceView {
         if (epoch !== this.epoch) return;
         this.base = null; // draw what the socket brings from here on
         for (const msg of base.pending) this.fold.add(msg.events);
-        this.status.textContent = `could not load the earlier diagram (${err.message})`;
+        this.error = `could not load the earlier diagram (${err.message}): showing what came since`;
+        this.tick(true);
       });
   }
 
