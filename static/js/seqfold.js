@@ -159,6 +159,7 @@ export class SequenceFold {
     if (run.pk) {
       let at = run.pk.length;
       while (at > 0 && run.pk[at - 1].i > p.i) at--;
+      const newest = at === run.pk.length;
       run.pk.splice(at, 0, p);
       if (run.pk.length > MAX_FOLD_IDS) { // a long steady flow: its oldest packet ids are let go, the count is kept
         const old = run.pk.shift();
@@ -166,8 +167,14 @@ export class SequenceFold {
         run.forgot++;
         run.both0 = run.both;
         if (this.byMsg.get(old.id) === run) this.byMsg.delete(old.id);
+        run.ids.shift();
       }
-      Object.assign(run, packed(run));
+      if (newest) { // the usual case, the newest packet: no need to go over the others
+        run.count++;
+        run.t_last = p.t;
+        run.ids.push(p.id);
+        if (p.src !== run.src) run.both = true;
+      } else Object.assign(run, packed(run));
     } else { // a fold from a base model: its packets' times are not known, only the newest
       run.count++;
       run.t_last = Math.max(run.t_last, p.t);

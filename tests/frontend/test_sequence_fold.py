@@ -159,3 +159,21 @@ def test_the_panel_keeps_only_the_newest_items(tmp_path):
     used = {n for i in model["items"] for n in (i.get("over") or [i.get("node")] if i["type"] != "message"
                                                else [i["src"], i["dst"]])}
     assert model["lifelines"] == [lane for lane in full["lifelines"] if lane["id"] in used]
+
+
+def test_a_long_steady_flow_keeps_its_count_and_only_its_newest_packet_ids(tmp_path):
+    """A data fold of a long flow keeps counting but remembers only its newest MAX_FOLD_IDS (2,000) packet ids."""
+    scenario = load_scenario(SCENARIOS / "fig4-three-mars.json")
+    sim = Simulation(scenario, mode="network-dmm")
+    batches = []
+    while sim.now < 400 and sim.peek() is not None:
+        batches.append(sim.step())
+    want = sequence_model(sim.trace())
+    assert max(i.get("count", 0) for i in want["items"]) > 2000
+    out = run_node(tmp_path, {"scenario": scenario, "state": sim.snapshot(), "batches": batches,
+                              "checks": [len(batches) - 1]})
+    model = out["models"][0]
+    assert [{**i, "ids": None} for i in model["items"]] == [{**i, "ids": None} for i in want["items"]]
+    for got, item in zip(model["items"], want["items"], strict=True):
+        assert got.get("ids") == (item["ids"][-2000:] if "ids" in item else None)
+    assert model["lifelines"] == want["lifelines"] and model["legend"] == want["legend"]
