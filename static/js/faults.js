@@ -12,6 +12,7 @@ import { COMMANDS, describeCommand, isMessage } from "./catalogue.js";
 
 const LOST_FLIGHT = 0.004; // s a message lost at its sending travels before its cross (animation.js's default)
 const RATES = [0, 0.1, 0.25, 0.5, 1]; // the loss rates offered (any other rate in the state is listed too)
+const FAULT_ACTIONS = new Set(["drop", "loss", "fail", "recover"]);
 const FAILABLE = new Set(["mar", "db", "lma"]); // formats.md "Faults": what can fail; a CN only loses messages
 
 const pct = (rate) => `${Math.round(rate * 1000) / 10}%`;
@@ -35,7 +36,8 @@ export class FaultsUi {
   /**
    * @param {object} o
    *   scenario, topology (TopologyView), layer (MessageLayer), log (EventLog), details (Details), player (Player),
-   *   command(cmd) sends a catalogue command, toast(text, kind, ms), stage (the drawing's section, #stage)
+   *   command(cmd) sends a catalogue command, toast(text, kind, ms), stage (the drawing's section, #stage),
+   *   socket (Socket) and protocol (/protocol.js) for dropping a message already on its way (see drop())
    */
   constructor(o) {
     Object.assign(this, o);
@@ -45,6 +47,8 @@ export class FaultsUi {
     this.pendingDrops = [];
     this.faultOf = new Map(); // message id -> its lost event fields, for the cross and the log row
     this.rowOfMsg = new Map(); // message id -> log seq
+    this.sentAfter = new Map(); // message id -> the session's steps before the reply that brought it (for drop())
+    this.steps = null;
     this.nodes = [...this.topology.net.nodes.values()].filter((n) => FAILABLE.has(n.type) || n.type === "cn");
     this.hook();
     if (!this.enabled) return;
@@ -55,6 +59,13 @@ export class FaultsUi {
   // ---- hooks onto the views (kept here so the other modules stay unaware of faults) ----
   hook() {
     const { topology, layer, log, details } = this;
+    if (this.socket) {
+      const receive = this.socket.onMessage;
+      this.socket.onMessage = (msg, mine) => {
+        this.noteSteps(msg);
+        receive(msg, mine);
+      };
+    }
     const update = topology.update.bind(topology);
     topology.update = (state) => {
       update(state);
@@ -118,9 +129,18 @@ export class FaultsUi {
   greyRows(events) {
     for (const ev of events) {
       if (isMessage(ev.kind)) this.rowOfMsg.set(String(ev.id), ev.seq);
+      if (ev.kind === "action" && FAULT_ACTIONS.has(ev.action)) this.describeAction(ev);
       if (ev.kind === "drop" && ev.lost === "fault") this.markRow(this.rowOfMsg.get(String(ev.msg)), { fault: ev.fault, lost_reason: ev.reason });
       else if (ev.lost === "fault") this.markRow(ev.seq, ev);
     }
+  }
+
+  /** "user drop the next PBU from MAR2 to MAR1": a fault's action row says what it does (its kind is `msg_kind`). */
+  describeAction(ev) {
+    const what = this.log.rows.get(ev.seq)?.querySelector(".what");
+    if (!what) return;
+    const cmd = { action: ev.action, kind: ev.msg_kind, node: ev.node, rate: ev.rate === undefined ? undefined : pct(ev.rate) };
+    what.textContent = `${ev.source ?? ""} ${describeCommand(cmd)}${ev.src ? ` from ${ev.src}` : ""}${ev.dst ? ` to ${ev.dst}` : ""}`;
   }
 
   markRow(seq, lost) {
@@ -199,14 +219,40 @@ export class FaultsUi {
     this.command({ action: this.failed.has(id) ? "recover" : "fail", node: id });
   }
 
-  /** Drop a message in the air: the engine loses the matching one still on its way (and the next one sent, if none). */
+  /** Which steps each message was sent after: a snapshot's events are not placed (the session could be anywhere). */
+  noteSteps(msg) {
+    const { SERVER } = this.protocol;
+    if (msg.type === SERVER.EVENTS && this.steps !== null) {
+      for (const ev of msg.events ?? []) if (ev.id !== undefined && isMessage(ev.kind)) this.sentAfter.set(String(ev.id), this.steps);
+      if (this.sentAfter.size > 50_000) this.sentAfter = new Map([...this.sentAfter].slice(-10_000));
+    }
+    if (msg.type === SERVER.SNAPSHOT || msg.type === SERVER.EVENTS) this.steps = msg.steps;
+  }
+
+  /**
+   * Drop a message in the air. Its fate was decided when it was sent (a `drop` catches the next matching message
+   * sent after it), so the page goes back to just before its sending (`seek`, the session's own undo), gives the
+   * `drop` there and runs on to where it was: the same message is sent again, and lost. Without that point (a
+   * message from before this page's snapshot) the drop takes the next matching message.
+   */
   drop(ev) {
     if (!inFlight(ev, this.player.clock)) {
       this.toast(`That ${ev.kind} is not in the air now: only a message on its way can be dropped.`, "alert");
       return;
     }
     if (this.player.playing) this.player.pause();
-    this.command(dropCommandFor(ev));
+    const cmd = dropCommandFor(ev);
+    const before = this.sentAfter.get(String(ev.id));
+    if (before === undefined || !this.socket?.open || Number(document.body.dataset.redo || 0) > 0) {
+      this.command(cmd);
+      return;
+    }
+    const { CLIENT } = this.protocol;
+    const back = Math.max(this.player.clock, this.player.serverNow ?? 0);
+    this.socket.send(CLIENT.SEEK, { steps: before });
+    this.socket.send(CLIENT.COMMAND, { command: cmd });
+    this.socket.send(CLIENT.RUN_UNTIL, { t: back });
+    this.toast(`Dropped: the ${ev.kind} ${ev.src} → ${ev.dst} sent at t = ${ev.t.toFixed(3)} s is lost on its way. Press Play or Step to see what follows.`, "info", 6000);
   }
 
   watchClicks() {

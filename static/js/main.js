@@ -595,5 +595,5 @@ requestAnimationFrame(frame);
 // a Break toggle and a Faults menu in the drawing's corner; FaultsUi wraps topology.update, layer.add, log.add and details.show
 // to draw failed nodes, loss rates and lost messages. Nothing else on the page changes.
 window.dmmvizFaults = new FaultsUi({
-  scenario, topology, layer, log, details, player, command, toast, stage: document.getElementById("stage"),
+  scenario, topology, layer, log, details, player, command, toast, socket, protocol, stage: document.getElementById("stage"),
 });
