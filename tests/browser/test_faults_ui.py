@@ -5,7 +5,7 @@ with their reason, failed nodes drawn as failed. Real Chromium against the worki
 from __future__ import annotations
 
 from tests.browser.conftest import shot
-from tests.browser.helpers import flying, open_scenario, play_until, step, step_until, wait_idle
+from tests.browser.helpers import flying, open_scenario, play_until, step_until, wait_idle
 
 MOBILE = {"width": 390, "height": 844}
 
@@ -114,3 +114,60 @@ def test_drop_from_the_message_details_with_the_keyboard(page):
     wait_idle(page)
     step_until(page, lambda p: p.locator("#log li.lost-fault").count() > 0, limit=20)
     assert "lost (drop)" in page.inner_text("#log li.lost-fault")
+
+
+def test_lesson_editor_scripts_the_fault_actions(browser):
+    """The lesson editor offers drop / loss / fail / recover next to the flow buttons: with Record on each becomes a
+    script entry at t, checked by the engine (a node that has not failed cannot recover)."""
+    from tests.browser.conftest import VIEWPORT, dmmviz_server
+    from tests.browser.test_lessons import CREATE_USERS, PASSWORD, editor_ready, script_texts, set_time, sim_idle
+
+    with dmmviz_server("dmmviz-faultui-", [["load_builtin"], ["load_lessons"], ["shell", "-c", CREATE_USERS]]) as url:
+        context = browser.new_context(viewport=VIEWPORT, base_url=url)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto("/accounts/login/")
+        page.fill("#id_username", "irene")
+        page.fill("#id_password", PASSWORD)
+        page.click("form.lx-form button[type=submit]")
+        page.wait_for_url("**/lessons/")
+        page.click("#new-lesson")
+        page.wait_for_url("**/edit/")
+        editor_ready(page)
+        before = len(script_texts(page))
+
+        page.click("#rec-toggle")
+        set_time(page, 2)
+        page.select_option("#fault-action", "fail")
+        page.select_option("#fault-node", "MAR1")
+        page.click("#fault-add")
+        page.wait_for_function(f"() => document.querySelectorAll('#ed-script li').length === {before + 1}")
+        sim_idle(page)
+        assert any("MAR1 fails" in t for t in script_texts(page)), script_texts(page)
+
+        set_time(page, 3)
+        page.select_option("#fault-action", "drop")
+        page.select_option("#fault-kind", "RA")
+        page.click("#fault-add")
+        page.wait_for_function(f"() => document.querySelectorAll('#ed-script li').length === {before + 2}")
+        sim_idle(page)
+        page.select_option("#fault-action", "loss")
+        page.select_option("#fault-node", "CN1")
+        page.fill("#fault-rate", "0.3")
+        page.click("#fault-add")
+        page.wait_for_function(f"() => document.querySelectorAll('#ed-script li').length === {before + 3}")
+        sim_idle(page)
+        texts = script_texts(page)
+        assert any("drop the next RA" in t for t in texts) and any("loss 0.3 at CN1" in t for t in texts), texts
+
+        # Refused by the engine: DB has not failed.
+        page.select_option("#fault-action", "recover")
+        page.select_option("#fault-node", "DB")
+        page.click("#fault-add")
+        sim_idle(page)
+        assert len(script_texts(page)) == before + 3
+        assert "DB has not failed" in page.inner_text("body")
+        shot(page, "faults-editor")
+        context.close()
+        assert not errors, errors

@@ -8,7 +8,7 @@
 // visualiser honours. Text goes into the page through textContent only.
 
 import { svg, html } from "/static/js/svg.js";
-import { describeCommand } from "/static/js/catalogue.js";
+import { describeCommand, MESSAGE_KINDS } from "/static/js/catalogue.js";
 import { layoutNetwork, layoutMobileNodes, bounds, parkingY, CORE } from "/static/js/layout.js";
 
 const body = document.body;
@@ -868,6 +868,41 @@ $("flow-stop").addEventListener("click", async () => {
   if (!flow) return hint(`${mn} has no active flow at t = ${recordTime()} s.`);
   await recordAction({ action: "stop_flow", mn, flow });
 });
+// ---- faults (issue 13; H-faultui): script a drop / loss / fail / recover at t, like the flow buttons ----
+{
+  const row = html("div", { className: "ed-flow ed-fault", role: "group", "aria-label": "script a fault" });
+  const pick = (label, el) => { const l = html("label", {}, `${label} `); l.append(el); row.append(l, " "); return el; };
+  const action = pick("fault", html("select", { id: "fault-action" }));
+  action.append(...["drop", "loss", "fail", "recover"].map((a) => html("option", { value: a }, a)));
+  const node = pick("node", html("select", { id: "fault-node" }));
+  const kind = pick("message", html("select", { id: "fault-kind" }));
+  kind.append(...MESSAGE_KINDS.map((k) => html("option", { value: k }, k)));
+  const rate = pick("rate", html("input", { type: "number", id: "fault-rate", min: 0, max: 1, step: 0.05, value: 0.5, className: "ed-num" }));
+  const add = row.appendChild(html("button", { type: "button", id: "fault-add" }, "Script fault"));
+  $("ed-flow").after(row);
+  const nodes = () => {
+    const net = sc().network;
+    const extra = mode() === "centralized-pmipv6" ? [net.lma?.id ?? "LMA"] : mode() === "network-dmm" ? [net.session_db?.id ?? "DB"] : [];
+    return [...net.mars.map((m) => m.id), ...extra, ...net.cns.map((c) => c.id)];
+  };
+  const show = () => {
+    if (doc) options(node, nodes()); // the lesson is loaded after this block runs
+    node.disabled = action.value === "drop"; // a drop names a message kind (from anywhere), not a node
+    kind.disabled = action.value !== "drop";
+    rate.disabled = action.value !== "loss";
+  };
+  action.addEventListener("change", show);
+  node.addEventListener("focus", show);
+  row.addEventListener("pointerenter", show);
+  add.addEventListener("click", async () => {
+    if (!record) return hint("Turn Record on first: the fault then happens at t in the script.");
+    show();
+    const a = action.value;
+    const command = a === "drop" ? { action: a, kind: kind.value, count: 1 } : a === "loss" ? { action: a, node: node.value, rate: Number(rate.value) } : { action: a, node: node.value };
+    await recordAction(command);
+  });
+  show();
+}
 $("add-step").addEventListener("click", addStep);
 $("ed-save").addEventListener("click", save);
 window.addEventListener("beforeunload", (e) => {
