@@ -171,3 +171,39 @@ def test_lesson_editor_scripts_the_fault_actions(browser):
         shot(page, "faults-editor")
         context.close()
         assert not errors, errors
+
+
+def test_faults_drawn_and_menu_pass_axe(browser, server):
+    """axe (as tests/browser/test_accessibility.py runs it) on the page with a failed MAR, a loss rate, lost messages
+    greyed in the log and the Faults menu open: no serious or critical violation, at 1280x720 and 390x844."""
+    from tests.browser.conftest import VIEWPORT
+    from tests.browser.test_accessibility import AXE, RUN
+
+    context = browser.new_context(viewport=VIEWPORT, base_url=server, bypass_csp=True)  # to add axe itself
+    page = context.new_page()
+    open_scenario(page, "fig5-handover")
+    play_until(page, 1.5)
+    page.keyboard.press("b")
+    page.click("#topology g[data-id=MAR1] .shape")
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    page.click("summary:has-text('Faults')")
+    page.select_option("select[aria-label='loss rate at CN1']", "0.5")
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    play_until(page, 2.3)
+    assert page.locator("#log li.lost-fault").count() > 0
+    page.click("summary:has-text('Faults')")
+    page.add_script_tag(path=str(AXE))
+    found = []
+    for size in (VIEWPORT, MOBILE):
+        page.set_viewport_size(size)
+        violations = page.evaluate(RUN)
+        found += [
+            f"{size['width']}: {v['id']} ({v['impact']}): {v['nodes']}"
+            for v in violations
+            if v["impact"] in ("serious", "critical") or v["id"] == "region"
+        ]
+        shot(page, f"faults-axe-{size['width']}")
+    context.close()
+    assert found == [], "\n".join(found)
