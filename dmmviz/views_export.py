@@ -12,6 +12,7 @@ the page shows at that moment, as of the last saved change. Bad options get a 40
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -66,13 +67,15 @@ def _options(request: HttpRequest) -> dict[str, Any]:
     return options
 
 
-@require_GET
-def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
-    """The session as a file: its trace or state (JSON), a sequence diagram, or a packet capture."""
+def download(request: HttpRequest, fmt: str, simulation: Callable[[], Any],
+             stem: Callable[[dict], str]) -> HttpResponse:
+    """A simulation as a file in `fmt`, named stem(trace).<ext>: an unknown format is a 400 naming the formats (before
+    `simulation()` is asked for), a bad option a 400 with the exporter's message. The session's and the class
+    follower's Download menus both end here."""
     if fmt not in FILES:
         return HttpResponse(f"unknown format {fmt!r}; choose one of {', '.join(FILES)}", status=400,
                             content_type="text/plain; charset=utf-8")
-    sim = _simulation(request, session_id)
+    sim = simulation()
     trace = sim.trace()
     try:
         if fmt == "trace":
@@ -84,24 +87,36 @@ def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpRespo
     except ExportError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     ext, content_type = FILES[fmt]
-    name = f"{slugify(trace.get('title') or 'dmmviz')[:60] or 'dmmviz'}.{ext}"
     response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{stem(trace)}.{ext}"'
     return response
+
+
+def sequence(request: HttpRequest, sim: Any, revision: int | None = None) -> HttpResponse:
+    """The sequence-diagram model of a simulation so far (a live panel draws it), with its clock and, when given, the
+    session's revision (the panel folds the socket's later revisions onto this model)."""
+    try:
+        model = sequence_model(sim.trace(), _options(request))
+    except ExportError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    model["now"] = sim.now
+    if revision is not None:
+        model["revision"] = revision
+    return JsonResponse(model)
+
+
+@require_GET
+def session_export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
+    """The session as a file: its trace or state (JSON), a sequence diagram, or a packet capture."""
+    return download(request, fmt, lambda: _simulation(request, session_id),
+                    lambda trace: slugify(trace.get("title") or "dmmviz")[:60] or "dmmviz")
 
 
 @require_GET
 def session_sequence(request: HttpRequest, session_id: str) -> HttpResponse:
     """The sequence-diagram model of the session so far (the live panel draws it)."""
     current = _live(request, session_id)
-    sim = current.sim
-    try:
-        model = sequence_model(sim.trace(), _options(request))
-    except ExportError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    model["now"] = sim.now
-    model["revision"] = current.revision  # the live panel folds the socket's later revisions onto this model
-    return JsonResponse(model)
+    return sequence(request, current.sim, revision=current.revision)
 
 
 urlpatterns = [

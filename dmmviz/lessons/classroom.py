@@ -183,13 +183,4 @@ def end(live_class: LiveClass) -> None:
 def branch(live_class: LiveClass, owner: dict[str, Any]) -> Branch:
     """A private copy of the class's simulation as it is now, for one student (``owner``: permissions.owner_fields)."""
     source = SimSession.objects.get(pk=live_class.sim_session_id)
-    copy = SimSession.objects.create(
-        scenario=source.scenario,
-        scenario_data=source.scenario_data,
-        seed=source.seed,
-        mode=source.mode,
-        journal=source.journal,
-        steps=source.steps,
-        now=source.now,
-    )
-    return Branch.objects.create(live_class=live_class, sim_session=copy, **owner)
+    return Branch.objects.create(live_class=live_class, sim_session=source.copy(scenario=source.scenario), **owner)

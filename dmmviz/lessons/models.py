@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import slugify
 
+from dmmviz.web.models import unique_slug
+
 from . import lessonfile
 
 NEW_LESSON_TITLE = "New lesson"  # the title a new lesson starts with (views.starter_lesson)
@@ -115,12 +117,7 @@ class Lesson(models.Model):
 
     @classmethod
     def unique_slug(cls, text: str) -> str:
-        base = slugify(text)[:70] or "lesson"
-        slug, n = base, 1
-        while cls.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        return slug
+        return unique_slug(cls, text, fallback="lesson")
 
 
 class Attempt(models.Model):

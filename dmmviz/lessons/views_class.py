@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dmmviz import views_export
 from dmmviz.web import live
-from simulator.export import ExportError, export, sequence_model
 
 from . import classroom, lessonfile, player, results
 from .checkpoints import ResponseError
@@ -226,36 +224,10 @@ def _class_simulation(code: str) -> Any:
 @require_GET
 def class_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     """The follower's Download menu: the class's simulation as a file, by class code (never the session id)."""
-    if fmt not in views_export.FILES:
-        return HttpResponse(
-            f"unknown format {fmt!r}; choose one of {', '.join(views_export.FILES)}",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    sim = _class_simulation(code)
-    trace = sim.trace()
-    try:
-        if fmt == "trace":
-            body: str | bytes = json.dumps(trace, indent=1)
-        elif fmt == "state":
-            body = json.dumps(sim.snapshot(), indent=1)
-        else:
-            body = export(fmt, trace, options=views_export._options(request))
-    except ExportError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    ext, content_type = views_export.FILES[fmt]
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="class-{code.upper()[:12]}.{ext}"'
-    return response
+    return views_export.download(request, fmt, lambda: _class_simulation(code), lambda _: f"class-{code.upper()[:12]}")
 
 
 @require_GET
 def class_sequence(request: HttpRequest, code: str) -> HttpResponse:
     """The follower's live sequence diagram, by class code."""
-    sim = _class_simulation(code)
-    try:
-        model = sequence_model(sim.trace(), views_export._options(request))
-    except ExportError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    model["now"] = sim.now
-    return JsonResponse(model)
+    return views_export.sequence(request, _class_simulation(code))

@@ -54,15 +54,7 @@ def practice_attempt(request: HttpRequest, attempt_id: Any) -> HttpResponse:
     source = attempt.sim_session
     if source is None:
         raise Http404("this attempt has no simulation")
-    session = SimSession.objects.create(
-        scenario_data=source.scenario_data,
-        seed=source.seed,
-        mode=source.mode,
-        journal=source.journal,
-        steps=source.steps,
-        now=source.now,
-    )
-    return _new_run(request, attempt.lesson_data.get("title", "Lesson"), session)
+    return _new_run(request, attempt.lesson_data.get("title", "Lesson"), source.copy())
 
 
 def _own_run(request: HttpRequest, run_id: Any) -> PracticeRun:

@@ -1,7 +1,7 @@
 """Scenarios (authored content) and simulation sessions (a scenario plus the user's commands).
 
-A session is stored as (scenario data, seed, mode, journal, steps, now) and nothing else: the engine is deterministic, so
-`Simulation.replay(...)` rebuilds the exact simulation on any process, after a reload, a reconnect or a step back.
+A session is stored as (scenario data, seed, mode, journal, steps, now) and nothing else: the engine is deterministic,
+so `Simulation.replay(...)` rebuilds the exact simulation on any process, after a reload, a reconnect or a step back.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from django.utils.text import slugify
 
 
 def scenario_problems(data: Any) -> list[str]:
-    """Run the engine's validator on parsed scenario JSON; return one "path: message" line per problem (empty if valid)."""
+    """Run the engine's validator on parsed scenario JSON; return one "path: message" line per problem (empty if
+    valid)."""
     from simulator import ScenarioError, load_scenario  # the engine; imported late so Django starts without it
 
     try:
@@ -62,13 +63,18 @@ class Scenario(models.Model):
 
     @classmethod
     def unique_slug(cls, text: str) -> str:
-        """A slug from `text` not yet taken ("fig5", "fig5-2", ...)."""
-        base = slugify(text)[:70] or "scenario"
-        slug, n = base, 1
-        while cls.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        return slug
+        return unique_slug(cls, text, fallback="scenario")
+
+
+def unique_slug(model: Any, text: str, fallback: str) -> str:
+    """A slug from `text` that no `model` row has yet ("fig5", "fig5-2", ...); `fallback` when `text` has no letters.
+    Scenarios and lessons both name their addresses this way."""
+    base = slugify(text)[:70] or fallback
+    slug, n = base, 1
+    while model.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 class SimSession(models.Model):
@@ -102,6 +108,19 @@ class SimSession(models.Model):
     def __str__(self) -> str:
         title = self.scenario_data.get("title", "?") if isinstance(self.scenario_data, dict) else "?"
         return f"{title} ({self.id})"
+
+    def copy(self, **fields: Any) -> SimSession:
+        """A new session (its own id) at the same point of the same simulation: a student's branch or practice from
+        another session. `fields` add what the copy keeps besides (e.g. scenario) and whose it is."""
+        return SimSession.objects.create(
+            scenario_data=self.scenario_data,
+            seed=self.seed,
+            mode=self.mode,
+            journal=self.journal,
+            steps=self.steps,
+            now=self.now,
+            **fields,
+        )
 
     def clean(self) -> None:
         problems = scenario_problems(self.scenario_data)

@@ -7,6 +7,10 @@ templates/ directory comes first in the search path, so the front end overrides 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -66,45 +70,60 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context, status=status)
 
 
-@require_POST
-def scenario_rename(request: HttpRequest, slug: str) -> HttpResponse:
+def _plain(text: str, status: int) -> HttpResponse:
+    """A refusal the page's fetch() shows as it is."""
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _scenario_action(may: Callable[[Who, Scenario], bool], refusal: str) -> Callable[..., Any]:
+    """A POST view on the scenario at <slug>: 404 unless this visitor sees it, 403 saying `refusal` unless `may` lets
+    them act on it; the view itself gets the Scenario."""
+
+    def wrap(view: Callable[[HttpRequest, Scenario], HttpResponse]) -> Callable[[HttpRequest, str], HttpResponse]:
+        @require_POST
+        @functools.wraps(view)
+        def door(request: HttpRequest, slug: str) -> HttpResponse:
+            scenario = access.scenario_or_404(request, slug)
+            if not may(Who.of(request), scenario):
+                return _plain(refusal, status=403)
+            return view(request, scenario)
+
+        return door
+
+    return wrap
+
+
+def _home_saying(request: HttpRequest, text: str) -> HttpResponse:
+    """Back to the scenario list, which shows `text` once."""
+    messages.success(request, text)
+    return redirect("home")
+
+
+@_scenario_action(access.can_manage_scenario, "Only the person who uploaded this scenario may rename it.")
+def scenario_rename(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     """The uploader renames their upload (the slug, and so the address, stays)."""
-    scenario = access.scenario_or_404(request, slug)
-    if not access.can_manage_scenario(Who.of(request), scenario):
-        return HttpResponse("Only the person who uploaded this scenario may rename it.", status=403,
-                            content_type="text/plain; charset=utf-8")
     form = ScenarioRenameForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("; ".join(form.errors["title"]), status=400, content_type="text/plain; charset=utf-8")
+        return _plain("; ".join(form.errors["title"]), status=400)
     scenario.title = form.cleaned_data["title"]
     scenario.save(update_fields=["title"])
-    messages.success(request, f"Renamed to {scenario.title}.")
-    return redirect("home")
+    return _home_saying(request, f"Renamed to {scenario.title}.")
 
 
-@require_POST
-def scenario_delete(request: HttpRequest, slug: str) -> HttpResponse:
+@_scenario_action(access.can_manage_scenario, "Only the person who uploaded this scenario may delete it.")
+def scenario_delete(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     """The uploader deletes their upload; sessions already started keep their own copy of it."""
-    scenario = access.scenario_or_404(request, slug)
-    if not access.can_manage_scenario(Who.of(request), scenario):
-        return HttpResponse("Only the person who uploaded this scenario may delete it.", status=403,
-                            content_type="text/plain; charset=utf-8")
     scenario.delete()
-    messages.success(request, f"Deleted {scenario.title}.")
-    return redirect("home")
+    return _home_saying(request, f"Deleted {scenario.title}.")
 
 
-@require_POST
-def scenario_publish(request: HttpRequest, slug: str) -> HttpResponse:
+@_scenario_action(access.can_publish_scenario, "Only instructors may publish a scenario for everyone.")
+def scenario_publish(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     """An instructor lists an upload for everyone (public=1) or takes it back (public=0)."""
-    scenario = access.scenario_or_404(request, slug)
-    if not access.can_publish_scenario(Who.of(request), scenario):
-        return HttpResponse("Only instructors may publish a scenario for everyone.", status=403,
-                            content_type="text/plain; charset=utf-8")
     scenario.public = request.POST.get("public", "1") not in ("0", "false", "")
     scenario.save(update_fields=["public"])
-    messages.success(request, f"{scenario.title} is {'listed for everyone' if scenario.public else 'private again'}.")
-    return redirect("home")
+    listed = "listed for everyone" if scenario.public else "private again"
+    return _home_saying(request, f"{scenario.title} is {listed}.")
 
 
 @require_POST

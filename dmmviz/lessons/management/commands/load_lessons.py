@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 
 from dmmviz.lessons import lessonfile
 from dmmviz.lessons.models import Lesson
+from dmmviz.web.management.builtin import load_folder
 
 BUILTIN_DIR = Path(__file__).resolve().parents[3] / "builtin_lessons"
 
@@ -21,25 +22,17 @@ class Command(BaseCommand):
     help = "Load the built-in lessons into the database (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        loaded = skipped = 0
-        for file in sorted(BUILTIN_DIR.glob("*.json")):
-            try:
-                data = lessonfile.parse_text(file.read_text(encoding="utf-8"))
-            except (OSError, lessonfile.LessonError) as exc:
-                self.stderr.write(f"{file.name}: skipped: {exc}")
-                skipped += 1
-                continue
-            problems = lessonfile.validate(data)
-            if problems:
-                for p in problems:
-                    self.stderr.write(f"{file.name}: skipped: {p.path}: {p.message}")
-                skipped += 1
-                continue
-            lesson = Lesson.objects.filter(slug=file.stem).first() or Lesson(slug=file.stem)
-            lesson.set_document(data)
-            lesson.builtin = True
-            lesson.owner = None
-            lesson.status = Lesson.Status.PUBLISHED
-            lesson.save()
-            loaded += 1
-        self.stdout.write(f"built-in lessons: {loaded} loaded, {skipped} skipped")
+        load_folder(self, BUILTIN_DIR, "lessons", lessonfile.parse_text, _problems, _save)
+
+
+def _problems(data: dict[str, Any]) -> list[str]:
+    return [f"{p.path}: {p.message}" for p in lessonfile.validate(data)]
+
+
+def _save(slug: str, data: dict[str, Any]) -> None:
+    lesson = Lesson.objects.filter(slug=slug).first() or Lesson(slug=slug)
+    lesson.set_document(data)
+    lesson.builtin = True
+    lesson.owner = None
+    lesson.status = Lesson.Status.PUBLISHED
+    lesson.save()

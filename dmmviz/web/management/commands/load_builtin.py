@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dmmviz.web.management.builtin import load_folder
 from dmmviz.web.models import Scenario, scenario_problems
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2].parent / "builtin_scenarios"
@@ -33,32 +34,26 @@ class Command(BaseCommand):
             for file in files:
                 shutil.copyfile(file, BUILTIN_DIR / file.name)
             self.stdout.write(f"copied {len(files)} scenarios from {source}")
-        loaded = skipped = 0
-        for file in sorted(BUILTIN_DIR.glob("*.json")):
-            try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                self.stderr.write(f"{file.name}: skipped, not readable JSON: {exc}")
-                skipped += 1
-                continue
-            problems = _problems(data)
-            if problems:
-                for problem in problems:
-                    self.stderr.write(f"{file.name}: skipped: {problem}")
-                skipped += 1
-                continue
-            Scenario.objects.update_or_create(
-                slug=file.stem,
-                defaults={
-                    "title": str(data.get("title") or file.stem)[:200],
-                    "description": str(data.get("description") or ""),
-                    "data": data,
-                    "builtin": True,
-                },
-            )
-            loaded += 1
-        # A skipped file is reported but does not stop `make run`: the other scenarios still serve.
-        self.stdout.write(f"built-in scenarios: {loaded} loaded, {skipped} skipped")
+        load_folder(self, BUILTIN_DIR, "scenarios", _read, _problems, _save)
+
+
+def _read(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not readable JSON: {exc}") from exc
+
+
+def _save(slug: str, data: dict[str, Any]) -> None:
+    Scenario.objects.update_or_create(
+        slug=slug,
+        defaults={
+            "title": str(data.get("title") or slug)[:200],
+            "description": str(data.get("description") or ""),
+            "data": data,
+            "builtin": True,
+        },
+    )
 
 
 def _problems(data: Any) -> list[str]:
