@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator import Simulation, load_scenario  # noqa: E402
+from simulator import Simulation, load_scenario
 
 
 def city(mars: int, mns: int, seconds: float, seed: int = 1) -> dict:
@@ -33,7 +33,7 @@ def city(mars: int, mns: int, seconds: float, seed: int = 1) -> dict:
     ids = [f"MAR{i}" for i in range(mars)]
     links = []
     for i in range(mars):
-        r, c = divmod(i, side)
+        _, c = divmod(i, side)
         if c + 1 < side and i + 1 < mars:
             links.append({"between": [ids[i], ids[i + 1]], "delay_ms": 2})
         if i + side < mars:
@@ -57,7 +57,8 @@ def city(mars: int, mns: int, seconds: float, seed: int = 1) -> dict:
             if roll < 0.4 and len(active) < 3:
                 flows += 1
                 active.append(f"f{flows}")
-                script.append({"at": round(t, 3), "action": "start_flow", "mn": mn, "flow": active[-1], "cn": f"CN{rng.randrange(4)}"})
+                cn = f"CN{rng.randrange(4)}"
+                script.append({"at": round(t, 3), "action": "start_flow", "mn": mn, "flow": active[-1], "cn": cn})
             elif roll < 0.6 and active:
                 script.append({"at": round(t, 3), "action": "stop_flow", "mn": mn, "flow": active.pop(0)})
             else:
@@ -118,7 +119,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     scenario = load_scenario(city(args.mars, args.mns, args.seconds))
-    print(f"scenario: {args.mars} MARs, {args.mns} MNs, {len(scenario['script'])} script actions, {args.seconds:g} s simulated")
+    print(f"scenario: {args.mars} MARs, {args.mns} MNs, {len(scenario['script'])} script actions, "
+          f"{args.seconds:g} s simulated")
     # Engine and empty loop alternate, so both see the same machine load; the best of each is kept.
     results, loops = {}, []
     for label, until in (("half", args.seconds / 2), ("full", args.seconds)):
@@ -131,23 +133,26 @@ def main() -> None:
         results[label] = best
         print(f"engine {label:>4} ({until:g} s): {best[1]:>9,} messages in {best[0]:6.2f} s (best of {args.repeat}) "
               f"= {best[1] / best[0]:>10,.0f} messages/s")
-    elapsed, messages, queue = results["full"]
+    elapsed, messages, _ = results["full"]
     loop = min(loops)
     engine_rate, loop_rate = messages / elapsed, messages / loop
-    print(f"empty heapq loop: {messages:>9,} events in {loop:6.2f} s (best of {args.repeat}) = {loop_rate:>10,.0f} events/s")
+    print(f"empty heapq loop: {messages:>9,} events in {loop:6.2f} s (best of {args.repeat}) "
+          f"= {loop_rate:>10,.0f} events/s")
     print(f"ratio engine/empty loop: {engine_rate / loop_rate:.3f}   (target >= 0.15)")
     recorded = run_engine(scenario, args.seconds / 2, record=True)
     print(f"with every event kept (a trace export), half length: {recorded[1] / recorded[0]:,.0f} messages/s, "
           f"ratio {recorded[1] / recorded[0] / loop_rate:.3f}")
     (t_half, m_half, _), (t_full, m_full, _) = results["half"], results["full"]
-    print(f"growth: events x{m_full / m_half:.2f} -> time x{t_full / t_half:.2f}   (linear: time growth <= 2.5 for x2 events)")
+    print(f"growth: events x{m_full / m_half:.2f} -> time x{t_full / t_half:.2f}   "
+          "(linear: time growth <= 2.5 for x2 events)")
     # Memory: a separate, shorter run under tracemalloc (it slows Python down).
     tracemalloc.start()
     sim = Simulation(scenario, record=False)
     sim.run(min(args.seconds, 60), collect=False)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"peak memory: {peak / 2**20:.1f} MiB for {args.mns} MNs = {peak / args.mns / 1024:.1f} KiB per MN (60 s simulated, no trace kept)")
+    print(f"peak memory: {peak / 2**20:.1f} MiB for {args.mns} MNs = {peak / args.mns / 1024:.1f} KiB per MN "
+          "(60 s simulated, no trace kept)")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ Prints the figures; exits 1 when p95 is over the target (so it can gate a CI run
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,14 +62,16 @@ def scenario(mars: int, mns: int, duration: float = 40.0) -> dict:
         at = i % mars
         start = 0.05 * (i % 20)
         script.append({"at": round(start, 3), "action": "attach", "mn": mn, "mar": ids[at]})
-        script.append({"at": round(start + 0.5, 3), "action": "start_flow", "mn": mn, "flow": "f1", "cn": f"CN{i % 4 + 1}"})
+        script.append({"at": round(start + 0.5, 3), "action": "start_flow", "mn": mn, "flow": "f1",
+                       "cn": f"CN{i % 4 + 1}"})
         t = start + 2.0 + (i % 7) * 0.3
         hop = 0
         while t < duration:
             at = (at + 1) % mars
             script.append({"at": round(t, 3), "action": "move", "mn": mn, "mar": ids[at]})
             if hop == 0:
-                script.append({"at": round(t + 1.0, 3), "action": "start_flow", "mn": mn, "flow": "f2", "cn": f"CN{(i + 1) % 4 + 1}"})
+                script.append({"at": round(t + 1.0, 3), "action": "start_flow", "mn": mn, "flow": "f2",
+                               "cn": f"CN{(i + 1) % 4 + 1}"})
             if hop == 1:
                 script.append({"at": round(t + 1.0, 3), "action": "stop_flow", "mn": mn, "flow": "f1"})
             hop += 1
@@ -85,13 +87,14 @@ def free_port() -> int:
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dmmviz.settings", "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dmmviz.settings",
+           "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}"}
     env.pop("REDIS_URL", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     port = free_port()
     log = open(tmp / "daphne.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dmmviz.asgi:application"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dmmviz.asgi:application"]
+    proc = subprocess.Popen(daphne, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -129,11 +132,12 @@ def frame_work(trace_path: Path) -> list[float]:
     if not frames:
         return []
     main = max(frames, key=frames.get)
-    marks = sorted(e["ts"] for e in events if (e.get("pid"), e.get("tid")) == main and e.get("name") == "FireAnimationFrame")
+    marks = sorted(e["ts"] for e in events
+                   if (e.get("pid"), e.get("tid")) == main and e.get("name") == "FireAnimationFrame")
     tasks = sorted((e["ts"], e.get("tdur", e.get("dur", 0))) for e in events
                    if (e.get("pid"), e.get("tid")) == main and e.get("name") == "RunTask" and e.get("ph") == "X")
     work, i = [], 0
-    for start, end in zip(marks, marks[1:]):
+    for start, end in itertools.pairwise(marks):
         total = 0
         while i < len(tasks) and tasks[i][0] < end:
             if tasks[i][0] >= start:
@@ -145,7 +149,7 @@ def frame_work(trace_path: Path) -> list[float]:
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def main() -> int:
@@ -154,7 +158,8 @@ def main() -> int:
     ap.add_argument("--mns", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=10.0, help="wall seconds of playback to sample")
     ap.add_argument("--speed", default="100", help="the page's speed setting to play at (100 is its fastest)")
-    ap.add_argument("--css", default="", help="extra CSS injected into the page (to find what costs: e.g. '.side{display:none}')")
+    ap.add_argument("--css", default="",
+                    help="extra CSS injected into the page (to find what costs: e.g. '.side{display:none}')")
     args = ap.parse_args()
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -192,21 +197,26 @@ def main() -> int:
             t0 = page.evaluate("parseFloat(document.querySelector('#clock').textContent.slice(4))")
             peak = page.evaluate("""ms => new Promise(resolve => {
                 let peak = 0; const end = performance.now() + ms;
-                (function tick(now) { peak = Math.max(peak, document.querySelectorAll('#air g.msg:not([display])').length);
-                  if (now < end) requestAnimationFrame(tick); else resolve(peak); })(performance.now());
+                (function tick(now) {
+                  peak = Math.max(peak, document.querySelectorAll('#air g.msg:not([display])').length);
+                  if (now < end) requestAnimationFrame(tick); else resolve(peak);
+                })(performance.now());
             })""", 300)
-            before = page.evaluate("({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal, events: dmmvizStats.events})")
+            before = page.evaluate(
+                "({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal, events: dmmvizStats.events})")
             deltas = page.evaluate(SAMPLER, int(args.seconds * 1000))
-            after = page.evaluate("""({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal, events: dmmvizStats.events,
-                max: dmmvizStats.rttMax, handled: dmmvizStats.handled, handleTotal: dmmvizStats.handleTotal,
-                handleMax: dmmvizStats.handleMax, parseMs: dmmvizStats.socket.parseMs, parseMax: dmmvizStats.socket.parseMax,
+            after = page.evaluate("""({requests: dmmvizStats.requests, rtt: dmmvizStats.rttTotal,
+                events: dmmvizStats.events, max: dmmvizStats.rttMax, handled: dmmvizStats.handled,
+                handleTotal: dmmvizStats.handleTotal, handleMax: dmmvizStats.handleMax,
+                parseMs: dmmvizStats.socket.parseMs, parseMax: dmmvizStats.socket.parseMax,
                 bytes: dmmvizStats.socket.bytes})""")
             t1 = page.evaluate("parseFloat(document.querySelector('#clock').textContent.slice(4))")
             logged = page.locator("#log li").count()
             # Then the page's own work per frame, from a Chromium trace: the main thread's CPU time between two
             # animation frames. Unlike the interval, it does not grow when other programs load the machine.
             trace_path = tmp / "trace.json"
-            browser.start_tracing(page=page, path=str(trace_path), categories=["devtools.timeline", "disabled-by-default-devtools.timeline"])
+            browser.start_tracing(page=page, path=str(trace_path),
+                                  categories=["devtools.timeline", "disabled-by-default-devtools.timeline"])
             page.wait_for_timeout(int(min(args.seconds, 5) * 1000))
             browser.stop_tracing()
             work = frame_work(trace_path)
@@ -228,7 +238,8 @@ def main() -> int:
           f"round trip mean {rtt:.1f} ms (max {after['max']:.1f} ms over the run)")
     print(f"page: handling a server message took {after['handleTotal'] / max(1, after['handled']):.1f} ms on average, "
           f"{after['handleMax']:.1f} ms at most; JSON read: {after['bytes'] / 1e6:.1f} MB in all, "
-          f"{after['parseMs'] / max(1, after['handled']):.1f} ms a message on average, {after['parseMax']:.1f} ms at most")
+          f"{after['parseMs'] / max(1, after['handled']):.1f} ms a message on average, "
+          f"{after['parseMax']:.1f} ms at most")
     print(f"frame interval over {len(deltas)} frames: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms "
           f"(target p95 <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'NOT met'})")
     if work:

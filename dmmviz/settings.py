@@ -108,7 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_dmmviz_{os.getpid()}"}
     # A PostgreSQL that accepts and never answers: a new connection gives up after 3 s, a statement the server runs
-    # after 5 s; a stalled open connection is bounded by the waits in dmmviz/web (DMMVIZ_PAGE_TIMEOUT, DMMVIZ_DB_TIMEOUT).
+    # after 5 s; a stalled open connection is bounded by the waits in dmmviz/web (DMMVIZ_PAGE_TIMEOUT,
+    # DMMVIZ_DB_TIMEOUT).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"connect_timeout": 3, "options": "-c statement_timeout=5000 -c lock_timeout=5000"}
     )

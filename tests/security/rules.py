@@ -47,7 +47,8 @@ HTTP_RULES: dict[str, Rule] = {
     "compare_index": Rule("GET", lambda s: "/compare/", EVERYONE),
     "compare": Rule("GET", lambda s: f"/compare/{s.upload.slug}/", OWNER),  # a private upload's comparison
     "metrics_doc": Rule("GET", lambda s: "/docs/metrics/", EVERYONE),
-    "compare_watch": Rule("POST", lambda s: f"/compare/{s.upload.slug}/watch/", OWNER, data=lambda s: {"mode": "client-dmm"}),
+    "compare_watch": Rule("POST", lambda s: f"/compare/{s.upload.slug}/watch/", OWNER,
+                          data=lambda s: {"mode": "client-dmm"}),
     # scenarios: a private upload is its uploader's; an instructor publishes their own
     "session_new": Rule("POST", lambda s: f"/scenarios/{s.upload.slug}/start/", OWNER),
     "scenario_rename": Rule("POST", lambda s: f"/scenarios/{s.upload.slug}/rename/", OWNER,
