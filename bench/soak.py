@@ -23,13 +23,10 @@ The default run takes about a minute and a half (the machine is shared): widen -
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.util
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -103,29 +100,15 @@ def big_upload(port: int, mib: int, chunked: bool) -> tuple[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default="25,50,100,200,400", help="client counts of the ramp")
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measured phase (default 3)")
-    parser.add_argument("--think", type=float, default=0.1, help="mean seconds between a reply and the next send")
+    parser = ws_bench.load_parser(__doc__, clients="25,50,100,200,400", duration=3.0)
     parser.add_argument("--hostile", type=float, default=5.0, help="seconds of the hostile client (0: skip)")
-    parser.add_argument("--scenario", default="fig5-handover", help="built-in scenario of the sessions")
     args = parser.parse_args()
-    counts = [int(c) for c in args.clients.split(",") if c.strip()]
+    counts = args.clients
 
-    with tempfile.TemporaryDirectory(prefix="dmmviz-soak-") as tmp:
-        database_url = f"sqlite:///{tmp}/soak.sqlite3"
-        os.environ["DATABASE_URL"] = database_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dmmviz.settings")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
+    with ws_bench.django_site("dmmviz-soak-") as (tmp, database_url):
         from dmmviz.daphne_process import DaphneProcess
         from dmmviz.web.models import Scenario, SimSession
 
-        call_command("migrate", verbosity=0)
-        call_command("load_builtin", verbosity=0)
         scenario = Scenario.objects.get(slug=args.scenario)
 
         def sessions(n: int) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -28,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,21 +132,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default="1,100,300", help="comma-separated client counts (default 1,100,300)")
-    parser.add_argument("--rounds", type=int, default=3, help="echo/session rounds per client count (default 3)")
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds per phase (default 4)")
-    parser.add_argument("--think", type=float, default=0.1, help="mean seconds between a reply and the next send")
-    parser.add_argument("--scenario", default="fig5-handover", help="built-in scenario of the sessions")
-    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file in a temporary directory")
-    parser.add_argument("--redis-url", default="", help="default: the in-memory channel layer")
-    args = parser.parse_args()
-    counts = [int(c) for c in args.clients.split(",") if c.strip()]
-    load_before = os.getloadavg()[0]
-
-    with tempfile.TemporaryDirectory(prefix="dmmviz-bench-") as tmp:
-        database_url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+@contextlib.contextmanager
+def django_site(prefix: str, database_url: str = "") -> Iterator[tuple[Path, str]]:
+    """A temporary directory, and Django set up in this process on a migrated database holding the built-in
+    scenarios (`database_url`, or a fresh SQLite file in that directory); yields (directory, database URL)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        database_url = database_url or f"sqlite:///{tmp}/bench.sqlite3"
         os.environ["DATABASE_URL"] = database_url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dmmviz.settings")
         import django
@@ -153,11 +145,37 @@ def main() -> int:
         django.setup()
         from django.core.management import call_command
 
+        call_command("migrate", verbosity=0)
+        call_command("load_builtin", verbosity=0)
+        yield Path(tmp), database_url
+
+
+def load_parser(doc: str, clients: str, duration: float) -> argparse.ArgumentParser:
+    """The options of every websocket load run (this file, soak.py): --clients (a list of ints), --duration, --think,
+    --scenario; the caller adds its own."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--clients", default=clients, type=lambda text: [int(c) for c in text.split(",") if c.strip()],
+                        help=f"comma-separated client counts (default {clients})")
+    parser.add_argument("--duration", type=float, default=duration,
+                        help=f"seconds per measured phase (default {duration:g})")
+    parser.add_argument("--think", type=float, default=0.1, help="mean seconds between a reply and the next send")
+    parser.add_argument("--scenario", default="fig5-handover", help="built-in scenario of the sessions")
+    return parser
+
+
+def main() -> int:
+    parser = load_parser(__doc__, clients="1,100,300", duration=4.0)
+    parser.add_argument("--rounds", type=int, default=3, help="echo/session rounds per client count (default 3)")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file in a temporary directory")
+    parser.add_argument("--redis-url", default="", help="default: the in-memory channel layer")
+    args = parser.parse_args()
+    counts = args.clients
+    load_before = os.getloadavg()[0]
+
+    with django_site("dmmviz-bench-", args.database_url) as (tmp, database_url):
         from dmmviz.daphne_process import DaphneProcess
         from dmmviz.web.models import Scenario, SimSession
 
-        call_command("migrate", verbosity=0)
-        call_command("load_builtin", verbosity=0)
         scenario = Scenario.objects.get(slug=args.scenario)
         env = {"DATABASE_URL": database_url, "DMMVIZ_WS_ECHO": "1", "REDIS_URL": args.redis_url}
 

@@ -17,6 +17,7 @@ so the editor shows the author what students will be asked and what counts as ri
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -156,32 +157,38 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_POST
-def validate(request: HttpRequest) -> HttpResponse:
-    if not is_instructor(request.user):
-        return _forbidden("only instructors may use the editor")
-    try:
-        data = _body(request)
-    except lessonfile.LessonError as exc:
-        return _problems(exc.problems)
+def _editor_call(view: Any) -> Any:
+    """The editor's POST calls: instructors only (403), the body parsed within the input limits (400 naming the
+    problem); the view gets the parsed body."""
+
+    @require_POST
+    @functools.wraps(view)
+    def door(request: HttpRequest) -> HttpResponse:
+        if not is_instructor(request.user):
+            return _forbidden("only instructors may use the editor")
+        try:
+            body = _body(request)
+        except lessonfile.LessonError as exc:
+            return _problems(exc.problems)
+        return view(request, body)
+
+    return door
+
+
+@_editor_call
+def validate(request: HttpRequest, data: Any) -> HttpResponse:
     problems = lessonfile.validate(data)
     if problems:
         return JsonResponse({"problems": [{"path": p.path, "message": p.message} for p in problems], "moments": []})
     return JsonResponse({"problems": [], "moments": moments_json(data)})
 
 
-@require_POST
-def simulate(request: HttpRequest) -> HttpResponse:
+@_editor_call
+def simulate(request: HttpRequest, body: Any) -> HttpResponse:
     """Run a scenario (with the editor's recorded commands) to ``until``: the state and the non-data events.
 
     The editor's record mode uses this to show the network while the author drags nodes and starts flows.
     """
-    if not is_instructor(request.user):
-        return _forbidden("only instructors may use the editor")
-    try:
-        body = _body(request)
-    except lessonfile.LessonError as exc:
-        return _problems(exc.problems)
     if not isinstance(body, dict):
         return _problems([lessonfile.Problem("", 'an object {"scenario": ..., "until": t}')])
     until = body.get("until", 0)

@@ -264,19 +264,21 @@ def _serving_mar(state: dict[str, Any], p: dict[str, Any]) -> Question:
     )
 
 
+def _how_many(kind: str, prompt: str, items: list[Any], listed: str, none: str) -> Question:
+    """A "how many" question: the answer is len(items); the explanation is `listed`, or `none` when there are none."""
+    return Question(kind=kind, prompt=prompt, input="number", choices=(), answer=len(items),
+                    explanation=listed if items else none)
+
+
 def _tunnel_count(state: dict[str, Any], p: dict[str, Any]) -> Question:
     pairs = _tunnels(state)
     listed = "; ".join(f"{a} ⇄ {b}" for a, b in pairs)
-    return Question(
-        kind="tunnel_count",
-        prompt="How many tunnels exist now?",
-        input="number",
-        choices=(),
-        answer=len(pairs),
-        explanation=f"Tunnels now: {listed}. "
-        "A tunnel exists only while an anchor forwards a prefix in use to another MAR."
-        if pairs
-        else "No tunnel exists: no anchor is forwarding a prefix in use to another MAR.",
+    return _how_many(
+        "tunnel_count",
+        "How many tunnels exist now?",
+        pairs,
+        f"Tunnels now: {listed}. A tunnel exists only while an anchor forwards a prefix in use to another MAR.",
+        "No tunnel exists: no anchor is forwarding a prefix in use to another MAR.",
     )
 
 
@@ -302,15 +304,12 @@ def _binding_count(state: dict[str, Any], p: dict[str, Any]) -> Question:
         + (f" ({b['state']})" if b.get("state", "active") != "active" else "")
         for b in cache
     )
-    return Question(
-        kind="binding_count",
-        prompt=f"How many entries does {node}'s binding cache hold now?",
-        input="number",
-        choices=(),
-        answer=len(cache),
-        explanation=f"{node}'s binding cache: {entries}."
-        if cache
-        else f"{node}'s binding cache is empty: it anchors no prefix that is in use away from it.",
+    return _how_many(
+        "binding_count",
+        f"How many entries does {node}'s binding cache hold now?",
+        cache,
+        f"{node}'s binding cache: {entries}.",
+        f"{node}'s binding cache is empty: it anchors no prefix that is in use away from it.",
     )
 
 
@@ -318,15 +317,12 @@ def _db_entries(state: dict[str, Any], p: dict[str, Any]) -> Question:
     mn_id, _ = _mn(state, p)
     entries = state["session_db"].get(mn_id, [])
     listed = "; ".join(f"{e['hnp']} anchored at {e['anchor']}" for e in entries)
-    return Question(
-        kind="db_entries",
-        prompt=f"How many prefixes does the session database hold for {mn_id} now?",
-        input="number",
-        choices=(),
-        answer=len(entries),
-        explanation=f"The session DB holds for {mn_id}: {listed}."
-        if entries
-        else f"The session DB holds nothing for {mn_id}.",
+    return _how_many(
+        "db_entries",
+        f"How many prefixes does the session database hold for {mn_id} now?",
+        entries,
+        f"The session DB holds for {mn_id}: {listed}.",
+        f"The session DB holds nothing for {mn_id}.",
     )
 
 

@@ -82,6 +82,16 @@ class Lesson(models.Model):
             "steps": self.steps,
         }
 
+    @classmethod
+    def new_draft(cls, owner: Any, document: dict[str, Any], **fields: Any) -> Lesson:
+        """A new draft of `owner`'s from a valid lesson document, saved under a free slug made from its title
+        (import, new, duplicate)."""
+        lesson = cls(owner=owner, status=cls.Status.DRAFT, **fields)
+        lesson.set_document(document)
+        lesson.slug = cls.unique_slug(lesson.title)
+        lesson.save()
+        return lesson
+
     def set_document(self, data: dict[str, Any]) -> None:
         """Take title, summary, scenario and steps from a valid lesson document."""
         data = lessonfile.normalise(data)

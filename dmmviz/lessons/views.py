@@ -6,6 +6,7 @@ Everything a student does works as plain HTML forms; the page's script only adds
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -76,6 +77,24 @@ def guarded(view: Any) -> Any:
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
+
+
+def instructors_only(doing: str, *, lesson: bool = False) -> Any:
+    """Refuse anyone but an instructor: 403 "Only instructors can <doing>.". With lesson=True the view gets the
+    Lesson at <slug> as `lesson`, after a 404 for one this visitor may not view (no draft is admitted to exist)."""
+
+    def wrap(view: Any) -> Any:
+        @functools.wraps(view)
+        def door(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if lesson:
+                kwargs["lesson"] = _viewable(request, kwargs.pop("slug"))
+            if not is_instructor(request.user):
+                return HttpResponseForbidden(f"Only instructors can {doing}.")
+            return view(request, *args, **kwargs)
+
+        return door
+
+    return wrap
 
 
 # -- the library ------------------------------------------------------------------------------------------------
@@ -280,10 +299,9 @@ def attempt_answer(request: HttpRequest, attempt_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
+@instructors_only("import lessons")
 def lesson_import(request: HttpRequest) -> HttpResponse:
     """Import a lesson or scenario file as a new draft of the instructor's. Errors name the JSON path, status 400."""
-    if not is_instructor(request.user):
-        return HttpResponseForbidden("Only instructors can import lessons.")
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         context = {
@@ -296,24 +314,17 @@ def lesson_import(request: HttpRequest) -> HttpResponse:
             "scenarios": access.visible_scenarios(access.Who.of(request)),  # uploads are private to their uploader
         }
         return render(request, "lessons/list.html", context, status=400)
-    lesson = Lesson(owner=request.user, status=Lesson.Status.DRAFT)
-    lesson.set_document(form.cleaned_data["file"])
-    lesson.slug = Lesson.unique_slug(lesson.title)
-    lesson.save()
+    lesson = Lesson.new_draft(request.user, form.cleaned_data["file"])
     messages.success(request, f"Imported “{lesson.title}” as a draft.")
     return redirect("lessons:detail", slug=lesson.slug)
 
 
 @login_required
 @require_POST
+@instructors_only("create lessons")
 def lesson_new(request: HttpRequest) -> HttpResponse:
     """A new draft lesson for an instructor: two MARs, a CN and a mobile node to start from, then the editor."""
-    if not is_instructor(request.user):
-        return HttpResponseForbidden("Only instructors can create lessons.")
-    lesson = Lesson(owner=request.user, status=Lesson.Status.DRAFT)
-    lesson.set_document(starter_lesson())
-    lesson.slug = Lesson.unique_slug(lesson.title)
-    lesson.save()
+    lesson = Lesson.new_draft(request.user, starter_lesson())
     return redirect("lessons:edit", slug=lesson.slug)
 
 
@@ -341,16 +352,12 @@ def starter_lesson() -> dict[str, Any]:
 
 @login_required
 @require_POST
-def lesson_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
+@instructors_only("duplicate lessons", lesson=True)
+def lesson_duplicate(request: HttpRequest, lesson: Lesson) -> HttpResponse:
     """Copy a lesson one may view into a new draft of one's own (the way to change a built-in or a colleague's)."""
-    source = _viewable(request, slug)
-    if not is_instructor(request.user):
-        return HttpResponseForbidden("Only instructors can duplicate lessons.")
-    copy = Lesson(owner=request.user, status=Lesson.Status.DRAFT, copied_from=source)
-    copy.set_document({**source.document(), "title": f"{source.title} (copy)"[:200]})
-    copy.slug = Lesson.unique_slug(copy.title)
-    copy.save()
-    messages.success(request, f"Made your own copy of “{source.title}”.")
+    document = {**lesson.document(), "title": f"{lesson.title} (copy)"[:200]}
+    copy = Lesson.new_draft(request.user, document, copied_from=lesson)
+    messages.success(request, f"Made your own copy of “{lesson.title}”.")
     return redirect("lessons:detail", slug=copy.slug)
 
 

@@ -6,37 +6,36 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dmmviz import views_export
 from dmmviz.web import live
+from dmmviz.web.views import session_context
 
 from . import classroom, lessonfile, player, results
 from .checkpoints import ResponseError
 from .forms import JoinForm
-from .models import Branch, LiveClass
-from .permissions import is_instructor, owner_fields, owns_record
-from .views import _viewable
+from .models import Branch, Lesson, LiveClass
+from .permissions import owner_fields, owns_record
+from .views import instructors_only
 
 
 @login_required
 @require_POST
-def class_start(request: HttpRequest, slug: str) -> HttpResponse:
+@instructors_only("start a live class", lesson=True)
+def class_start(request: HttpRequest, lesson: Lesson) -> HttpResponse:
     """An instructor starts a live class from a lesson they may view; they get a join code."""
-    lesson = _viewable(request, slug)
-    if not is_instructor(request.user):
-        return HttpResponseForbidden("Only instructors can start a live class.")
     try:
         player.moments(lesson.document())
     except lessonfile.LessonError as exc:
         messages.error(request, f"This lesson cannot be played: {exc}")
-        return redirect("lessons:detail", slug=slug)
+        return redirect("lessons:detail", slug=lesson.slug)
     if not lesson.steps:
         messages.error(request, "This lesson has no steps yet.")
-        return redirect("lessons:detail", slug=slug)
+        return redirect("lessons:detail", slug=lesson.slug)
     live_class = classroom.start(lesson.document(), request.user, lesson)
     return redirect("lessons:class_teach", code=live_class.code)
 
@@ -70,13 +69,7 @@ def class_teach(request: HttpRequest, code: str) -> HttpResponse:
     """The instructor's page: the class's simulation (theirs to drive), the join code and the step controls."""
     live_class = _taught(request, code)
     session = live_class.sim_session
-    context = {
-        **_panel_context(request, live_class),
-        "session": session,
-        "scenario": session.scenario_data,
-        "ws_path": f"/ws/session/{session.id}/",
-        "role": "teach",
-    }
+    context = {**_panel_context(request, live_class), **session_context(session), "role": "teach"}
     return render(request, "lessons/class.html", context)
 
 
@@ -157,14 +150,7 @@ def class_branch_page(request: HttpRequest, code: str, branch_id: int) -> HttpRe
     if not owns_record(request.user, request.session.session_key, branch):
         raise Http404("no such branch")
     session = branch.sim_session
-    context = {
-        **_panel_context(request, live_class),
-        "session": session,
-        "scenario": session.scenario_data,
-        "ws_path": f"/ws/session/{session.id}/",
-        "role": "branch",
-        "branch": branch,
-    }
+    context = {**_panel_context(request, live_class), **session_context(session), "role": "branch", "branch": branch}
     return render(request, "lessons/class.html", context)
 
 

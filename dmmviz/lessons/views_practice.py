@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dmmviz import access
 from dmmviz.web import limits
 from dmmviz.web.models import SimSession
+from dmmviz.web.views import session_context
 from simulator import Simulation
 
 from . import lessonfile, practice
@@ -68,13 +69,7 @@ def _own_run(request: HttpRequest, run_id: Any) -> PracticeRun:
 def practice_page(request: HttpRequest, run_id: Any) -> HttpResponse:
     run = _own_run(request, run_id)
     session = run.sim_session
-    context = {
-        "run": run,
-        "session": session,
-        "scenario": session.scenario_data,
-        "ws_path": f"/ws/session/{session.id}/",
-        "score": run.score(),
-    }
+    context = {**session_context(session), "run": run, "score": run.score()}
     return render(request, "lessons/practice.html", context)
 
 

@@ -102,6 +102,9 @@ class SimSession(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    # What Simulation.replay rebuilds the simulation from: a copy carries exactly these.
+    REPLAY_FIELDS = ("scenario_data", "seed", "mode", "journal", "steps", "now")
+
     class Meta:
         ordering = ["-updated"]
 
@@ -112,15 +115,7 @@ class SimSession(models.Model):
     def copy(self, **fields: Any) -> SimSession:
         """A new session (its own id) at the same point of the same simulation: a student's branch or practice from
         another session. `fields` add what the copy keeps besides (e.g. scenario) and whose it is."""
-        return SimSession.objects.create(
-            scenario_data=self.scenario_data,
-            seed=self.seed,
-            mode=self.mode,
-            journal=self.journal,
-            steps=self.steps,
-            now=self.now,
-            **fields,
-        )
+        return SimSession.objects.create(**{name: getattr(self, name) for name in self.REPLAY_FIELDS}, **fields)
 
     def clean(self) -> None:
         problems = scenario_problems(self.scenario_data)

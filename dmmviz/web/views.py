@@ -137,13 +137,13 @@ def session_new(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
     """The live visualiser for one session. Context: session, scenario (the document), ws_path."""
-    session = access.session_or_404(request, session_id)
-    context = {
-        "session": session,
-        "scenario": session.scenario_data,
-        "ws_path": f"/ws/session/{session.id}/",
-    }
-    return render(request, "web/session.html", context)
+    return render(request, "web/session.html", session_context(access.session_or_404(request, session_id)))
+
+
+def session_context(session: SimSession) -> dict[str, Any]:
+    """What a page with the visualiser needs for one session (web/session.html and the lessons pages that extend it):
+    the session, its scenario document and its websocket path."""
+    return {"session": session, "scenario": session.scenario_data, "ws_path": f"/ws/session/{session.id}/"}
 
 
 @require_GET
