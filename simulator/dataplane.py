@@ -37,6 +37,7 @@ class DataPlane:
     routers: dict[str, Mar]
     design: Design
     faults: Faults
+    _faulty: bool
     _msg_id: int
     _seq: int
     _watching: bool
@@ -91,7 +92,7 @@ class DataPlane:
             delay = self.topology.delay_us[src][dst]
         self._msg_id += 1
         now = self.now_us
-        verdict = self.faults.verdict("DATA", src, dst) if self.faults.active else None
+        verdict = self.faults.verdict("DATA", src, dst) if self._faulty else None
         if self._watching:
             up = direction == "up"
             event = {
@@ -125,7 +126,7 @@ class DataPlane:
 
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
-        if self.faults.failed and dst in self.faults.failed:
+        if self._faulty and dst in self.faults.failed:
             self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, lost="fault")
             return
         if dst == flow.mn:

@@ -112,7 +112,8 @@ class Simulation(DataPlane):
         self.db: dict[str, dict[str, dict[str, str]]] = {}
         self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
         self.prefix_flows: dict[str, set[tuple[str, str]]] = {}  # hnp -> active (mn, flow)
-        self.faults = Faults(self.random)  # drop rules, loss rates, failed nodes (simulator/faults.py)
+        self._faulty = False  # any fault in force? (the data path's one check; kept by Faults.on_change)
+        self.faults = Faults(self.random, on_change=self._faults_changed)  # drop rules, loss rates, failed nodes
         self.recovery = Recovery(self)  # what a failure and a restart do (RFC 5847 heartbeats)
         self.valid_until: dict[tuple[str, str, str], int] = {}  # (mn, interface, prefix) -> end of its valid lifetime
         self.now_us = 0
@@ -327,7 +328,7 @@ class Simulation(DataPlane):
         now = self.now_us
         msg = {"id": self._msg_id, "t": now / US, "arrive": (now + delay_us) / US, "kind": kind, "src": src, "dst": dst}
         msg.update(fields)
-        verdict = self.faults.verdict(kind, src, dst) if self.faults.active else None
+        verdict = self.faults.verdict(kind, src, dst) if self._faulty else None
         if verdict is not None:  # formats.md "Faults": lost in the network, in the trace with arrive null
             msg.update(arrive=None, lost="fault", fault=verdict[0], lost_reason=verdict[1])
             self._emit(msg)
@@ -336,9 +337,12 @@ class Simulation(DataPlane):
         self._at(now + delay_us, self._arrive, msg)
         return msg
 
+    def _faults_changed(self, active: bool) -> None:
+        self._faulty = active
+
     def _arrive(self, msg: dict[str, Any]) -> None:
         """A message reaches ``dst``, unless ``dst`` failed while it was on its way."""
-        if self.faults.failed and msg["dst"] in self.faults.failed:
+        if self._faulty and msg["dst"] in self.faults.failed:
             self._emit(
                 {
                     "t": self.now_us / US,

@@ -16,6 +16,7 @@ docs/engine.md "Faults and timers" says what is chosen where the RFCs are silent
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +54,12 @@ class Faults:
     failed: set[str] = field(default_factory=set)
     restarts: dict[str, int] = field(default_factory=dict)  # RFC 5847 Restart Counter per node
     active: bool = False
+    on_change: Callable[[bool], None] | None = None  # told ``active`` (the engine mirrors it for its hot path)
 
     def _update(self) -> None:
         self.active = bool(self.drops or self.loss or self.failed)
+        if self.on_change is not None:
+            self.on_change(self.active)
 
     def add_drop(self, kind: str, src: str | None, dst: str | None, count: int) -> None:
         self.drops.append(DropRule(kind, src, dst, count))

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 BUILTIN_SLUGS = {
     "centralized-baseline", "fig2-client-dmm", "fig4-three-mars", "fig5-handover", "fig6-multi-interface",
-    "mostly-static",
+    "mostly-static", "fault-lost-pba", "fault-registration-race", "fault-db-down",  # issue 13's fault scenarios
 }
 
 
