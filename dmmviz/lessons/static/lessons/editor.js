@@ -256,8 +256,10 @@ function mnGroup(mn, pos) {
   return g;
 }
 
-/** Drag a fixed node to place it (saved in scenario.layout); a click selects it, or links it with the link tool. */
-function dragFixed(g, n) {
+/** A canvas node dragged from `origin` ({x, y}): past a 3-pixel move it follows the pointer while `follows()`; a
+ * press without a move, or Enter/Space, is a click (`onClick()`); a release after a move calls `onDrop(p, dx, dy)`
+ * with the pointer's SVG point and how far it moved. Both kinds of node (fixed, mobile) are dragged this way. */
+function draggable(g, origin, follows, onClick, onDrop) {
   g.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     g.setPointerCapture(e.pointerId);
@@ -266,60 +268,51 @@ function dragFixed(g, n) {
     const move = (ev) => {
       const p = toSvg(ev);
       if (Math.hypot(p.x - start.x, p.y - start.y) > 3) moved = true;
-      if (moved) g.setAttribute("transform", `translate(${n.x + p.x - start.x} ${n.y + p.y - start.y})`);
+      if (moved && follows()) {
+        g.setAttribute("transform", `translate(${origin.x + p.x - start.x} ${origin.y + p.y - start.y})`);
+      }
     };
     const up = (ev) => {
       g.removeEventListener("pointermove", move);
       g.removeEventListener("pointerup", up);
-      if (!moved) return click(n.id, n.type);
+      if (!moved) return onClick();
       const p = toSvg(ev);
-      sc().layout[n.type === "core" ? CORE : n.id] = [Math.round(n.x + p.x - start.x), Math.round(n.y + p.y - start.y)];
-      renderCanvas();
-      changed({ sim: false });
+      return onDrop(p, p.x - start.x, p.y - start.y);
     };
     g.addEventListener("pointermove", move);
     g.addEventListener("pointerup", up);
   });
-  g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") click(n.id, n.type); });
+  g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") onClick(); });
+}
+
+/** Drag a fixed node to place it (saved in scenario.layout); a click selects it, or links it with the link tool. */
+function dragFixed(g, n) {
+  draggable(g, n, () => true, () => click(n.id, n.type), (p, dx, dy) => {
+    sc().layout[n.type === "core" ? CORE : n.id] = [Math.round(n.x + dx), Math.round(n.y + dy)];
+    renderCanvas();
+    changed({ sim: false });
+  });
 }
 
 /** Drag a mobile node: with Record on, onto a MAR scripts attach/move at t; onto the grey strip scripts detach. */
 function dragMobile(g, mn, pos) {
-  g.addEventListener("pointerdown", (e) => {
-    e.preventDefault();
-    g.setPointerCapture(e.pointerId);
-    const start = toSvg(e);
-    let moved = false;
-    const move = (ev) => {
-      const p = toSvg(ev);
-      if (Math.hypot(p.x - start.x, p.y - start.y) > 3) moved = true;
-      if (moved && record) g.setAttribute("transform", `translate(${pos.x + p.x - start.x} ${pos.y + p.y - start.y})`);
-    };
-    const up = (ev) => {
-      g.removeEventListener("pointermove", move);
-      g.removeEventListener("pointerup", up);
-      if (!moved) return click(mn.id, "mn");
-      if (!record) {
-        hint("Turn Record on to script a handover: the drag becomes an action at the chosen time.");
-        return renderCanvas();
-      }
-      const p = toSvg(ev);
-      const target = [...net.nodes.values()].find((n) => n.type === "mar" && Math.abs(n.x - p.x) < 60 && Math.abs(n.y - p.y) < 34);
-      const iface = chosenInterface(mn);
-      const current = simState?.mns?.[mn.id]?.interfaces?.[iface] ?? null;
-      if (target) {
-        if (target.id === current) return renderCanvas();
-        recordAction({ action: current ? "move" : "attach", mn: mn.id, interface: iface, mar: target.id });
-      } else if (Math.abs(p.y - parkingY(net)) < 30 && current) {
-        recordAction({ action: "detach", mn: mn.id, interface: iface });
-      } else {
-        renderCanvas();
-      }
-    };
-    g.addEventListener("pointermove", move);
-    g.addEventListener("pointerup", up);
+  draggable(g, pos, () => record, () => click(mn.id, "mn"), (p) => {
+    if (!record) {
+      hint("Turn Record on to script a handover: the drag becomes an action at the chosen time.");
+      return renderCanvas();
+    }
+    const target = [...net.nodes.values()].find((n) => n.type === "mar" && Math.abs(n.x - p.x) < 60 && Math.abs(n.y - p.y) < 34);
+    const iface = chosenInterface(mn);
+    const current = simState?.mns?.[mn.id]?.interfaces?.[iface] ?? null;
+    if (target) {
+      if (target.id === current) return renderCanvas();
+      recordAction({ action: current ? "move" : "attach", mn: mn.id, interface: iface, mar: target.id });
+    } else if (Math.abs(p.y - parkingY(net)) < 30 && current) {
+      recordAction({ action: "detach", mn: mn.id, interface: iface });
+    } else {
+      renderCanvas();
+    }
   });
-  g.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") click(mn.id, "mn"); });
 }
 
 function click(id, kind) {
