@@ -73,7 +73,8 @@ def test_figure5_drag_handover_then_step_back(page):
     step(page)  # the RA arrives: MN1 now knows HNP1 is deprecated
     page.click("#tab-mn")
     prefixes = table_rows(page, "#panel-mn")
-    assert [HNP1, "MAR1", "deprecated", "0 s", "1 h"] in prefixes, prefixes
+    # Valid lifetime 2 h: the host keeps at least two hours (RFC 4862 §5.5.3 e; the engine's rule since d0436aa).
+    assert [HNP1, "MAR1", "deprecated", "0 s", "2 h"] in prefixes, prefixes
     assert [HNP2, "MAR2", "preferred", "7 d", "30 d"] in prefixes, prefixes
     shot(page, "fig5-after-ra")
 
