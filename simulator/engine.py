@@ -115,7 +115,8 @@ class Simulation(DataPlane):
         self._faulty = False  # any fault in force? (the data path's one check; kept by Faults.on_change)
         self.faults = Faults(self.random, on_change=self._faults_changed)  # drop rules, loss rates, failed nodes
         self.recovery = Recovery(self)  # what a failure and a restart do (RFC 5847 heartbeats)
-        self.valid_until: dict[tuple[str, str, str], int] = {}  # (mn, interface, prefix) -> end of its valid lifetime
+        # (mn, interface) -> prefix -> end of its valid lifetime; per interface, so an RA touches only its own
+        self.valid_until: dict[tuple[str, str], dict[str, int]] = {}
         self.now_us = 0
         self.steps = 0  # scheduled items processed so far
         # For step_back: ``steps`` right after the visible thing before the latest one (``visible_before``), and
@@ -952,8 +953,8 @@ class Simulation(DataPlane):
         """RFC 4862 §5.5.3 e: the host takes an advertised valid lifetime if it exceeds two hours or what remains;
         else it keeps what remains when that is two hours or less, and cuts it to two hours otherwise. So an RA
         deprecating a prefix cannot make the host drop the addresses its flows use within the next two hours."""
-        key = (mn_id, iface, prefix)
-        until = self.valid_until.get(key)
+        lifetimes = self.valid_until.setdefault((mn_id, iface), {})
+        until = lifetimes.get(prefix)
         if until is None:
             valid = advertised
         else:
@@ -964,13 +965,15 @@ class Simulation(DataPlane):
                 valid = remaining
             else:
                 valid = C.HOST_MIN_VALID_LIFETIME
-        self.valid_until[key] = self.now_us + valid * US
+        lifetimes[prefix] = self.now_us + valid * US
         return valid
 
     def forget_valid_lifetimes(self, mn_id: str, iface: str, kept: list[dict[str, Any]]) -> None:
-        prefixes = {p["prefix"] for p in kept}
-        for key in [k for k in self.valid_until if k[0] == mn_id and k[1] == iface and k[2] not in prefixes]:
-            del self.valid_until[key]
+        lifetimes = self.valid_until.get((mn_id, iface))
+        if lifetimes:
+            prefixes = {p["prefix"] for p in kept}
+            for prefix in [p for p in lifetimes if p not in prefixes]:
+                del lifetimes[prefix]
 
     # -- flows -----------------------------------------------------------------------------------------------------
 
