@@ -41,7 +41,8 @@ export class FaultsUi {
    */
   constructor(o) {
     Object.assign(this, o);
-    this.enabled = Boolean(COMMANDS.drop && COMMANDS.fail); // an engine without faults: nothing is offered
+    // An engine without faults, or a class follower's page (it only watches): nothing is offered, faults still drawn.
+    this.enabled = Boolean(COMMANDS.drop && COMMANDS.fail) && document.body.dataset.lxRole !== "follow";
     this.failed = new Set();
     this.loss = {};
     this.pendingDrops = [];
@@ -168,7 +169,7 @@ export class FaultsUi {
     body.appendChild(html("p", { className: "muted" }, "A failed node neither sends, receives nor forwards and comes back with empty tables. A loss rate loses each message to or from the node with that probability."));
     const table = html("table", { className: "faults-table" });
     const head = table.appendChild(html("thead")).appendChild(html("tr"));
-    for (const h of ["node", "now", "", "loss rate"]) head.appendChild(html("th", { scope: "col" }, h));
+    for (const h of ["node", "now", "fail", "loss rate"]) head.appendChild(html("th", { scope: "col" }, h));
     this.tbody = table.appendChild(html("tbody"));
     this.rows = new Map();
     for (const node of this.nodes) this.rows.set(node.id, this.nodeRow(node));
@@ -185,7 +186,7 @@ export class FaultsUi {
         this.setBreaking(false);
       }
       const tag = e.target.tagName;
-      if ((e.key === "b" || e.key === "B") && !e.ctrlKey && !e.metaKey && !e.altKey && tag !== "INPUT" && tag !== "SELECT" && tag !== "TEXTAREA") {
+      if ((e.key === "b" || e.key === "B") && !document.body.dataset.asking && !e.ctrlKey && !e.metaKey && !e.altKey && tag !== "INPUT" && tag !== "SELECT" && tag !== "TEXTAREA") {
         this.setBreaking(!this.breaking);
       }
     });
