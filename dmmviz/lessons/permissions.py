@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 
 from dmmviz import access
-from dmmviz.access import INSTRUCTORS, Claim, is_instructor  # noqa: F401 (is_instructor: the lessons app's name for it)
+from dmmviz.access import INSTRUCTORS, Claim, is_instructor
 
 # What the group may do in the admin; LessonAdmin narrows it to the instructor's own lessons.
 GROUP_PERMISSIONS = ("add_lesson", "change_lesson", "delete_lesson", "view_lesson", "view_attempt", "view_liveclass")
