@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,10 +177,14 @@ def _json_path(parts: Any) -> str:
     return out
 
 
-def _schema_problems(data: Any) -> list[Problem]:
+def _schema_errors(data: Any) -> list[Any]:  # jsonschema.ValidationError
     validator = jsonschema.Draft202012Validator(SCHEMA)
+    return sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+
+
+def _schema_problems(errors: list[Any]) -> list[Problem]:
     problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+    for error in errors:
         path = _json_path(error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else error.message
@@ -265,64 +270,132 @@ def _pool_problem(pool: str) -> str | None:
     return None
 
 
-def _check_references(data: dict[str, Any]) -> list[Problem]:
-    problems: list[Problem] = []
+class _Shape:
+    """Where the schema (or the non-finite check) found fault, so that the later stages check every other part of
+    the document in the same round (a student fixes everything at once) and skip only the mis-shaped entries."""
+
+    def __init__(self, bad: list[tuple[str | int, ...]]) -> None:
+        self.exact = set(bad)
+        self.touched = {path[:n] for path in bad for n in range(len(path) + 1)}
+
+    def ok(self, *path: str | int) -> bool:
+        """Nothing at or below ``path`` is wrong."""
+        return path not in self.touched
+
+    def entries(self, value: Any, *path: str | int) -> list[tuple[int, Any]]:
+        """(index, entry) of an array the schema accepted as a whole (a list, not too long); else none."""
+        if not isinstance(value, list) or path in self.exact:
+            return []
+        return list(enumerate(value))
+
+
+def _id_of(entry: Any) -> str | None:
+    node_id = entry.get("id") if isinstance(entry, dict) else None
+    return node_id if isinstance(node_id, str) else None
+
+
+def _string(entry: dict[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _all_ids_known(data: dict[str, Any], shape: _Shape) -> bool:
+    """Every node's id is readable, so "unknown node" is about the reference (not about a broken node entry)."""
     net = data["network"]
+    if "mars" not in net:
+        return False
+    for key in ("mars", "cns", "mobile_nodes"):
+        where = ("mobile_nodes",) if key == "mobile_nodes" else ("network", key)
+        value = data.get(key) if key == "mobile_nodes" else net.get(key, [])
+        if not isinstance(value, list) or where in shape.exact or not all(_id_of(e) for e in value):
+            return False
+    db = net.get("session_db", {})
+    return (
+        ("lma" not in net or _id_of(net["lma"]) is not None)
+        and isinstance(db, dict)
+        and ("id" not in db or _id_of(db) is not None)
+    )
+
+
+def _check_references(data: dict[str, Any], shape: _Shape) -> list[Problem]:
+    """Duplicate ids, prefix pools, addresses and the nodes links and layout name. Entries whose own shape is wrong
+    (the schema said so) are skipped; "unknown node" is said only when every node's id could be read."""
+    problems: list[Problem] = []
+    net = data.get("network")
+    if not isinstance(net, dict):
+        return problems
     seen: dict[str, str] = {}
 
-    def declare(node_id: str, path: str) -> None:
+    def declare(node_id: str | None, path: str) -> None:
+        if node_id is None:
+            return
         if node_id in seen:
             problems.append(Problem(path, f"duplicate id {node_id!r} (already used at {seen[node_id]})"))
         else:
             seen[node_id] = path
 
     pools: list[tuple[ipaddress.IPv6Network, str]] = []
-    for i, mar in enumerate(net["mars"]):
-        declare(mar["id"], f"network.mars[{i}].id")
-        problem = _pool_problem(mar["prefix_pool"])
+
+    def pool(entry: dict[str, Any], path: str) -> None:
+        text = _string(entry, "prefix_pool")
+        if text is None:
+            return
+        problem = _pool_problem(text)
         if problem:
-            problems.append(Problem(f"network.mars[{i}].prefix_pool", problem))
+            problems.append(Problem(path, problem))
         else:
-            pools.append((ipaddress.IPv6Network(mar["prefix_pool"]), f"network.mars[{i}].prefix_pool"))
+            pools.append((ipaddress.IPv6Network(text), path))
+
+    mars = shape.entries(net.get("mars"), "network", "mars")
+    for i, mar in mars:
+        declare(_id_of(mar), f"network.mars[{i}].id")
+        if isinstance(mar, dict):
+            pool(mar, f"network.mars[{i}].prefix_pool")
     lma = net.get("lma")
+    lma = lma if isinstance(lma, dict) and lma else None
     if lma:
-        declare(lma["id"], "network.lma.id")
-        problem = _pool_problem(lma["prefix_pool"])
-        if problem:
-            problems.append(Problem("network.lma.prefix_pool", problem))
-        else:
-            pools.append((ipaddress.IPv6Network(lma["prefix_pool"]), "network.lma.prefix_pool"))
+        declare(_id_of(lma), "network.lma.id")
+        pool(lma, "network.lma.prefix_pool")
     for a in range(len(pools)):
         for b in range(a + 1, len(pools)):
             if pools[a][0].overlaps(pools[b][0]):
                 problems.append(Problem(pools[b][1], f"overlaps {pools[a][1]} ({pools[a][0]})"))
-    for i, cn in enumerate(net.get("cns", [])):
-        declare(cn["id"], f"network.cns[{i}].id")
+    cns = shape.entries(net.get("cns", []), "network", "cns")
+    for i, cn in cns:
+        declare(_id_of(cn), f"network.cns[{i}].id")
+        address = _string(cn, "address") if isinstance(cn, dict) else None
+        if address is None:
+            continue
         try:
-            ipaddress.IPv6Address(cn["address"])
+            ipaddress.IPv6Address(address)
         except ValueError:
-            problems.append(Problem(f"network.cns[{i}].address", f"{cn['address']!r} is not an IPv6 address"))
-    declare(net.get("session_db", {}).get("id", DEFAULT_DB_ID), "network.session_db.id")
-    for i, mn in enumerate(data["mobile_nodes"]):
-        declare(mn["id"], f"mobile_nodes[{i}].id")
-    wired = {m["id"] for m in net["mars"]} | {c["id"] for c in net.get("cns", [])}
-    wired.add(net.get("session_db", {}).get("id", DEFAULT_DB_ID))
+            problems.append(Problem(f"network.cns[{i}].address", f"{address!r} is not an IPv6 address"))
+    db = net.get("session_db", {})
+    db_id = db.get("id", DEFAULT_DB_ID) if isinstance(db, dict) else None
+    declare(db_id if isinstance(db_id, str) else None, "network.session_db.id")
+    for i, mn in shape.entries(data.get("mobile_nodes"), "mobile_nodes"):
+        declare(_id_of(mn), f"mobile_nodes[{i}].id")
+    known = _all_ids_known(data, shape)
+    wired = {_id_of(m) for _, m in mars} | {_id_of(c) for _, c in cns} | {db_id}
     if lma:
-        wired.add(lma["id"])
-    for i, link in enumerate(net.get("links", [])):
-        a, b = link["between"]
+        wired.add(_id_of(lma))
+    for i, link in shape.entries(net.get("links", []), "network", "links"):
+        between = link.get("between") if isinstance(link, dict) else None
+        if not shape.ok("network", "links", i, "between") or not isinstance(between, list) or len(between) != 2:
+            continue
+        a, b = between
         for j, end in enumerate((a, b)):
-            if end not in wired:
+            if known and end not in wired:
                 problems.append(Problem(f"network.links[{i}].between[{j}]", f"unknown node {end!r}"))
         if a == b:
             problems.append(
                 Problem(f"network.links[{i}].between", f"a link needs two different nodes, not {a!r} twice")
             )
-    if data.get("mode") == "centralized-pmipv6" and not lma:
-        pass  # the engine adds DEFAULT_LMA, as documented
-    for node_id in data.get("layout", {}):
-        if node_id not in seen and node_id not in LAYOUT_EXTRA:
-            problems.append(Problem(f"layout.{node_id}", f"unknown node {node_id!r}"))
+    layout = data.get("layout", {})
+    if known and isinstance(layout, dict):  # (centralized-pmipv6 without an lma: the engine adds DEFAULT_LMA)
+        for node_id in layout:
+            if node_id not in seen and node_id not in LAYOUT_EXTRA:
+                problems.append(Problem(f"layout.{node_id}", f"unknown node {node_id!r}"))
     return problems
 
 
@@ -394,20 +467,82 @@ def _script_order(script: list[dict[str, Any]]) -> list[int]:
     return sorted(range(len(script)), key=lambda i: (script[i]["at"], i))
 
 
+def _check_script(data: dict[str, Any], shape: _Shape) -> list[Problem]:
+    """Replay the script's steps in time order against the state they imply (the engine's checks and wording).
+
+    On a document the schema found fault with, a mis-shaped step is skipped, and so is every later step about the
+    same mobile node or faulty node (its state is then unknown: a report would be a guess); a mobile node whose
+    interfaces are mis-shaped skips all its steps. The check runs only when every node's id could be read."""
+    script = data.get("script", [])
+    if not isinstance(script, list) or ("script",) in shape.exact or not _all_ids_known(data, shape):
+        return []
+    net = data["network"]
+    unsure: set[str] = set()  # mobile nodes and faulty nodes whose state a skipped step changed
+    mns = []
+    for i, mn in enumerate(data["mobile_nodes"]):
+        if shape.ok("mobile_nodes", i, "interfaces"):
+            mns.append({"id": mn["id"], "interfaces": mn.get("interfaces", ["if1"])})
+        else:
+            unsure.add(mn["id"])
+    db = net.get("session_db", {})
+    lma = net.get("lma")
+    clean = {
+        "mode": data.get("mode"),
+        "network": {
+            "mars": net["mars"],
+            "cns": net.get("cns", []),
+            "session_db": {"id": db.get("id", DEFAULT_DB_ID)},
+            **({"lma": lma} if lma else {}),
+        },
+        "mobile_nodes": mns,
+    }
+    state = _ScriptState(clean)
+
+    def when(i: int) -> tuple[float, int]:
+        at = script[i].get("at") if isinstance(script[i], dict) else None
+        if (
+            isinstance(at, (int, float))
+            and not isinstance(at, bool)
+            and math.isfinite(at)
+            and shape.ok("script", i, "at")
+        ):
+            return (float(at), i)
+        return (-1.0, i)  # a step with an unknown time: its subject is unsure from the start
+
+    problems: list[Problem] = []
+    for i in sorted(range(len(script)), key=when):
+        step = script[i]
+        subjects = {step.get(key) for key in ("mn", "node")} if isinstance(step, dict) else {None}
+        readable = isinstance(step, dict) and all(not isinstance(v, float) or math.isfinite(v) for v in step.values())
+        if not readable or not shape.ok("script", i) or when(i)[0] < 0:
+            unsure |= {s for s in subjects if isinstance(s, str)}
+            if not any(isinstance(s, str) for s in subjects):
+                break  # a step about nobody readable: every later state is a guess
+            continue
+        if subjects & unsure:
+            continue
+        found = state.check(dict(step))
+        if found:
+            problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
+    return problems
+
+
 def validate(data: Any) -> list[Problem]:
-    """Every problem of a scenario document (an empty list when it is valid), at most MAX_PROBLEMS of them."""
+    """Every problem of a scenario document (an empty list when it is valid), at most MAX_PROBLEMS of them.
+
+    One round (issue 12 item 10): the schema's problems, then the cross-references and the script's feasibility of
+    every entry whose own shape is right, so fixing the listed problems does not reveal new ones behind them."""
     if not isinstance(data, dict):
         return [Problem("", "a scenario is a JSON object")]
-    problems = _non_finite(data) or _schema_problems(data)
-    if not problems:
-        problems = _check_references(data)
-    if not problems:
-        state = _ScriptState(_with_defaults(data))
-        script = data.get("script", [])
-        for i in _script_order(script):
-            found = state.check(dict(script[i]))
-            if found:
-                problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
+    errors = _schema_errors(data)
+    non_finite = _non_finite(data)
+    problems = non_finite or _schema_problems(errors)
+    bad: list[tuple[str | int, ...]] = [tuple(e.absolute_path) for e in errors]
+    bad += [tuple(int(x) if x.isdigit() else x for x in re.split(r"[.\[\]]+", p.path.rstrip("]"))) for p in non_finite]
+    shape = _Shape(bad)
+    problems += _check_references(data, shape)
+    if isinstance(data.get("network"), dict):
+        problems += _check_script(data, shape)
     if len(problems) > MAX_PROBLEMS:  # a report stays readable and small, however broken the document
         problems = [*problems[:MAX_PROBLEMS], Problem("", f"... and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
