@@ -385,7 +385,7 @@ def _check_references(data: dict[str, Any], shape: _Shape) -> list[Problem]:
             continue
         a, b = between
         for j, end in enumerate((a, b)):
-            if known and end not in wired:
+            if known and isinstance(end, str) and end not in wired:
                 problems.append(Problem(f"network.links[{i}].between[{j}]", f"unknown node {end!r}"))
         if a == b:
             problems.append(
@@ -512,11 +512,13 @@ def _check_script(data: dict[str, Any], shape: _Shape) -> list[Problem]:
     problems: list[Problem] = []
     for i in sorted(range(len(script)), key=when):
         step = script[i]
-        subjects = {step.get(key) for key in ("mn", "node")} if isinstance(step, dict) else {None}
+        subjects = (
+            {v for v in (step.get("mn"), step.get("node")) if isinstance(v, str)} if isinstance(step, dict) else set()
+        )
         readable = isinstance(step, dict) and all(not isinstance(v, float) or math.isfinite(v) for v in step.values())
         if not readable or not shape.ok("script", i) or when(i)[0] < 0:
-            unsure |= {s for s in subjects if isinstance(s, str)}
-            if not any(isinstance(s, str) for s in subjects):
+            unsure |= subjects
+            if not subjects:
                 break  # a step about nobody readable: every later state is a guess
             continue
         if subjects & unsure:
