@@ -4,7 +4,8 @@
     /compare/<slug>/[?until=T]     the table (simulator.compare.rows) and one inline SVG bar chart per row
     /compare/<slug>/?format=json   the "dmmviz-compare/1" document, as `python -m simulator compare --export json`
     /compare/<slug>/watch/         POST mode=...: a new simulation of the scenario under that design ("watch it")
-    /docs/metrics/                 docs/metrics.md as a page: what every number is, exactly (linked from the compare page)
+    /docs/metrics/                 docs/metrics.md as a page: what every number is, exactly
+                                   (linked from the compare page)
 
 The numbers come from simulator.compare, exactly as the CLI prints them; the charts are drawn here, server side, with
 no JavaScript. Each bar carries its mode's name and value as text, so colour is never the only cue.
@@ -69,7 +70,10 @@ EXPLAIN = {
 }
 KIND_EXPLAIN = {
     "RS": "Router Solicitation: a mobile node asks its access router for a prefix.",
-    "RA": "Router Advertisement: the router answers with prefixes (a deprecated one says: stop starting new flows on it).",
+    "RA": (
+        "Router Advertisement: the router answers with prefixes "
+        "(a deprecated one says: stop starting new flows on it)."
+    ),
     "DB_QUERY": "The access router asks the session database where the mobile node's prefixes are anchored.",
     "DB_REPLY": "The session database's answer.",
     "DB_UPDATE": "The access router records a new prefix (or its removal) in the session database.",
@@ -123,7 +127,9 @@ def _charts(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Chart]]:
             format_value(row.values.get(m), row.notes.get(m, ""), row.unit) if m in available else "n/a"
             for m in result["modes"]
         ]
-        table.append({"label": row.label, "indent": row.indent, "cells": cells, "key": row.key, "explain": explain(row.key)})
+        table.append(
+            {"label": row.label, "indent": row.indent, "cells": cells, "key": row.key, "explain": explain(row.key)}
+        )
         if not row.chart:
             continue
         numbers = [row.values.get(m) for m in available]
@@ -136,13 +142,13 @@ def _charts(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Chart]]:
                 width=round(BAR_MAX_W * (v or 0) / top, 1),
                 text=format_value(v, row.notes.get(m, ""), row.unit),
             )
-            for i, (m, v) in enumerate(zip(available, numbers))
+            for i, (m, v) in enumerate(zip(available, numbers, strict=True))
         ]
         charts.append(Chart(row.key, row.label, len(bars) * (BAR_H + GAP), bars, row.lower_is_better, explain(row.key)))
     return table, charts
 
 
-def _until(request: HttpRequest) -> float | None | str:
+def _until(request: HttpRequest) -> float | str | None:
     """The ?until= parameter: a float, None when absent, or the error text."""
     raw = request.GET.get("until", "").strip()
     if not raw:
@@ -174,7 +180,9 @@ def compare_page(request: HttpRequest, slug: str) -> HttpResponse:
         result = compare(scenario.data, until)
     except ScenarioError as exc:
         problems = "\n".join(str(p) for p in exc.problems)
-        return HttpResponseBadRequest(f"this scenario is not valid:\n{problems}", content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            f"this scenario is not valid:\n{problems}", content_type="text/plain; charset=utf-8"
+        )
     if request.GET.get("format") == "json":
         response = HttpResponse(json.dumps(result, indent=1), content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="{slug}-compare.json"'
@@ -226,11 +234,18 @@ def _metrics_html() -> str:
 
     text = (DOCS / "metrics.md").read_text(encoding="utf-8")
     html = markdown.markdown(text, extensions=["fenced_code", "tables", "toc"], output_format="html")
-    attributes = {"a": {"href", "title"}, **{h: {"id"} for h in ("h1", "h2", "h3", "h4")}, "th": {"align"}, "td": {"align"}}
-    return nh3.clean(html, tags=DOC_TAGS, attributes=attributes, url_schemes={"http", "https"}, link_rel="noopener noreferrer")
+    attributes = {
+        "a": {"href", "title"},
+        **{h: {"id"} for h in ("h1", "h2", "h3", "h4")},
+        "th": {"align"},
+        "td": {"align"},
+    }
+    return nh3.clean(
+        html, tags=DOC_TAGS, attributes=attributes, url_schemes={"http", "https"}, link_rel="noopener noreferrer"
+    )
 
 
 @require_GET
 def metrics_doc(request: HttpRequest) -> HttpResponse:
     """The metrics' exact definitions (docs/metrics.md), readable in the browser, linked from the compare page."""
-    return render(request, "compare_metrics.html", {"doc": mark_safe(_metrics_html())})  # noqa: S308 (sanitised above)
+    return render(request, "compare_metrics.html", {"doc": mark_safe(_metrics_html())})  # sanitised by nh3 above

@@ -91,11 +91,14 @@ def select_node(page, node_id: str) -> None:
 def toolbar_off_screen(page) -> list[str]:
     """The visible toolbar controls that are not wholly on screen on one line (a 34 px button that wraps is taller)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll('.toolbar > button, .toolbar .speed, .view-switch button, .downloads summary')]
+        """() => [...document.querySelectorAll(
+            '.toolbar > button, .toolbar .speed, .view-switch button, .downloads summary'
+          )]
           .filter(e => e.offsetParent !== null)
           .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
           .filter(([, b]) => b.left < 0 || b.right > innerWidth || b.bottom > 86 || b.height > 40)
-          .map(([name, b]) => `${name} at x ${Math.round(b.left)}..${Math.round(b.right)}, height ${Math.round(b.height)}`)"""
+          .map(([name, b]) =>
+            `${name} at x ${Math.round(b.left)}..${Math.round(b.right)}, height ${Math.round(b.height)}`)"""
     )
 
 
@@ -103,11 +106,13 @@ def timeline_overlaps(page) -> list[str]:
     """Pairs of timeline labels whose boxes overlap (by more than half a pixel): labels a person cannot read."""
     return page.evaluate(
         """() => {
-          const boxes = [...document.querySelectorAll('#timeline .mark text')].map(e => [e.textContent, e.getBoundingClientRect()]);
+          const boxes = [...document.querySelectorAll('#timeline .mark text')]
+            .map(e => [e.textContent, e.getBoundingClientRect()]);
           const out = [];
           for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
             const [a, p] = boxes[i], [b, q] = boxes[j];
-            const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+            const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+            const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
             if (w > 0.5 && h > 0.5) out.push(`${a} / ${b}`);
           }
           return out;

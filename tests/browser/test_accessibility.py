@@ -28,7 +28,8 @@ RUN = """async () => {
   const result = await axe.run(document, { rules: { 'label-content-name-mismatch': { enabled: true } } });
   return result.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 6).map(n => n.target.join(' ') + (n.failureSummary ? ' :: ' + n.failureSummary.split('\\n').slice(1, 2).join('') : '')),
+    nodes: v.nodes.slice(0, 6).map(n => n.target.join(' ')
+      + (n.failureSummary ? ' :: ' + n.failureSummary.split('\\n').slice(1, 2).join('') : '')),
     count: v.nodes.length,
   }));
 }"""

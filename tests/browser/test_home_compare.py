@@ -151,7 +151,9 @@ def test_one_look_on_every_page(pg):
     pg.goto("/")
     home = look()
     assert home["bar"] and home["brand"] == "dmmviz|800", home
-    pages = ["/lessons/", "/lessons/fig5-handover/", "/accounts/login/", "/class/", "/compare/", "/compare/fig5-handover/"]
+    pages = [
+        "/lessons/", "/lessons/fig5-handover/", "/accounts/login/", "/class/", "/compare/", "/compare/fig5-handover/"
+    ]
     for path in pages:
         pg.goto(path)
         here = look()

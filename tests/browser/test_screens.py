@@ -14,7 +14,8 @@ SMALL = {"phone": {"width": 390, "height": 844}, "tablet": {"width": 768, "heigh
 
 # Rendered size (px) of every visible text in the drawing and the air above it, smallest first.
 TEXT_SIZES = """() => [...document.querySelectorAll('#topology text, #air text')]
-  .filter(t => !t.closest('[visibility=hidden], [display=none], [hidden]') && t.textContent.trim() && t.getBoundingClientRect().width)
+  .filter(t => !t.closest('[visibility=hidden], [display=none], [hidden]')
+    && t.textContent.trim() && t.getBoundingClientRect().width)
   .map(t => [parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a, t.textContent])
   .sort((a, b) => a[0] - b[0])"""
 
@@ -23,16 +24,20 @@ LABEL_OVERLAPS = """() => {
   const shown = (e) => !e.closest('[visibility=hidden], [display=none]') && getComputedStyle(e).opacity !== '0';
   const items = [
     ...[...document.querySelectorAll('#topology .link-label')].map(e => ['delay ' + e.textContent, e, null]),
-    ...[...document.querySelectorAll('#topology g.role')].map(e => [e.closest('[data-id]').dataset.id + ' ' + e.textContent, e, e.closest('[data-id]')]),
-    ...[...document.querySelectorAll('#topology g.tunnel-label')].map(e => ['tunnel label ' + e.closest('[data-ends]').dataset.ends, e, null]),
+    ...[...document.querySelectorAll('#topology g.role')]
+      .map(e => [e.closest('[data-id]').dataset.id + ' ' + e.textContent, e, e.closest('[data-id]')]),
+    ...[...document.querySelectorAll('#topology g.tunnel-label')]
+      .map(e => ['tunnel label ' + e.closest('[data-ends]').dataset.ends, e, null]),
     ...[...document.querySelectorAll('#air g.drop-marker')].map(e => ['dropped badge', e, null]),
-    ...[...document.querySelectorAll('#topology g.node:not(.node-core) > rect, #topology g.node > path.shape')].map(e => [e.parentNode.dataset.id + ' box', e, e.parentNode]),
+    ...[...document.querySelectorAll('#topology g.node:not(.node-core) > rect, #topology g.node > path.shape')]
+      .map(e => [e.parentNode.dataset.id + ' box', e, e.parentNode]),
   ].filter(([, e]) => shown(e)).map(([name, e, owner]) => [name, e.getBoundingClientRect(), owner]);
   const out = [];
   for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
     const [a, p, oa] = items[i], [b, q, ob] = items[j];
     if (oa && oa === ob) continue; // a node's own box and its own role tag
-    const w = Math.min(p.right, q.right) - Math.max(p.left, q.left), h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+    const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+    const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
     if (w > 0.5 && h > 0.5) out.push(`${a} / ${b}`);
   }
   return out;
@@ -58,7 +63,12 @@ def small_page(request, browser, site):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    pg.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+
+    def on_console(msg):
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(f"console {msg.type}: {msg.text}")
+
+    pg.on("console", on_console)
     pg.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
     pg.size_name = request.param
     yield pg
@@ -76,7 +86,8 @@ def touch_drag(page, source: str, target: str) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
     for i in range(1, 13):
         f = i / 12
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x + (tx - x) * f, "y": y + (ty - y) * f}]})
+        point = {"x": x + (tx - x) * f, "y": y + (ty - y) * f}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         page.wait_for_timeout(16)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
@@ -98,7 +109,8 @@ def test_small_screens_drawing_full_width_panels_below_touch_drag(small_page):
         assert box["y"] >= stage["y"] + stage["height"] - 1, panel
         assert box["x"] >= -1 and box["x"] + box["width"] <= width + 1, panel
     # Every control of the toolbar is on screen.
-    for control in ("#btn-reset", "#btn-back", "#btn-play", "#btn-step", "#speed", "#view-network", ".downloads summary"):
+    controls = ("#btn-reset", "#btn-back", "#btn-play", "#btn-step", "#speed", "#view-network", ".downloads summary")
+    for control in controls:
         box = page.locator(control).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, control
     # The navigation is all there and on screen.
@@ -117,7 +129,11 @@ def test_small_screens_drawing_full_width_panels_below_touch_drag(small_page):
 def test_small_screens_lesson_and_other_pages(small_page):
     """The lesson page (drawing, then the lesson's panel), the home, lessons and compare pages: no sideways scroll."""
     page = small_page
-    for path in ("/", "/lessons/", "/compare/", "/compare/fig5-handover/", "/docs/metrics/", "/lessons/fig5-handover/", "/accounts/login/"):
+    paths = (
+        "/", "/lessons/", "/compare/", "/compare/fig5-handover/", "/docs/metrics/", "/lessons/fig5-handover/",
+        "/accounts/login/",
+    )
+    for path in paths:
         page.goto(path)
         no_sideways_scroll(page)
     page.goto("/lessons/fig5-handover/")
@@ -189,7 +205,8 @@ def test_four_to_seven_mars_text_at_least_11px(page, tmp_path):
         page.set_input_files("input[type=file]", eight_mars(tmp_path, n))
         page.click(".upload-form button[type=submit]")
         page.wait_for_load_state()
-        open_scenario(page, page.locator("li.scenario", has_text=f"A chain of {n} MARs").first.get_attribute("data-slug"))
+        slug = page.locator("li.scenario", has_text=f"A chain of {n} MARs").first.get_attribute("data-slug")
+        open_scenario(page, slug)
         sizes = page.evaluate(TEXT_SIZES)
         assert sizes[0][0] >= 11, (n, sizes[:3])
         assert page.evaluate(LABEL_OVERLAPS) == [], n
@@ -206,7 +223,8 @@ def test_figure4_role_tags_clear_of_the_delay_labels(page):
     for t in (4.5, 6.5, 8.5, 11.5):
         play_until(page, t)
         seen_roles |= set(page.eval_on_selector_all(
-            "#topology g.role[visibility=visible]", "els => els.map(e => e.closest('[data-id]').dataset.id + ' ' + e.textContent)"
+            "#topology g.role[visibility=visible]",
+            "els => els.map(e => e.closest('[data-id]').dataset.id + ' ' + e.textContent)",
         ))
         assert page.evaluate(LABEL_OVERLAPS) == [], t
         assert page.evaluate(TEXT_SIZES)[0][0] >= 11

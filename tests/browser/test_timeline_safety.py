@@ -22,7 +22,8 @@ def click_timeline_at(page, seconds: int) -> None:
     x, y = page.evaluate(
         """(text) => {
           const label = [...document.querySelectorAll('#timeline .tick-label')].find(e => e.textContent === text);
-          const a = label.getBoundingClientRect(), track = document.querySelector('#timeline .track').getBoundingClientRect();
+          const a = label.getBoundingClientRect();
+          const track = document.querySelector('#timeline .track').getBoundingClientRect();
           return [a.x + a.width / 2, track.y + 2];
         }""",
         f"{seconds}s",
@@ -34,7 +35,8 @@ def click_timeline_at(page, seconds: int) -> None:
 def action_times(page, text: str) -> list[str]:
     """The times (as the log prints them) of the log rows that contain `text`."""
     return page.eval_on_selector_all(
-        "#log li", f"rows => rows.filter(r => r.textContent.includes({text!r})).map(r => r.querySelector('.t').textContent)"
+        "#log li",
+        f"rows => rows.filter(r => r.textContent.includes({text!r})).map(r => r.querySelector('.t').textContent)",
     )
 
 
@@ -167,7 +169,9 @@ def test_after_a_pause_at_high_speed_the_clock_shows_the_last_event_drawn(page):
         open_scenario(page, "fig5-handover")
         page.select_option("#speed", label=speed)
         page.keyboard.press("Space")
-        page.wait_for_function("() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 3.2", timeout=60_000)
+        page.wait_for_function(
+            "() => parseFloat(document.querySelector('#clock').textContent.slice(4)) > 3.2", timeout=60_000
+        )
         page.keyboard.press("Space")
         wait_idle(page)
         shown = float(page.inner_text("#clock").removeprefix("t = ").removesuffix(" s"))

@@ -6,8 +6,18 @@ import re
 
 from tests.browser.conftest import ROOT, shot
 from tests.browser.helpers import (
-    drag, flying, open_scenario, play_until, select_node, step, step_back, step_until, table_rows, timeline_overlaps,
-    toolbar_off_screen, wait_idle,
+    drag,
+    flying,
+    open_scenario,
+    play_until,
+    select_node,
+    step,
+    step_back,
+    step_until,
+    table_rows,
+    timeline_overlaps,
+    toolbar_off_screen,
+    wait_idle,
 )
 
 HNP1 = "2001:db8:1:1::/64"
@@ -187,7 +197,9 @@ def test_two_tabs_on_one_session_stay_in_sync(page, browser, server):
         assert "user move MN1 if1 MAR2" in other.inner_text("#log")
         # The timeline says whose move it was: "you:" only in the tab that made it, also after a reload.
         assert "you: move MN1" in page.text_content("#timeline .marks")
-        other.wait_for_function("() => document.querySelector('#timeline .marks').textContent.includes('user: move MN1')")
+        other.wait_for_function(
+            "() => document.querySelector('#timeline .marks').textContent.includes('user: move MN1')"
+        )
         assert "you:" not in other.text_content("#timeline .marks")
         page.reload()
         wait_idle(page)
@@ -245,7 +257,8 @@ def test_scenario_text_is_never_markup(page, server, tmp_path):
     """An uploaded scenario whose title and description hold HTML shows them as text, never as elements."""
     import json
 
-    doc = json.loads((__import__("pathlib").Path(__file__).parents[2] / "dmmviz/builtin_scenarios/fig5-handover.json").read_text())
+    builtin = __import__("pathlib").Path(__file__).parents[2] / "dmmviz/builtin_scenarios"
+    doc = json.loads((builtin / "fig5-handover.json").read_text())
     doc["title"] = '<img src=x onerror="window.pwned=1">Evil <b id=pwned>title</b>'
     doc["description"] = "<script>window.pwned=2</script>"
     path = tmp_path / "evil.json"
