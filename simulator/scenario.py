@@ -538,7 +538,8 @@ def validate(data: Any) -> list[Problem]:
         return [Problem("", "a scenario is a JSON object")]
     errors = _schema_errors(data)
     non_finite = _non_finite(data)
-    problems = non_finite or _schema_problems(errors)
+    flagged = {p.path for p in non_finite}  # a NaN or an infinity once, not again as "out of range"
+    problems = non_finite + [p for p in _schema_problems(errors) if p.path not in flagged]
     bad: list[tuple[str | int, ...]] = [tuple(e.absolute_path) for e in errors]
     bad += [tuple(int(x) if x.isdigit() else x for x in re.split(r"[.\[\]]+", p.path.rstrip("]"))) for p in non_finite]
     shape = _Shape(bad)

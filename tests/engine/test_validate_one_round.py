@@ -67,12 +67,17 @@ def test_an_unreadable_node_id_silences_unknown_node_reports():
 
 
 def test_non_finite_and_references_together():
-    """A NaN (reported by the non-finite check, not the schema) does not hold back the script's problems."""
+    """A NaN or an infinity (said once, by the non-finite check) holds back neither the schema's problems nor the
+    script's."""
     doc = fig5()
     doc["network"]["links"][0]["delay_ms"] = float("nan")
     doc["script"][1]["cn"] = "CN5"
+    doc["network"]["links"].append({"between": ["MAR1", "MAR2"], "delay_ms": float("inf")})
+    doc["title"] = 5
     assert listed(doc) == {
         "network.links[0].delay_ms": "nan is not a finite number",
+        "network.links[1].delay_ms": "inf is not a finite number",
+        "title": "must be a string, not a number",
         "script[1].cn": "unknown CN 'CN5'",
     }
 
