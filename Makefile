@@ -51,8 +51,8 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 #    (tests/deploy starts its own nginx + workers layout on PostgreSQL and Redis in pass 1);
 # 3. the browser tests in their own process: Playwright's sync API and pytest-asyncio clash in one.
 # pytest's exit status 5 means "no tests collected", which is not a failure for a directory still empty.
-# Lint joins once `make lint` is clean (the lead's sweep): `test: lint test-tools setup ...`; CI follows (.ci/run).
-test: test-tools setup test-server test-services test-browser
+# Lint first: ruff on the whole tree, mypy --strict on simulator/ and dmmviz/protocol.py; CI follows (.ci/run).
+test: lint test-tools setup test-server test-services test-browser
 
 # What pip cannot install (Chromium, tshark, PlantUML, nginx, Mermaid's parser; apt-get/npm as root, else it names
 # the command and fails), and PostgreSQL and Redis on loopback. .ci/run reaches these through `make test` too.
