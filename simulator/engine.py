@@ -151,7 +151,8 @@ class Simulation(DataPlane):
 
     @property
     def _queue(self) -> list[Item]:
-        """The scheduler's heap (read-only use: bench/engine.py reports its length)."""
+        """The scheduler's near heap, the one every packet goes through (read-only use: bench/engine.py reports its
+        length)."""
         return self.clock.queue
 
     def step(self, budget: Budget | None = None) -> list[dict[str, Any]]:
@@ -191,20 +192,23 @@ class Simulation(DataPlane):
         until_us = round(until * US)
         out: list[dict[str, Any]] = []
         self._set_out(out if collect else _DISCARD)
-        queue, pop = self.clock.queue, heapq.heappop  # the hot loop pops the scheduler's heap itself
+        clock = self.clock
+        queue, pop = clock.queue, heapq.heappop  # the hot loop pops the scheduler's near heap itself
         steps, visible, end, seq = self.steps, self.visible_before, self._visible_end, self._seq
         meter = _Meter(self, budget or DEFAULT_BUDGET)
         check = meter.next_check
         try:
-            while queue and queue[0][0] <= until_us:
-                if steps >= check:  # the budget is checked every few thousand items: one comparison per item
-                    check = meter.check(steps)
-                t_us, _, handler, arg = pop(queue)
-                self.now_us = t_us
-                handler(arg)
-                steps += 1
-                if self._seq != seq:
-                    seq, visible, end = self._seq, end, steps
+            while clock.ready() and queue[0][0] <= until_us:
+                limit = min(clock.horizon_us, until_us + 1)  # up to the horizon, queue[0] is the soonest of all
+                while queue and queue[0][0] < limit:
+                    if steps >= check:  # the budget is checked every few thousand items: one comparison per item
+                        check = meter.check(steps)
+                    t_us, _, handler, arg = pop(queue)
+                    self.now_us = t_us
+                    handler(arg)
+                    steps += 1
+                    if self._seq != seq:
+                        seq, visible, end = self._seq, end, steps
         finally:
             if steps != self.steps:
                 if end != self._visible_end:

@@ -157,9 +157,10 @@ class NetworkDmm(Design):
         late = waiting is None  # the RA went at its deadline: late PBAs bring their own RA
         by_anchor: dict[str, list[str]] = {}
         listed = {entry["hnp"] for entry in msg["entries"]}
-        for hnp, owner in sorted(mar.own.items()):
-            if owner == (mn_id, iface) and hnp not in listed:  # its own prefix, though a restarted DB forgot it
-                self.back_at_anchor(mar, mn_id, hnp)
+        here = (mn_id, iface)
+        # its own prefixes, though a restarted DB forgot them (filtered before sorting: a MAR owns many MNs' prefixes)
+        for hnp in sorted(hnp for hnp, owner in mar.own.items() if owner == here and hnp not in listed):
+            self.back_at_anchor(mar, mn_id, hnp)
         for entry in msg["entries"]:
             hnp, anchor = entry["hnp"], entry["anchor"]
             if anchor == mar.id:
