@@ -142,7 +142,7 @@ export class Timeline {
     this.width = width;
     this.tEnd = end;
     setAttrs(this.svgEl, { width, viewBox: `0 0 ${width} ${H}` });
-    const track = [svg("rect", { class: "track", x: 12, y: TRACK_Y, width: width - 24, height: 6, rx: 3 })];
+    const track = [svg("rect", { class: "track", x: 12, y: TRACK_Y, width: Math.max(0, width - 24), height: 6, rx: 3 })];
     const step = end > 60 ? 10 : end > 20 ? 5 : 1;
     for (let t = 0; t <= end; t += step) {
       const x = this.xOf(t);

@@ -235,7 +235,7 @@ export class TopologyView {
     const y = parkingY(this.net);
     this.parkY = y;
     const g = this.layers.park;
-    g.appendChild(svg("rect", { class: "park", x: b.x + 8, y: y - 26, width: b.width - 16, height: 50, rx: 10 }));
+    g.appendChild(svg("rect", { class: "park", x: b.x + 8, y: y - 26, width: Math.max(0, b.width - 16), height: 50, rx: 10 }));
     this.parkLabel = g.appendChild(svg("text", { class: "park-label", transform: this.at(b.x + 20, y + 5) }, "not attached: drop a mobile node here to detach it"));
   }
 
