@@ -2,7 +2,7 @@
 //
 // Keys (also in the help dialog and docs/visualiser.md):
 //   Space play/pause · → step one event · ← step back · R reset · + / − speed · 1–9 show/hide a kind of event
-//   V network / sequence diagram
+//   V network / sequence diagram · B break mode (faults.js handles the key)
 //   Esc cancel a drag, close the message details · ? this help
 
 import { html, svg } from "./svg.js";
@@ -17,9 +17,10 @@ export const KEYS = [
   ["+ / −", "faster / slower"],
   ["1 – 9", "show or hide one kind of event (the legend's numbers)"],
   ["V", "switch between the network and the sequence diagram"],
+  ["B", "break mode: click a message in flight to drop it, a router to fail or recover it"],
   ["↑ / ↓ in the log", "walk through the messages, showing each one's fields"],
   ["Tab, Enter", "go to a MAR or MN and show its tables and controls"],
-  ["Esc", "cancel a drag; close the message details"],
+  ["Esc", "cancel a drag; close the message details; leave break mode"],
   ["?", "show this help"],
 ];
 
