@@ -15,8 +15,9 @@ processes; each student's first action is a warm-up, not counted.
 Prints, per student count: p50/p99 per action (step, drag, answer, the instructor's step), the class fan-out (the
 instructor's step sent to the last follower's copy received), errors, the server's CPU (workers, nginx, Redis,
 PostgreSQL) and the workers' memory, both per 100 students; and first, the throughput of a closed loop (--tp-clients
-clients stepping their own sessions with no think time, --tp-duration seconds) against 1 worker (the others held out
-of nginx's upstream: `serve.py hold`) and against all --workers, alternating over --tp-rounds rounds, and the ratio.
+clients stepping their own sessions as fast as the protocol lets a socket, 90% of RATE_PER_SECOND; --tp-duration
+seconds) against 1 worker (the others held out of nginx's upstream: `serve.py hold`) and against all --workers,
+alternating over --tp-rounds rounds, and the ratio.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from dmmviz.protocol import RATE_PER_SECOND  # noqa: E402
 from tests.deploy.layout import POSTGRES, Layout, running_layout  # noqa: E402
 
 CSRF = "coursebenchcsrfsecret0123456789a"  # 32 characters: sent as cookie and header alike
@@ -110,8 +112,15 @@ async def solo(base: str, role: Role, a: argparse.Namespace, go: asyncio.Event, 
         warm = await sock.request({"type": "run_until", "t": 3.0})  # warm-up: MN1 attached, flows running
         at = [where_is_mn1(warm.get("state"), "MAR1")]
         await go.wait()
+        # The protocol allows a socket RATE_PER_SECOND frames a second (more are refused as rate_limited, with no
+        # reply): a closed-loop client stays just under it, so throughput is measured with more sockets, not faster
+        # ones.
+        gap, next_send = 1 / (0.9 * RATE_PER_SECOND), time.monotonic()
         while time.monotonic() < stop[0]:
-            if not closed_loop:
+            if closed_loop:
+                await asyncio.sleep(max(0.0, next_send - time.monotonic()))
+                next_send = max(next_send + gap, time.monotonic())
+            else:
                 await asyncio.sleep(a.think * rng.uniform(0.5, 1.5))
                 if time.monotonic() >= stop[0]:
                     break
@@ -535,8 +544,8 @@ def main() -> int:
         rates = ", ".join(f"{n}: {r['summary']['throughput']:.0f}/s" for n, r in results.items())
         print(f"completed actions per second by student count: {rates}")
     if tp:
-        print(f"\nclosed loop, {a.tp_clients} clients stepping with no think time, {a.tp_duration:g} s per round, "
-              f"{a.tp_rounds} rounds:")
+        print(f"\nclosed loop, {a.tp_clients} clients stepping at up to {0.9 * RATE_PER_SECOND:.0f} frames/s each, "
+              f"{a.tp_duration:g} s per round, {a.tp_rounds} rounds:")
         for workers, rounds in sorted(tp.items()):
             rates = [t["rate"] for t in rounds]
             p50 = statistics.median(t["p50"] for t in rounds)
@@ -545,6 +554,12 @@ def main() -> int:
             print(f"  {workers} worker{'s' if workers > 1 else ''}: {statistics.fmean(rates):.0f} steps/s (rounds: "
                   f"{', '.join(f'{x:.0f}' for x in rates)}), p50 {p50:.1f} ms, p99 {p99:.1f} ms (medians), server "
                   f"{cores:.2f} cores, errors {sum(sum(t['errors'].values()) for t in rounds)}")
+            kinds: dict[str, int] = defaultdict(int)
+            for t in rounds:
+                for what, count in t["errors"].items():
+                    kinds[what] += count
+            if kinds:  # say what went wrong, not only how often
+                print("    " + ", ".join(f"{what} x{count}" for what, count in sorted(kinds.items())))
         if 1 in tp and a.workers in tp and a.workers != 1:
             ratio = statistics.fmean(t["rate"] for t in tp[a.workers]) / statistics.fmean(t["rate"] for t in tp[1])
             per_round = ", ".join(f"{w['rate'] / o['rate']:.2f}" for o, w in zip(tp[1], tp[a.workers], strict=True))
