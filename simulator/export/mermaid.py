@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .text import LINE_BREAKS, arrow_label, legend_lines, participant_ids, stamp
+from .text import LINE_BREAKS, Dialect, render_with
 
 _ENTITIES = {"#": "#35;", ";": "#59;", ":": "#58;", "<": "#lt;", ">": "#gt;", "%": "#37;", "\\": "#92;",
              "{": "#123;", "}": "#125;"}
@@ -42,30 +42,32 @@ def _arrow(item: dict[str, Any]) -> str:
     return f"{dotted}>>"
 
 
+class Mermaid(Dialect):
+    keywords = KEYWORDS
+    escape = staticmethod(escape)
+    start = ("sequenceDiagram",)
+    line_break = "<br/>"
+
+    def title(self, text: str) -> str:
+        # Mermaid's title runs to the end of the line and stops at '#' or ';' (no entity codes decode there).
+        return f"    title {title(text)}"
+
+    def participant(self, lifeline: dict[str, Any], alias: str) -> str:
+        return f"    participant {alias} as {escape(lifeline['label'])}"
+
+    def message(self, item: dict[str, Any], src: str, dst: str, label: str) -> str:
+        return f"    {src}{_arrow(item)}{dst}: {label}"
+
+    def note(self, over: list[str], text: str, drop: bool) -> str:
+        return f"    Note over {','.join(over)}: {text}"
+
+    def legend(self, lines: list[str], aliases: list[str]) -> list[str]:
+        if not lines or not aliases:
+            return []
+        span = aliases[0] + ("," + aliases[-1] if len(aliases) > 1 else "")
+        return [f"    Note over {span}: " + self.line_break.join(escape(line) for line in lines)]
+
+
 def render(model: dict[str, Any]) -> str:
     """The Mermaid source (a str) of a sequence model."""
-    ids = participant_ids(model, KEYWORDS)
-    out = ["sequenceDiagram"]
-    if model.get("title"):
-        # Mermaid's title runs to the end of the line and stops at '#' or ';' (no entity codes decode there).
-        out.append(f"    title {title(model['title'])}")
-    for lifeline in model["lifelines"]:
-        out.append(f"    participant {ids[lifeline['id']]} as {escape(lifeline['label'])}")
-    time_axis = model["options"]["time_axis"]
-    for item in model["items"]:
-        if item["type"] == "message":
-            out.append(f"    {ids[item['src']]}{_arrow(item)}{ids[item['dst']]}: "
-                       f"{escape(arrow_label(item, time_axis))}")
-        elif item["type"] == "drop":
-            out.append(f"    Note over {ids[item['node']]}: {escape(stamp(item, 'X ' + item['label'], time_axis))}")
-        else:
-            over = ",".join(ids[n] for n in item["over"])
-            lines = "<br/>".join(escape(line) for line in item["lines"])
-            out.append(f"    Note over {over}: {escape(stamp(item, '', time_axis))}{lines}")
-    legend = legend_lines(model)
-    if legend and model["lifelines"]:
-        span = ids[model["lifelines"][0]["id"]]
-        if len(model["lifelines"]) > 1:
-            span += "," + ids[model["lifelines"][-1]["id"]]
-        out.append(f"    Note over {span}: " + "<br/>".join(escape(line) for line in legend))
-    return "\n".join(out) + "\n"
+    return render_with(model, Mermaid())

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from .svg import COLORS
-from .text import arrow_label, legend_lines, one_line, participant_ids, stamp
+from .text import Dialect, one_line, render_with
 
 _ENTITY_CHARS = '%"&'
 # One pass, so no replacement is escaped again: entity characters, '$', then the creole markup.
@@ -49,28 +49,31 @@ def _arrow(item: dict[str, Any]) -> str:
     return f"{tail}-{bracket}{head}"
 
 
+class PlantUML(Dialect):
+    keywords = KEYWORDS
+    escape = staticmethod(escape)
+    start = ("@startuml",)
+    end = ("@enduml",)
+    line_break = "\\n"
+
+    def title(self, text: str) -> str:
+        return f"title {escape(text)}"
+
+    def participant(self, lifeline: dict[str, Any], alias: str) -> str:
+        kind = "database" if lifeline["role"] == "db" else "participant"
+        return f'{kind} "{escape(lifeline["label"])}" as {alias}'
+
+    def message(self, item: dict[str, Any], src: str, dst: str, label: str) -> str:
+        return f"{src} {_arrow(item)} {dst} : {label}"
+
+    def note(self, over: list[str], text: str, drop: bool) -> str:
+        color = " #FFCDD2" if drop else ""
+        return f"note over {', '.join(over)}{color} : {text}"
+
+    def legend(self, lines: list[str], aliases: list[str]) -> list[str]:
+        return ["legend bottom left", *(escape(line) for line in lines), "endlegend"] if lines else []
+
+
 def render(model: dict[str, Any]) -> str:
     """The PlantUML source (a str, @startuml ... @enduml) of a sequence model."""
-    ids = participant_ids(model, KEYWORDS)
-    out = ["@startuml"]
-    if model.get("title"):
-        out.append(f"title {escape(model['title'])}")
-    for lifeline in model["lifelines"]:
-        kind = "database" if lifeline["role"] == "db" else "participant"
-        out.append(f'{kind} "{escape(lifeline["label"])}" as {ids[lifeline["id"]]}')
-    time_axis = model["options"]["time_axis"]
-    for item in model["items"]:
-        if item["type"] == "message":
-            out.append(f"{ids[item['src']]} {_arrow(item)} {ids[item['dst']]} : {escape(arrow_label(item, time_axis))}")
-        elif item["type"] == "drop":
-            text = escape(stamp(item, "X " + item["label"], time_axis))
-            out.append(f"note over {ids[item['node']]} #FFCDD2 : {text}")
-        else:
-            over = ", ".join(ids[n] for n in item["over"])
-            text = "\\n".join(escape(line) for line in item["lines"])
-            out.append(f"note over {over} : {escape(stamp(item, '', time_axis))}{text}")
-    legend = legend_lines(model)
-    if legend:
-        out += ["legend bottom left", *(escape(line) for line in legend), "endlegend"]
-    out.append("@enduml")
-    return "\n".join(out) + "\n"
+    return render_with(model, PlantUML())
