@@ -1,5 +1,12 @@
 """The server entry point: `python -m dmmviz.server [daphne options]` runs Daphne on dmmviz.asgi:application.
 
+Request bodies are capped in Daphne's HTTP channel, before they are read (CappedHTTPChannel below): Twisted reads a
+whole body (into memory or a temporary file) and Daphne hands it all to the application's queue before the
+application sees a byte of it, so the ASGI BodyLimit (dmmviz/web/limits.py) alone would answer 413 only after the
+body was in memory. Here a Content-Length over settings.DMMVIZ_MAX_BODY_BYTES is answered 413 as soon as the headers
+are in, and a body without one (chunked) as soon as it passes the limit; the rest of such a body is dropped as it
+arrives, and the connection is closed a moment later.
+
 The process tuning lives here, not in a module that tests or management commands import, and only when
 settings.DMMVIZ_PROCESS_TUNING is on (the default; DMMVIZ_PROCESS_TUNING=0 turns it off). Both are for the tail of
 the websocket latency (the p99 of bench/ws.py):
@@ -16,8 +23,93 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from typing import Any
+
+from daphne.http_protocol import HTTPFactory, WebRequest
+from twisted.web import http
+
+from dmmviz.web.limits import MAX_BODY_BYTES, too_large_text
 
 APPLICATION = "dmmviz.asgi:application"
+# After a 413, the rest of the body is read and dropped for this long before the connection is closed: closing with
+# unread data would reset the connection, and a client still sending might never read the answer.
+LINGER_SECONDS = 2.0
+
+
+class CappedHTTPChannel(http.HTTPChannel):
+    """Twisted's HTTP/1.1 channel that refuses a request body over `body_limit` bytes before reading it."""
+
+    body_limit = MAX_BODY_BYTES
+    refused = False
+
+    def allHeadersReceived(self) -> None:
+        # self.length: the Content-Length (None for a chunked body). Checked before the request makes its content
+        # file and before an `Expect: 100-continue` is answered, so such a client never sends the body.
+        if self.length is not None and self.length > self.body_limit:
+            self.refuse(too_large_text(self.length, self.body_limit))
+            return
+        super().allHeadersReceived()
+
+    def rawDataReceived(self, data: bytes) -> None:
+        if self.refused:
+            return  # the rest of a refused body: dropped, never kept
+        super().rawDataReceived(data)
+
+    def allContentReceived(self) -> None:
+        if not self.refused:  # a refused request never reaches Daphne (and the application)
+            super().allContentReceived()
+
+    def refuse(self, text: str) -> None:
+        """Answer 413 with `text`, drop whatever else arrives, close after LINGER_SECONDS (or when the client does)."""
+        self.refused = True
+        body = f"413 {text}\n".encode()
+        self.transport.write(
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+        )
+        self.setTimeout(None)
+        self.callLater(LINGER_SECONDS, self.transport.loseConnection)
+
+
+class CappedRequest(WebRequest):
+    """Daphne's request, counting a body that comes without a Content-Length as it arrives."""
+
+    received = 0
+
+    def handleContentChunk(self, data: bytes) -> None:
+        channel = self.channel
+        if channel.refused:
+            return
+        self.received += len(data)
+        if self.received > channel.body_limit:
+            channel.refuse(too_large_text(self.received, channel.body_limit, more=True))
+            return
+        super().handleContentChunk(data)
+
+
+class CappedHTTPFactory(HTTPFactory):
+    """Daphne's HTTP factory with the capped channel and request."""
+
+    def protocol(self) -> Any:
+        # Twisted's HTTPFactory builds each connection's protocol by calling self.protocol(): its own function wraps
+        # an HTTPChannel in the proxy that could switch to HTTP/2 (only ever negotiated over TLS, which we do not
+        # serve: the proxy in front terminates it, docs/deploy.md).
+        return http._GenericHTTPChannelProtocol(CappedHTTPChannel())
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)  # Daphne sets its WebRequest as the request factory here
+        protocol.requestFactory = CappedRequest
+        return protocol
+
+
+def install_body_cap() -> None:
+    """Make Daphne's server build its HTTP connections with CappedHTTPFactory, limited by the settings."""
+    import daphne.server
+
+    from dmmviz.web.limits import body_limit
+
+    CappedHTTPChannel.body_limit = body_limit()
+    daphne.server.HTTPFactory = CappedHTTPFactory  # type: ignore[misc]  (Server.run() makes its factory by this name)
 
 
 def tune_process() -> bool:
@@ -38,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     import dmmviz.asgi  # noqa: F401  (load everything first, so that gc.freeze() covers it)
 
     tune_process()
+    install_body_cap()
     args = list(sys.argv[1:] if argv is None else argv)
     CommandLineInterface().run([*args, APPLICATION])
 

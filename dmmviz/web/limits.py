@@ -5,7 +5,8 @@ answers) parses it with `loads`, which refuses, with a message naming the proble
 turn into a 500 or a runaway: an integer with more digits than MAX_INT_DIGITS (Python's 4,300-digit limit raises a
 bare ValueError), a number the float cannot hold (1e999 becomes inf), NaN/Infinity, and nesting deeper than
 MAX_DEPTH (100,000 brackets raise RecursionError). `BodyLimit` wraps the ASGI application so that a request body
-larger than MAX_BODY_BYTES is answered 413 before it is read into memory.
+larger than `body_limit()` is answered 413 before the application reads it; under Daphne the server entry point
+refuses it even earlier, before Daphne reads it into memory (dmmviz/server.py).
 
 Nothing here imports Django at module level, so the protocol module and the engine's callers can use `loads` too.
 """
@@ -99,6 +100,14 @@ class BodyTooLarge(Exception):
     pass
 
 
+def body_limit() -> int:
+    """The largest request body the server reads, in bytes: settings.DMMVIZ_MAX_BODY_BYTES (default MAX_BODY_BYTES).
+    Daphne's HTTP channel (dmmviz/server.py) and BodyLimit below both refuse past it."""
+    from django.conf import settings
+
+    return int(getattr(settings, "DMMVIZ_MAX_BODY_BYTES", MAX_BODY_BYTES))
+
+
 class BodyLimit:
     """ASGI middleware: an HTTP request whose Content-Length is over `limit` is answered 413 without reading its body;
     one without a Content-Length (chunked) is counted as it streams in and cut off with 413 once over the limit."""
@@ -108,11 +117,7 @@ class BodyLimit:
         self.limit = limit
 
     def _limit(self) -> int:
-        if self.limit is not None:
-            return self.limit
-        from django.conf import settings
-
-        return int(getattr(settings, "DMMVIZ_MAX_BODY_BYTES", MAX_BODY_BYTES))
+        return self.limit if self.limit is not None else body_limit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,7 +133,7 @@ class BodyLimit:
                     await _refuse(send, 400, "Content-Length is not a number")
                     return
         if length is not None and length > limit:
-            await _refuse(send, 413, _too_large_text(length, limit))
+            await _refuse(send, 413, too_large_text(length, limit))
             return
         received = 0
         started = False
@@ -152,10 +157,11 @@ class BodyLimit:
             await self.app(scope, counted_receive, tracked_send)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, 413, _too_large_text(received, limit, more=True))
+                await _refuse(send, 413, too_large_text(received, limit, more=True))
 
 
-def _too_large_text(size: int, limit: int, more: bool = False) -> str:
+def too_large_text(size: int, limit: int, more: bool = False) -> str:
+    """The sentence of a 413 answer (ASGI BodyLimit and Daphne's channel in dmmviz/server.py say the same)."""
     return (f"The request body is {'over ' if more else ''}{size // 1024} KiB; this server accepts at most "
             f"{limit // 1024} KiB.")
 
