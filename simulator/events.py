@@ -79,6 +79,9 @@ _PBX = ("mn", "mn_id", "hnps", "sequence", "lifetime", "flags", "handoff_indicat
 _FLOW_OPTION = ("flow_id", "flow_priority", "flow_action", "flow_status", "traffic_selector")
 _BINDING = ("mn", "hnp", "flow", "serving", "lifetime")
 _FLOW = ("mn", "flow", "cn", "interface", "prefix", "anchor")
+_DB_LOOKUP = ("mn", "interface", "entries")  # a MAR's question to the session DB, and the answer
+_DB_ENTRY = ("mn", "hnp", "anchor", "interface")  # one row of the session DB
+_NETWORK = ("network-dmm",)  # the session DB exists only there
 
 EVENTS: dict[str, EventSpec] = {
     spec.kind: spec
@@ -86,22 +89,10 @@ EVENTS: dict[str, EventSpec] = {
         # Messages (formats.md "Trace").
         EventSpec("RS", _M, ("mn", "interface"), meaning="router solicitation, MN -> MAR (RFC 4861)"),
         EventSpec("RA", _M, ("mn", "interface", "prefixes"), meaning="router advertisement, MAR -> MN (RFC 4861)"),
-        EventSpec(
-            "DB_QUERY",
-            _M,
-            ("mn", "interface", "entries"),
-            ("hnp", "flow", "attempt"),
-            meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)",
-            designs=("network-dmm",),
-        ),
-        EventSpec(
-            "DB_REPLY",
-            _M,
-            ("mn", "interface", "entries"),
-            ("hnp", "flow"),
-            meaning="the session DB answers with the MN's live prefixes",
-            designs=("network-dmm",),
-        ),
+        EventSpec("DB_QUERY", _M, _DB_LOOKUP, ("hnp", "flow", "attempt"), designs=_NETWORK,
+                  meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)"),
+        EventSpec("DB_REPLY", _M, _DB_LOOKUP, ("hnp", "flow"), designs=_NETWORK,
+                  meaning="the session DB answers with the MN's live prefixes"),
         EventSpec(
             "DB_UPDATE",
             _M,
@@ -167,21 +158,9 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("l2_detach", _T, ("mn", "interface"), meaning="link-layer detach"),
         EventSpec("hnp_allocated", _T, ("mn", "interface", "hnp"), meaning="a /64 from the pool is given to the MN"),
         EventSpec("hnp_released", _T, ("mn", "interface", "hnp"), meaning="a /64 goes back to the pool (REQ2)"),
-        EventSpec(
-            "db_entry_added",
-            _T,
-            ("mn", "hnp", "anchor", "interface"),
-            meaning="the session DB gained an entry",
-            designs=("network-dmm",),
-        ),
-        EventSpec(
-            "db_entry_removed",
-            _T,
-            ("mn", "hnp", "anchor", "interface"),
-            ("reason",),
-            meaning="the session DB lost an entry",
-            designs=("network-dmm",),
-        ),
+        EventSpec("db_entry_added", _T, _DB_ENTRY, designs=_NETWORK, meaning="the session DB gained an entry"),
+        EventSpec("db_entry_removed", _T, _DB_ENTRY, ("reason",), designs=_NETWORK,
+                  meaning="the session DB lost an entry"),
         EventSpec("binding_created", _T, _BINDING, meaning="the anchor's binding cache gained an entry"),
         EventSpec(
             "binding_updated", _T, (*_BINDING, "previous"), meaning="a binding now points to another serving node"

@@ -31,6 +31,12 @@ DEFAULT_TAIL = 5.0  # a run without an explicit end goes this long past the last
 DEFAULT_LMA = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
 
 _ID = {"type": "string", "pattern": commands.ID_PATTERN}  # at most limits.MAX_ID_CHARS characters
+# A mobility anchor that hands out prefixes: each MAR, and the LMA of the centralized design.
+_ANCHOR: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "prefix_pool"],
+    "properties": {"id": _ID, "prefix_pool": {"type": "string"}},
+}
 
 
 def _timer_schema(name: str) -> dict[str, Any]:
@@ -58,11 +64,7 @@ SCHEMA: dict[str, Any] = {
                     "type": "array",
                     "minItems": 1,
                     "maxItems": L.MAX_MARS,
-                    "items": {
-                        "type": "object",
-                        "required": ["id", "prefix_pool"],
-                        "properties": {"id": _ID, "prefix_pool": {"type": "string"}},
-                    },
+                    "items": _ANCHOR,
                 },
                 "cns": {
                     "type": "array",
@@ -74,11 +76,7 @@ SCHEMA: dict[str, Any] = {
                     },
                 },
                 "session_db": {"type": "object", "properties": {"id": _ID}},
-                "lma": {
-                    "type": "object",
-                    "required": ["id", "prefix_pool"],
-                    "properties": {"id": _ID, "prefix_pool": {"type": "string"}},
-                },
+                "lma": _ANCHOR,
                 "links": {
                     "type": "array",
                     "maxItems": L.MAX_LINKS,
