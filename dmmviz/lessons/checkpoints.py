@@ -167,14 +167,9 @@ def _flow_anchor(state: dict[str, Any], p: dict[str, Any]) -> Question:
         else f"{mn_id}'s {flow['interface']} is now served by {serving or 'no MAR'}, "
         f"so {anchor} tunnels the flow there."
     )
-    return Question(
-        kind="flow_anchor",
-        prompt=f"Which node anchors {flow['id']} of {mn_id} now?",
-        input="choice",
-        choices=_anchors(state),
-        answer=(anchor,),
-        explanation=f"{flow['id']} uses the prefix {flow['prefix']}, which {anchor} allocated: "
-        f"{anchor} anchors it for as "
+    return one_of(
+        "flow_anchor", f"Which node anchors {flow['id']} of {mn_id} now?", _anchors(state), anchor,
+        f"{flow['id']} uses the prefix {flow['prefix']}, which {anchor} allocated: {anchor} anchors it for as "
         f"long as the flow lives. {how}",
     )
 
@@ -191,13 +186,9 @@ def _flow_tunnelled(state: dict[str, Any], p: dict[str, Any]) -> Question:
         if tunnelled
         else f"{flow['id']}'s anchor {anchor} is the MAR {mn_id} is attached to, so no mobility function is needed."
     )
-    return Question(
-        kind="flow_tunnelled",
-        prompt=f"Is {flow['id']} of {mn_id} carried through a tunnel now?",
-        input="choice",
-        choices=(("yes", "Yes, through a tunnel"), ("no", "No, routed natively")),
-        answer=("yes" if tunnelled else "no",),
-        explanation=why,
+    return one_of(
+        "flow_tunnelled", f"Is {flow['id']} of {mn_id} carried through a tunnel now?",
+        (("yes", "Yes, through a tunnel"), ("no", "No, routed natively")), "yes" if tunnelled else "no", why,
     )
 
 
@@ -206,13 +197,9 @@ def _flow_prefix(state: dict[str, Any], p: dict[str, Any]) -> Question:
     choices = tuple((pr["prefix"], _prefix_label(pr)) for pr in sorted(mn["prefixes"], key=lambda x: x["prefix"]))
     if flow["prefix"] not in dict(choices):
         choices = tuple(sorted((*choices, (flow["prefix"], flow["prefix"]))))
-    return Question(
-        kind="flow_prefix",
-        prompt=f"Which prefix does {flow['id']} of {mn_id} use?",
-        input="choice",
-        choices=choices,
-        answer=(flow["prefix"],),
-        explanation=f"A flow keeps the source address it started with: {flow['id']} started with an address from "
+    return one_of(
+        "flow_prefix", f"Which prefix does {flow['id']} of {mn_id} use?", choices, flow["prefix"],
+        f"A flow keeps the source address it started with: {flow['id']} started with an address from "
         f"{flow['prefix']} (then preferred), allocated by {flow['anchor']}.",
     )
 
@@ -231,13 +218,9 @@ def _deprecated_prefix(state: dict[str, Any], p: dict[str, Any]) -> Question:
         )
     else:
         why = "Every prefix was last advertised with a non-zero preferred lifetime, so none is deprecated."
-    return Question(
-        kind="deprecated_prefix",
-        prompt=f"Which of {mn_id}'s prefixes are deprecated now?",
-        input="multi",
-        choices=(*((pr["prefix"], _prefix_label(pr)) for pr in prefixes), (NONE, "None of them")),
-        answer=deprecated or (NONE,),
-        explanation=why,
+    return some_of(
+        "deprecated_prefix", f"Which of {mn_id}'s prefixes are deprecated now?",
+        tuple((pr["prefix"], _prefix_label(pr)) for pr in prefixes), deprecated, why,
     )
 
 
@@ -252,16 +235,25 @@ def _serving_mar(state: dict[str, Any], p: dict[str, Any]) -> Question:
     if iface not in mn["interfaces"]:
         raise CheckpointError("interface", f"{mn_id} has no interface {iface!r} (it has {', '.join(interfaces)})")
     mar = mn["interfaces"][iface]
-    return Question(
-        kind="serving_mar",
-        prompt=f"Which MAR is {mn_id}'s {iface} attached to now?",
-        input="choice",
-        choices=(*_anchors(state), (NONE, "Not attached")),
-        answer=(mar or NONE,),
-        explanation=f"{mn_id}'s {iface} is attached to {mar}."
-        if mar
-        else f"{mn_id}'s {iface} is not attached to any MAR.",
+    return one_of(
+        "serving_mar", f"Which MAR is {mn_id}'s {iface} attached to now?", (*_anchors(state), (NONE, "Not attached")),
+        mar or NONE,
+        f"{mn_id}'s {iface} is attached to {mar}." if mar else f"{mn_id}'s {iface} is not attached to any MAR.",
     )
+
+
+def one_of(kind: str, prompt: str, choices: tuple[tuple[str, str], ...], answer: str, explanation: str) -> Question:
+    """A question with one right choice."""
+    return Question(kind=kind, prompt=prompt, input="choice", choices=choices, answer=(answer,),
+                    explanation=explanation)
+
+
+def some_of(kind: str, prompt: str, choices: tuple[tuple[str, str], ...], answers: tuple[str, ...], explanation: str,
+            none: str = "None of them") -> Question:
+    """A question whose answer is a set of choices; a last choice, NONE (labelled `none`), is right when the set is
+    empty."""
+    return Question(kind=kind, prompt=prompt, input="multi", choices=(*choices, (NONE, none)),
+                    answer=answers or (NONE,), explanation=explanation)
 
 
 def _how_many(kind: str, prompt: str, items: list[Any], listed: str, none: str) -> Question:
@@ -286,13 +278,9 @@ def _tunnel_peers(state: dict[str, Any], p: dict[str, Any]) -> Question:
     node = _node(state, p)
     peers = tuple(sorted(state["mars"][node]["tunnels"]))
     others = tuple((n, n) for n in sorted(state["mars"]) if n != node)
-    return Question(
-        kind="tunnel_peers",
-        prompt=f"Which nodes does {node} have a tunnel with now?",
-        input="multi",
-        choices=(*others, (NONE, "None")),
-        answer=peers or (NONE,),
-        explanation=f"{node} has a tunnel with {', '.join(peers)}." if peers else f"{node} has no tunnel now.",
+    return some_of(
+        "tunnel_peers", f"Which nodes does {node} have a tunnel with now?", others, peers,
+        f"{node} has a tunnel with {', '.join(peers)}." if peers else f"{node} has no tunnel now.", none="None",
     )
 
 

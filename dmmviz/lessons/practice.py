@@ -25,7 +25,7 @@ from typing import Any
 
 from simulator import Simulation
 
-from .checkpoints import NONE, Question
+from .checkpoints import NONE, Question, one_of, some_of
 
 MAX_SCAN_STEPS = 20_000
 MAX_SCAN_SECONDS = 30.0  # of simulated time with nothing to predict (data only) before giving up
@@ -224,13 +224,10 @@ def _message_question(sim: Simulation, state: dict[str, Any], msg: dict[str, Any
             )
             + "."
         )
-    return Question(
-        kind="next_message",
-        prompt="Which signalling message comes next, and who sends it to whom?",
-        input="choice",
-        choices=tuple(("|".join(o), _label(*o)) for o in options),
-        answer=(value,),
-        explanation=f"At t = {msg['t']:.3f} s {src} sends {'an' if kind[0] in 'AEIORS' else 'a'} {kind} to {dst}: "
+    return one_of(
+        "next_message", "Which signalling message comes next, and who sends it to whom?",
+        tuple(("|".join(o), _label(*o)) for o in options), value,
+        f"At t = {msg['t']:.3f} s {src} sends {'an' if kind[0] in 'AEIORS' else 'a'} {kind} to {dst}: "
         f"{why}.{detail}",
     )
 
@@ -254,13 +251,11 @@ def _flow_question(state: dict[str, Any], e: dict[str, Any]) -> Question:
     choices = tuple((n, n) for n in _nodes(state))
     mn = state["mns"].get(e["mn"], {})
     where = mn.get("interfaces", {}).get(e["interface"])
-    return Question(
-        kind="new_flow_anchor",
-        prompt=f"{e['mn']} is about to start {e['flow']} to {e['cn']} on {e['interface']}. Which node will anchor it?",
-        input="choice",
-        choices=choices,
-        answer=(e["anchor"],),
-        explanation=f"{e['flow']} takes a preferred prefix of {e['interface']}, {e['prefix']}, "
+    return one_of(
+        "new_flow_anchor",
+        f"{e['mn']} is about to start {e['flow']} to {e['cn']} on {e['interface']}. Which node will anchor it?",
+        choices, e["anchor"],
+        f"{e['flow']} takes a preferred prefix of {e['interface']}, {e['prefix']}, "
         f"allocated by {e['anchor']}"
         + (f" ({e['mn']} is on {where}); deprecated prefixes are never chosen for a new flow." if where else "."),
     )
@@ -273,15 +268,12 @@ def _binding_question(state: dict[str, Any], e: dict[str, Any]) -> Question:
     if e["serving"] not in dict(choices):  # client-based DMM: the home agent binds the MN's own care-of address
         choices = (*choices, (e["serving"], f"{e['serving']} itself (its care-of address)"))
     flow = f" ({e['flow']} only)" if e.get("flow") else ""
-    return Question(
-        kind="binding_serving",
-        prompt=f"{node} is about to {'create' if e['kind'] == 'binding_created' else 'update'} "
-        f"a binding for {e['hnp']}{flow}. "
-        f"Which node will its binding cache say serves {e['mn']} for this prefix?",
-        input="choice",
-        choices=choices,
-        answer=(e["serving"],),
-        explanation=f"{node} anchors {e['hnp']}; the binding update came from {e['serving']}"
+    return one_of(
+        "binding_serving",
+        f"{node} is about to {'create' if e['kind'] == 'binding_created' else 'update'} a binding for "
+        f"{e['hnp']}{flow}. Which node will its binding cache say serves {e['mn']} for this prefix?",
+        choices, e["serving"],
+        f"{node} anchors {e['hnp']}; the binding update came from {e['serving']}"
         + (f", where {e['mn']} is attached now" if e["serving"] != e["mn"] else " (the MN's care-of address)")
         + f", so {node} tunnels the prefix's packets to {e['serving']}.",
     )
@@ -290,17 +282,13 @@ def _binding_question(state: dict[str, Any], e: dict[str, Any]) -> Question:
 def _deprecated_question(e: dict[str, Any]) -> Question:
     prefixes = sorted(e["prefixes"], key=lambda p: p["prefix"])
     deprecated = tuple(sorted(p["prefix"] for p in prefixes if p.get("deprecated")))
-    return Question(
-        kind="deprecated_after_ra",
-        prompt=f"{e['mn']} is about to process a Router Advertisement on {e['interface']}. Which of the advertised "
+    return some_of(
+        "deprecated_after_ra",
+        f"{e['mn']} is about to process a Router Advertisement on {e['interface']}. Which of the advertised "
         "prefixes will be deprecated?",
-        input="multi",
-        choices=(
-            *((p["prefix"], f"{p['prefix']} (from {p.get('anchor', '?')})") for p in prefixes),
-            (NONE, "None of them"),
-        ),
-        answer=deprecated or (NONE,),
-        explanation=(
+        tuple((p["prefix"], f"{p['prefix']} (from {p.get('anchor', '?')})") for p in prefixes),
+        deprecated,
+        (
             f"{', '.join(deprecated)} come{'s' if len(deprecated) == 1 else ''} with preferred lifetime 0: "
             f"{e['mn']} is away from their anchor, so only flows that already use them keep them."
             if deprecated
