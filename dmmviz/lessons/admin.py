@@ -8,21 +8,18 @@ from typing import Any
 
 from django.contrib import admin
 
+from dmmviz.web.admin import OwnRowsAdmin, TitledAdmin
+
 from .models import Attempt, Branch, Lesson, LiveClass, PracticeQuestion, PracticeRun
 from .permissions import can_edit
 
 
 @admin.register(Lesson)
-class LessonAdmin(admin.ModelAdmin):
+class LessonAdmin(TitledAdmin, OwnRowsAdmin):
     list_display = ("title", "slug", "status", "owner", "builtin", "updated")
     list_filter = ("status", "builtin")
     search_fields = ("title", "summary", "slug")
-    prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("share_token", "copied_from", "created", "updated")
-
-    def get_queryset(self, request: Any) -> Any:
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(owner=request.user)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
@@ -47,28 +44,22 @@ class LessonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(OwnRowsAdmin):
+    owner_field = "lesson__owner"
     list_display = ("__str__", "lesson", "user", "preview", "reached", "updated")
     list_filter = ("preview",)
     readonly_fields = [f.name for f in Attempt._meta.fields]
-
-    def get_queryset(self, request: Any) -> Any:
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(lesson__owner=request.user)
 
     def has_add_permission(self, request: Any) -> bool:
         return False
 
 
 @admin.register(LiveClass)
-class LiveClassAdmin(admin.ModelAdmin):
+class LiveClassAdmin(OwnRowsAdmin):
+    owner_field = "instructor"
     list_display = ("code", "__str__", "instructor", "active", "step", "created")
     list_filter = ("active",)
     readonly_fields = ("code", "lesson_data", "sim_session", "created")
-
-    def get_queryset(self, request: Any) -> Any:
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(instructor=request.user)
 
 
 admin.site.register(PracticeRun)
