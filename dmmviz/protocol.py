@@ -225,49 +225,34 @@ def parse_client_frame(text: str | None, binary: bytes | None = None) -> ClientM
         )
     kind = data.get("type")
     ctype = _CLIENT_TYPES.get(kind) if isinstance(kind, str) else None
+    try:
+        return _message(data, kind, ctype, msg_id)
+    except ProtocolError as exc:
+        exc.request, exc.re = ctype, msg_id  # every refusal after a valid id names the request it answers
+        raise
+
+
+def _message(data: dict[str, Any], kind: Any, ctype: ClientType | None, msg_id: str | int | None) -> ClientMessage:
+    """The message, once the frame's version, type, keys and fields are right."""
     if "v" not in data:
-        raise ProtocolError(
-            code=ErrorCode.BAD_ENVELOPE,
-            field="v",
-            message=f'missing "v" (the protocol version, {VERSION})',
-            request=ctype,
-            re=msg_id,
-        )
+        message = f'missing "v" (the protocol version, {VERSION})'
+        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="v", message=message)
     if data["v"] != VERSION or isinstance(data["v"], bool):
-        raise ProtocolError(
-            code=ErrorCode.BAD_VERSION,
-            field="v",
-            message=f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}",
-            request=ctype,
-            re=msg_id,
-        )
+        message = f"protocol version {data['v']!r} is not supported; this server speaks {VERSION}"
+        raise ProtocolError(code=ErrorCode.BAD_VERSION, field="v", message=message)
     if not isinstance(kind, str):
-        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="type", message='missing "type" (a string)', re=msg_id)
+        raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field="type", message='missing "type" (a string)')
     if ctype is None:
         known = ", ".join(t.value for t in ClientType)
-        raise ProtocolError(
-            code=ErrorCode.UNKNOWN_TYPE,
-            field="type",
-            message=f"unknown message type {kind[:40]!r}; known: {known}",
-            re=msg_id,
-        )
-
+        message = f"unknown message type {kind[:40]!r}; known: {known}"
+        raise ProtocolError(code=ErrorCode.UNKNOWN_TYPE, field="type", message=message)
     allowed = CLIENT_FIELDS[ctype]
     for key in data:
         if key not in allowed and key not in ("v", "type", "id"):
-            raise ProtocolError(
-                code=ErrorCode.BAD_ENVELOPE,
-                field=str(key)[:40],
-                message=f"{ctype} takes no key {str(key)[:40]!r}",
-                request=ctype,
-                re=msg_id,
-            )
+            message = f"{ctype} takes no key {str(key)[:40]!r}"
+            raise ProtocolError(code=ErrorCode.BAD_ENVELOPE, field=str(key)[:40], message=message)
     fields = {key: data[key] for key in allowed if key in data}
-    try:
-        _VALIDATORS[ctype](fields)
-    except ProtocolError as exc:
-        exc.request, exc.re = ctype, msg_id
-        raise
+    _VALIDATORS[ctype](fields)
     return ClientMessage(type=ctype, id=msg_id, fields=fields)
 
 
