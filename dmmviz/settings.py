@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dmmviz.web.middleware.ServiceMiddleware",  # first: a stalled or absent database/Redis is a 503 within seconds
+    "dmmviz.web.budget.PageBudgetMiddleware",  # engine work per page: CPU time, stop when cancelled (budget.py)
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,8 +239,10 @@ STATIC_ROOT = BASE_DIR / ".staticfiles"  # only for `collectstatic`; the server 
 # Uploaded scenario files are small JSON documents; refuse anything larger before parsing it.
 DMMVIZ_MAX_SCENARIO_BYTES = 256 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
-# Any request body: refused with 413 before it is read (dmmviz/web/limits.py BodyLimit).
+# Any request body: refused with 413 before it is read (dmmviz/server.py, in Daphne; dmmviz/web/limits.py BodyLimit).
 DMMVIZ_MAX_BODY_BYTES = int(os.environ.get("DMMVIZ_MAX_BODY_BYTES", str(1024 * 1024)))
+# CPU seconds of engine work one page may take (export, compare, practice, lessons): then a 422 "too much work".
+DMMVIZ_PAGE_CPU_SECONDS = float(os.environ.get("DMMVIZ_PAGE_CPU_SECONDS", "5"))
 # Live simulations kept in memory per server process, in estimated bytes (dmmviz/web/live.py LiveCache).
 DMMVIZ_LIVE_CACHE_BYTES = int(os.environ.get("DMMVIZ_LIVE_CACHE_BYTES", str(128 * 1024 * 1024)))
 # Process tuning of the server entry point (python -m dmmviz.server): gc.freeze() after start-up and a 0.5 ms switch

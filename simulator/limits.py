@@ -8,12 +8,15 @@ Two kinds:
   may fall at one simulated instant (an event storm). A call that passes no budget gets the default one, so every
   run is bounded; exceeding it raises :class:`TooMuchWork`. The engine never reads a clock: a caller that wants a CPU
   time limit or to stop when its client went away passes ``should_stop``, a callable polled every
-  ``Budget.poll_every`` items.
+  ``Budget.poll_every`` items; or installs one with :func:`stop_hook` for every engine call it makes (through any
+  module: compare, metrics, a lesson's run) until the ``with`` block ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 # -- the edge: scenario, lesson and command documents ------------------------------------------------------------
@@ -60,6 +63,27 @@ DEFAULT_MAX_SAME_INSTANT = 100_000  # items processed at one simulated instant b
 POLL_EVERY = 4_096  # items between two calls of ``should_stop``
 
 
+# The stop hook a caller installed for the calls it makes (stop_hook); a context variable, so it follows the caller's
+# thread or task and nothing else.
+_CALLER_STOP: ContextVar[Callable[[], bool] | None] = ContextVar("simulator_stop_hook", default=None)
+
+
+def ambient_should_stop() -> bool:
+    """The default ``Budget.should_stop``: what the hook installed by :func:`stop_hook` says (False if none is)."""
+    hook = _CALLER_STOP.get()
+    return hook is not None and hook()
+
+
+@contextmanager
+def stop_hook(hook: Callable[[], bool]) -> Iterator[None]:
+    """Within the block, every engine call whose budget does not name its own ``should_stop`` polls ``hook``."""
+    token = _CALLER_STOP.set(hook)
+    try:
+        yield
+    finally:
+        _CALLER_STOP.reset(token)
+
+
 class TooMuchWork(RuntimeError):
     """A call needed more work than its budget allows (or its caller asked it to stop). The simulation is left
     consistent, at the point it reached: a caller that wants the state before the call replays or keeps a copy.
@@ -75,11 +99,12 @@ class TooMuchWork(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class Budget:
     """How much one call may do. ``max_items`` scheduled items in all, at most ``max_same_instant`` of them at one
-    simulated time, and ``should_stop()`` (if given) returning True stops the call; all raise :class:`TooMuchWork`."""
+    simulated time, and ``should_stop()`` (if given; by default the hook of :func:`stop_hook`, if one is installed)
+    returning True stops the call; all raise :class:`TooMuchWork`."""
 
     max_items: int = DEFAULT_MAX_ITEMS
     max_same_instant: int = DEFAULT_MAX_SAME_INSTANT
-    should_stop: Callable[[], bool] | None = None
+    should_stop: Callable[[], bool] | None = ambient_should_stop
     poll_every: int = POLL_EVERY
 
 

@@ -5,20 +5,29 @@ The engine (simulator/limits.py: `Budget`, `TooMuchWork`) counts items and polls
 loop; it never reads a clock itself. `engine_kwargs(fn, ...)` gives `{"budget": ...}` for an engine call that takes
 one. Callers turn `TooMuchWork` into their own clear answer: an `error` frame (code too_much_work) on a socket,
 a page saying so over HTTP (`too_much_work_response`).
+
+HTTP: `PageBudgetMiddleware` installs one StopHook per request (PAGE_CPU_SECONDS of CPU, and stop once the request is
+cancelled) with `simulator.limits.stop_hook`, so every engine call the view makes polls it, whichever module makes
+it (an export's replay, compare's runs, practice's look-ahead, a lesson's run, the lesson API).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
+
 try:  # the engine's budget API (H-core); absent in an older engine, where the web side's own checks still apply
-    from simulator.limits import Budget, TooMuchWork
+    from simulator.limits import Budget, TooMuchWork, stop_hook
 except ImportError:  # pragma: no cover - only with an engine from before the budget API
+    from contextlib import nullcontext as stop_hook  # type: ignore[assignment]
+
     Budget = None  # type: ignore[assignment,misc]
 
     class TooMuchWork(RuntimeError):  # type: ignore[no-redef]
@@ -27,8 +36,12 @@ except ImportError:  # pragma: no cover - only with an engine from before the bu
             super().__init__(f"too much work: {message}")
 
 
-# CPU seconds one request may take: a websocket request, a page (export, compare, practice, lesson simulate).
+# CPU seconds one websocket request may take.
 REQUEST_CPU_SECONDS = 2.0
+# CPU seconds of engine work one page may take (export, compare, practice, a lesson's run, the lesson API);
+# settings.DMMVIZ_PAGE_CPU_SECONDS overrides it. The dearest shipped page, /compare/mostly-static/?until=600, takes
+# 3.8 s (six runs of 600 simulated seconds).
+PAGE_CPU_SECONDS = 5.0
 # Rebuilding a session from the database (a replay) may take longer: it happens once per process and session.
 REBUILD_CPU_SECONDS = 10.0
 # Scheduled items a call on the event loop's own thread (a command, a step) may process: about 20 ms of work.
@@ -97,8 +110,50 @@ def describe(exc: BaseException) -> str:
     return f"{text}. Nothing was changed; ask for less (an earlier time, fewer steps) or reset the session."
 
 
-def too_much_work_response(exc: BaseException) -> Any:
-    """An HTTP answer for a page whose engine work went over its budget: 422 with the reason, never a 500."""
-    from django.http import HttpResponse
+def _wants_json(request: Any) -> bool:
+    """The page's scripts ask with Accept: application/json; documents end in .json or say ?format=json."""
+    accept = request.headers.get("Accept", "")
+    return ("application/json" in accept and "text/html" not in accept) or request.path.endswith(".json") or (
+        request.GET.get("format") == "json")
 
-    return HttpResponse(describe(exc), status=422, content_type="text/plain; charset=utf-8")
+
+def too_much_work_response(exc: BaseException, request: Any = None) -> Any:
+    """An HTTP answer for a page whose engine work went over its budget: 422 with the reason, never a 500. As JSON
+    for a script (`error` as the practice and class pages read it, `problems` as the lesson editor does)."""
+    from django.http import HttpResponse, JsonResponse
+
+    text = describe(exc)
+    if request is not None and _wants_json(request):
+        return JsonResponse({"error": text, "code": "too_much_work", "problems": [{"path": "", "message": text}]},
+                            status=422)
+    return HttpResponse(text, status=422, content_type="text/plain; charset=utf-8")
+
+
+def page_cpu_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "DMMVIZ_PAGE_CPU_SECONDS", PAGE_CPU_SECONDS))
+
+
+class PageBudgetMiddleware:
+    """Every HTTP request's engine work runs under one StopHook: `page_cpu_seconds()` of CPU in the view's thread, and
+    stop as soon as the request is cancelled (Django cancels it when the client disconnects, ServiceMiddleware when
+    the page times out), so the view's thread stops at the engine's next poll instead of working on for nobody.
+    Over budget, the engine raises TooMuchWork: ServiceMiddleware answers it with `too_much_work_response`."""
+
+    async_capable = True
+    sync_capable = False
+
+    def __init__(self, get_response: Callable[[Any], Awaitable[Any]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: Any) -> Any:
+        cancelled = threading.Event()
+        hook = StopHook(page_cpu_seconds(), alive=lambda: not cancelled.is_set())
+        with stop_hook(hook):  # a context variable: the view's thread gets a copy of this context
+            try:
+                return await self.get_response(request)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise

@@ -71,5 +71,5 @@ class ServiceMiddleware:
             # An export, compare, practice or lesson page whose engine run went over its budget (simulator/limits.py):
             # a clear 422 naming the reason, never a 500. Views may catch it themselves to answer in their own form.
             log.info("%s %s: %s: 422", request.method, request.path, exception)
-            return too_much_work_response(exception)
+            return too_much_work_response(exception, request)
         return None
