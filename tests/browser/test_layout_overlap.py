@@ -1,0 +1,70 @@
+"""The simulation page's Break and Faults buttons never cover a node of the drawing (static/css/faults.css: they sit in
+a strip of their own above the scene), at the projector, tablet and phone sizes and in each anchoring design. On a
+phone they used to sit on CN1. The air layer (messages in flight) must stay exactly over the network drawing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import shot
+from tests.browser.helpers import drag, flying, open_scenario, play_until, step_until
+
+SIZES = [(1280, 720), (768, 1024), (390, 844)]
+# One scenario per design: two distributed (the network or the phone signals) and the centralised one (an LMA).
+SCENARIOS = ["fig5-handover", "fig2-client-dmm", "centralized-baseline"]
+
+OVERLAPS = """() => {
+  const tools = [...document.querySelectorAll('#btn-break, .faults-menu summary')]
+    .map(e => [e.textContent.trim(), e.getBoundingClientRect()]);
+  const nodes = [...document.querySelectorAll('#topology g.node, #topology g.mn')]
+    .map(g => [g.dataset.id, g.getBoundingClientRect()]);
+  const hits = [];
+  for (const [t, a] of tools) for (const [n, b] of nodes) {
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (w > 0 && h > 0) hits.push(`${t} covers ${n} (${Math.round(w)}×${Math.round(h)} px)`);
+  }
+  return {tools: tools.length, nodes: nodes.map(([n]) => n), hits};
+}"""
+
+
+def box(page, selector: str) -> dict:
+    b = page.locator(selector).bounding_box()
+    assert b, f"{selector} is not laid out"
+    return b
+
+
+def assert_tools_clear(page, where: str) -> None:
+    found = page.evaluate(OVERLAPS)
+    assert found["tools"] == 2, f"{where}: Break and Faults are not both on the page"
+    assert page.locator("#btn-break").is_visible() and page.locator(".faults-menu summary").is_visible(), where
+    assert "CN1" in found["nodes"] and len(found["nodes"]) >= 5, f"{where}: the drawing has {found['nodes']}"
+    assert not found["hits"], f"{where}: " + "; ".join(found["hits"])
+
+
+@pytest.mark.parametrize("slug", SCENARIOS)
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_break_and_faults_never_cover_a_node(page, slug, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    open_scenario(page, slug)
+    where = f"{slug} at {width}×{height}"
+    assert_tools_clear(page, where)
+
+    # The messages in flight are drawn exactly over the network: the air layer has the drawing's box.
+    assert box(page, "#air") == box(page, "#topology"), f"{where}: the air layer is not over the drawing"
+    # The drawing starts under the buttons, and still has its room.
+    tools = box(page, ".faults-tools")
+    scene = box(page, "#topology")
+    assert scene["y"] >= tools["y"] + tools["height"], f"{where}: the drawing starts under the buttons' top edge"
+    assert scene["height"] >= 240, f"{where}: the drawing is only {scene['height']} px tall"
+
+    # Mid-handover (the mobile node dragged to its second access router): signalling in the air, then a tunnel;
+    # still nothing under the buttons.
+    second = "AR2" if slug == "fig2-client-dmm" else "MAR2"
+    play_until(page, 1.5)
+    drag(page, "#topology g.mn .mn-body", f"#topology g[data-id={second}] .shape")
+    step_until(page, lambda p: len(flying(p)) > 0)
+    assert_tools_clear(page, f"{where}, messages in flight")
+    step_until(page, lambda p: p.locator("#topology g.tunnel").count() > 0, limit=60)
+    assert_tools_clear(page, f"{where}, after a handover")
+    shot(page, f"layout-tools-{slug}-{width}")
