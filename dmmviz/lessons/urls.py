@@ -3,6 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dmmviz.web.urls import slug_actions
+
 from . import api, views, views_class, views_practice
 
 app_name = "lessons"
@@ -20,13 +22,18 @@ urlpatterns = [
     path("lessons/attempt/<uuid:attempt_id>/go/", views.attempt_go, name="attempt_go"),
     path("lessons/attempt/<uuid:attempt_id>/answer/", views.attempt_answer, name="attempt_answer"),
     path("lessons/<slug:slug>/", views.lesson_detail, name="detail"),
-    path("lessons/<slug:slug>/start/", views.attempt_start, name="start"),
-    path("lessons/<slug:slug>/edit/", views.lesson_edit, name="edit"),
-    path("lessons/<slug:slug>/duplicate/", views.lesson_duplicate, name="duplicate"),
-    path("lessons/<slug:slug>/publish/", views.lesson_publish, name="publish"),
-    path("lessons/<slug:slug>/delete/", views.lesson_delete, name="delete"),
+    *slug_actions(
+        "lessons",
+        {
+            "start": views.attempt_start,
+            "edit": views.lesson_edit,
+            "duplicate": views.lesson_duplicate,
+            "publish": views.lesson_publish,
+            "delete": views.lesson_delete,
+            "results": views.lesson_results,
+        },
+    ),
     path("lessons/<slug:slug>/lesson.json", views.lesson_export, name="export"),
-    path("lessons/<slug:slug>/results/", views.lesson_results, name="results"),
     path("lessons/<slug:slug>/results.csv", views.lesson_results_csv, name="results_csv"),
     path("lessons/<slug:slug>/scenario.json", views.scenario_export, name="export_scenario"),
     path("lessons/<slug:slug>/class/", views_class.class_start, name="class_start"),
