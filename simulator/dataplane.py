@@ -65,19 +65,7 @@ class DataPlane:
     def send_data_up_native(self, mn: MobileNode, flow: Flow) -> None:
         mar_id = mn.attached[flow.interface]
         if mar_id is None:
-            self._emit(
-                {
-                    "t": self.now_us / US,
-                    "kind": "drop",
-                    "node": mn.id,
-                    "msg": None,
-                    "msg_kind": "DATA",
-                    "flow": flow.id,
-                    "mn": mn.id,
-                    "reason": f"{flow.interface} is not attached",
-                    "in_flight": False,
-                }
-            )
+            self._not_sent(flow, f"{flow.interface} is not attached")
             return
         self._data(mn.id, mar_id, flow, "up", False)
 
@@ -127,7 +115,7 @@ class DataPlane:
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
         if self._faulty and dst in self.faults.failed:
-            self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, lost="fault")
+            self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, failed=True)
             return
         if dst == flow.mn:
             if src not in flow.node.attached.values():
@@ -146,21 +134,31 @@ class DataPlane:
         else:
             self._forward_up(mar, flow.node, flow, segment)
 
-    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool, lost: str | None = None) -> None:
+    def _drop_data(self, node: str, segment: Segment, reason: str, in_flight: bool, failed: bool = False) -> None:
         flow = segment[5]
-        event = {
-            "t": self.now_us / US,
-            "kind": "drop",
-            "node": node,
-            "msg": segment[0],
-            "msg_kind": "DATA",
-            "flow": flow.id,
-            "mn": flow.mn,
-            "reason": reason,
-            "in_flight": in_flight,
-        }
-        if lost is not None:  # its destination had failed (formats.md "Faults")
-            event.update(lost=lost, fault="fail")
+        self._emit_drop(node, segment[0], "DATA", flow.id, flow.mn, reason, in_flight, failed)
+
+    def _not_sent(self, flow: Flow, reason: str) -> None:
+        """The MN cannot send the flow's next packet (a drop at the MN, of no message)."""
+        self._emit_drop(flow.mn, None, "DATA", flow.id, flow.mn, reason, False)
+
+    def _emit_drop(
+        self,
+        node: str,
+        msg_id: int | None,
+        msg_kind: str,
+        flow_id: str | None,
+        mn_id: str | None,
+        reason: str,
+        in_flight: bool,
+        failed: bool = False,
+    ) -> None:
+        """The one place a ``drop`` event is built (simulator/events.py). ``failed``: the message's destination had
+        failed while it was on its way (formats.md "Faults")."""
+        event = {"t": self.now_us / US, "kind": "drop", "node": node, "msg": msg_id, "msg_kind": msg_kind}
+        event.update(flow=flow_id, mn=mn_id, reason=reason, in_flight=in_flight)
+        if failed:
+            event.update(lost="fault", fault="fail")
         self._emit(event)
 
     def _deliver_iface(self, mar: Mar, mn: MobileNode, flow: Flow | None) -> str | None:

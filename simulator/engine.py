@@ -348,38 +348,13 @@ class Simulation(DataPlane):
     def _arrive(self, msg: dict[str, Any]) -> None:
         """A message reaches ``dst``, unless ``dst`` failed while it was on its way."""
         if self._faulty and msg["dst"] in self.faults.failed:
-            self._emit(
-                {
-                    "t": self.now_us / US,
-                    "kind": "drop",
-                    "node": msg["dst"],
-                    "msg": msg["id"],
-                    "msg_kind": msg["kind"],
-                    "flow": msg.get("flow"),
-                    "mn": msg.get("mn"),
-                    "reason": f"{msg['dst']} has failed",
-                    "in_flight": True,
-                    "lost": "fault",
-                    "fault": "fail",
-                }
-            )
+            self._drop(msg["dst"], msg, f"{msg['dst']} has failed", in_flight=True, failed=True)
             return
         self._arrival[msg["kind"]](msg)
 
-    def _drop(self, node: str, msg: dict[str, Any], reason: str, in_flight: bool) -> None:
-        self._emit(
-            {
-                "t": self.now_us / US,
-                "kind": "drop",
-                "node": node,
-                "msg": msg["id"],
-                "msg_kind": msg["kind"],
-                "flow": msg.get("flow"),
-                "mn": msg.get("mn"),
-                "reason": reason,
-                "in_flight": in_flight,
-            }
-        )
+    def _drop(self, node: str, msg: dict[str, Any], reason: str, in_flight: bool, failed: bool = False) -> None:
+        """``node`` drops a signalling message (``failed``: its destination had failed on the way)."""
+        self._emit_drop(node, msg["id"], msg["kind"], msg.get("flow"), msg.get("mn"), reason, in_flight, failed)
 
     # -- commands ------------------------------------------------------------------------------------------------
 
@@ -547,25 +522,16 @@ class Simulation(DataPlane):
                 if entries.get(entry["hnp"]) == entry:
                     continue  # written back again: nothing changes
                 entries[entry["hnp"]] = dict(entry)
-                self._state(
-                    "db_entry_added",
-                    self.db_id,
-                    mn=msg["mn"],
-                    hnp=entry["hnp"],
-                    anchor=entry["anchor"],
-                    interface=entry["interface"],
-                )
+                self.db_entry_state("db_entry_added", msg["mn"], entry)
             elif entries.pop(entry["hnp"], None) is not None:
-                self._state(
-                    "db_entry_removed",
-                    self.db_id,
-                    mn=msg["mn"],
-                    hnp=entry["hnp"],
-                    anchor=entry["anchor"],
-                    interface=entry["interface"],
-                )
+                self.db_entry_state("db_entry_removed", msg["mn"], entry)
         if not entries:
             self.db.pop(msg["mn"], None)
+
+    def db_entry_state(self, kind: str, mn_id: str, entry: dict[str, str], **more: Any) -> None:
+        """db_entry_added / db_entry_removed: a row of the session DB."""
+        hnp, anchor, iface = entry["hnp"], entry["anchor"], entry["interface"]
+        self._state(kind, self.db_id, mn=mn_id, hnp=hnp, anchor=anchor, interface=iface, **more)
 
     def on_db_query(self, msg: dict[str, Any]) -> None:
         """The DB records what the query writes, then answers with the MN's live prefixes on that interface (or the one
@@ -605,6 +571,16 @@ class Simulation(DataPlane):
             "timestamp": self.now_us / US,
         }
 
+    def pba_fields(self, pbu: dict[str, Any], hnps: list[str], status: int) -> dict[str, Any]:
+        """RFC 5213 §8.2: the PBA answering ``pbu``, its options echoed, with the lifetime granted (0 if refused)."""
+        fields: dict[str, Any] = {"mn": pbu["mn"], "mn_id": pbu["mn_id"]}
+        if "interface" in pbu:  # centralized-pmipv6 (``pbu_names_interface``): the LMA picked that interface's HNP
+            fields["interface"] = pbu["interface"]
+        granted = pbu["lifetime"] if status == C.STATUS_ACCEPTED else 0
+        fields.update(hnps=hnps, status=status, sequence=pbu["sequence"], lifetime=granted, flags="P")
+        fields.update(handoff_indicator=pbu["handoff_indicator"], att=pbu["att"], timestamp=pbu["timestamp"])
+        return fields
+
     def _register(
         self,
         anchor: Mar,
@@ -623,24 +599,20 @@ class Simulation(DataPlane):
         expires = self.now_us + round(lifetime * US)
         if binding is None:
             binding = anchor.bc.create(mn_id, hnp, flow, serving, lifetime, seq, stamp, expires)
-            self._state("binding_created", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=serving, lifetime=lifetime)
+            self._binding_state("binding_created", anchor, binding, lifetime)
             self._tunnel_ref(anchor.id, serving, +1, hnp)
         else:
             old = anchor.bc.update(binding, serving, lifetime, seq, stamp, expires)
-            self._state(
-                "binding_updated",
-                anchor.id,
-                mn=mn_id,
-                hnp=hnp,
-                flow=flow,
-                serving=serving,
-                lifetime=lifetime,
-                previous=old,
-            )
+            self._binding_state("binding_updated", anchor, binding, lifetime, previous=old)
             if old != serving:
                 self._tunnel_ref(anchor.id, serving, +1, hnp)
                 self._tunnel_ref(anchor.id, old, -1, hnp)
         self._at(expires, self._binding_expiry, (anchor, binding, binding.version))
+
+    def _binding_state(self, kind: str, anchor: Mar, binding: Binding, lifetime: float, **more: Any) -> None:
+        """binding_created / _updated / _deregistering / _deleted: a binding cache entry as it is now."""
+        b = binding
+        self._state(kind, anchor.id, mn=b.mn, hnp=b.hnp, flow=b.flow, serving=b.serving, lifetime=lifetime, **more)
 
     def _binding_expiry(self, arg: tuple[Mar, Binding, int]) -> None:
         """RFC 5213 §5.3.3: nobody refreshed the binding in its lifetime: it goes, and its tunnel with it."""
@@ -668,9 +640,7 @@ class Simulation(DataPlane):
             binding.timestamp if timestamp is None else timestamp,
             self.now_us + delay,
         )
-        self._state(
-            "binding_deregistering", anchor.id, mn=mn_id, hnp=hnp, flow=flow, serving=binding.serving, lifetime=0
-        )
+        self._binding_state("binding_deregistering", anchor, binding, 0)
         self._at(self.now_us + delay, self._bce_delete_timer, (anchor, binding, binding.version))
         if flow is None and hnp in anchor.own and not self.prefix_flows.get(hnp):
             self.design.release_prefix(anchor, mn_id, hnp)
@@ -684,16 +654,7 @@ class Simulation(DataPlane):
     def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None:
         anchor.bc.delete(binding, event)
         reason = {"reason": event} if event in ("lifetime expired", "node failed") else {}
-        self._state(
-            "binding_deleted",
-            anchor.id,
-            mn=binding.mn,
-            hnp=binding.hnp,
-            flow=binding.flow,
-            serving=binding.serving,
-            lifetime=0,
-            **reason,
-        )
+        self._binding_state("binding_deleted", anchor, binding, 0, **reason)
         self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
 
     # -- retransmission, refresh and ordering (docs/engine.md "Faults and timers") ----------------------------------
@@ -749,17 +710,7 @@ class Simulation(DataPlane):
         if self.design.pbu_names_interface:
             fields["interface"] = first.interface
         if first.state == State.ACTIVE and (lifetime > 0 or attempt > 1):  # the table shows the new sequence number
-            self._state(
-                "bul_refreshing",
-                mar.id,
-                mn=first.mn,
-                hnps=hnps,
-                anchor=first.anchor,
-                flow=first.flow,
-                sequence=seq,
-                attempt=attempt,
-                lifetime=lifetime,
-            )
+            self.refreshing_state(mar.id, first, hnps, lifetime)
         self._send("PBU", mar.id, first.anchor, fields)
         keys = [(e.mn, e.hnp, e.flow) for e in entries]
         self._at(
@@ -790,20 +741,29 @@ class Simulation(DataPlane):
             mar.bul.remove(entry, "gave up")
             if entry.state == State.ACTIVE:
                 withdrawn.add(entry.interface)
-                self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
-        self._state(
-            "registration_gave_up",
-            mar.id,
-            mn=first.mn,
-            hnps=[e.hnp for e in entries],
-            anchor=first.anchor,
-            flow=first.flow,
-            lifetime=lifetime,
-            attempts=first.attempt,
-        )
+                self.bul_state("bul_removed", mar.id, entry)
+        hnps = [e.hnp for e in entries]
+        self.gave_up_state(mar.id, first.mn, hnps, first.anchor, first.flow, lifetime, first.attempt)
         for iface in sorted(withdrawn):
             if first.flow is None and (first.mn, iface) in mar.attached and (first.mn, iface) not in mar.pending_ra:
                 self.design.send_ra(mar, first.mn, iface)
+
+    def bul_state(self, kind: str, node: str, entry: BulEntry, **more: Any) -> None:
+        """bul_added / _removed / _refreshed: a binding update list entry (at a MAR, or at the MN in client-dmm)."""
+        self._state(kind, node, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow, **more)
+
+    def refreshing_state(self, node: str, first: BulEntry, hnps: list[str], lifetime: float) -> None:
+        """bul_refreshing: the PBU (or BU) for ``hnps``, all to ``first``'s anchor, goes (again) with a new sequence
+        number while the entries stay in force."""
+        fields = {"mn": first.mn, "hnps": hnps, "anchor": first.anchor, "flow": first.flow, "sequence": first.sequence}
+        self._state("bul_refreshing", node, **fields, attempt=first.attempt, lifetime=lifetime)
+
+    def gave_up_state(
+        self, node: str, mn_id: str, hnps: list[str], anchor: str, flow: str | None, lifetime: float, attempts: int
+    ) -> None:
+        """registration_gave_up: no PBA (or BA) came for ``hnps`` by MAX_BINDACK_TIMEOUT."""
+        fields = {"mn": mn_id, "hnps": hnps, "anchor": anchor, "flow": flow, "lifetime": lifetime, "attempts": attempts}
+        self._state("registration_gave_up", node, **fields)
 
     def refresh(self, mar: Mar, entries: list[BulEntry], hi: int) -> None:
         """Re-register ACTIVE entries before their lifetime runs out (HI 5, RFC 5213 §6.9.1.1 "handoff state not
@@ -854,24 +814,15 @@ class Simulation(DataPlane):
             accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
             mar.bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
             if entry.state == State.ACTIVE:
-                self._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+                self.bul_state("bul_removed", mar.id, entry)
             return "removed"
         self.schedule_refresh(mar, entry, msg["lifetime"])
         if entry.state != State.ACTIVE:
             mar.bul.confirm(entry)
-            self._state("bul_added", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+            self.bul_state("bul_added", mar.id, entry)
             return "added"
         entry.refreshing = False
-        self._state(
-            "bul_refreshed",
-            mar.id,
-            mn=entry.mn,
-            hnp=entry.hnp,
-            anchor=entry.anchor,
-            flow=entry.flow,
-            lifetime=entry.lifetime,
-            sequence=entry.sequence,
-        )
+        self.bul_state("bul_refreshed", mar.id, entry, lifetime=entry.lifetime, sequence=entry.sequence)
         return "refreshed"
 
     def _tunnel_ref(self, a: str, b: str, delta: int, hnp: str) -> None:
@@ -1000,6 +951,12 @@ class Simulation(DataPlane):
                 "flow_waiting", mn.id, mn=mn.id, flow=flow_id, cn=cn, interface=iface, reason="no preferred prefix yet"
             )
 
+    def flow_state(self, kind: str, flow: Flow, previous: str | None = None) -> None:
+        """flow_started / _stopped / _moved (``previous``: the interface it moved from): the flow as it is now."""
+        moved = {"previous": previous} if previous is not None else {}
+        fields = {"mn": flow.mn, "flow": flow.id, "cn": flow.cn, "interface": flow.interface, **moved}
+        self._state(kind, flow.mn, **fields, prefix=flow.prefix, anchor=flow.anchor)
+
     def _bind_flow_prefix(self, mn: MobileNode, flow: Flow) -> None:
         prefix = self._preferred_prefix(mn, flow.interface)
         if prefix is None:
@@ -1007,31 +964,13 @@ class Simulation(DataPlane):
         flow.prefix, flow.anchor = prefix, self.prefix_anchor[prefix]
         flow.mn_address, flow.cn_address = self._address(prefix), self.cns[flow.cn]
         self.prefix_flows.setdefault(prefix, set()).add((mn.id, flow.id))
-        self._state(
-            "flow_started",
-            mn.id,
-            mn=mn.id,
-            flow=flow.id,
-            cn=flow.cn,
-            interface=flow.interface,
-            prefix=prefix,
-            anchor=flow.anchor,
-        )
+        self.flow_state("flow_started", flow)
         self._flow_tick((flow, flow.generation))
 
     def _stop_flow(self, mn: MobileNode, flow: Flow) -> None:
         flow.active = False
         flow.generation += 1
-        self._state(
-            "flow_stopped",
-            mn.id,
-            mn=mn.id,
-            flow=flow.id,
-            cn=flow.cn,
-            interface=flow.interface,
-            prefix=flow.prefix,
-            anchor=flow.anchor,
-        )
+        self.flow_state("flow_stopped", flow)
         if flow.prefix is None:
             return
         users = self.prefix_flows[flow.prefix]

@@ -126,16 +126,8 @@ class Recovery:
         sim._state("node_failed", node)
         if node == sim.db_id:
             for mn_id in sorted(sim.db):
-                for hnp, row in sorted(sim.db[mn_id].items()):
-                    sim._state(
-                        "db_entry_removed",
-                        node,
-                        mn=mn_id,
-                        hnp=hnp,
-                        anchor=row["anchor"],
-                        interface=row["interface"],
-                        reason="node failed",
-                    )
+                for _, row in sorted(sim.db[mn_id].items()):
+                    sim.db_entry_state("db_entry_removed", mn_id, row, reason="node failed")
             sim.db.clear()
             self.db_resync, self.db_held = None, []
             return
@@ -147,15 +139,7 @@ class Recovery:
         for entry in sorted(router.bul.values(), key=lambda e: (e.mn, e.hnp, e.flow or "")):
             router.bul.remove(entry, "node failed")
             if entry.state == State.ACTIVE:
-                sim._state(
-                    "bul_removed",
-                    node,
-                    mn=entry.mn,
-                    hnp=entry.hnp,
-                    anchor=entry.anchor,
-                    flow=entry.flow,
-                    reason="node failed",
-                )
+                sim.bul_state("bul_removed", node, entry, reason="node failed")
         router.pending_ra.clear()
         router.db_lookup.clear()
         router.flow_lookups.clear()

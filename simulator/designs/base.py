@@ -30,7 +30,13 @@ class Design:
         return None
 
     def handlers(self) -> dict[str, Handler]:
-        """Message kind -> what the receiving node does with it."""
+        """Message kind -> what the receiving node does with it: here what every design has (its own RS handling, the
+        core's RA and data path); a design adds its signalling."""
+        sim = self.sim
+        return {"RS": self.on_rs, "RA": sim.on_ra, "DATA": sim.on_data}
+
+    def on_rs(self, msg: dict[str, Any]) -> None:
+        """An access router received an RS."""
         raise NotImplementedError
 
     def l2_detaching(self, mn: MobileNode, iface: str) -> None:

@@ -36,16 +36,8 @@ class CentralizedPmipv6(Design):
         return Mar(spec["id"], ipaddress.IPv6Network(spec["prefix_pool"]))
 
     def handlers(self) -> dict[str, Handler]:
-        sim = self.sim
         # DB_UPDATE: a de-registered idle HNP is released as in network-dmm, which tells the (unused) session DB.
-        return {
-            "RS": self.on_rs,
-            "RA": sim.on_ra,
-            "PBU": self.on_pbu,
-            "PBA": self.on_pba,
-            "DATA": sim.on_data,
-            "DB_UPDATE": sim.on_db_update,
-        }
+        return {**super().handlers(), "PBU": self.on_pbu, "PBA": self.on_pba, "DB_UPDATE": self.sim.on_db_update}
 
     def l2_detaching(self, mn: MobileNode, iface: str) -> None:
         self.came_from[(mn.id, iface)] = mn.attached[iface]
@@ -72,16 +64,7 @@ class CentralizedPmipv6(Design):
             return  # answered, or the MN left
         if attempt > 1 and timeout_us > round(sim.timers.max_bindack_timeout * US):
             mag.pending_ra.pop((mn_id, iface), None)
-            sim._state(
-                "registration_gave_up",
-                mag.id,
-                mn=mn_id,
-                hnps=[],
-                anchor=self.lma_id,
-                flow=None,
-                lifetime=sim.timers.binding_lifetime,
-                attempts=attempt - 1,
-            )
+            sim.gave_up_state(mag.id, mn_id, [], self.lma_id, None, sim.timers.binding_lifetime, attempt - 1)
             return
         seq = sim._next_sequence(mag, mn_id)
         fields = sim._pbu_fields(mn_id, [], sim.timers.binding_lifetime, seq, hi)
@@ -110,20 +93,7 @@ class CentralizedPmipv6(Design):
                 binding = lma.bc.lookup(mn_id, hnp, None)
                 if binding is not None and binding.serving == serving:  # §5.3.5: only the serving MAG de-registers
                     sim._deregister(lma, mn_id, hnp, None, msg["sequence"], msg["timestamp"])
-        fields = {
-            "mn": mn_id,
-            "mn_id": msg["mn_id"],
-            "interface": iface,
-            "hnps": hnps,
-            "status": status,
-            "sequence": msg["sequence"],
-            "lifetime": msg["lifetime"] if status == C.STATUS_ACCEPTED else 0,
-            "flags": "P",
-            "handoff_indicator": msg["handoff_indicator"],
-            "att": msg["att"],
-            "timestamp": msg["timestamp"],
-        }
-        sim._send("PBA", lma.id, serving, fields)
+        sim._send("PBA", lma.id, serving, sim.pba_fields(msg, hnps, status))
 
     def binding_expired(self, anchor: Mar, binding: Binding) -> None:
         """The LMA keeps no prefix without its binding: the HNP goes with it."""
@@ -148,7 +118,7 @@ class CentralizedPmipv6(Design):
                 entry = BulEntry(mn_id, iface, hnp, None, self.lma_id, msg["lifetime"], msg["sequence"])
                 entry.sent_us = round(msg["timestamp"] * US)
                 mag.bul.add(entry, "PBA assigned the prefix")
-                sim._state("bul_added", mag.id, mn=mn_id, hnp=hnp, anchor=self.lma_id, flow=None)
+                sim.bul_state("bul_added", mag.id, entry)
                 sim.schedule_refresh(mag, entry, msg["lifetime"])
         if mag.pending_ra.get((mn_id, iface)) is not None:
             self.send_ra(mag, mn_id, iface)
@@ -170,7 +140,7 @@ class CentralizedPmipv6(Design):
         entries = sorted(mar.bul.for_interface(mn.id, iface), key=lambda e: e.hnp)
         for entry in entries:
             mar.bul.remove(entry, "MN left")
-            sim._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=None)
+            sim.bul_state("bul_removed", mar.id, entry)
         if entries:  # RFC 5213 §6.9.1.2: the MN left this link (a detach or a move): the MAG de-registers it
             seq = sim._next_sequence(mar, mn.id)
             fields = sim._pbu_fields(mn.id, [e.hnp for e in entries], 0, seq, C.HI_UNKNOWN)

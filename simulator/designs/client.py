@@ -31,8 +31,7 @@ class ClientDmm(Design):
         self.mn_sequence: dict[str, int] = {}
 
     def handlers(self) -> dict[str, Handler]:
-        sim = self.sim
-        return {"RS": self.on_rs, "RA": self.on_ra, "BU": self.on_bu, "BA": self.on_ba, "DATA": sim.on_data}
+        return {**super().handlers(), "RA": self.on_ra, "BU": self.on_bu, "BA": self.on_ba}
 
     def on_rs(self, msg: dict[str, Any]) -> None:
         """A plain IPv6 access router: a new prefix for new flows, advertised at once (seed §3.1)."""
@@ -132,17 +131,7 @@ class ClientDmm(Design):
         entry.sequence, entry.lifetime, entry.attempt, entry.sent_us = seq, lifetime, attempt, sim.now_us
         entry.refreshing = entry.state == State.ACTIVE and lifetime > 0
         if entry.state == State.ACTIVE and attempt > 1:  # the MN's table shows the new sequence number
-            sim._state(
-                "bul_refreshing",
-                mn.id,
-                mn=mn.id,
-                hnps=[hnp],
-                anchor=home_agent,
-                flow=None,
-                sequence=seq,
-                attempt=attempt,
-                lifetime=lifetime,
-            )
+            sim.refreshing_state(mn.id, entry, [hnp], lifetime)
         fields = {
             "mn": mn.id,
             "interface": iface,
@@ -175,17 +164,8 @@ class ClientDmm(Design):
         if timeout_us >= max_us:
             self.mn_bul.remove(entry, "gave up")
             if entry.state == State.ACTIVE:
-                sim._state("bul_removed", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
-            sim._state(
-                "registration_gave_up",
-                mn.id,
-                mn=mn.id,
-                hnps=[hnp],
-                anchor=entry.anchor,
-                flow=None,
-                lifetime=lifetime,
-                attempts=attempt,
-            )
+                sim.bul_state("bul_removed", mn.id, entry)
+            sim.gave_up_state(mn.id, mn.id, [hnp], entry.anchor, None, lifetime, attempt)
             return
         self.send_bu(mn, iface, hnp, lifetime, coa, attempt + 1, min(2 * timeout_us, max_us))
 
@@ -229,23 +209,14 @@ class ClientDmm(Design):
             accepted_dereg = msg["status"] == C.STATUS_ACCEPTED
             self.mn_bul.remove(entry, "PBA for the de-registration" if accepted_dereg else "PBA rejected")
             if entry.state == State.ACTIVE:
-                sim._state("bul_removed", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
+                sim.bul_state("bul_removed", mn.id, entry)
         else:
             entry.expires_us = entry.sent_us + round(msg["lifetime"] * US)
             if entry.state != State.ACTIVE:
                 self.mn_bul.confirm(entry)
-                sim._state("bul_added", mn.id, mn=mn.id, hnp=hnp, anchor=entry.anchor, flow=None)
+                sim.bul_state("bul_added", mn.id, entry)
             else:  # the MN's table shows the new expiry
-                sim._state(
-                    "bul_refreshed",
-                    mn.id,
-                    mn=mn.id,
-                    hnp=hnp,
-                    anchor=entry.anchor,
-                    flow=None,
-                    lifetime=msg["lifetime"],
-                    sequence=entry.sequence,
-                )
+                sim.bul_state("bul_refreshed", mn.id, entry, lifetime=msg["lifetime"], sequence=entry.sequence)
             entry.refreshing = False
             refresh_at = entry.sent_us + round(msg["lifetime"] * sim.timers.refresh_fraction * US)
             sim._at(refresh_at, self.mn_refresh, (mn, entry, entry.sequence))
@@ -287,19 +258,7 @@ class ClientDmm(Design):
             return
         entry = self.mn_bul.lookup(mn.id, flow.prefix, None)
         if entry is None or entry.state != State.ACTIVE:
-            sim._emit(
-                {
-                    "t": sim.now_us / US,
-                    "kind": "drop",
-                    "node": mn.id,
-                    "msg": None,
-                    "msg_kind": "DATA",
-                    "flow": flow.id,
-                    "mn": mn.id,
-                    "reason": "no binding with the home agent yet",
-                    "in_flight": False,
-                }
-            )
+            sim._not_sent(flow, "no binding with the home agent yet")
             return
         sim._data(mn.id, ar, flow, "up", True)  # reverse tunnel
 

@@ -29,16 +29,8 @@ class NetworkDmm(Design):
 
     def handlers(self) -> dict[str, Handler]:
         sim = self.sim
-        return {
-            "RS": self.on_rs,
-            "RA": sim.on_ra,
-            "DB_QUERY": sim.on_db_query,
-            "DB_REPLY": self.on_db_reply,
-            "DB_UPDATE": sim.on_db_update,
-            "PBU": self.on_pbu,
-            "PBA": self.on_pba,
-            "DATA": sim.on_data,
-        }
+        signalling = {"DB_QUERY": sim.on_db_query, "DB_REPLY": self.on_db_reply, "DB_UPDATE": sim.on_db_update}
+        return {**super().handlers(), **signalling, "PBU": self.on_pbu, "PBA": self.on_pba}
 
     def release_prefix(self, mar: Mar, mn: str, hnp: str) -> None:
         self.sim.release_prefix_at(mar, mn, hnp)
@@ -48,17 +40,7 @@ class NetworkDmm(Design):
         sim = self.sim
         old_iface = flow.interface
         flow.interface = iface
-        sim._state(
-            "flow_moved",
-            mn.id,
-            mn=mn.id,
-            flow=flow.id,
-            cn=flow.cn,
-            interface=iface,
-            previous=old_iface,
-            prefix=flow.prefix,
-            anchor=flow.anchor,
-        )
+        sim.flow_state("flow_moved", flow, previous=old_iface)
         if flow.prefix is None:
             return
         for mar_id in sim._serving_mars(mn):  # a per-flow binding served on the old interface ends there
@@ -76,7 +58,7 @@ class NetworkDmm(Design):
                 continue
             mar.bul.remove(entry, "MN left")
             if entry.state == State.ACTIVE:
-                sim._state("bul_removed", mar.id, mn=mn.id, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+                sim.bul_state("bul_removed", mar.id, entry)
         for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
             if not sim.prefix_flows.get(hnp):
                 sim.release_prefix_at(mar, mn.id, hnp)
@@ -212,18 +194,7 @@ class NetworkDmm(Design):
                 binding = anchor.bc.lookup(mn_id, hnp, flow)
                 if binding is not None and binding.serving == serving:
                     sim._deregister(anchor, mn_id, hnp, flow, msg["sequence"], msg["timestamp"])
-        fields = {
-            "mn": mn_id,
-            "mn_id": msg["mn_id"],
-            "hnps": msg["hnps"],
-            "status": status,
-            "sequence": msg["sequence"],
-            "lifetime": msg["lifetime"] if status == C.STATUS_ACCEPTED else 0,
-            "flags": "P",
-            "handoff_indicator": msg["handoff_indicator"],
-            "att": msg["att"],
-            "timestamp": msg["timestamp"],
-        }
+        fields = sim.pba_fields(msg, msg["hnps"], status)
         if flow is not None:  # RFC 6089: the Flow Identification option echoed, with its status
             fields["flow"] = flow
             fields.update({k: msg[k] for k in ("flow_id", "flow_priority", "traffic_selector") if k in msg})
@@ -294,7 +265,7 @@ class NetworkDmm(Design):
         mar.bul.remove(entry, "flow left")
         if entry.state == State.ACTIVE:
             self.send_dereg(mar, entry)
-            sim._state("bul_removed", mar.id, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow)
+            sim.bul_state("bul_removed", mar.id, entry)
 
     def send_dereg(self, mar: Mar, entry: BulEntry) -> None:
         """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4, repeated with back-off while the entry is
