@@ -81,8 +81,14 @@ _BINDING = ("mn", "hnp", "flow", "serving", "lifetime")
 _FLOW = ("mn", "flow", "cn", "interface", "prefix", "anchor")
 _DB_LOOKUP = ("mn", "interface", "entries")  # a MAR's question to the session DB, and the answer
 _DB_ENTRY = ("mn", "hnp", "anchor", "interface")  # one row of the session DB
-_NETWORK = ("network-dmm",)  # the session DB exists only there
+_BUL = ("mn", "hnp", "anchor", "flow")  # one entry of a binding update list
+# Which designs have a kind, when not all: the session DB is network-dmm's; PBU/PBA are the network-based designs';
+# BU/BA client-dmm's.
+_NETWORK = ("network-dmm",)
+_PROXY = ("network-dmm", "centralized-pmipv6")
+_CLIENT = ("client-dmm",)
 
+# One row a kind: kind, category, keys, optional keys, then what it means (docs/engine.md) and where it happens.
 EVENTS: dict[str, EventSpec] = {
     spec.kind: spec
     for spec in (
@@ -93,65 +99,25 @@ EVENTS: dict[str, EventSpec] = {
                   meaning="MAR asks the session DB for the MN's sessions (and writes its new prefix)"),
         EventSpec("DB_REPLY", _M, _DB_LOOKUP, ("hnp", "flow"), designs=_NETWORK,
                   meaning="the session DB answers with the MN's live prefixes"),
-        EventSpec(
-            "DB_UPDATE",
-            _M,
-            ("mn", "op", "entries"),
-            meaning="an anchor adds or removes a prefix in the DB",
-            designs=("network-dmm", "centralized-pmipv6"),
-        ),  # centralised: the LMA's release of an idle HNP
-        EventSpec(
-            "PBU",
-            _M,
-            tuple(k for k in _PBX if k != "status"),
-            ("flow", "interface", "attempt", *_FLOW_OPTION),
-            meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)",
-            designs=("network-dmm", "centralized-pmipv6"),
-        ),
-        EventSpec(
-            "PBA",
-            _M,
-            (*_PBX, "status"),
-            ("flow", "interface", *_FLOW_OPTION),
-            meaning="proxy binding acknowledgement, anchor -> serving MAR (RFC 5213 §5.3)",
-            designs=("network-dmm", "centralized-pmipv6"),
-        ),
-        EventSpec(
-            "BU",
-            _M,
-            ("mn", "interface", "hnps", "lifetime", "sequence", "flags", "home_address", "care_of_address"),
-            ("attempt",),
-            meaning="binding update, MN -> home agent (RFC 6275 §11.7.1)",
-            designs=("client-dmm",),
-        ),
-        EventSpec(
-            "BA",
-            _M,
-            ("mn", "interface", "hnps", "status", "sequence", "lifetime"),
-            meaning="binding acknowledgement, home agent -> MN (RFC 6275 §10.3.1)",
-            designs=("client-dmm",),
-        ),
-        EventSpec(
-            "DATA",
-            _M,
-            ("flow", "mn", "direction", "encapsulated", "inner_src", "inner_dst", "prefix", "packet", "size"),
-            meaning="one hop of a data packet; encapsulated inside a tunnel",
-        ),
-        EventSpec(
-            "HEARTBEAT",
-            _M,
-            ("restart_counter", "flags", "sequence"),
-            ("attempt",),
-            meaning="a node that restarted tells its peers (flags '' request, 'R' response; RFC 5847 §3, §5.1)",
-        ),
+        EventSpec("DB_UPDATE", _M, ("mn", "op", "entries"), designs=_PROXY,  # centralised: the LMA releases an idle HNP
+                  meaning="an anchor adds or removes a prefix in the DB"),
+        EventSpec("PBU", _M, _PBX, ("flow", "interface", "attempt", *_FLOW_OPTION), designs=_PROXY,
+                  meaning="proxy binding update, serving MAR -> anchor (RFC 5213 §6.9.1.1)"),
+        EventSpec("PBA", _M, (*_PBX, "status"), ("flow", "interface", *_FLOW_OPTION), designs=_PROXY,
+                  meaning="proxy binding acknowledgement, anchor -> serving MAR (RFC 5213 §5.3)"),
+        EventSpec("BU", _M, ("mn", "interface", "hnps", "lifetime", "sequence", "flags", "home_address",
+                             "care_of_address"), ("attempt",), designs=_CLIENT,
+                  meaning="binding update, MN -> home agent (RFC 6275 §11.7.1)"),
+        EventSpec("BA", _M, ("mn", "interface", "hnps", "status", "sequence", "lifetime"), designs=_CLIENT,
+                  meaning="binding acknowledgement, home agent -> MN (RFC 6275 §10.3.1)"),
+        EventSpec("DATA", _M, ("flow", "mn", "direction", "encapsulated", "inner_src", "inner_dst", "prefix", "packet",
+                               "size"), meaning="one hop of a data packet; encapsulated inside a tunnel"),
+        EventSpec("HEARTBEAT", _M, ("restart_counter", "flags", "sequence"), ("attempt",),
+                  meaning="a node that restarted tells its peers (flags '' request, 'R' response; RFC 5847 §3, §5.1)"),
         # Actions. A fault command has no mn; its `kind` travels as `msg_kind` (an event's own kind is "action").
-        EventSpec(
-            "action",
-            _A,
-            ("action", "source"),
-            ("mn", "mar", "cn", "flow", "interface", "node", "src", "dst", "msg_kind", "count", "rate"),
-            meaning="a script or user command was applied",
-        ),
+        EventSpec("action", _A, ("action", "source"),
+                  ("mn", "mar", "cn", "flow", "interface", "node", "src", "dst", "msg_kind", "count", "rate"),
+                  meaning="a script or user command was applied"),
         EventSpec("action_rejected", _A, ("action", "field", "message"), meaning="a script step could not happen then"),
         # Table changes.
         EventSpec("l2_attach", _T, ("mn", "interface"), meaning="link-layer attach"),
@@ -162,41 +128,21 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("db_entry_removed", _T, _DB_ENTRY, ("reason",), designs=_NETWORK,
                   meaning="the session DB lost an entry"),
         EventSpec("binding_created", _T, _BINDING, meaning="the anchor's binding cache gained an entry"),
-        EventSpec(
-            "binding_updated", _T, (*_BINDING, "previous"), meaning="a binding now points to another serving node"
-        ),
-        EventSpec(
-            "binding_deregistering", _T, _BINDING, meaning="de-registered; deleted after MinDelayBeforeBCEDelete"
-        ),
-        EventSpec(
-            "binding_deleted",
-            _T,
-            _BINDING,
-            ("reason",),
-            meaning="the anchor's binding cache lost an entry (reason: lifetime expired, node failed)",
-        ),
-        EventSpec("bul_added", _T, ("mn", "hnp", "anchor", "flow"), meaning="a binding update list entry is in force"),
-        EventSpec(
-            "bul_removed", _T, ("mn", "hnp", "anchor", "flow"), ("reason",), meaning="a binding update list entry went"
-        ),
-        EventSpec(
-            "bul_refreshing",
-            _T,
-            ("mn", "hnps", "anchor", "flow", "sequence", "attempt", "lifetime"),
-            meaning="an entry in force is re-registered (refresh, HI 5) or its PBU sent again: a new sequence number",
-        ),
-        EventSpec(
-            "bul_refreshed",
-            _T,
-            ("mn", "hnp", "anchor", "flow", "lifetime", "sequence"),
-            meaning="the refresh was accepted: the entry's lifetime starts again",
-        ),
-        EventSpec(
-            "registration_gave_up",
-            _T,
-            ("mn", "hnps", "anchor", "flow", "lifetime", "attempts"),
-            meaning="no PBA (or BA) by MAX_BINDACK_TIMEOUT: the entry goes, the prefix is not advertised",
-        ),
+        EventSpec("binding_updated", _T, (*_BINDING, "previous"),
+                  meaning="a binding now points to another serving node"),
+        EventSpec("binding_deregistering", _T, _BINDING,
+                  meaning="de-registered; deleted after MinDelayBeforeBCEDelete"),
+        EventSpec("binding_deleted", _T, _BINDING, ("reason",),
+                  meaning="the anchor's binding cache lost an entry (reason: lifetime expired, node failed)"),
+        EventSpec("bul_added", _T, _BUL, meaning="a binding update list entry is in force"),
+        EventSpec("bul_removed", _T, _BUL, ("reason",), meaning="a binding update list entry went"),
+        EventSpec("bul_refreshing", _T, ("mn", "hnps", "anchor", "flow", "sequence", "attempt", "lifetime"),
+                  meaning="an entry in force is re-registered (refresh, HI 5) or its PBU sent again: "
+                  "a new sequence number"),
+        EventSpec("bul_refreshed", _T, (*_BUL, "lifetime", "sequence"),
+                  meaning="the refresh was accepted: the entry's lifetime starts again"),
+        EventSpec("registration_gave_up", _T, ("mn", "hnps", "anchor", "flow", "lifetime", "attempts"),
+                  meaning="no PBA (or BA) by MAX_BINDACK_TIMEOUT: the entry goes, the prefix is not advertised"),
         EventSpec("node_failed", _T, (), meaning="the node stops and loses its tables (a fault)"),
         EventSpec("node_recovered", _T, ("restart_counter",), meaning="the node is back, with empty tables"),
         EventSpec("tunnel_up", _T, ("peer", "hnps"), meaning="a bidirectional tunnel between node and peer appears"),
@@ -205,21 +151,11 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("flow_waiting", _T, ("mn", "flow", "cn", "interface", "reason"), meaning="a flow waits for a prefix"),
         EventSpec("flow_started", _T, _FLOW, meaning="a flow starts sending"),
         EventSpec("flow_stopped", _T, _FLOW, meaning="a flow ends"),
-        EventSpec(
-            "flow_moved",
-            _T,
-            (*_FLOW, "previous"),
-            meaning="a flow moves to another interface (seed §4.3)",
-            designs=("network-dmm",),
-        ),
+        EventSpec("flow_moved", _T, (*_FLOW, "previous"), designs=_NETWORK,
+                  meaning="a flow moves to another interface (seed §4.3)"),
         # Loss.
-        EventSpec(
-            "drop",
-            _D,
-            ("msg", "msg_kind", "flow", "mn", "reason", "in_flight"),
-            ("lost", "fault"),
-            meaning="a packet was lost (lost 'fault': its destination had failed)",
-        ),
+        EventSpec("drop", _D, ("msg", "msg_kind", "flow", "mn", "reason", "in_flight"), ("lost", "fault"),
+                  meaning="a packet was lost (lost 'fault': its destination had failed)"),
     )
 }
 
