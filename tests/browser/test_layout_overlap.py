@@ -68,3 +68,24 @@ def test_break_and_faults_never_cover_a_node(page, slug, width, height):
     step_until(page, lambda p: p.locator("#topology g.tunnel").count() > 0, limit=60)
     assert_tools_clear(page, f"{where}, after a handover")
     shot(page, f"layout-tools-{slug}-{width}")
+
+
+CHART_TEXT = """() => [...document.querySelectorAll('.charts svg text')].map(t => {
+  const b = t.getBoundingClientRect();
+  const px = parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a;
+  return {text: t.textContent, px, left: b.left, right: b.right};
+})"""
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_compare_chart_labels_are_readable_and_on_screen(page, width, height):
+    """The compare page's bar charts scale with the page: on a phone their design names and values were 7 px high.
+    Every label is drawn at 10 px or more and wholly on screen."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto("/compare/fig5-handover/")
+    labels = page.evaluate(CHART_TEXT)
+    assert len(labels) > 20 and any(t["text"] == "centralized-pmipv6" for t in labels)
+    small = [f"{t['text']} {t['px']:.1f} px" for t in labels if t["px"] < 10]
+    assert not small, f"at {width}×{height}, too small to read: {small[:5]}"
+    off = [f"{t['text']} at x {t['left']:.0f}..{t['right']:.0f}" for t in labels if t["left"] < 0 or t["right"] > width]
+    assert not off, f"at {width}×{height}, cut off by the screen's edge: {off[:5]}"
