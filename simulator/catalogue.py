@@ -16,7 +16,8 @@ JS_PATH = "static/js/catalogue.js"
 
 
 def javascript_module() -> str:
-    """The catalogues as an ES module: constants, ``isMessage``, ``changesTables``, ``describeCommand``."""
+    """The catalogues as an ES module: constants, ``isMessage``, ``changesTables``, ``describeCommand`` (one wording
+    for every command) and ``commandOf``."""
     constants: dict[str, Any] = {
         "DESIGNS": list(DESIGNS),
         "COMMANDS": {
@@ -74,6 +75,17 @@ def javascript_module() -> str:
         "  if (!spec) return String(command.action);",
         '  const fill = (_, space, key) => (command[key] == null ? "" : space + command[key]);',
         "  return spec.summary.replace(/\\{( ?)(\\w+)\\}/g, fill);",
+        "}",
+        "",
+        "/** The command an `action` event applied: its catalogue keys (a fault's `kind` travels as `msg_kind`). */",
+        "export function commandOf(event) {",
+        "  const command = { action: event.action };",
+        "  const spec = COMMANDS[event.action];",
+        "  for (const key of spec ? [...spec.required, ...spec.optional] : []) {",
+        '    const value = key === "kind" ? event.msg_kind : event[key];',
+        "    if (value !== undefined) command[key] = value;",
+        "  }",
+        "  return command;",
         "}",
         "",
     ]

@@ -31,3 +31,14 @@ export function describeCommand(command) {
   const fill = (_, space, key) => (command[key] == null ? "" : space + command[key]);
   return spec.summary.replace(/\{( ?)(\w+)\}/g, fill);
 }
+
+/** The command an `action` event applied: its catalogue keys (a fault's `kind` travels as `msg_kind`). */
+export function commandOf(event) {
+  const command = { action: event.action };
+  const spec = COMMANDS[event.action];
+  for (const key of spec ? [...spec.required, ...spec.optional] : []) {
+    const value = key === "kind" ? event.msg_kind : event[key];
+    if (value !== undefined) command[key] = value;
+  }
+  return command;
+}

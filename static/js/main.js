@@ -7,7 +7,8 @@ import { MessageLayer } from "./animation.js";
 import { Player, SPEEDS } from "./player.js";
 import { SessionDbPanel, MarPanel, MnPanel } from "./tables.js";
 import { EventLog, Details } from "./log.js";
-import { Timeline, actionText } from "./timeline.js";
+import { Timeline } from "./timeline.js";
+import { describeCommand } from "./catalogue.js";
 import { Controls } from "./controls.js";
 import { SequenceView } from "./sequence.js";
 import { ask } from "./ask.js";
@@ -311,8 +312,8 @@ async function command(cmd) {
     const ok = await ask({
       title: "Discard your undone actions?",
       text: `You went back in time. ${redo.length === 1 ? "This action" : `These ${redo.length} actions`} will play again when you press Play or Step, unless you do something else now:`,
-      items: redo.map((r) => `t = ${r.t.toFixed(3)} s: ${actionText(r.command)}`),
-      ok: `Discard and ${actionText(cmd)}`,
+      items: redo.map((r) => `t = ${r.t.toFixed(3)} s: ${describeCommand(r.command)}`),
+      ok: `Discard and ${describeCommand(cmd)}`,
       cancel: "Keep them",
     });
     if (!ok) return;
@@ -322,7 +323,7 @@ async function command(cmd) {
   // A command applies at the server's current time: bring the server to the clock first.
   if (player.clock > player.serverNow + 1e-9 && !player.waiting) socket.send(CLIENT.RUN_UNTIL, { t: player.clock });
   socket.send(CLIENT.COMMAND, { command: cmd });
-  if (!player.playing) toast(`${actionText(cmd)}: press Play (Space) or Step (→) to watch it happen.`, "hint", 4000);
+  if (!player.playing) toast(`${describeCommand(cmd)}: press Play (Space) or Step (→) to watch it happen.`, "hint", 4000);
 }
 
 function finishGlide() {
@@ -380,7 +381,7 @@ const handlers = {
       text: actions
         ? `The scenario goes back to t = 0 and ${actions === 1 ? "the action" : `the ${actions} actions`} done since ${actions === 1 ? "is" : "are"} forgotten:`
         : "The scenario goes back to t = 0 (nothing you did is lost: no action has been made).",
-      items: [...journal, ...redo].map((r) => `t = ${r.t.toFixed(3)} s: ${actionText(r.command)}`),
+      items: [...journal, ...redo].map((r) => `t = ${r.t.toFixed(3)} s: ${describeCommand(r.command)}`),
       ok: "Reset",
       cancel: "Cancel",
     });

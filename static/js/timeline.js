@@ -4,6 +4,7 @@
 import { svg, setAttrs, html } from "./svg.js";
 import { textWidth } from "./topology.js";
 import { isMessage } from "./kinds.js";
+import { commandOf, describeCommand } from "./catalogue.js";
 
 // Three rows of labels, ROW_H apart (an 11.5 px label's box is ~13.5 px tall: closer rows touch), above the markers.
 const ROW_H = 14;
@@ -11,20 +12,8 @@ const TRACK_Y = 11 + 2 * ROW_H + 14;
 const H = TRACK_Y + 19; // the stage's grid row (static/css/dmmviz.css .stage) is this tall
 const BUCKET = 0.01; // s
 
-function actionText(a) {
-  switch (a.action) {
-    case "attach": return `attach ${a.mn}${a.interface ? "." + a.interface : ""} → ${a.mar}`;
-    case "detach": return `detach ${a.mn}${a.interface ? "." + a.interface : ""}`;
-    case "move": return `move ${a.mn} → ${a.mar}`;
-    case "start_flow": return `${a.flow} starts`;
-    case "stop_flow": return `${a.flow} stops`;
-    case "move_flow": return `${a.flow} → ${a.interface}`;
-    default: return a.action;
-  }
-}
-
 /** What identifies one user action across replays (a step back or reset replays the same actions at the same times). */
-const mineSig = (a) => `${a.t}|${actionText(a)}`;
+const mineSig = (a) => `${a.t}|${describeCommand(commandOf(a))}`;
 
 export class Timeline {
   constructor(root, { script, onSeek, mineKey = null, othersLabel = "user" }) {
@@ -202,13 +191,13 @@ export class Timeline {
       marks.push(g);
     };
     const all = [
-      ...this.script.map((a) => ({ t: a.at, text: actionText(a), cls: "script", why: " (script)" })),
+      ...this.script.map((a) => ({ t: a.at, text: describeCommand(a), cls: "script", why: " (script)" })),
       ...this.userActions.map((a) => {
         const who = this.mine.has(mineSig(a)) ? "you" : this.othersLabel;
-        return { t: a.t, text: `${who}: ${actionText(a)}`, cls: "user", why: who === "you" ? " (your action)" : ` (${who}'s action)` };
+        return { t: a.t, text: `${who}: ${describeCommand(commandOf(a))}`, cls: "user", why: who === "you" ? " (your action)" : ` (${who}'s action)` };
       }),
       ...this.redo.map((r) => ({
-        t: r.t, text: `redo: ${actionText(r.command)}`, cls: "redo",
+        t: r.t, text: `redo: ${describeCommand(r.command)}`, cls: "redo",
         why: " (undone: plays again when you play on, unless you do something else first)",
       })),
     ].sort((a, b) => a.t - b.t);
@@ -236,4 +225,3 @@ export class Timeline {
   }
 }
 
-export { actionText };

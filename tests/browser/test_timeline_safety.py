@@ -74,7 +74,7 @@ def test_jump_back_keeps_later_actions_as_a_redo_that_plays_again(page):
     # The move is undone but not lost: the timeline shows it, hollow, as "redo"; the scale has not changed.
     assert action_times(page, MOVE) == []
     assert page.locator("#timeline .mark.redo").count() == 1
-    assert "redo: move MN1 → MAR2" in page.text_content("#timeline .mark.redo")
+    assert "redo: move MN1 if1 to MAR2" in page.text_content("#timeline .mark.redo")
     assert tick_labels(page) == scale
     shot(page, "timeline-redo-branch")
     # Nothing changed: playing on redoes the move at its own time.
@@ -124,7 +124,7 @@ def test_a_new_action_asks_before_discarding_the_redo_branch(page):
     drag_mn1_to_mar2_asked(page)
     dialog = page.locator("dialog#confirm")
     assert dialog.is_visible()
-    assert "move MN1 → MAR2" in dialog.inner_text()
+    assert "move MN1 if1 to MAR2" in dialog.inner_text()  # the command catalogue's words
     shot(page, "timeline-discard-question")
     page.click("#confirm-cancel")  # keep them: nothing changes
     wait_idle(page)
@@ -151,7 +151,7 @@ def test_reset_asks_first(page):
     page.keyboard.press("r")
     dialog = page.locator("dialog#confirm")
     assert dialog.is_visible()
-    assert "move MN1 → MAR2" in dialog.inner_text()  # it says what would be forgotten
+    assert "move MN1 if1 to MAR2" in dialog.inner_text()  # it says what would be forgotten
     page.keyboard.press("Escape")
     wait_idle(page)
     assert now(page) == before and len(action_times(page, MOVE)) == 1

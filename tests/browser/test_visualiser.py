@@ -56,7 +56,7 @@ def test_figure5_drag_handover_then_step_back(page):
 
     drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR2] .shape")
     assert "user move MN1 if1 MAR2" in page.inner_text("#log")
-    # Around t = 1 s the timeline has three labels (attach, flow1 starts, your move): none overlaps another.
+    # Around t = 1 s the timeline has three labels (the attach, MN1 starts flow1, your move): none overlaps another.
     assert page.locator("#timeline .mark text").count() >= 4
     assert timeline_overlaps(page) == []
     # The hint says what to press next and goes once it is pressed.
