@@ -21,11 +21,13 @@ import heapq
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from statistics import fmean
 from typing import Any
 
 from .constants import HI_NOT_CHANGED, timers_from_scenario
 from .events import is_message as _is_message_kind
+from .metrics_feed import feeding
 from .topology import CORE, Topology
 
 FORMAT = "dmmviz-metrics/1"
@@ -177,6 +179,10 @@ SWEEP_S = 10.0  # a packet not seen for this long was dropped on the way: forget
 RECENT_ARRIVALS = 256  # per flow and direction, enough to find the last arrival before a cut
 
 
+def _ignore(_event: Event) -> None:
+    pass
+
+
 def _neumaier(total: tuple[float, float], value: float) -> tuple[float, float]:
     """Compensated summation (sum, correction), so a mean over a long run equals fmean of the values."""
     s, c = total
@@ -204,7 +210,11 @@ class FlowInfo:
     direct_delay_ms: tuple[float, float] = (0.0, 0.0)
     tunnelled: int = 0
     last_hops: int | None = None
-    last_arrival: tuple[float, int] = (float("-inf"), -1)
+    # per direction: the latest arrivals (enough to find the last one before a cut), and the gaps still measuring
+    recent_down: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_ARRIVALS))
+    recent_up: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_ARRIVALS))
+    gaps_down: list[_Gap] = field(default_factory=list)
+    gaps_up: list[_Gap] = field(default_factory=list)
 
     def interface_at(self, t: float) -> str | None:
         current = None
@@ -242,17 +252,11 @@ class FlowInfo:
         }
 
 
-@dataclass(slots=True)
-class _Packet:
-    """A data packet being followed: its segments so far."""
-
-    info: FlowInfo
-    direction: str
-    start: float
-    index: int  # creation order: ties between equal arrivals go to the later packet, as a stable sort would
-    segments: int = 0
-    tunnelled: bool = False
-    last_src: str = ""  # the sender of the segment that reached the receiver
+# A downlink packet being followed, a plain list (one per packet: the hot path): [sent at, creation index (ties between
+# equal arrivals go to the later packet, as a stable sort would), segments so far, tunnelled, sender of its last
+# segment]. Uplink packets need no record: only their arrival at the CN counts.
+_START, _INDEX, _SEGMENTS, _TUNNELLED, _LAST_SRC = range(5)
+Packet = list[Any]
 
 
 class _Gap:
@@ -261,7 +265,7 @@ class _Gap:
 
     __slots__ = ("cut", "done", "last", "outage", "points", "resumed", "value")
 
-    def __init__(self, cut: float, recent: Iterable[float]) -> None:
+    def __init__(self, cut: float, recent: deque[float]) -> None:
         self.cut = cut
         self.last: float | None = None  # last arrival at or before the cut
         self.points: list[tuple[float, float]] = []  # (arrival after the cut, largest gap up to it)
@@ -269,7 +273,13 @@ class _Gap:
         self.value: float | None = None
         self.done = False
         self.outage = False  # packets flowed before the cut and never again after completion
-        for arrival in recent:
+        # The arrivals before the cut but the last change nothing: start from it (found walking back from the newest).
+        after = 0
+        for arrival in reversed(recent):
+            if arrival <= self.cut:
+                break
+            after += 1
+        for arrival in islice(recent, max(0, len(recent) - after - 1), None):
             self.add(arrival)
 
     def add(self, arrival: float) -> None:
@@ -397,12 +407,11 @@ class MetricsObserver:
         self.flows: dict[tuple[Any, Any], FlowInfo] = {}
         self._owner: dict[Any, str] = {}
         self._mn_flows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        self._packets: dict[tuple[Any, ...], _Packet] = {}
+        self._packets: dict[tuple[Any, ...], Packet] = {}  # (mn, flow, packet number) -> downlink packet
         self._packet_count = 0
-        self._deliveries: list[tuple[float, int, Any, _Packet]] = []  # heap: (arrival, packet index, msg id, packet)
+        # heap: (arrival, packet index, msg id, flow, downlink packet or None for an uplink one)
+        self._deliveries: list[tuple[float, int, Any, FlowInfo, Packet | None]] = []
         self._cancelled: set[Any] = set()
-        self._recent: dict[tuple[Any, ...], deque[float]] = {}
-        self._gaps: dict[tuple[Any, ...], list[_Gap]] = defaultdict(list)
         self._next_sweep = SWEEP_S
         # attachments and handovers
         self._attached: dict[tuple[str, str], str | None] = {}
@@ -424,6 +433,7 @@ class MetricsObserver:
         self._tunnels_up = self._tunnels_peak = self._tunnels_established = 0
         self._tunnels_peak_at: float | None = None
         self._tunnel_instant: tuple[float, set[str]] | None = None
+        self._handlers: dict[str, Callable[[Event], None]] = {}  # event kind -> what it updates (_handler_for)
 
     # -- the clock ---------------------------------------------------------------------------------------------------
 
@@ -432,11 +442,11 @@ class MetricsObserver:
         completions to confirm, records to settle, tables and tunnels of the instant left."""
         deliveries, until = self._deliveries, self.until
         while deliveries and deliveries[0][0] < t:
-            arrival, _, msg_id, packet = heapq.heappop(deliveries)
+            arrival, _, msg_id, info, packet = heapq.heappop(deliveries)
             if msg_id in self._cancelled:
                 self._cancelled.discard(msg_id)
             elif until is None or arrival <= until:
-                self._deliver(packet, arrival)
+                self._deliver(info, packet, arrival)
         while self._checks and self._checks[0][0] < t:
             candidate, _, record = heapq.heappop(self._checks)
             self._check(record, candidate)
@@ -448,7 +458,7 @@ class MetricsObserver:
             self._flush_tunnels()
         if t >= self._next_sweep:
             self._next_sweep = t + SWEEP_S
-            stale = [key for key, packet in self._packets.items() if packet.start < t - SWEEP_S]
+            stale = [key for key, packet in self._packets.items() if packet[_START] < t - SWEEP_S]
             for key in stale:
                 del self._packets[key]
 
@@ -459,40 +469,53 @@ class MetricsObserver:
         if t > self.clock:
             self._advance(t)
             self.clock = t
+        handler = self._handlers.get(e["kind"])
+        if handler is None:
+            handler = self._handlers[e["kind"]] = self._handler_for(e["kind"])
+        handler(e)
+
+    def _handler_for(self, kind: str) -> Callable[[Event], None]:
+        """What an event of ``kind`` updates (looked up once per kind: ``feed`` keeps the answer)."""
+        if kind == "DATA":
+            return self._data
+        if _is_message_kind(kind):
+            return self._message
+        if kind in _STATE_EVENTS:
+            return self._table_event
+        by_kind: dict[str, Callable[[Event], None]] = {
+            "tunnel_up": self._tunnel_event, "tunnel_down": self._tunnel_event,
+            "flow_started": self._flow_started, "flow_moved": self._flow_event, "flow_stopped": self._flow_event,
+            "drop": self._flow_event, "l2_attach": self._l2, "l2_detach": self._l2, "action": self._action,
+        }
+        return by_kind.get(kind, _ignore)
+
+    def _flow_started(self, e: Event) -> None:
+        key = (e["mn"], e["flow"])
+        info = self.flows.get(key)
+        if info is None:
+            info = self.flows[key] = FlowInfo(mn=e["mn"], cn=e["cn"], flow=e["flow"])
+            self._mn_flows[e["mn"]].append(key)
+        info.cn = e["cn"]
+        info.periods.append([e["t"], None])
+        info.interfaces.append((e["t"], e["interface"]))
+        self._owner[e["flow"]] = e["mn"]
+
+    def _flow_event(self, e: Event) -> None:
         kind = e["kind"]
-        if kind == "DATA":  # most events: the short way
-            self._data(e)
-        elif is_message(e):
-            self._message(e)
-        elif kind in _STATE_EVENTS:
-            self._table_event(e)
-        elif kind in ("tunnel_up", "tunnel_down"):
-            self._tunnel_event(e)
-        elif kind == "flow_started":
-            key = (e["mn"], e["flow"])
-            info = self.flows.get(key)
-            if info is None:
-                info = self.flows[key] = FlowInfo(mn=e["mn"], cn=e["cn"], flow=e["flow"])
-                self._mn_flows[e["mn"]].append(key)
-            info.cn = e["cn"]
-            info.periods.append([t, None])
-            info.interfaces.append((t, e["interface"]))
-            self._owner[e["flow"]] = e["mn"]
-        elif kind in ("flow_moved", "flow_stopped", "drop"):
-            if kind == "drop":
-                self._drop(e)
-            info = self._flow(e)
-            if info is not None:
-                if kind == "flow_moved":
-                    info.interfaces.append((t, e["interface"]))
-                elif kind == "flow_stopped":
-                    info.periods[-1][1] = t
-                else:
-                    info.lost += 1
-        elif kind in ("l2_attach", "l2_detach"):
-            self._l2(e)
-        elif kind == "action" and e.get("action") == "move_flow":
-            self._close_windows([key for key in self._open if key[0] == e["mn"]], t)
+        if kind == "drop":
+            self._drop(e)
+        info = self._flow(e)
+        if info is not None:
+            if kind == "flow_moved":
+                info.interfaces.append((e["t"], e["interface"]))
+            elif kind == "flow_stopped":
+                info.periods[-1][1] = e["t"]
+            else:
+                info.lost += 1
+
+    def _action(self, e: Event) -> None:
+        if e.get("action") == "move_flow":
+            self._close_windows([key for key in self._open if key[0] == e["mn"]], e["t"])
 
     def _flow(self, e: Event) -> FlowInfo | None:
         flow_id = e.get("flow")
@@ -552,64 +575,73 @@ class MetricsObserver:
                     message["arrive"] = None
 
     def _data(self, e: Event) -> None:
-        # The hot path (most events are DATA segments): one pair count, one packet lookup, few attribute writes.
-        src, dst = e["src"], e["dst"]
+        self.segment(e["t"], e.get("arrive"), e.get("id"), e["src"], e["dst"], e.get("flow"), e.get("mn"),
+                     e["direction"], e.get("encapsulated"), e["packet"])
+
+    def segment(self, t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
+                direction: str, encapsulated: Any, packet_no: Any) -> None:
+        """One DATA segment: a DATA event's fields, without the event (simulator/metrics_feed.py calls this straight
+        from the engine's data path, so the engine need not build a dict per segment). The hot path."""
+        if t > self.clock:
+            self._advance(t)
+            self.clock = t
         pairs = self._data_pairs
         pairs[(src, dst)] = pairs.get((src, dst), 0) + 1  # split per node in result()
-        arrive = e.get("arrive")
         if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost["DATA"] += 1
-            self._lost_ids.add(e.get("id"))
-        flow_id = e.get("flow")
-        info = self.flows.get((e.get("mn") or self._owner.get(flow_id, ""), flow_id))
+            self._lost_ids.add(msg_id)
+        info = self.flows.get((mn or self._owner.get(flow_id, ""), flow_id))
         if info is None:
             return
-        direction = e["direction"]
-        key = (info.mn, flow_id, direction, e["packet"])
-        if direction == "down":
-            sender, receiver = info.cn, info.mn
-        else:
-            sender, receiver = info.mn, info.cn
-        packet = self._packets.get(key)
-        if packet is None or src == sender:
+        until = self.until
+        if direction != "down":
+            if dst == info.cn and arrive is not None and (until is None or arrive <= until):
+                self._packet_count += 1
+                heapq.heappush(self._deliveries, (arrive, self._packet_count, msg_id, info, None))
+            return
+        key = (info.mn, flow_id, packet_no)
+        packets = self._packets
+        if src == info.cn or key not in packets:
             # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
             self._packet_count += 1
-            packet = self._packets[key] = _Packet(info, direction, e["t"], self._packet_count)
-        packet.segments += 1
-        if e.get("encapsulated"):
-            packet.tunnelled = True
-        if dst == receiver:
-            del self._packets[key]
-            packet.last_src = src
-            if arrive is not None and (self.until is None or arrive <= self.until):
-                heapq.heappush(self._deliveries, (arrive, packet.index, e.get("id"), packet))
+            packet = packets[key] = [t, self._packet_count, 1, bool(encapsulated), src]
+        else:
+            packet = packets[key]
+            packet[_SEGMENTS] += 1
+            if encapsulated:
+                packet[_TUNNELLED] = True
+        if dst == info.mn:
+            del packets[key]
+            packet[_LAST_SRC] = src
+            if arrive is not None and (until is None or arrive <= until):
+                heapq.heappush(self._deliveries, (arrive, packet[_INDEX], msg_id, info, packet))
 
-    def _deliver(self, packet: _Packet, arrival: float) -> None:
-        """A packet reached its receiver at ``arrival`` (the clock has just passed it)."""
-        info = packet.info
-        if packet.direction == "down":
+    def _deliver(self, info: FlowInfo, packet: Packet | None, arrival: float) -> None:
+        """A packet (None: an uplink one) reached its receiver at ``arrival`` (the clock has just passed it)."""
+        if packet is not None:
             info.delivered_down += 1
-            info.hops += packet.segments
-            info.delay_ms = _neumaier(info.delay_ms, (arrival - packet.start) * 1000.0)
+            segments = packet[_SEGMENTS]
+            info.hops += segments
+            s, c = info.delay_ms  # compensated summation, as _neumaier (inline: once per packet)
+            value = (arrival - packet[_START]) * 1000.0
+            total = s + value
+            c += (s - total) + value if abs(s) >= abs(value) else (value - total) + s
+            info.delay_ms = (total, c)
             # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
-            serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet.last_src
+            serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet[_LAST_SRC]
             direct = self._direct.get((info.cn, serving))
             if direct is None:
                 direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
                                                              self.direct.delay_ms(info.cn, serving))
             info.direct_hops += direct[0]
             info.direct_delay_ms = _neumaier(info.direct_delay_ms, direct[1])
-            info.tunnelled += packet.tunnelled
-            if (arrival, packet.index) >= info.last_arrival:
-                info.last_arrival, info.last_hops = (arrival, packet.index), packet.segments
+            info.tunnelled += packet[_TUNNELLED]
+            info.last_hops = segments  # deliveries come in (arrival, index) order: this one is the latest
+            recent, gaps = info.recent_down, info.gaps_down
         else:
             info.delivered_up += 1
-        key = (info.mn, info.flow, packet.direction)
-        recent = self._recent.get(key)
-        if recent is None:
-            recent = self._recent[key] = deque(maxlen=RECENT_ARRIVALS)
+            recent, gaps = info.recent_up, info.gaps_up
         recent.append(arrival)
-        gaps = self._gaps.get(key)
         if gaps:
             for gap in gaps:
                 gap.add(arrival)
@@ -646,11 +678,12 @@ class MetricsObserver:
                 if not info.active_at(cut) or info.interface_at(cut) != record.interface:
                     continue
                 flow_id = flow_key[1]
-                pair = tuple(_Gap(cut, self._recent.get((record.mn, flow_id, d), ())) for d in ("down", "up"))
-                record.gaps[flow_id] = pair  # type: ignore[assignment]
-                for d, gap in zip(("down", "up"), pair, strict=True):
-                    if not gap.done:
-                        self._gaps[(record.mn, flow_id, d)].append(gap)
+                down, up = _Gap(cut, info.recent_down), _Gap(cut, info.recent_up)
+                record.gaps[flow_id] = (down, up)
+                if not down.done:
+                    info.gaps_down.append(down)
+                if not up.done:
+                    info.gaps_up.append(up)
 
     def _candidate(self, record: _Attach) -> None:
         """The completion time the record's signalling points to now; confirmed once the clock has passed it."""
@@ -807,27 +840,24 @@ class MetricsObserver:
         return metrics
 
 
-SLICE_S = 1.0  # the engine is run this much simulated time at a time; its events are fed and then let go
+SLICE_S = 1.0  # the engine is run this much simulated time at a time (each call is budgeted on its own)
 
 
 def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = None) -> dict[str, Any]:
-    """Run ``sim`` (a ``Simulation``, best made with ``record=False``) to ``until`` and return its metrics, feeding
-    the observer the events of each slice as the engine returns them: the run's events are never all in memory.
-    ``on_event`` (optional) sees every event too."""
+    """Run ``sim`` (a ``Simulation``, best made with ``record=False``) to ``until`` and return its metrics, the
+    observer fed each event as the engine emits it (simulator/metrics_feed.py): the run's events are never all in
+    memory, and DATA segments are not even built as events. ``on_event`` (optional) sees every event too (DATA
+    segments excepted, unless a fault is in force or ``sim`` records)."""
     observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
                                mode=sim.mode)
-    feed = observer.feed
     t = sim.now
-    while True:
-        t = min(until, t + SLICE_S)
-        events = sim.run(t)
-        for event in events:
-            feed(event)
-        if on_event is not None:
-            for event in events:
-                on_event(event)
-        if t >= until:
-            return observer.result()
+    with feeding(sim, observer, on_event):
+        while True:
+            t = min(until, t + SLICE_S)
+            sim.run(t)
+            if t >= until:
+                break
+    return observer.result()
 
 
 def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: float | None = None) -> dict[str, Any]:
