@@ -4,10 +4,12 @@ phone they used to sit on CN1. The air layer (messages in flight) must stay exac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.browser.conftest import shot
-from tests.browser.helpers import drag, flying, open_scenario, play_until, step_until
+from tests.browser.conftest import dmmviz_server, shot
+from tests.browser.helpers import drag, flying, open_scenario, play_until, step_until, wait_idle
 
 SIZES = [(1280, 720), (768, 1024), (390, 844)]
 # One scenario per design: two distributed (the network or the phone signals) and the centralised one (an LMA).
@@ -89,3 +91,63 @@ def test_compare_chart_labels_are_readable_and_on_screen(page, width, height):
     assert not small, f"at {width}×{height}, too small to read: {small[:5]}"
     off = [f"{t['text']} at x {t['left']:.0f}..{t['right']:.0f}" for t in labels if t["left"] < 0 or t["right"] > width]
     assert not off, f"at {width}×{height}, cut off by the screen's edge: {off[:5]}"
+
+
+def pick_in_log_and_check_details(page, kind: str, width: int, height: int) -> None:
+    """Pick a message in the event log: its details open wholly on screen, and the whole log can still be scrolled
+    into view above them (so the next message can be tapped); the close button closes them."""
+    row = page.locator("#log li.is-msg", has_text=kind).first
+    row.scroll_into_view_if_needed()
+    row.click()
+    details = page.locator("#details")
+    assert details.is_visible() and details.locator("h2").inner_text().startswith(kind)
+    b = details.bounding_box()
+    assert b and b["y"] >= 0 and b["y"] + b["height"] <= height and b["x"] >= 0 and b["x"] + b["width"] <= width, (
+        f"at {width}×{height} the details are at {b}, not on screen"
+    )
+    assert b["height"] <= height * 0.6, f"at {width}×{height} the details cover {b['height']} px of {height}"
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    covered = page.evaluate(
+        """() => {
+          const a = document.querySelector('#log').getBoundingClientRect();
+          const b = document.querySelector('#details').getBoundingClientRect();
+          const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+          return w > 0 ? Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top)) : 0;
+        }"""
+    )
+    assert covered < 1, f"at {width}×{height}, scrolled to the end, {covered:.0f} px of the log stay under the details"
+    page.click("#details button.close")
+    assert not details.is_visible()
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_a_message_picked_in_the_event_log_shows_its_fields_on_screen(page, width, height):
+    """On a tablet or a phone the event log is far below the drawing: the message's details (drawn over the drawing
+    at 1280×720) must still open where the student is looking."""
+    page.set_viewport_size({"width": width, "height": height})
+    open_scenario(page, "fig5-handover")
+    play_until(page, 0.5)
+    pick_in_log_and_check_details(page, "RS", width, height)
+
+
+@pytest.fixture(scope="module")
+def lessons_server() -> Iterator[str]:
+    """A Daphne with the built-in scenarios and lessons (a lesson page has no legend: the log is the page's end)."""
+    with dmmviz_server("dmmviz-layout-", [["load_builtin"], ["load_lessons"]]) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES[1:], ids=[f"{w}x{h}" for w, h in SIZES[1:]])
+def test_on_a_lesson_page_the_details_leave_the_whole_log_reachable(browser, lessons_server, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=lessons_server)
+    try:
+        page = context.new_page()
+        page.goto("/lessons/fig5-handover/")
+        page.click("#start-lesson")
+        wait_idle(page)
+        page.keyboard.press("Space")  # the lesson's first step runs to its end (t = 0.5 s) and pauses
+        page.wait_for_selector("body[data-lx-stopped-at='0.5']", state="attached", timeout=60_000)
+        wait_idle(page)
+        pick_in_log_and_check_details(page, "RS", width, height)
+    finally:
+        context.close()
