@@ -34,6 +34,7 @@ FORMAT = "dmmviz-metrics/1"
 
 REGISTRATIONS = {"PBU": "PBA", "BU": "BA"}  # request kind -> acknowledgement kind
 ACKS = {ack: req for req, ack in REGISTRATIONS.items()}
+_MATCHED = frozenset((*REGISTRATIONS, *ACKS, "RA"))  # the messages an attach is matched against
 TABLES = ("binding_cache", "binding_update_list", "session_db")
 _STATE_EVENTS = {
     "binding_created": ("binding_cache", +1),
@@ -104,18 +105,20 @@ def _arrived(event: Event, until: float | None) -> bool:
 class _Signalling:
     """Indexes of the signalling messages a handover is matched against (so matching is not quadratic)."""
 
-    def __init__(self, messages: list[Event]) -> None:
+    def __init__(self) -> None:
         self.requests: dict[str, list[Event]] = defaultdict(list)  # mn -> PBU/BU with lifetime > 0
         self.acks: dict[tuple[str, str, Any, str, str], list[Event]] = defaultdict(list)
         self.ras: dict[tuple[str, str], list[Event]] = defaultdict(list)  # (mn, interface) -> RAs to it
-        for e in messages:
-            kind = e["kind"]
-            if kind in REGISTRATIONS and e.get("lifetime"):
-                self.requests[e["mn"]].append(e)
-            elif kind in ACKS:
-                self.acks[(kind, e["mn"], e.get("sequence"), e["src"], e["dst"])].append(e)
-            elif kind == "RA":
-                self.ras[(e["dst"], e.get("interface", ""))].append(e)
+
+    def add(self, e: Event) -> None:
+        """One more message (in ``seq`` order); the index keeps the dict itself, so a later mark (lost) shows."""
+        kind = e["kind"]
+        if kind in REGISTRATIONS and e.get("lifetime"):
+            self.requests[e["mn"]].append(e)
+        elif kind in ACKS:
+            self.acks[(kind, e["mn"], e.get("sequence"), e["src"], e["dst"])].append(e)
+        elif kind == "RA":
+            self.ras[(e["dst"], e.get("interface", ""))].append(e)
 
     def registrations(self, mn: str, sender: str, start: float, end: float) -> list[tuple[Event, Event | None]]:
         """Registrations (PBU from ``sender`` / BU from the MN itself, lifetime > 0, not a re-registration) about
@@ -339,6 +342,7 @@ class _Attach:
         "mn",
         "previous",
         "result",
+        "signalling",
         "t0",
     )
 
@@ -348,6 +352,7 @@ class _Attach:
         self.previous, self.cut = previous, cut
         self.end: float | None = None  # the window's end: the next L2 event of the interface or move_flow of the MN
         self.messages: list[Event] = []  # copies of the PBU/BU, PBA/BA and RA it is matched against
+        self.signalling = _Signalling()  # the same copies, indexed
         self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
         self.flows: dict[str, tuple[Any, ...]] = {}  # flow id -> key of its recent arrivals
         self.candidate: float | None = None
@@ -378,7 +383,7 @@ class _Attach:
         end = float("inf") if self.end is None else self.end
         if until is not None:
             end = min(end, until)
-        return _completion(_Signalling(self.messages), self.mn, self.interface, self.mar, self.t0, end, until)
+        return _completion(self.signalling, self.mn, self.interface, self.mar, self.t0, end, until)
 
 
 class MetricsObserver:
@@ -526,7 +531,8 @@ class MetricsObserver:
     def _message(self, e: Event) -> None:
         """A signalling message (DATA goes to _data)."""
         kind = e["kind"]
-        self.kinds[kind] += 1
+        kinds = self.kinds
+        kinds[kind] = kinds.get(kind, 0) + 1
         load = self._load_signalling
         load[e["src"]] = load.get(e["src"], 0) + 1
         load[e["dst"]] = load.get(e["dst"], 0) + 1
@@ -539,9 +545,13 @@ class MetricsObserver:
             key = self._pending_by_seq.pop((ACKS[kind], e["dst"], e["src"], e.get("mn"), e.get("sequence")), None)
             if key is not None and self._pending.get(key) == e.get("sequence"):
                 del self._pending[key]
+        if kind not in _MATCHED:
+            return
         for record in self._unsettled.get(e["dst"] if kind == "RA" else e.get("mn"), ()):
             if record.wants(e):
-                record.messages.append(dict(e))
+                copy = dict(e)
+                record.messages.append(copy)
+                record.signalling.add(copy)
                 if record.gaps and not record.confirmed and (kind == "RA" or kind in ACKS):  # only these complete
                     self._candidate(record)
 
@@ -737,6 +747,7 @@ class MetricsObserver:
             out["unrecovered"] = [flow_id for flow_id, (down, up) in record.gaps.items() if down.outage or up.outage]
         record.result = out
         record.messages = []
+        record.signalling = _Signalling()
         record.gaps = {}
         unsettled = self._unsettled.get(record.mn)
         if unsettled is not None and record in unsettled:
