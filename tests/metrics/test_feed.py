@@ -1,0 +1,86 @@
+"""The observer fed straight from the engine (simulator/metrics_feed.py, issue 10 item 5): DATA segments reach it
+without their event, yet the metrics are those of the recorded trace, with faults in force (a segment then goes
+the engine's own way), and the observed simulation goes on exactly as one that nobody observed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator import Simulation, load_scenario
+from simulator.metrics import compute_metrics, observe
+
+ROOT = Path(__file__).resolve().parents[2]
+MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
+FAULTS = ("fault-db-down", "fault-lost-pba", "fault-registration-race")
+
+
+def _scenario(name: str) -> dict:
+    return json.loads((ROOT / "dmmviz" / "builtin_scenarios" / f"{name}.json").read_text())
+
+
+def _lossy() -> dict:
+    """fig5 with a lossy anchor, a failed and recovered MAR on the path, and a drop rule: DATA lost on the way, in
+    flight to a failed node, and signalling dropped, while the MN moves."""
+    scenario = copy.deepcopy(_scenario("fig5-handover"))
+    mars = [m["id"] for m in scenario["network"]["mars"]]
+    scenario["script"] += [
+        {"at": 1.5, "action": "loss", "node": mars[0], "rate": 0.3},
+        {"at": 2.5, "action": "fail", "node": mars[-1]},
+        {"at": 3.5, "action": "recover", "node": mars[-1]},
+        {"at": 4.5, "action": "drop", "kind": "PBA"},
+    ]
+    return scenario
+
+
+def _recorded(scenario: dict, mode: str, until: float) -> dict:
+    sim = Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode)
+    sim.run(until)
+    return compute_metrics(sim.trace(), sim.scenario)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", [*FAULTS, "lossy"])
+def test_fed_live_equals_the_recorded_trace_under_faults(name, mode):
+    scenario = _lossy() if name == "lossy" else _scenario(name)
+    streamed = observe(Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode, record=False), 20.0)
+    assert json.dumps(streamed, indent=1) == json.dumps(_recorded(scenario, mode, 20.0), indent=1)
+
+
+def test_the_lossy_run_does_lose_data():
+    """So the test above does follow the engine's own path for DATA under a fault."""
+    metrics = observe(Simulation(load_scenario(_lossy()), record=False), 20.0)
+    assert metrics["lost_messages"].get("DATA", 0) > 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_observed_simulation_goes_on_as_an_unobserved_one(mode):
+    """After ``observe`` the simulation is the engine's own again: the same state, message ids and events from there
+    on as a simulation run to the same time without an observer."""
+    scenario = _lossy()
+    observed = Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode, record=False)
+    observe(observed, 6.0)
+    plain = Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode, record=False)
+    plain.run(6.0, collect=False)
+    assert not {"_data", "_set_out"} & set(vars(observed))
+    assert observed.snapshot() == plain.snapshot()
+    assert observed.run(12.0) == plain.run(12.0)
+
+
+def test_a_recording_simulation_keeps_every_event():
+    """``observe`` on a simulation that records: its DATA events are recorded too, and the metrics are the same."""
+    scenario = _scenario("fig5-handover")
+    sim = Simulation(load_scenario(copy.deepcopy(scenario)))
+    metrics = observe(sim, 10.0)
+    assert metrics["data_segments"] == sum(e["kind"] == "DATA" for e in sim.events) > 0
+    assert metrics == compute_metrics(sim.trace(), sim.scenario)
+
+
+def test_on_event_sees_the_other_events():
+    seen: list[str] = []
+    observe(Simulation(load_scenario(_scenario("fig5-handover")), record=False), 10.0,
+            on_event=lambda e: seen.append(e["kind"]))
+    assert {"l2_attach", "PBU", "PBA", "RA", "flow_started"} <= set(seen)
