@@ -439,19 +439,22 @@ class MetricsObserver:
         self._tunnels_peak_at: float | None = None
         self._tunnel_instant: tuple[float, set[str]] | None = None
         self._handlers: dict[str, Callable[[Event], None]] = {}  # event kind -> what it updates (_handler_for)
+        self.segment = self._segment_path()
 
     # -- the clock ---------------------------------------------------------------------------------------------------
 
     def _advance(self, t: float) -> None:
         """Everything due strictly before ``t``: deliveries (no event at their arrival time can cancel them any more),
         completions to confirm, records to settle, tables and tunnels of the instant left."""
-        deliveries, until = self._deliveries, self.until
-        while deliveries and deliveries[0][0] < t:
-            arrival, _, msg_id, info, packet = heapq.heappop(deliveries)
-            if msg_id in self._cancelled:
-                self._cancelled.discard(msg_id)
-            elif until is None or arrival <= until:
-                self._deliver(info, packet, arrival)
+        deliveries = self._deliveries
+        if deliveries and deliveries[0][0] < t:
+            until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver, heapq.heappop
+            while deliveries and deliveries[0][0] < t:
+                arrival, _, msg_id, info, packet = pop(deliveries)
+                if msg_id in cancelled:
+                    cancelled.discard(msg_id)
+                elif until is None or arrival <= until:
+                    deliver(info, packet, arrival)
         while self._checks and self._checks[0][0] < t:
             candidate, _, record = heapq.heappop(self._checks)
             self._check(record, candidate)
@@ -588,43 +591,49 @@ class MetricsObserver:
         self.segment(e["t"], e.get("arrive"), e.get("id"), e["src"], e["dst"], e.get("flow"), e.get("mn"),
                      e["direction"], e.get("encapsulated"), e["packet"])
 
-    def segment(self, t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
-                direction: str, encapsulated: Any, packet_no: Any) -> None:
-        """One DATA segment: a DATA event's fields, without the event (simulator/metrics_feed.py calls this straight
-        from the engine's data path, so the engine need not build a dict per segment). The hot path."""
-        if t > self.clock:
-            self._advance(t)
-            self.clock = t
-        pairs = self._data_pairs
-        pairs[(src, dst)] = pairs.get((src, dst), 0) + 1  # split per node in result()
-        if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
-            self.lost["DATA"] += 1
-            self._lost_ids.add(msg_id)
-        info = self.flows.get((mn or self._owner.get(flow_id, ""), flow_id))
-        if info is None:
-            return
-        until = self.until
-        if direction != "down":
-            if dst == info.cn and arrive is not None and (until is None or arrive <= until):
-                self._packet_count += 1
-                heapq.heappush(self._deliveries, (arrive, self._packet_count, msg_id, info, None))
-            return
-        key = (info.mn, flow_id, packet_no)
-        packets = self._packets
-        if src == info.cn or key not in packets:
-            # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
-            self._packet_count += 1
-            packet = packets[key] = [t, self._packet_count, 1, bool(encapsulated), src]
-        else:
-            packet = packets[key]
-            packet[_SEGMENTS] += 1
-            if encapsulated:
-                packet[_TUNNELLED] = True
-        if dst == info.mn:
-            del packets[key]
-            packet[_LAST_SRC] = src
-            if arrive is not None and (until is None or arrive <= until):
-                heapq.heappush(self._deliveries, (arrive, packet[_INDEX], msg_id, info, packet))
+    def _segment_path(self) -> Callable[..., None]:
+        """``segment``: one DATA segment, from its DATA event's fields but without the event (simulator/metrics_feed.py
+        calls it straight from the engine's data path, so the engine need not build a dict per segment). The hot path,
+        so a closure over the observer's tables (a local is cheaper to read than an attribute)."""
+        observer, advance, push = self, self._advance, heapq.heappush
+        pairs, flows, owner, packets, deliveries = (self._data_pairs, self.flows, self._owner, self._packets,
+                                                    self._deliveries)
+        until = float("inf") if self.until is None else self.until
+
+        def segment(t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
+                    direction: str, encapsulated: Any, packet_no: Any) -> None:
+            if t > observer.clock:
+                advance(t)
+                observer.clock = t
+            pairs[(src, dst)] = pairs.get((src, dst), 0) + 1  # split per node in result()
+            if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
+                observer.lost["DATA"] += 1
+                observer._lost_ids.add(msg_id)
+            info = flows.get((mn or owner.get(flow_id, ""), flow_id))
+            if info is None:
+                return
+            if direction != "down":
+                if dst == info.cn and arrive is not None and arrive <= until:
+                    observer._packet_count += 1
+                    push(deliveries, (arrive, observer._packet_count, msg_id, info, None))
+                return
+            key = (info.mn, flow_id, packet_no)
+            if src == info.cn or key not in packets:
+                # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
+                observer._packet_count += 1
+                packet = packets[key] = [t, observer._packet_count, 1, bool(encapsulated), src]
+            else:
+                packet = packets[key]
+                packet[_SEGMENTS] += 1
+                if encapsulated:
+                    packet[_TUNNELLED] = True
+            if dst == info.mn:
+                del packets[key]
+                packet[_LAST_SRC] = src
+                if arrive is not None and arrive <= until:
+                    push(deliveries, (arrive, packet[_INDEX], msg_id, info, packet))
+
+        return segment
 
     def _deliver(self, info: FlowInfo, packet: Packet | None, arrival: float) -> None:
         """A packet (None: an uplink one) reached its receiver at ``arrival`` (the clock has just passed it)."""
