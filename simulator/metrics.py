@@ -337,6 +337,7 @@ class _Attach:
         "gaps",
         "index",
         "interface",
+        "known",
         "mar",
         "messages",
         "mn",
@@ -344,6 +345,7 @@ class _Attach:
         "result",
         "signalling",
         "t0",
+        "version",
     )
 
     def __init__(self, index: int, event: Event, previous: str | None, cut: float) -> None:
@@ -353,6 +355,8 @@ class _Attach:
         self.end: float | None = None  # the window's end: the next L2 event of the interface or move_flow of the MN
         self.messages: list[Event] = []  # copies of the PBU/BU, PBA/BA and RA it is matched against
         self.signalling = _Signalling()  # the same copies, indexed
+        self.version = 0  # changes of the signalling so far (completion's memo)
+        self.known: tuple[Any, tuple[float | None, int]] | None = None  # completion's last (key, answer)
         self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
         self.flows: dict[str, tuple[Any, ...]] = {}  # flow id -> key of its recent arrivals
         self.candidate: float | None = None
@@ -380,10 +384,17 @@ class _Attach:
         return bool(kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface)
 
     def completion(self, until: float | None) -> tuple[float | None, int]:
+        """(completed at or None, registrations): the same as long as the signalling and the window are (``version``
+        counts every change of the signalling: a message added, one marked lost), so asked again it is not redone."""
+        key = (self.version, self.end, until)
+        if self.known is not None and self.known[0] == key:
+            return self.known[1]
         end = float("inf") if self.end is None else self.end
         if until is not None:
             end = min(end, until)
-        return _completion(self.signalling, self.mn, self.interface, self.mar, self.t0, end, until)
+        answer = _completion(self.signalling, self.mn, self.interface, self.mar, self.t0, end, until)
+        self.known = (key, answer)
+        return answer
 
 
 class MetricsObserver:
@@ -555,6 +566,7 @@ class MetricsObserver:
                 copy = dict(e)
                 record.messages.append(copy)
                 record.signalling.add(copy)
+                record.version += 1
                 if record.gaps and not record.confirmed and (kind == "RA" or kind in ACKS):  # only these complete
                     self._candidate(record)
 
@@ -586,6 +598,7 @@ class MetricsObserver:
             for message in record.messages:
                 if message.get("id") == msg_id:
                     message["arrive"] = None
+                    record.version += 1
 
     def _data(self, e: Event) -> None:
         self.segment(e["t"], e.get("arrive"), e.get("id"), e["src"], e["dst"], e.get("flow"), e.get("mn"),
