@@ -9,7 +9,7 @@ two equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator, ValuesView
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -210,11 +210,12 @@ class BindingCache:
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)
 
-    def values(self) -> list[Binding]:
-        return list(self._entries.values())
+    def values(self) -> ValuesView[Binding]:
+        """A live view: sort or copy it before changing the table while going through it."""
+        return self._entries.values()
 
-    def items(self) -> list[tuple[Key, Binding]]:
-        return list(self._entries.items())
+    def items(self) -> ItemsView[Key, Binding]:
+        return self._entries.items()
 
 
 class BindingUpdateList:
@@ -257,8 +258,9 @@ class BindingUpdateList:
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)
 
-    def values(self) -> list[BulEntry]:
-        return list(self._entries.values())
+    def values(self) -> ValuesView[BulEntry]:
+        """A live view: sort or copy it before changing the list while going through it."""
+        return self._entries.values()
 
-    def items(self) -> list[tuple[Key, BulEntry]]:
-        return list(self._entries.items())
+    def items(self) -> ItemsView[Key, BulEntry]:
+        return self._entries.items()

@@ -45,6 +45,7 @@ class DataPlane:
     clock: Scheduler
     _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
+    _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
 
     if TYPE_CHECKING:
 
@@ -59,9 +60,6 @@ class DataPlane:
     def _address(self, prefix: str) -> str:
         return prefix.split("/")[0] + "1"  # interface id ::1 in the /64
 
-    def _send_data_down(self, flow: Flow) -> None:
-        self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]
-
     def send_data_up_native(self, mn: MobileNode, flow: Flow) -> None:
         mar_id = mn.attached[flow.interface]
         if mar_id is None:
@@ -73,12 +71,23 @@ class DataPlane:
         """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path.
 
         In flight a segment is a plain tuple ``Segment``; its event dict is built only when someone keeps or
-        collects events (a batch run without a trace skips it)."""
-        if src == flow.mn or dst == flow.mn:
-            delay = self.access_us
-        else:
-            delay = self.topology.delay_us[src][dst]
+        collects events (a batch run without a trace skips it), and faults are looked at only while one is in force:
+        the common case, a batch run without faults, takes the first branch and nothing else."""
+        delay = self.access_us if src == flow.mn or dst == flow.mn else self.topology.delay_us[src][dst]
         self._msg_id += 1
+        if not (self._watching or self._faulty):
+            self._seq += 1  # unobserved, but still a visible step
+            if dst != flow.cn:  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
+                clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
+                clock.counter += 1
+                segment = (self._msg_id, src, dst, direction, encapsulated, flow)
+                heappush(clock.queue, (self.now_us + delay, clock.counter, self._on_data, segment))
+            return
+        self._data_seen(src, dst, flow, direction, encapsulated, delay)
+
+    def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, delay: int) -> None:
+        """``_data`` when someone watches the events or a fault is in force: the same, with the event and the
+        fault's verdict."""
         now = self.now_us
         verdict = self.faults.verdict("DATA", src, dst) if self._faulty else None
         if self._watching:
@@ -106,20 +115,20 @@ class DataPlane:
         else:
             self._seq += 1  # unobserved, but still a visible step
         if dst == flow.cn or verdict is not None:
-            return  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
-        clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
+            return  # the CN is a sink; a lost packet arrives nowhere
+        clock = self.clock
         clock.counter += 1
         segment = (self._msg_id, src, dst, direction, encapsulated, flow)
-        heappush(clock.queue, (now + delay, clock.counter, self.on_data, segment))
+        heappush(clock.queue, (now + delay, clock.counter, self._on_data, segment))
 
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
-        if self._faulty and dst in self.faults.failed:
-            self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, failed=True)
-            return
-        if dst == flow.mn:
+        if dst == flow.mn:  # an MN never fails (only a MAR, the DB or the LMA can)
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
+            return
+        if self._faulty and dst in self.faults.failed:
+            self._drop_data(dst, segment, f"{dst} has failed", in_flight=True, failed=True)
             return
         mar = self.routers[dst]
         if not encapsulated and flow.mn not in mar.bc.bound:  # fast paths: plain routing, no binding for this MN here
@@ -198,7 +207,7 @@ class DataPlane:
         hnp = flow.prefix
         assert hnp is not None  # a flow sends only once it has a prefix
         if segment[4] or flow.anchor == mar.id:
-            came_home = mar.bc.lookup(mn.id, hnp, flow.id) if mar.bc and segment[1] == mn.id else None
+            came_home = mar.bc.lookup(mn.id, hnp, flow.id) if segment[1] == mn.id and mn.id in mar.bc.bound else None
             if came_home is not None:
                 self._delete_binding(mar, came_home, "MN back at the anchor")  # the flow came home
             self._data(mar.id, flow.cn, flow, "up", False)

@@ -135,6 +135,7 @@ class Simulation(DataPlane):
         self._arrival: dict[str, Callable[[Any], None]] = self.design.handlers()
         # The design's data path, bound once: the hot path calls these for every packet.
         self._send_data_up, self._forward_down, self._forward_up = self.design.data_path()
+        self._on_data, self._tick = self.on_data, self._flow_tick  # bound once: scheduled per hop, per tick
         self._arrival["HEARTBEAT"] = self.recovery.on_heartbeat
         for step in scenario["script"]:
             self._at(round(step["at"] * US), self._script_action, step)
@@ -505,8 +506,9 @@ class Simulation(DataPlane):
         if mar.id in self.faults.failed:
             return
         _, iface = self.give_back_prefix(mar, hnp)
-        for key, binding in sorted(mar.bc.items(), key=lambda kb: _key_order(kb[0])):
-            if key[0] == mn and key[1] == hnp and binding.state == State.ACTIVE:
+        bound = [b for b in mar.bc.values() if b.mn == mn and b.hnp == hnp] if mn in mar.bc.bound else []
+        for binding in sorted(bound, key=lambda b: b.flow or ""):
+            if binding.state == State.ACTIVE:
                 self._delete_binding(mar, binding, "prefix released")  # a released prefix keeps no live binding
         self._send(
             "DB_UPDATE",
@@ -986,13 +988,12 @@ class Simulation(DataPlane):
         flow, generation = arg
         if not flow.active or flow.generation != generation:
             return
-        mn = self.mns[flow.mn]
         flow.packets += 1
-        self._send_data_down(flow)
-        self._send_data_up(mn, flow)
+        self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]  # from the CN to the anchor
+        self._send_data_up(flow.node, flow)
         clock = self.clock  # the hot path pushes inline (simulator/clock.py)
         clock.counter += 1
-        heapq.heappush(clock.queue, (self.now_us + self.interval_us, clock.counter, self._flow_tick, arg))
+        heapq.heappush(clock.queue, (self.now_us + self.interval_us, clock.counter, self._tick, arg))
 
     # -- snapshots and exports (simulator/snapshots.py) -------------------------------------------------------------
 
@@ -1063,6 +1064,3 @@ class _Meter:
 
 _DISCARD = _Discard()
 
-
-def _key_order(key: tuple[str, str, str | None]) -> tuple[str, str, str]:
-    return (key[0], key[1], key[2] or "")
