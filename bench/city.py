@@ -1,15 +1,19 @@
 """Streaming exports on a city: the plain run, the metrics observer and the trace export, each in its own process.
 
-    .venv/bin/python bench/city.py [--mars 100] [--mns 500] [--seconds 200] [--mode network-dmm]
+    .venv/bin/python bench/city.py [--mars 100] [--mns 500] [--seconds 200] [--mode network-dmm] [--repeat 1]
+                                   [--only plain,recording,metrics,trace]
 
 The city is bench/engine.py's (MARs on a grid, MNs walking between neighbours, flows starting and stopping). Four
 child processes run the same scenario to the same time: `plain` (the engine alone, recording nothing: the baseline),
 `recording` (the engine keeping every event, as `simulator run` did before the exports streamed), `metrics`
-(`simulator.metrics.observe`: the observer fed slice by slice) and `trace` (`simulator.export.trace.write_trace` into
+(`simulator.metrics.observe`: the observer fed each event as the engine emits it, DATA segments without their event:
+simulator/metrics_feed.py) and `trace` (`simulator.export.trace.write_trace` into
 a file that is then deleted). Each child reports its wall and CPU time and its peak RSS
 (getrusage ru_maxrss, so each is measured alone, the interpreter and the scenario included). Printed: each against
-the plain run of this same invocation. Targets (issue 10): metrics within 1.5x the plain run's time, at most 600 MB
-peak for metrics and for the trace export. Machines here are shared: compare the ratios, not absolute times.
+the plain run of this same invocation. Targets (issue 10): metrics within 1.5x the plain run's CPU time, at most
+600 MB peak for metrics and for the trace export. Machines here are shared: compare the ratios, not absolute times;
+``--repeat N`` runs each child N times, interleaved, and keeps each one's least CPU time (and its peak RSS), which a
+busy machine disturbs less; ``--only`` picks the children (plain always runs: it is the baseline).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def main() -> None:
     parser.add_argument("--mns", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=200.0)
     parser.add_argument("--mode", default="network-dmm")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each child; the least CPU time is kept")
+    parser.add_argument("--only", default="plain,recording,metrics,trace", help="children to run, comma-separated")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -75,12 +81,17 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(city(args.mars, args.mns, args.seconds), f)
     print(f"city: {args.mars} MARs, {args.mns} MNs, {args.seconds:g} s, {args.mode}")
-    results = {}
+    kinds = [k for k in ("plain", "recording", "metrics", "trace") if k == "plain" or k in args.only.split(",")]
+    results: dict[str, dict] = {}
     try:
-        for kind in ("plain", "recording", "metrics", "trace"):
-            out = subprocess.run([sys.executable, __file__, "--child", kind, "--scenario", f.name, "--seconds",
-                                  str(args.seconds), "--mode", args.mode], capture_output=True, text=True, check=True)
-            results[kind] = json.loads(out.stdout)
+        for _ in range(max(1, args.repeat)):
+            for kind in kinds:
+                out = subprocess.run([sys.executable, __file__, "--child", kind, "--scenario", f.name, "--seconds",
+                                      str(args.seconds), "--mode", args.mode], capture_output=True, text=True,
+                                     check=True)
+                run = json.loads(out.stdout)
+                if kind not in results or run["cpu_s"] < results[kind]["cpu_s"]:
+                    results[kind] = run
     finally:
         os.unlink(f.name)
     base = results["plain"]
@@ -89,10 +100,13 @@ def main() -> None:
         print(f"  {kind:8} {r['wall_s']:7.1f} s wall ({r['wall_s'] / base['wall_s']:4.2f}x plain)  "
               f"{r['cpu_s']:7.1f} s CPU ({r['cpu_s'] / base['cpu_s']:4.2f}x)  peak RSS {r['peak_rss_mb']:6.0f} MB"
               f"  {more}")
-    ok_time = results["metrics"]["cpu_s"] <= 1.5 * base["cpu_s"]
-    ok_mem = all(results[k]["peak_rss_mb"] <= 600 for k in ("metrics", "trace"))
-    print(f"targets: metrics <= 1.5x plain CPU: {'met' if ok_time else 'NOT met'}; "
-          f"peak <= 600 MB for metrics and trace: {'met' if ok_mem else 'NOT met'}")
+    if "metrics" in results:
+        ok = results["metrics"]["cpu_s"] <= 1.5 * base["cpu_s"]
+        print(f"target: metrics <= 1.5x plain CPU: {'met' if ok else 'NOT met'}")
+    measured = [k for k in ("metrics", "trace") if k in results]
+    if measured:
+        ok = all(results[k]["peak_rss_mb"] <= 600 for k in measured)
+        print(f"target: peak <= 600 MB for {' and '.join(measured)}: {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":
