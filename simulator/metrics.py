@@ -26,7 +26,7 @@ from statistics import fmean
 from typing import Any
 
 from .constants import HI_NOT_CHANGED, timers_from_scenario
-from .events import is_message as _is_message_kind
+from .events import is_message
 from .metrics_feed import feeding
 from .topology import CORE, Topology
 
@@ -55,11 +55,6 @@ def _ms(seconds: float) -> float:
 def _mean(values: Iterable[float | None], digits: int = 3) -> float | None:
     present = [v for v in values if v is not None]
     return round(fmean(present), digits) if present else None
-
-
-def is_message(event: Event) -> bool:
-    """Is this event a message (a packet from src to dst)? The event catalogue says."""
-    return _is_message_kind(event["kind"])
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -497,7 +492,7 @@ class MetricsObserver:
         """What an event of ``kind`` updates (looked up once per kind: ``feed`` keeps the answer)."""
         if kind == "DATA":
             return self._data
-        if _is_message_kind(kind):
+        if is_message(kind):
             return self._message
         if kind in _STATE_EVENTS:
             return self._table_event
