@@ -27,6 +27,7 @@ from typing import Any
 
 from .constants import HI_NOT_CHANGED, timers_from_scenario
 from .events import is_message
+from .limits import TooMuchWork, ambient_should_stop
 from .metrics_feed import feeding
 from .topology import CORE, Topology
 
@@ -878,13 +879,16 @@ def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = No
     segments excepted, unless a fault is in force or ``sim`` records)."""
     observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
                                mode=sim.mode)
-    t = sim.now
+    t, start = sim.now, sim.steps
     with feeding(sim, observer, on_event):
         while True:
             t = min(until, t + SLICE_S)
             sim.run(t)
             if t >= until:
                 break
+            if ambient_should_stop():  # a slice can be shorter than the engine's own poll interval: ask here too
+                done = sim.steps - start
+                raise TooMuchWork("stopped", f"stopped by its caller after {done:,} scheduled items", done)
     return observer.result()
 
 

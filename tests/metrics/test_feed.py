@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from simulator import Simulation, load_scenario
+from simulator.limits import TooMuchWork, stop_hook
 from simulator.metrics import compute_metrics, observe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,19 @@ def test_on_event_sees_the_other_events():
     observe(Simulation(load_scenario(_scenario("fig5-handover")), record=False), 10.0,
             on_event=lambda e: seen.append(e["kind"]))
     assert {"l2_attach", "PBU", "PBA", "RA", "flow_started"} <= set(seen)
+
+
+def test_observe_stops_when_its_caller_says_so():
+    """A page's CPU limit (a stop hook) stops ``observe`` between slices, however few items each slice has; the
+    simulation is left where it stopped, restored to the engine's own methods."""
+    asked: list[float] = []
+
+    def hook() -> bool:
+        asked.append(1.0)
+        return len(asked) > 3
+
+    sim = Simulation(load_scenario(_scenario("fig5-handover")), record=False)
+    with stop_hook(hook), pytest.raises(TooMuchWork) as stopped:
+        observe(sim, 60.0)
+    assert stopped.value.reason == "stopped" and str(stopped.value).startswith("too much work: stopped by its caller")
+    assert sim.now < 60.0 and not {"_data", "_set_out"} & set(vars(sim))
