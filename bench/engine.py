@@ -1,6 +1,7 @@
 """Engine throughput on a city-scale scenario, against an empty heapq event loop timed in the same process.
 
     .venv/bin/python bench/engine.py [--mars 100] [--mns 1000] [--seconds 200] [--repeat 2]
+    .venv/bin/python bench/engine.py --against REV [--rounds 4]   # this tree's engine against commit REV's
 
 Prints messages processed per second (every message event: RS, RA, DB_*, PBU/PBA, DATA segments) next to the events per
 second of a bare heapq loop (pop one, push one, nothing else) holding as many entries as the engine's queue did, and
@@ -8,6 +9,11 @@ their ratio (target >= 0.15); then the time at half and full length (events x2 -
 memory per MN (tracemalloc, separate run). Machines here are shared and noisy: the ratio and the growth are what to
 compare, not the absolute figures. Times are CPU time of this process (time.process_time), which a busy machine
 disturbs less than wall time.
+
+With ``--against REV`` it compares engines instead: REV's ``simulator`` package (checked out in a temporary git
+worktree, removed afterwards) and this tree's are loaded side by side in this one process, and the full-length run of
+the same city is timed with each in turn, alternating which goes first, ``--rounds`` times; it prints the best CPU
+time of each and their ratio (this tree / REV; issue 9 asks for at most 1.05).
 """
 
 from __future__ import annotations
@@ -15,15 +21,21 @@ from __future__ import annotations
 import argparse
 import gc
 import heapq
+import importlib.util
 import random
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator import Simulation, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def city(mars: int, mns: int, seconds: float, seed: int = 1) -> dict:
@@ -111,13 +123,57 @@ def empty_loop(n: int, queue_size: int) -> float:
     return time.process_time() - start
 
 
+def load_engine(name: str, root: Path) -> ModuleType:
+    """The ``simulator`` package under ``root``, imported as the top-level package ``name`` (its imports are
+    relative, so two copies live side by side)."""
+    spec = importlib.util.spec_from_file_location(
+        name, root / "simulator" / "__init__.py", submodule_search_locations=[str(root / "simulator")]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def against(rev: str, raw: dict, seconds: float, rounds: int) -> None:
+    """Time the full run with REV's engine and this tree's, alternately, in this process (module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="dmmviz-bench-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+        try:
+            engines = {"this tree": sys.modules["simulator"], rev: load_engine("simulator_against", tree)}
+            best: dict[str, float] = {}
+            for r in range(rounds):
+                order = list(engines.items()) if r % 2 == 0 else list(engines.items())[::-1]
+                for label, engine in order:
+                    sim = engine.Simulation(engine.load_scenario(raw), record=False)
+                    gc.collect()
+                    start = time.process_time()
+                    sim.run(seconds, collect=False)
+                    elapsed = time.process_time() - start
+                    best[label] = min(best.get(label, elapsed), elapsed)
+                    print(f"round {r + 1} {label:>10}: {elapsed:6.2f} s CPU, {sim._msg_id:,} messages, "
+                          f"{sim.steps:,} items")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    ratio = best["this tree"] / best[rev]
+    print(f"best: this tree {best['this tree']:.2f} s, {rev} {best[rev]:.2f} s; ratio this tree / {rev} = {ratio:.3f}"
+          "   (issue 9: at most 1.05)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mars", type=int, default=100)
     parser.add_argument("--mns", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=200)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--against", metavar="REV", help="compare this tree's engine with commit REV's, in-process")
+    parser.add_argument("--rounds", type=int, default=4, help="with --against: runs of each engine")
     args = parser.parse_args()
+    if args.against:
+        against(args.against, city(args.mars, args.mns, args.seconds), args.seconds, args.rounds)
+        return
     scenario = load_scenario(city(args.mars, args.mns, args.seconds))
     print(f"scenario: {args.mars} MARs, {args.mns} MNs, {len(scenario['script'])} script actions, "
           f"{args.seconds:g} s simulated")
