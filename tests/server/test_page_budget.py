@@ -48,6 +48,12 @@ def row_of(session: SimSession) -> tuple:
 
 
 @pytest.mark.django_db
+def test_compare_page_and_document_over_the_cpu_limit_say_too_much_work(client, builtins, small_cpu_limit):
+    says_too_much_work(client.get(f"/compare/{HEAVY}/?until=600"), json_body=False)
+    says_too_much_work(client.get(f"/compare/{HEAVY}/?until=600&format=json"), json_body=True)
+
+
+@pytest.mark.django_db
 def test_the_same_compare_page_answers_under_the_default_limit(client, builtins):
     assert client.get("/compare/fig5-handover/?until=60").status_code == 200
 
