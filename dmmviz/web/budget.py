@@ -152,8 +152,18 @@ class PageBudgetMiddleware:
         cancelled = threading.Event()
         hook = StopHook(page_cpu_seconds(), alive=lambda: not cancelled.is_set())
         with stop_hook(hook):  # a context variable: the view's thread gets a copy of this context
-            try:
-                return await self.get_response(request)
-            except asyncio.CancelledError:
-                cancelled.set()
-                raise
+            page = asyncio.ensure_future(self.get_response(request))
+        page.add_done_callback(_retrieve)
+        try:
+            # Shielded: asgiref answers a cancel by waiting for the view's thread to finish, so without the shield the
+            # cancel would reach this line only once the work it should stop was done.
+            return await asyncio.shield(page)
+        except asyncio.CancelledError:
+            cancelled.set()  # the view's thread stops at the engine's next poll; its late answer is dropped
+            raise
+
+
+def _retrieve(page: asyncio.Future[Any]) -> None:
+    """Read a finished page's outcome, so that the exception of one nobody waits for any more is not logged."""
+    if not page.cancelled():
+        page.exception()

@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import threading
+import time
+import urllib.request
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.test import Client
 
+from dmmviz.daphne_process import DaphneProcess
 from dmmviz.lessons.models import PracticeQuestion, PracticeRun
 from dmmviz.web.budget import PageBudgetMiddleware
 from dmmviz.web.models import SimSession
 from simulator import Simulation, load_scenario
 from simulator.limits import TooMuchWork
+
+from .multiprocess import database_url
 
 SMALL = 0.01  # CPU seconds: far less than any of the requests below needs
 HEAVY = "mostly-static"  # a shipped scenario whose comparison to 600 s takes seconds of CPU
@@ -118,3 +125,32 @@ async def test_a_cancelled_page_stops_its_engine_work(settings, builtins):
     page.cancel()
     assert await asyncio.get_running_loop().run_in_executor(None, finished.wait, 10)
     assert outcome["reason"] == "stopped", outcome
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_download_whose_client_hangs_up_stops_working_in_the_real_server(new_session):
+    """Daphne tells Django the client went away; Django cancels the page; the export's replay stops at the engine's
+    next poll instead of running on for nobody (the CPU limit is set far away, so it is not what stops it)."""
+    session = new_session("fig5-handover", steps=5_000_000, now=20_000.0)  # a replay of many seconds
+    env = {"DATABASE_URL": database_url(), "DMMVIZ_PAGE_CPU_SECONDS": "600"}
+    with DaphneProcess(env=env) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.sendall(f"GET /s/{session.id}/export/trace/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        time.sleep(0.5)
+        start = cpu_seconds(server.pid)
+        time.sleep(1.0)
+        working = cpu_seconds(server.pid) - start  # the replay running
+        sock.close()
+        time.sleep(0.5)
+        start = cpu_seconds(server.pid)
+        time.sleep(1.0)
+        after = cpu_seconds(server.pid) - start
+        assert working > 0.2 and after < working / 4, (working, after)
+        with urllib.request.urlopen(f"{server.url}/protocol.js", timeout=10) as response:
+            assert response.status == 200
