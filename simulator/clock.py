@@ -2,10 +2,17 @@
 
 Time is integer microseconds; ties break by the counter, i.e. in the order things were scheduled, so a run is
 deterministic. Items are pushed by :meth:`Scheduler.at`, except on the data path's two hot spots (a packet's next
-hop, a flow's next tick), which push ``queue`` inline with the same counter; they are popped by :meth:`Scheduler.pop`
-and by the engine's one hot loop (``Simulation.run``). Inline saves a call per packet: bench/engine.py measures it.
+hop, a flow's next tick), which push inline in the same way (:func:`key`, ``items``, ``queue``); they are popped by
+:meth:`Scheduler.pop` and by the engine's one hot loop (``Simulation.run``). Inline saves a call per packet:
+bench/engine.py measures it.
 
-Two heaps: ``queue`` holds everything due before ``horizon_us`` (and whatever the data path pushed inline); ``later``
+The heaps hold plain int keys, ``time_us << SHIFT | counter``, and ``items`` maps a key to its ``(handler,
+argument)``: the order is exactly (time, counter), and every comparison the heaps make is one of two ints instead of
+two tuples (a third of the engine's time went into tuple comparisons; bench/engine.py --against). The counter stays
+below 2**SHIFT (a million million items). The hot spots write SHIFT as the literal 40 (a constant is cheaper than a
+global there); tests/engine/test_scheduler.py keeps them in step.
+
+Two heaps: ``queue`` holds everything due before the horizon (and whatever the data path pushed inline); ``later``
 holds the rest, mostly binding lifetimes and refreshes minutes or hours away. Packets, pushed and popped by the
 hundred thousand, then pay for a small heap only. :meth:`ready` moves the next window of ``later`` into ``queue`` when
 ``queue`` has nothing left before the horizon, so the order (time, then counter) is exactly that of one heap.
@@ -21,47 +28,63 @@ Handler = Callable[[Any], None]
 Item = tuple[int, int, Handler, Any]
 
 WINDOW_US = 2_000_000  # how far ahead of the soonest item ``queue`` reaches after a move (bench/engine.py)
+SHIFT = 40  # a key is time_us << SHIFT | counter
+MASK = (1 << SHIFT) - 1
+
+
+def key(t_us: int, counter: int) -> int:
+    """The heap key of the item scheduled ``counter``-th for ``t_us``."""
+    return t_us << SHIFT | counter
 
 
 class Scheduler:
     """What happens later, in time order."""
 
-    __slots__ = ("counter", "horizon_us", "later", "queue")
+    __slots__ = ("counter", "horizon", "items", "later", "queue")
 
     def __init__(self) -> None:
-        self.queue: list[Item] = []  # every item due before horizon_us is here
-        self.later: list[Item] = []  # items due at or after horizon_us
-        self.horizon_us = WINDOW_US
+        self.queue: list[int] = []  # keys of every item due before the horizon
+        self.later: list[int] = []  # keys of the items due at or after it
+        self.items: dict[int, tuple[Handler, Any]] = {}  # key -> (handler, argument), for both heaps
+        self.horizon = key(WINDOW_US, 0)  # the horizon as a key: every key of ``later`` is at least this
         self.counter = 0  # items ever scheduled: the tie-breaker
+
+    @property
+    def horizon_us(self) -> int:
+        return self.horizon >> SHIFT
 
     def at(self, t_us: int, handler: Handler, arg: Any) -> None:
         """Run ``handler(arg)`` at ``t_us``."""
         self.counter += 1
-        heapq.heappush(self.queue if t_us < self.horizon_us else self.later, (t_us, self.counter, handler, arg))
+        k = t_us << SHIFT | self.counter
+        self.items[k] = (handler, arg)
+        heapq.heappush(self.queue if k < self.horizon else self.later, k)
 
     def ready(self) -> bool:
-        """False when nothing is scheduled; otherwise make ``queue[0]`` the soonest item of all, due before
-        ``horizon_us``, and return True."""
+        """False when nothing is scheduled; otherwise make ``queue[0]`` the soonest item of all, due before the
+        horizon, and return True."""
         queue, later = self.queue, self.later
-        if queue and queue[0][0] < self.horizon_us:
+        if queue and queue[0] < self.horizon:
             return True  # every item of ``later`` is due at or after the horizon
         if not later:
             if queue:
-                self.horizon_us = queue[0][0] + WINDOW_US
+                self.horizon = key((queue[0] >> SHIFT) + WINDOW_US, 0)
             return bool(queue)
-        horizon = max(later[0][0], queue[0][0] if queue else 0) + WINDOW_US
-        while later and later[0][0] < horizon:
+        horizon = key(max(later[0] >> SHIFT, queue[0] >> SHIFT if queue else 0) + WINDOW_US, 0)
+        while later and later[0] < horizon:
             heapq.heappush(queue, heapq.heappop(later))
-        self.horizon_us = horizon
+        self.horizon = horizon
         return True
 
     def pop(self) -> Item:
         self.ready()
-        return heapq.heappop(self.queue)
+        k = heapq.heappop(self.queue)
+        handler, arg = self.items.pop(k)
+        return (k >> SHIFT, k & MASK, handler, arg)
 
     def next_us(self) -> int | None:
         """The time of the next item, or None when nothing is scheduled."""
-        return self.queue[0][0] if self.ready() else None
+        return self.queue[0] >> SHIFT if self.ready() else None
 
     def __len__(self) -> int:
         return len(self.queue) + len(self.later)

@@ -80,8 +80,9 @@ class DataPlane:
             if dst != flow.cn:  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
                 clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
                 clock.counter += 1
-                segment = (self._msg_id, src, dst, direction, encapsulated, flow)
-                heappush(clock.queue, (self.now_us + delay, clock.counter, self._on_data, segment))
+                k = (self.now_us + delay) << 40 | clock.counter  # clock.key(); 40 is clock.SHIFT, a constant here
+                clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
+                heappush(clock.queue, k)
             return
         self._data_seen(src, dst, flow, direction, encapsulated, delay)
 
@@ -118,8 +119,9 @@ class DataPlane:
             return  # the CN is a sink; a lost packet arrives nowhere
         clock = self.clock
         clock.counter += 1
-        segment = (self._msg_id, src, dst, direction, encapsulated, flow)
-        heappush(clock.queue, (now + delay, clock.counter, self._on_data, segment))
+        k = (now + delay) << 40 | clock.counter
+        clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
+        heappush(clock.queue, k)
 
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment

@@ -22,12 +22,13 @@ after a handover is native at the new MAR. Each flow sends a packet each way eve
 assumed to see a flow's start and end at once (a real router would use an idle timer): this is what lets the MARs
 apply REQ2.
 
-How a step works. Everything that happens later sits in one heap of ``(time_us, counter, handler, argument)``; a
-``step()`` pops one entry and runs its handler, which may emit events and schedule more entries. Time is integer
-microseconds, ties break by the counter, nodes are iterated in sorted order: the same scenario, seed and commands give
-the same events, byte for byte. Events are JSON-ready dicts, never changed after they are emitted; every kind is
-described once in simulator/events.py. Every call that processes items runs under a work budget (simulator/limits.py):
-a default one when the caller passes none, so no call can loop for ever.
+How a step works. Everything that happens later is a ``(time_us, counter, handler, argument)`` item of the scheduler
+(simulator/clock.py: heaps of int keys, time then counter); a ``step()`` pops one item and runs its handler, which
+may emit events and schedule more items. Time is integer microseconds, ties break by the counter, nodes are iterated
+in sorted order: the same scenario, seed and commands give the same events, byte for byte. Events are JSON-ready
+dicts, never changed after they are emitted; every kind is described once in simulator/events.py. Every call that
+processes items runs under a work budget (simulator/limits.py): a default one when the caller passes none, so no
+call can loop for ever.
 
 Where the designs differ. This class is the shared core: everything above is written once. The anchoring design
 (simulator/designs/) is a strategy object handed the core; the core asks it only the questions listed in
@@ -151,9 +152,9 @@ class Simulation(DataPlane):
         return next_us / US if next_us is not None else None
 
     @property
-    def _queue(self) -> list[Item]:
-        """The scheduler's near heap, the one every packet goes through (read-only use: bench/engine.py reports its
-        length)."""
+    def _queue(self) -> list[int]:
+        """The scheduler's near heap of keys, the one every packet goes through (read-only use: bench/engine.py
+        reports its length)."""
         return self.clock.queue
 
     def step(self, budget: Budget | None = None) -> list[dict[str, Any]]:
@@ -194,18 +195,19 @@ class Simulation(DataPlane):
         out: list[dict[str, Any]] = []
         self._set_out(out if collect else _DISCARD)
         clock = self.clock
-        queue, pop = clock.queue, heapq.heappop  # the hot loop pops the scheduler's near heap itself
+        queue, items, pop = clock.queue, clock.items, heapq.heappop  # the hot loop pops the near heap itself
         steps, visible, end, seq = self.steps, self.visible_before, self._visible_end, self._seq
         meter = _Meter(self, budget or DEFAULT_BUDGET)
         check = meter.next_check
         try:
-            while clock.ready() and queue[0][0] <= until_us:
-                limit = min(clock.horizon_us, until_us + 1)  # up to the horizon, queue[0] is the soonest of all
-                while queue and queue[0][0] < limit:
+            while clock.ready() and queue[0] >> 40 <= until_us:
+                limit = min(clock.horizon, (until_us + 1) << 40)  # up to the horizon, queue[0] is the soonest
+                while queue and queue[0] < limit:
                     if steps >= check:  # the budget is checked every few thousand items: one comparison per item
                         check = meter.check(steps)
-                    t_us, _, handler, arg = pop(queue)
-                    self.now_us = t_us
+                    k = pop(queue)
+                    handler, arg = items.pop(k)
+                    self.now_us = k >> 40  # 40: clock.SHIFT (a constant on the hot path)
                     handler(arg)
                     steps += 1
                     if self._seq != seq:
@@ -993,7 +995,9 @@ class Simulation(DataPlane):
         self._send_data_up(flow.node, flow)
         clock = self.clock  # the hot path pushes inline (simulator/clock.py)
         clock.counter += 1
-        heapq.heappush(clock.queue, (self.now_us + self.interval_us, clock.counter, self._tick, arg))
+        k = (self.now_us + self.interval_us) << 40 | clock.counter  # clock.key(); 40 is clock.SHIFT
+        clock.items[k] = (self._tick, arg)
+        heapq.heappush(clock.queue, k)
 
     # -- snapshots and exports (simulator/snapshots.py) -------------------------------------------------------------
 
@@ -1063,4 +1067,3 @@ class _Meter:
 
 
 _DISCARD = _Discard()
-

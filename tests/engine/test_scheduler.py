@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from simulator.clock import WINDOW_US, Scheduler
+from simulator.clock import SHIFT, WINDOW_US, Scheduler, key
 
 
 def test_items_come_out_in_time_then_scheduling_order_across_both_heaps() -> None:
@@ -25,7 +25,9 @@ def test_items_come_out_in_time_then_scheduling_order_across_both_heaps() -> Non
             expected.append((t, clock.counter))
         if rng.random() < 0.5:  # the data path pushes the near heap inline with the same counter
             clock.counter += 1
-            heapq.heappush(clock.queue, (now + 2_000, clock.counter, handler, (now + 2_000, clock.counter)))
+            k = key(now + 2_000, clock.counter)
+            clock.items[k] = (handler, (now + 2_000, clock.counter))
+            heapq.heappush(clock.queue, k)
             expected.append((now + 2_000, clock.counter))
         for _ in range(30):
             t_us, _, h, arg = clock.pop()
@@ -51,3 +53,13 @@ def test_a_run_reaches_a_refresh_hours_later_through_the_far_heap() -> None:
         _, _, handler, arg = clock.pop()
         handler(arg)
     assert ran == ["packet", "refresh", "expiry"]
+
+
+def test_the_hot_spots_write_the_key_shift_the_scheduler_uses() -> None:
+    """The data path, the flow tick and the run loop write ``SHIFT`` as the literal 40 (simulator/clock.py)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "simulator"
+    hot = (root / "dataplane.py").read_text() + (root / "engine.py").read_text()
+    assert SHIFT == 40 and hot.count("<< 40 | clock.counter") == 3 and "self.now_us = k >> 40" in hot
+    assert key(5, 7) >> SHIFT == 5 and key(5, 7) < key(5, 8) < key(6, 0)
