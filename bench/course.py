@@ -314,6 +314,13 @@ def server_pids(layout: Layout) -> dict[str, list[int]]:
             "postgres": pgrep("-x", "postgres")}
 
 
+def redis_commands() -> int:
+    """Commands the Redis server has processed so far (all its databases: other work on it counts too)."""
+    import redis
+
+    return int(redis.Redis.from_url(REDIS_URL).info("stats")["total_commands_processed"])
+
+
 def cpu_by_part(pids: dict[str, list[int]]) -> dict[str, float]:
     return {part: sum(proc_cpu(p) for p in ps) for part, ps in pids.items()}
 
@@ -342,9 +349,11 @@ def run_phase(base: str, roles: list[Role], a: argparse.Namespace, duration: flo
     for pipe in pipes:
         pipe.send((start_at, duration))
     time.sleep(max(0.0, start_at - time.monotonic()))
-    cpu_before = cpu_by_part(pids)
+    # On stderr, for whoever profiles the workers (py-spy record -p PID) during exactly the measured seconds.
+    print(f"measuring {duration:g} s; workers {' '.join(map(str, pids['workers']))}", file=sys.stderr, flush=True)
+    cpu_before, redis_before = cpu_by_part(pids), redis_commands()
     time.sleep(duration)
-    cpu_after = cpu_by_part(pids)
+    cpu_after, redis_after = cpu_by_part(pids), redis_commands()
     rss = sum(proc_rss_mb(p) for p in pids["workers"])
     merged: dict = {"latencies": defaultdict(list), "errors": defaultdict(int), "done": 0, "sent": {}, "seen": {},
                     "followers": defaultdict(int), "client_cpu": 0.0}
@@ -368,6 +377,7 @@ def run_phase(base: str, roles: list[Role], a: argparse.Namespace, duration: flo
     for proc in procs:
         proc.join(timeout=30)
     merged["server_cpu"] = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
+    merged["redis_commands"] = redis_after - redis_before
     merged["workers_rss_mb"] = rss
     merged["workers_rss_before_mb"] = rss_before
     merged["duration"] = duration
@@ -481,6 +491,11 @@ def report(students: int, workers: int, result: dict) -> None:
     print("  server CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in cores.items())
           + f"; total {sum(cores.values()):.2f} = {sum(cores.values()) * per100:.3f} per 100 students"
           f" (the bench's clients: {result['client_cpu'] / result['duration']:.2f})")
+    # Per completed action (solo steps and drags, instructor steps, answers): less disturbed by a busy machine than
+    # the latencies are.
+    done = max(result["done"], 1)
+    print(f"  per completed action: workers' CPU {cpu['workers'] * 1000 / done:.2f} ms, Redis commands "
+          f"{result['redis_commands'] / done:.1f}")
     grown = result["workers_rss_mb"] - result["workers_rss_before_mb"]
     print(f"  workers' memory: {result['workers_rss_mb']:.0f} MB RSS ({result['workers_rss_before_mb']:.0f} MB before "
           f"the students connected): {grown * per100:.1f} MB per 100 students")
@@ -491,21 +506,26 @@ def report(students: int, workers: int, result: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", default="60", help="comma-separated student counts (default 60)")
-    parser.add_argument("--workers", type=int, default=2, help="Daphne workers for the course (default 2)")
-    parser.add_argument("--class-size", type=int, default=100)
-    parser.add_argument("--solo-share", type=float, default=0.7, help="students also in a session of their own")
-    parser.add_argument("--drag-share", type=float, default=0.2, help="of the solo actions, drags (move commands)")
-    parser.add_argument("--answer-share", type=float, default=0.1, help="followers who answer checkpoints")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a solo student's actions")
-    parser.add_argument("--instructor-think", type=float, default=2.0, help="seconds between an instructor's steps")
-    parser.add_argument("--answer-think", type=float, default=8.0, help="seconds between a follower's answers")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per student count")
-    parser.add_argument("--settle", type=float, default=2.0, help="followers listen this long after the end")
-    parser.add_argument("--tp-clients", type=int, default=60, help="closed-loop clients for the throughput ratio")
-    parser.add_argument("--tp-duration", type=float, default=6.0, help="seconds per throughput measurement; 0: skip")
-    parser.add_argument("--tp-rounds", type=int, default=2, help="rounds of 1 worker / all workers (alternating)")
-    parser.add_argument("--procs", type=int, default=2, help="client processes")
+    # The course's knobs: (option, default, help); the type is the default's.
+    options = [
+        ("--students", "60", "comma-separated student counts"),
+        ("--workers", 2, "Daphne workers for the course"),
+        ("--class-size", 100, "followers per live class"),
+        ("--solo-share", 0.7, "students also in a session of their own"),
+        ("--drag-share", 0.2, "of the solo actions, drags (move commands)"),
+        ("--answer-share", 0.1, "followers who answer checkpoints"),
+        ("--think", 1.0, "mean seconds between a solo student's actions"),
+        ("--instructor-think", 2.0, "seconds between an instructor's steps"),
+        ("--answer-think", 8.0, "seconds between a follower's answers"),
+        ("--duration", 20.0, "seconds measured per student count"),
+        ("--settle", 2.0, "followers listen this long after the end"),
+        ("--tp-clients", 60, "closed-loop clients for the throughput ratio"),
+        ("--tp-duration", 6.0, "seconds per throughput measurement; 0: skip"),
+        ("--tp-rounds", 2, "rounds of 1 worker / all workers (alternating)"),
+        ("--procs", 2, "client processes"),
+    ]
+    for option, default, text in options:
+        parser.add_argument(option, type=type(default), default=default, help=f"{text} (default {default})")
     a = parser.parse_args()
     counts = [int(c) for c in a.students.split(",") if c.strip()]
     load_before = os.getloadavg()[0]

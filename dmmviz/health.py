@@ -31,7 +31,10 @@ async def _channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("healthz.")
+    # The default prefix: channels_redis receives every channel of a process named "specific.…!" in one loop, so this
+    # one is served by whichever receive is already waiting (the relay's, dmmviz/web/relay.py); another prefix would
+    # wait up to 5 s for that loop's blocking pop to let go of the layer's receive lock.
+    channel = await layer.new_channel()
     await layer.send(channel, {"type": "healthz.ping"})
     message = await layer.receive(channel)
     if message.get("type") != "healthz.ping":

@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from dmmviz.web.models import SimSession
+from dmmviz.web.relay import session_group
 
 from . import lessonfile
 from .checkpoints import Question, ResponseError, normalise_response
@@ -65,17 +66,14 @@ def sync_session(session: SimSession, moment: Moment | Position) -> None:
     session.save(update_fields=["journal", "steps", "now", "revision", "updated"])
 
 
-def session_group(session_id: Any) -> str:
-    """The channel-layer group of a session's sockets (the name dmmviz/web/consumers.py's SessionConsumer uses)."""
-    return f"session-{str(session_id).replace('-', '')}"
-
-
 def resync(session_id: Any) -> None:
     """Every socket on this session, on every process, sends its tab a fresh snapshot from the database (after the
     server changed the session's row itself). Handled by the lessons app's consumers (consumers.py)."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(session_group(session_id), {"type": "lessons.resync"})
+        # To every process with tabs on the session (dmmviz/web/relay.py), which hands it to each of them.
+        event = {"type": "lessons.resync", "session": str(session_id)}
+        async_to_sync(layer.group_send)(session_group(session_id), event)
 
 
 def go_to(attempt: Attempt, index: int) -> Moment:

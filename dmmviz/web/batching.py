@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from . import live
 from .live import SaveRequest
 
-_save_many = sync_to_async(live.save_many, thread_sensitive=True)
+# In Django's database thread; database_sync_to_async closes stale connections around the trip (the consumer's
+# dispatch leaves that to each database call).
+_save_many = database_sync_to_async(live.save_many)
 
 # Seconds between the starts of two trips under load. A reply now waits for its save (an acknowledged change is a
 # stored one), so the saves are grouped the way databases group commits: a trip starts as soon as the previous one is

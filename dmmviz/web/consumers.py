@@ -3,8 +3,9 @@ bench's baseline.
 
 SessionConsumer is a thin adapter: it parses a frame (protocol.parse_client_frame), dispatches it through an explicit
 table of allowed types, calls the engine under a work budget (budget.py), saves (live.save), and only then sends:
-an acknowledged change is a stored change. Every tab of a session joins the channel-layer group of that session; a
-change is sent to the tab that asked (with its "re") and through the group to the others. Each consumer remembers
+an acknowledged change is a stored change. A change is sent to the tab that asked (with its "re"), directly to the
+session's other tabs in this process, and through the session's channel-layer group to other processes, each of which
+is in the group once while it has tabs on the session and hands the change to them (relay.py). Each consumer remembers
 the last revision it sent, so stale group messages are dropped and a missed one turns into a fresh snapshot
 ("resync").
 
@@ -153,7 +154,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
     """One browser tab on one simulation session (protocol: dmmviz/protocol.py)."""
 
     session_id: str
-    group: str
     lock: asyncio.Lock
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -179,6 +179,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
             except Exception:
                 log.debug("websocket %s: could not say unavailable", scope.get("path"), exc_info=True)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, but a client's frame goes straight to its handler: Channels first sends every message
+        to Django's one database thread to close stale connections, a queue that each frame of every tab then waits in
+        behind the saves. This consumer reaches the database only through database_sync_to_async (_db, batching.py),
+        which closes stale connections itself on each trip."""
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.accepted = True
@@ -187,7 +197,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.process = process.state()
         self.gone = False
         self.session_id = str(self.scope["url_route"]["kwargs"]["session_id"])
-        self.group = f"session-{self.session_id.replace('-', '')}"
         self.lock = self.process.lock(self.session_id)
         self.last_revision = -1
         self.resync_pending = False
@@ -200,14 +209,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.catch_up: asyncio.Future[None] | None = None
         await self.accept()
         try:
-            # Join before the first snapshot: an update that lands in between is queued, then dropped as stale.
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            # Join before the first snapshot: an update that lands in between is handed out, then dropped as stale.
             self.joined = True
             first = self.process.add_tab(self.session_id, self)
+            await self.process.relay.join(self.channel_layer, self.session_id)
             if self.process.presence.shared:
                 if first:
                     await self.process.presence.join(self.session_id)
-                await self.channel_layer.group_send(self.group, {"type": "session.presence"})
+                await self.process.relay.send(self.channel_layer, self.session_id, {"type": "session.presence"})
         except SERVICE_ERRORS as exc:
             await self._unavailable(exc, None, None)
             await self.close(code=CLOSE_UNAVAILABLE)  # "try again later": the page reconnects with back-off
@@ -224,10 +233,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if getattr(self, "joined", False):
             self.joined = False
             try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-                if self.process.remove_tab(self.session_id, self) and self.process.presence.shared:
-                    still_here = bool(self.process.tabs.get(self.session_id))
-                    await self.process.presence.leave(self.session_id, still_here=still_here)
+                if self.process.remove_tab(self.session_id, self):
+                    await self.process.relay.leave(self.channel_layer, self.session_id)
+                    if self.process.presence.shared:
+                        still_here = bool(self.process.tabs.get(self.session_id))
+                        await self.process.presence.leave(self.session_id, still_here=still_here)
             except SERVICE_ERRORS:
                 log.warning("session %s: could not leave the group or presence (Redis away?)", self.session_id)
 
@@ -572,7 +582,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         layer = self.channel_layer
         if isinstance(layer, InMemoryChannelLayer) or not await self.process.presence.others(self.session_id):
             return
-        await layer.group_send(self.group, event)
+        await self.process.relay.send(layer, self.session_id, event)
 
     async def session_presence(self, event: dict[str, Any]) -> None:
         """A tab connected somewhere (maybe in another process): read who has tabs on this session again."""

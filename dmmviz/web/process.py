@@ -1,7 +1,7 @@
 """Everything one server process keeps for its websockets, in one object made once in WebConfig.ready
-(dmmviz/web/apps.py): the per-session locks, the open tabs of each session, presence (who else has tabs) and the
-live cache. Nothing of this lives in module globals of the consumer, so tests and management commands that import
-it change nothing.
+(dmmviz/web/apps.py): the per-session locks, the open tabs of each session and the relay that keeps the process in
+each one's channel-layer group (relay.py), presence (who else has tabs) and the live cache. Nothing of this lives in
+module globals of the consumer, so tests and management commands that import it change nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import presence as presence_module
 from .live import LiveCache
+from .relay import Relay
 
 if TYPE_CHECKING:
     from .consumers import SessionConsumer
@@ -23,8 +24,9 @@ class ProcessState:
         self.presence = presence
         # One asyncio lock per session in this process, shared by its tabs' consumers (each holds a strong reference).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        # The open tabs of each session in this process (every tab also joins the session's channel-layer group).
+        # The open tabs of each session in this process; the relay keeps this process in each one's channel-layer group.
         self.tabs: dict[str, set[SessionConsumer]] = {}
+        self.relay = Relay(self.tabs)  # type: ignore[arg-type]
 
     @classmethod
     def from_settings(cls) -> ProcessState:

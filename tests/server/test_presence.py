@@ -64,7 +64,8 @@ async def test_changes_go_through_redis_only_while_another_process_has_tabs(new_
     redis = redis_client()
     await redis.sadd(key, b"another-process")
     try:
-        await layer.group_send(f"session-{session.id.hex}", {"type": "session.presence"})
+        # What another process's new tab says to the session's group (dmmviz/web/relay.py: with the session's id).
+        await layer.group_send(f"session-{session.id.hex}", {"type": "session.presence", "session": str(session.id)})
         await asyncio.sleep(0.2)  # the tabs hear of it
         mine = await tab_a.request("step")
         assert (await tab_b.expect("events"))["revision"] == mine["revision"]
