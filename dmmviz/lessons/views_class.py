@@ -199,21 +199,24 @@ def class_stats(request: HttpRequest, code: str) -> HttpResponse:
     return JsonResponse(results.class_stats(live_class))
 
 
-def _class_simulation(code: str) -> Any:
+def _class_live(code: str) -> Any:
+    """The class's simulation as stored, with its revision."""
     live_class = _class(code, active_only=True)
     row = live.load_row(str(live_class.sim_session_id))
     if row is None:
         raise Http404("no such class")
-    return live.rebuild(row).sim
+    return live.rebuild(row)
 
 
 @require_GET
 def class_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     """The follower's Download menu: the class's simulation as a file, by class code (never the session id)."""
-    return views_export.download(request, fmt, lambda: _class_simulation(code), lambda _: f"class-{code.upper()[:12]}")
+    return views_export.download(request, fmt, lambda: _class_live(code).sim, lambda _: f"class-{code.upper()[:12]}")
 
 
 @require_GET
 def class_sequence(request: HttpRequest, code: str) -> HttpResponse:
     """The follower's live sequence diagram, by class code."""
-    return views_export.sequence(request, _class_simulation(code))
+    current = _class_live(code)
+    # With the revision, the panel folds exactly the socket's later changes onto this model (not guessed by clock).
+    return views_export.sequence(request, current.sim, revision=current.revision)

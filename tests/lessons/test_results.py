@@ -107,6 +107,9 @@ def test_the_follower_page_and_its_downloads_never_carry_the_instructors_session
     assert student.get(f"/class/{live_class.code}/export/nope/").status_code == 400
     sequence = student.get(f"/class/{live_class.code}/sequence.json")
     assert sequence.status_code == 200 and sequence.json()["items"]
+    # As of the class session's stored revision, so the panel folds exactly the later changes onto it.
+    live_class.sim_session.refresh_from_db()
+    assert sequence.json()["revision"] == live_class.sim_session.revision
     assert session_id in teacher.get(f"/class/{live_class.code}/teach/").content.decode()  # the instructor's own
 
 
