@@ -125,7 +125,7 @@ def main() -> int:
                 at_once = rss_mib(pid)
                 time.sleep(1.0)
                 print(f"60 MiB upload ({'chunked' if chunked else 'Content-Length'}): {status} in {seconds:.1f} s; "
-                      f"RSS {base_rss:.0f} -> {at_once:.0f} MiB at once (Daphne holds the body it read), "
+                      f"RSS {base_rss:.0f} -> {at_once:.0f} MiB at once (refused from its headers: dmmviz/server.py), "
                       f"{rss_mib(pid):.0f} MiB 1 s later")
             base_rss = rss_mib(pid)
             echo = asyncio.run(phase(server.ws_url, server.url, ["/ws/echo/"] * counts[0], False, args.duration,
