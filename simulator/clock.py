@@ -6,11 +6,12 @@ hop, a flow's next tick), which push inline in the same way (:func:`key`, ``item
 :meth:`Scheduler.pop` and by the engine's one hot loop (``Simulation.run``). Inline saves a call per packet:
 bench/engine.py measures it.
 
-The heaps hold plain int keys, ``time_us << SHIFT | counter``, and ``items`` maps a key to its ``(handler,
-argument)``: the order is exactly (time, counter), and every comparison the heaps make is one of two ints instead of
-two tuples (a third of the engine's time went into tuple comparisons; bench/engine.py --against). The counter stays
-below 2**SHIFT (a million million items). The hot spots write SHIFT as the literal 40 (a constant is cheaper than a
-global there); tests/engine/test_scheduler.py keeps them in step.
+The heaps hold plain int keys, ``time_us << SHIFT | counter``; ``items`` maps a near key to its ``(handler,
+argument)`` and ``far`` a far one (apart, so the dict every packet goes through stays small). The order is exactly
+(time, counter), and each comparison the heaps make is one of two ints instead of two tuples: about 6% of the
+engine's instructions on bench/engine.py's city (valgrind's cachegrind). The counter stays below 2**SHIFT (a
+million million items). The hot spots write SHIFT as the literal 40 (a constant is cheaper than a global there);
+tests/engine/test_scheduler.py keeps them in step.
 
 Two heaps: ``queue`` holds everything due before the horizon (and whatever the data path pushed inline); ``later``
 holds the rest, mostly binding lifetimes and refreshes minutes or hours away. Packets, pushed and popped by the
@@ -40,12 +41,13 @@ def key(t_us: int, counter: int) -> int:
 class Scheduler:
     """What happens later, in time order."""
 
-    __slots__ = ("counter", "horizon", "items", "later", "queue")
+    __slots__ = ("counter", "far", "horizon", "items", "later", "queue")
 
     def __init__(self) -> None:
         self.queue: list[int] = []  # keys of every item due before the horizon
         self.later: list[int] = []  # keys of the items due at or after it
-        self.items: dict[int, tuple[Handler, Any]] = {}  # key -> (handler, argument), for both heaps
+        self.items: dict[int, tuple[Handler, Any]] = {}  # key -> (handler, argument) of ``queue``'s items
+        self.far: dict[int, tuple[Handler, Any]] = {}  # the same for ``later`` (kept apart: ``items`` stays small)
         self.horizon = key(WINDOW_US, 0)  # the horizon as a key: every key of ``later`` is at least this
         self.counter = 0  # items ever scheduled: the tie-breaker
 
@@ -57,8 +59,12 @@ class Scheduler:
         """Run ``handler(arg)`` at ``t_us``."""
         self.counter += 1
         k = t_us << SHIFT | self.counter
-        self.items[k] = (handler, arg)
-        heapq.heappush(self.queue if k < self.horizon else self.later, k)
+        if k < self.horizon:
+            self.items[k] = (handler, arg)
+            heapq.heappush(self.queue, k)
+        else:
+            self.far[k] = (handler, arg)
+            heapq.heappush(self.later, k)
 
     def ready(self) -> bool:
         """False when nothing is scheduled; otherwise make ``queue[0]`` the soonest item of all, due before the
@@ -71,8 +77,11 @@ class Scheduler:
                 self.horizon = key((queue[0] >> SHIFT) + WINDOW_US, 0)
             return bool(queue)
         horizon = key(max(later[0] >> SHIFT, queue[0] >> SHIFT if queue else 0) + WINDOW_US, 0)
+        items, far = self.items, self.far
         while later and later[0] < horizon:
-            heapq.heappush(queue, heapq.heappop(later))
+            k = heapq.heappop(later)
+            items[k] = far.pop(k)
+            heapq.heappush(queue, k)
         self.horizon = horizon
         return True
 
