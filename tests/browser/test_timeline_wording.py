@@ -9,7 +9,7 @@ import pytest
 from simulator.commands import describe
 from simulator.scenario import load_scenario
 from tests.browser.conftest import ROOT
-from tests.browser.helpers import drag, flying, open_scenario, play_until, step_until, wait_idle
+from tests.browser.helpers import drag, flying, open_scenario, play_until, step, step_until, wait_idle
 
 
 def mark_titles(page, cls: str) -> list[str]:
@@ -48,5 +48,8 @@ def test_a_dropped_message_and_a_students_move_are_in_the_catalogue_words(page):
     drag(page, "#topology g.mn[data-id=MN1] .mn-body", "#topology g[data-id=MAR1] .shape")
     move = describe({"action": "move", "mn": "MN1", "interface": "if1", "mar": "MAR1"})
     assert move == "move MN1 if1 to MAR1"
+    # The page is behind the server's clock after the drop's replay: the move shows once the page has played to it.
+    step(page)
+    page.wait_for_function("document.querySelectorAll('#timeline .mark.user').length >= 2", timeout=10_000)
     titles = mark_titles(page, "user")
     assert len(titles) == 2 and titles[1].endswith(f": you: {move} (your action)"), titles
