@@ -10,7 +10,7 @@ two equal.
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, ValuesView
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -115,6 +115,8 @@ class Binding:
     version: int = 0  # bumped at every change, so a timer set for an older version does nothing
     timestamp: float = 0.0  # of the last accepted PBU (RFC 5213 §5.5: an older one is refused, status 157)
     expires_us: int = 0  # when the entry runs out: registration + lifetime (RFC 5213 §5.3.3), or its deletion
+    # The scheduler key of its lifetime timer (0: none), voided once a change makes that timer stale.
+    expiry_key: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -133,17 +135,32 @@ class BulEntry:
     attempt: int = 1  # transmissions of the PBU now outstanding (RFC 5213 §6.9.4 back-off)
     refreshing: bool = False  # an ACTIVE entry whose refresh (HI 5) or re-registration is out
     sent_us: int = 0  # when the PBU now outstanding was sent
+    # The scheduler key of its refresh timer (0: none) and the expiry that timer was set for.
+    refresh_key: int = field(default=0, compare=False, repr=False)
+    refresh_for_us: int = field(default=0, compare=False, repr=False)
 
 
 class BindingCache:
     """An anchor's binding cache: entries by (mn, hnp, flow), and how many each MN has (``bound``, read by the data
     path's fast check: a router with no binding for an MN routes its packets natively)."""
 
-    __slots__ = ("_entries", "bound")
+    __slots__ = ("_entries", "_serving", "bound")
 
     def __init__(self) -> None:
         self._entries: dict[Key, Binding] = {}
         self.bound: dict[str, int] = {}  # mn -> its entries here; kept by create/delete only
+        self._serving: dict[str, int] = {}  # serving node -> entries pointing to it; kept by create/update/delete
+
+    def pointing_to(self, serving: str) -> int:
+        """How many entries point to ``serving`` (the tunnel to it is in use while any does)."""
+        return self._serving.get(serving, 0)
+
+    def _count(self, serving: str, delta: int) -> None:
+        left = self._serving.get(serving, 0) + delta
+        if left:
+            self._serving[serving] = left
+        else:
+            del self._serving[serving]
 
     def lookup(self, mn: str, hnp: str | None, flow: str | None) -> Binding | None:
         return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
@@ -163,6 +180,7 @@ class BindingCache:
         binding = Binding(mn, hnp, flow, serving, lifetime, sequence, next_state(ANCHOR, State.NONE, "PBU accepted"))
         binding.timestamp, binding.expires_us = timestamp, expires_us
         self._entries[(mn, hnp, flow)] = binding
+        self._count(serving, +1)
         self.bound[mn] = self.bound.get(mn, 0) + 1
         return binding
 
@@ -177,6 +195,9 @@ class BindingCache:
     ) -> str:
         """RFC 5213 §5.3.4: a newer registration re-points the entry; returns the serving node it pointed to."""
         old = binding.serving
+        if old != serving:
+            self._count(old, -1)
+            self._count(serving, +1)
         binding.serving, binding.lifetime, binding.sequence = serving, lifetime, sequence
         binding.timestamp, binding.expires_us = timestamp, expires_us
         binding.state = next_state(ANCHOR, binding.state, "PBU accepted")
@@ -193,6 +214,7 @@ class BindingCache:
     def delete(self, binding: Binding, event: str) -> None:
         binding.state = next_state(ANCHOR, binding.state, event)
         del self._entries[(binding.mn, binding.hnp, binding.flow)]
+        self._count(binding.serving, -1)
         self.bound[binding.mn] -= 1
         if not self.bound[binding.mn]:
             del self.bound[binding.mn]
@@ -221,10 +243,13 @@ class BindingCache:
 class BindingUpdateList:
     """A serving node's binding update list: entries by (mn, hnp, flow)."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_by_mn", "_entries")
 
     def __init__(self) -> None:
         self._entries: dict[Key, BulEntry] = {}
+        # mn -> its entries, in the order of ``_entries`` (same keys, inserted and deleted together): a RA or a
+        # handover reads one MN's entries without going through every MN's
+        self._by_mn: dict[str, dict[Key, BulEntry]] = {}
 
     def lookup(self, mn: str, hnp: str | None, flow: str | None) -> BulEntry | None:
         return self._entries.get((mn, hnp, flow))  # type: ignore[arg-type]
@@ -233,21 +258,29 @@ class BindingUpdateList:
         """A new entry, because a PBU (or BU) went out for it, or a PBA assigned it (centralised: ``event`` "PBA
         assigned the prefix"); it replaces an older one."""
         entry.state = next_state(SERVING, State.NONE, event)
-        self._entries[(entry.mn, entry.hnp, entry.flow)] = entry
+        key = (entry.mn, entry.hnp, entry.flow)
+        self._entries[key] = entry
+        self._by_mn.setdefault(entry.mn, {})[key] = entry
         return entry
 
     def remove(self, entry: BulEntry, event: str) -> None:
         """The entry goes because of ``event`` (checked against the table; ``entry.state`` keeps its last value, so
         the caller can tell whether an active entry went)."""
         next_state(SERVING, entry.state, event)
-        del self._entries[(entry.mn, entry.hnp, entry.flow)]
+        key = (entry.mn, entry.hnp, entry.flow)
+        del self._entries[key]
+        mine = self._by_mn[entry.mn]
+        del mine[key]
+        if not mine:
+            del self._by_mn[entry.mn]
 
     def confirm(self, entry: BulEntry) -> None:
         """The PBA (or BA) accepted the registration: the entry is in force."""
         entry.state = next_state(SERVING, entry.state, "PBA accepted")
 
     def for_interface(self, mn: str, interface: str) -> list[BulEntry]:
-        return [e for e in self._entries.values() if e.mn == mn and e.interface == interface]
+        """The MN's entries for that interface, in table order."""
+        return [e for e in self._by_mn.get(mn, {}).values() if e.interface == interface]
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries

@@ -33,6 +33,13 @@ SHIFT = 40  # a key is time_us << SHIFT | counter
 MASK = (1 << SHIFT) - 1
 
 
+def _nothing(arg: Any) -> None:
+    """What a voided item does when its time comes: nothing (it still counts as a step, so replays stay exact)."""
+
+
+VOID: tuple[Handler, Any] = (_nothing, None)  # shared by every voided item: it holds nothing alive
+
+
 def key(t_us: int, counter: int) -> int:
     """The heap key of the item scheduled ``counter``-th for ``t_us``."""
     return t_us << SHIFT | counter
@@ -55,8 +62,8 @@ class Scheduler:
     def horizon_us(self) -> int:
         return self.horizon >> SHIFT
 
-    def at(self, t_us: int, handler: Handler, arg: Any) -> None:
-        """Run ``handler(arg)`` at ``t_us``."""
+    def at(self, t_us: int, handler: Handler, arg: Any) -> int:
+        """Run ``handler(arg)`` at ``t_us``; returns the item's key (for :meth:`void`)."""
         self.counter += 1
         k = t_us << SHIFT | self.counter
         if k < self.horizon:
@@ -65,6 +72,19 @@ class Scheduler:
         else:
             self.far[k] = (handler, arg)
             heapq.heappush(self.later, k)
+        return k
+
+    def void(self, k: int) -> None:
+        """The item ``k`` (still pending, or already run: then nothing happens) will do nothing when its time comes.
+
+        For a timer its owner knows is stale (a binding refreshed before its hour-long lifetime ran out): the item
+        keeps its place and still counts as a step, so ``steps`` and every replay stay exactly as they were, but it
+        no longer holds its argument (the old entry) alive for an hour. bench/engine.py's city keeps tens of
+        thousands fewer objects for the garbage collector to visit."""
+        if k in self.far:
+            self.far[k] = VOID
+        elif k in self.items:
+            self.items[k] = VOID
 
     def ready(self) -> bool:
         """False when nothing is scheduled; otherwise make ``queue[0]`` the soonest item of all, due before the

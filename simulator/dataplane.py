@@ -41,7 +41,7 @@ class DataPlane:
     _msg_id: int
     _seq: int
     _watching: bool
-    _at: Callable[[int, Handler, Any], None]
+    _at: Callable[[int, Handler, Any], int]
     clock: Scheduler
     _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]

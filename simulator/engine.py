@@ -491,7 +491,7 @@ class Simulation(DataPlane):
         self.prefix_anchor[hnp] = mar.id
         self.prefix_flows.setdefault(hnp, set())
         self._state("hnp_allocated", mar.id, mn=mn, interface=iface, hnp=hnp)
-        mar.own[hnp] = (mn, iface)
+        mar.own.add(hnp, mn, iface)
         if local:
             mar.local[(mn, iface)] = hnp
         return hnp
@@ -614,7 +614,8 @@ class Simulation(DataPlane):
             if old != serving:
                 self._tunnel_ref(anchor.id, serving, +1, hnp)
                 self._tunnel_ref(anchor.id, old, -1, hnp)
-        self._at(expires, self._expiry, (anchor, binding, binding.version))
+        self.clock.void(binding.expiry_key)  # the version changed: the previous lifetime timer can do nothing
+        binding.expiry_key = self._at(expires, self._expiry, (anchor, binding, binding.version))
 
     def _binding_state(self, kind: str, anchor: Mar, binding: Binding, lifetime: float, **more: Any) -> None:
         """binding_created / _updated / _deregistering / _deleted: a binding cache entry as it is now."""
@@ -647,6 +648,7 @@ class Simulation(DataPlane):
             binding.timestamp if timestamp is None else timestamp,
             self.now_us + delay,
         )
+        self.clock.void(binding.expiry_key)  # de-registering: the lifetime no longer applies
         self._binding_state("binding_deregistering", anchor, binding, 0)
         self._at(self.now_us + delay, self._bce_delete_timer, (anchor, binding, binding.version))
         if flow is None and hnp in anchor.own and not self.prefix_flows.get(hnp):
@@ -660,6 +662,7 @@ class Simulation(DataPlane):
 
     def _delete_binding(self, anchor: Mar, binding: Binding, event: str) -> None:
         anchor.bc.delete(binding, event)
+        self.clock.void(binding.expiry_key)
         reason = {"reason": event} if event in ("lifetime expired", "node failed") else {}
         self._binding_state("binding_deleted", anchor, binding, 0, **reason)
         self._tunnel_ref(anchor.id, binding.serving, -1, binding.hnp)
@@ -786,7 +789,10 @@ class Simulation(DataPlane):
         entry.lifetime = lifetime
         entry.expires_us = entry.sent_us + round(lifetime * US)
         refresh_at = entry.sent_us + round(lifetime * self.timers.refresh_fraction * US)
-        self._at(refresh_at, self._refresh, (mar, entry, entry.expires_us))
+        if entry.refresh_for_us != entry.expires_us:  # the previous timer checks for its own expiry: it is stale now
+            self.clock.void(entry.refresh_key)
+        entry.refresh_key = self._at(refresh_at, self._refresh, (mar, entry, entry.expires_us))
+        entry.refresh_for_us = entry.expires_us
 
     def _bul_refresh_timer(self, arg: tuple[Mar, BulEntry, int]) -> None:
         mar, entry, expires_us = arg
@@ -843,9 +849,9 @@ class Simulation(DataPlane):
             self._state("tunnel_down", a, peer=b, hnps=[hnp])
 
     def _tunnel_users(self, a: str, b: str) -> int:
-        users = sum(1 for x in self.routers[a].bc.values() if x.serving == b)
+        users = self.routers[a].bc.pointing_to(b)
         if b in self.routers:
-            users += sum(1 for x in self.routers[b].bc.values() if x.serving == a)
+            users += self.routers[b].bc.pointing_to(a)
         return users
 
     def _tunnel_hnps(self, a: str, b: str) -> list[str]:
@@ -870,8 +876,8 @@ class Simulation(DataPlane):
                     "valid_lifetime": C.ADV_VALID_LIFETIME,
                 }
             )
-        for entry in sorted(mar.bul.values(), key=lambda e: e.hnp):
-            if entry.mn == mn_id and entry.interface == iface and entry.flow is None and entry.state == State.ACTIVE:
+        for entry in sorted(mar.bul.for_interface(mn_id, iface), key=lambda e: e.hnp):
+            if entry.flow is None and entry.state == State.ACTIVE:
                 prefixes.append({"prefix": entry.hnp, "preferred_lifetime": 0, "valid_lifetime": int(entry.lifetime)})
         self._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
 

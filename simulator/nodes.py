@@ -6,6 +6,7 @@ The binding tables are classes of their own (simulator/bindings.py); a router ho
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import ItemsView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,48 @@ from .bindings import BindingCache, BindingUpdateList
 
 # A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
 Segment = tuple[int, str, str, str, bool, "Flow"]
+
+
+class OwnedPrefixes:
+    """The live prefixes a router anchors: hnp -> (mn, interface), and per (mn, interface) its prefixes, so a
+    handover or a DB reply finds one MN's prefixes without going through every prefix the router anchors."""
+
+    __slots__ = ("_by_owner", "_owner")
+
+    def __init__(self) -> None:
+        self._owner: dict[str, tuple[str, str]] = {}
+        self._by_owner: dict[tuple[str, str], set[str]] = {}
+
+    def add(self, hnp: str, mn: str, interface: str) -> None:
+        self._owner[hnp] = (mn, interface)
+        self._by_owner.setdefault((mn, interface), set()).add(hnp)
+
+    def pop(self, hnp: str) -> tuple[str, str]:
+        owner = self._owner.pop(hnp)
+        mine = self._by_owner[owner]
+        mine.discard(hnp)
+        if not mine:
+            del self._by_owner[owner]
+        return owner
+
+    def of(self, mn: str, interface: str) -> list[str]:
+        """The prefixes anchored for that interface, sorted."""
+        return sorted(self._by_owner.get((mn, interface), ()))
+
+    def get(self, hnp: str) -> tuple[str, str] | None:
+        return self._owner.get(hnp)
+
+    def items(self) -> ItemsView[str, tuple[str, str]]:
+        return self._owner.items()
+
+    def __getitem__(self, hnp: str) -> tuple[str, str]:
+        return self._owner[hnp]
+
+    def __contains__(self, hnp: object) -> bool:
+        return hnp in self._owner
+
+    def __len__(self) -> int:
+        return len(self._owner)
 
 
 @dataclass(slots=True)
@@ -23,7 +66,7 @@ class Mar:
     pool: ipaddress.IPv6Network
     next_subnet: int = 1
     attached: dict[tuple[str, str], int] = field(default_factory=dict)  # (mn, interface) -> attach time
-    own: dict[str, tuple[str, str]] = field(default_factory=dict)  # hnp -> (mn, interface), live prefixes it anchors
+    own: OwnedPrefixes = field(default_factory=OwnedPrefixes)  # hnp -> (mn, interface), live prefixes it anchors
     local: dict[tuple[str, str], str] = field(default_factory=dict)  # (mn, interface) -> its current own prefix
     bc: BindingCache = field(default_factory=BindingCache)
     bul: BindingUpdateList = field(default_factory=BindingUpdateList)

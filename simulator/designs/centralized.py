@@ -79,7 +79,7 @@ class CentralizedPmipv6(Design):
         sim = self.sim
         lma = sim.routers[self.lma_id]
         mn_id, iface, serving = msg["mn"], msg["interface"], msg["src"]
-        hnps = sorted(h for h, owner in lma.own.items() if owner == (mn_id, iface))
+        hnps = lma.own.of(mn_id, iface)
         status = sim.ordering_status(lma, mn_id, hnps, None, msg["timestamp"])  # RFC 5213 §5.5
         if status != C.STATUS_ACCEPTED:
             pass

@@ -49,7 +49,7 @@ class ClientDmm(Design):
         self.sim.give_back_prefix(mar, hnp)  # a home agent keeps no DB: nothing else to tell
 
     def mn_left(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
-        for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
+        for hnp in mar.own.of(mn.id, iface):
             if not self.sim.prefix_flows.get(hnp):
                 self.release_prefix(mar, mn.id, hnp)
 
@@ -175,7 +175,7 @@ class ClientDmm(Design):
         ha = sim.mars[msg["dst"]]
         mn = sim.mns[msg["mn"]]
         hnp = msg["hnps"][0]
-        mine = ha.own.get(hnp, ("", ""))[0] == mn.id
+        mine = (ha.own.get(hnp) or ("", ""))[0] == mn.id
         status = C.STATUS_ACCEPTED if mine else C.STATUS_NOT_HOME_AGENT_FOR_THIS_MN
         known = ha.bc.lookup(mn.id, hnp, None)
         if mine and known is not None and not 0 < (msg["sequence"] - known.sequence) % 65536 < 32768:

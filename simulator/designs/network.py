@@ -59,7 +59,7 @@ class NetworkDmm(Design):
             mar.bul.remove(entry, "MN left")
             if entry.state == State.ACTIVE:
                 sim.bul_state("bul_removed", mar.id, entry)
-        for hnp in sorted(h for h, owner in mar.own.items() if owner == (mn.id, iface)):
+        for hnp in mar.own.of(mn.id, iface):
             if not sim.prefix_flows.get(hnp):
                 sim.release_prefix_at(mar, mn.id, hnp)
 
@@ -139,9 +139,8 @@ class NetworkDmm(Design):
         late = waiting is None  # the RA went at its deadline: late PBAs bring their own RA
         by_anchor: dict[str, list[str]] = {}
         listed = {entry["hnp"] for entry in msg["entries"]}
-        here = (mn_id, iface)
         # its own prefixes, though a restarted DB forgot them (filtered before sorting: a MAR owns many MNs' prefixes)
-        for hnp in sorted(hnp for hnp, owner in mar.own.items() if owner == here and hnp not in listed):
+        for hnp in (hnp for hnp in mar.own.of(mn_id, iface) if hnp not in listed):
             self.back_at_anchor(mar, mn_id, hnp)
         for entry in msg["entries"]:
             hnp, anchor = entry["hnp"], entry["anchor"]
