@@ -63,3 +63,43 @@ def test_the_hot_spots_write_the_key_shift_the_scheduler_uses() -> None:
     hot = (root / "dataplane.py").read_text() + (root / "engine.py").read_text()
     assert SHIFT == 40 and hot.count("<< 40 | clock.counter") == 3 and "self.now_us = k >> 40" in hot
     assert key(5, 7) >> SHIFT == 5 and key(5, 7) < key(5, 8) < key(6, 0)
+
+
+def test_a_voided_item_keeps_its_place_and_its_step_but_does_nothing() -> None:
+    """Scheduler.void: a refreshed binding's old lifetime timer still comes out in order (a replay counts it as a
+    step), but runs nothing and no longer holds its argument."""
+    clock, ran = Scheduler(), []
+    stale = clock.at(3_600_000_000, ran.append, "old expiry")  # far heap
+    near = clock.at(1_000, ran.append, "old retransmission")  # near heap
+    clock.at(3_700_000_000, ran.append, "new expiry")
+    clock.void(stale)
+    clock.void(near)
+    assert stale in clock.far and clock.far[stale][1] is None  # the argument is let go now, not in an hour
+    popped = []
+    while clock:
+        t_us, _, handler, arg = clock.pop()
+        popped.append(t_us)
+        handler(arg)
+    assert popped == [1_000, 3_600_000_000, 3_700_000_000]  # three items, three steps, in time order
+    assert ran == ["new expiry"]
+    clock.void(stale)  # already run: nothing to do, no error
+
+
+def test_a_binding_re_pointed_by_handovers_keeps_one_live_lifetime_timer() -> None:
+    """Each handover re-points the anchor's binding (a new version, a new hour-long lifetime timer) and voids the
+    previous timer, which could only find a newer version: however often the MN moves, the timers still able to act
+    are one per binding in force, each for that binding's latest registration."""
+    from simulator import Simulation, load_scenario
+    from tests.engine.helpers import public
+
+    raw = public("fig4-three-mars")
+    for n in range(10):  # back and forth between MAR2 and MAR3; flow1 stays anchored at MAR1
+        raw["script"].append({"at": 14.0 + 2 * n, "action": "move", "mn": "MN1", "mar": ("MAR2", "MAR3")[n % 2]})
+    sim = Simulation(load_scenario(raw))
+    sim.run(40)
+    assert sum(e["kind"] == "binding_updated" for e in sim.events) >= 10
+    pending = [*sim.clock.items.values(), *sim.clock.far.values()]
+    live_expiries = [arg for handler, arg in pending if handler == sim._expiry]
+    in_force = [b for router in sim.routers.values() for b in router.bc.values() if b.state == "active"]
+    assert in_force and len(live_expiries) == len(in_force)
+    assert {(id(binding), version) for _, binding, version in live_expiries} == {(id(b), b.version) for b in in_force}
