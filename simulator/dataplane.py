@@ -46,6 +46,9 @@ class DataPlane:
     _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
     _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
+    # The metrics observer's segment tap (data_tapped): t, arrive, id, src, dst, flow, mn, direction, encapsulated,
+    # packet number
+    _tap: Callable[[float, float, int, str, str, str, str, str, bool, int], None]
 
     if TYPE_CHECKING:
 
@@ -85,6 +88,27 @@ class DataPlane:
                 heappush(clock.queue, k)
             return
         self._data_seen(src, dst, flow, direction, encapsulated, delay)
+
+    def data_tapped(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
+        """``_data`` while a metrics observer taps the data path (simulator/metrics_feed.py installs it, with
+        ``_tap``): the observer is told the segment's DATA fields, and the segment goes as when nobody watches,
+        without its event dict. While a fault is in force the segment goes the ordinary way (its event, fed like any
+        other): whether it is lost is a random draw only the engine makes."""
+        if self._faulty:
+            DataPlane._data(self, src, dst, flow, direction, encapsulated)
+            return
+        delay = self.access_us if src == flow.mn or dst == flow.mn else self.topology.delay_us[src][dst]
+        self._msg_id += 1
+        self._seq += 1  # unobserved as an event, but still a visible step
+        now = self.now_us
+        self._tap(now / US, (now + delay) / US, self._msg_id, src, dst, flow.id, flow.mn, direction, encapsulated,
+                  flow.packets)
+        if dst != flow.cn:  # as in _data
+            clock = self.clock
+            clock.counter += 1
+            k = (now + delay) << 40 | clock.counter
+            clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
+            heappush(clock.queue, k)
 
     def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, delay: int) -> None:
         """``_data`` when someone watches the events or a fault is in force: the same, with the event and the

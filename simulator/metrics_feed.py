@@ -7,15 +7,14 @@ every other instance are untouched, and the instance is restored afterwards, eve
 
 - ``_set_out``: every event the engine emits goes straight to ``MetricsObserver.feed`` (and ``on_event``), in ``seq``
   order, instead of into a list per slice;
-- ``_data`` (one DATA segment): the observer is told the segment's fields (``MetricsObserver.segment``) and the
-  engine then sends it as it does when nobody watches, without the dict. The fields are the DATA event's own: ``t``
-  and ``arrive`` from the clock and the hop's delay, ``id`` the next message id, ``packet`` the flow's counter. While a
-  fault is in force (a segment may be lost, by a random draw only the engine makes), and when the simulation records
-  its events, the segment goes the ordinary way instead (an event, fed like any other).
+- ``_data`` (one DATA segment) becomes the engine's own ``data_tapped`` (simulator/dataplane.py), with ``_tap`` the
+  observer's ``MetricsObserver.segment``: the observer is told the segment's fields and the engine sends it as it
+  does when nobody watches, without the dict. The fields are the DATA event's own: ``t`` and ``arrive`` from the
+  clock and the hop's delay, ``id`` the message id, ``packet`` the flow's counter. While a fault is in force (a
+  segment may be lost, by a random draw only the engine makes), and when the simulation records its events, the
+  segment goes the ordinary way instead (an event, fed like any other).
 
-It reads a few of the engine's attributes (``now_us``, ``_msg_id``, ``access_us``, ``topology.delay_us``, ``_faulty``,
-``_watching``, ``_out``); tests/metrics/test_observer.py checks that what it feeds equals the recorded trace's metrics.
-A hook in the engine itself (a sink and a data tap for ``run``) would replace this module.
+tests/metrics/test_observer.py and test_feed.py check that what it feeds equals the recorded trace's metrics.
 """
 
 from __future__ import annotations
@@ -27,9 +26,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .engine import Simulation
     from .metrics import Event, MetricsObserver
-    from .nodes import Flow
-
-US = 1_000_000
 
 
 class _Sink:
@@ -55,28 +51,16 @@ def feeding(sim: Simulation, observer: MetricsObserver,
             on_event(event)
     sink = _Sink(append)
     saved = sim._out, sim._watching
-    original = sim._data
-    segment = observer.segment
-    access_us, delay_us = sim.access_us, sim.topology.delay_us
 
     def set_out(_out: Any) -> None:
         sim._out, sim._watching = sink, True  # type: ignore[assignment]
 
-    def data(src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
-        if sim._faulty:
-            original(src, dst, flow, direction, encapsulated)  # the engine's own event, fed through the sink
-            return
-        now, mn = sim.now_us, flow.mn
-        delay = access_us if src == mn or dst == mn else delay_us[src][dst]
-        segment(now / US, (now + delay) / US, sim._msg_id + 1, src, dst, flow.id, mn, direction, encapsulated,
-                flow.packets)
-        sim._watching = False
-        original(src, dst, flow, direction, encapsulated)
-        sim._watching = True
-
-    attributes = {"_set_out": set_out} if sim.record else {"_set_out": set_out, "_data": data}
+    # The instance's own attributes hide the class's methods, for this one Simulation, for the time of the block.
+    attributes: dict[str, Any] = {"_set_out": set_out}
+    if not sim.record:  # a recording simulation keeps every DATA event anyway: it is fed like any other
+        attributes.update(_data=sim.data_tapped, _tap=observer.segment)
     for name, value in attributes.items():
-        setattr(sim, name, value)  # the instance's own attribute hides the class's method
+        setattr(sim, name, value)
     try:
         yield
     finally:
