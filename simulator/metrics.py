@@ -216,6 +216,9 @@ class FlowInfo:
     gaps_up: list[_Gap] = field(default_factory=list)
 
     def interface_at(self, t: float) -> str | None:
+        interfaces = self.interfaces
+        if interfaces and interfaces[-1][0] <= t:  # the usual answer (asked once per packet): the latest one
+            return interfaces[-1][1]
         current = None
         for since, interface in self.interfaces:
             if since <= t:
@@ -223,6 +226,10 @@ class FlowInfo:
         return current
 
     def active_at(self, t: float) -> bool:
+        if self.periods:  # the usual answer: the latest period (the one in force)
+            start, stop = self.periods[-1]
+            if start <= t and (stop is None or t < stop):  # type: ignore[operator]
+                return True
         return any(start <= t and (stop is None or t < stop) for start, stop in self.periods)  # type: ignore[operator]
 
     def metrics(self) -> dict[str, Any]:
