@@ -9,7 +9,7 @@ two equal.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -243,10 +243,13 @@ class BindingCache:
 class BindingUpdateList:
     """A serving node's binding update list: entries by (mn, hnp, flow)."""
 
-    __slots__ = ("_by_mn", "_entries")
+    __slots__ = ("_by_mn", "_entries", "retire")
 
     def __init__(self) -> None:
         self._entries: dict[Key, BulEntry] = {}
+        # The scheduler's void (set by the Simulation): a removed entry is never added again, so its refresh timer
+        # can do nothing, and need not hold the entry alive until then.
+        self.retire: Callable[[int], None] | None = None
         # mn -> its entries, in the order of ``_entries`` (same keys, inserted and deleted together): a RA or a
         # handover reads one MN's entries without going through every MN's
         self._by_mn: dict[str, dict[Key, BulEntry]] = {}
@@ -273,6 +276,8 @@ class BindingUpdateList:
         del mine[key]
         if not mine:
             del self._by_mn[entry.mn]
+        if self.retire is not None and entry.refresh_key:
+            self.retire(entry.refresh_key)
 
     def confirm(self, entry: BulEntry) -> None:
         """The PBA (or BA) accepted the registration: the entry is in force."""

@@ -128,6 +128,8 @@ class Simulation(DataPlane):
         self.journal: tuple[tuple[int, int, dict[str, Any]], ...] = ()
         self.clock = Scheduler()  # everything that happens later (simulator/clock.py)
         self._at = self.clock.at  # bound once: the data path schedules a segment per hop
+        for router in self.routers.values():
+            router.bul.retire = self.clock.void
         self._seq = 0
         self._msg_id = 0
         self._out: list[dict[str, Any]] = _DISCARD  # where the current step's events go

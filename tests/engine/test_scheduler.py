@@ -56,12 +56,13 @@ def test_a_run_reaches_a_refresh_hours_later_through_the_far_heap() -> None:
 
 
 def test_the_hot_spots_write_the_key_shift_the_scheduler_uses() -> None:
-    """The data path, the flow tick and the run loop write ``SHIFT`` as the literal 40 (simulator/clock.py)."""
+    """The data path (watched, unwatched and tapped by the metrics observer), the flow tick and the run loop write
+    ``SHIFT`` as the literal 40 (simulator/clock.py)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "simulator"
     hot = (root / "dataplane.py").read_text() + (root / "engine.py").read_text()
-    assert SHIFT == 40 and hot.count("<< 40 | clock.counter") == 3 and "self.now_us = k >> 40" in hot
+    assert SHIFT == 40 and hot.count("<< 40 | clock.counter") == 4 and "self.now_us = k >> 40" in hot
     assert key(5, 7) >> SHIFT == 5 and key(5, 7) < key(5, 8) < key(6, 0)
 
 
