@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,12 +17,14 @@ from .compare import compare, format_table
 from .engine import Simulation
 from .export import export
 from .export.trace import write_trace
-from .metrics import compute_metrics, observe
+from .metrics import SLICE_S, compute_metrics, observe
+from .metrics_feed import feeding
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
 
 TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
 EXPORTS = (*TEXT_EXPORTS, "pcap")
-STREAMED = ("trace", "metrics")  # computed while the engine runs: the run's events are never all in memory
+# Computed while the engine runs: the run's events are never all in memory (state needs none of them).
+STREAMED = ("trace", "metrics", "state")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +111,9 @@ def _streamed(scenario: dict[str, Any], fmt: str, until: float, mode: str | None
     if fmt == "metrics":
         _write(json.dumps(observe(sim, until, on_event=warn), indent=1), output)
         return
+    if fmt == "state":
+        _write(json.dumps(run_unrecorded(sim, until, warn).snapshot(), indent=1), output)
+        return
     if output is None:
         write_trace(sim, until, sys.stdout.write, on_event=warn)
         sys.stdout.write("\n")
@@ -116,6 +122,30 @@ def _streamed(scenario: dict[str, Any], fmt: str, until: float, mode: str | None
     with part.open("w", encoding="utf-8") as out:
         write_trace(sim, until, out.write, on_event=warn)
     part.replace(output)
+
+
+class _EventsOnly:
+    """An observer for ``feeding`` that hands every event to ``on_event`` and ignores DATA segments (which it is
+    told about without their events being built)."""
+
+    def __init__(self, on_event: Callable[[dict[str, Any]], Any]) -> None:
+        self.feed = on_event
+
+    def segment(self, *_fields: Any) -> None:
+        pass
+
+
+def run_unrecorded(sim: Simulation, until: float, on_event: Callable[[dict[str, Any]], Any]) -> Simulation:
+    """Run ``sim`` (made with ``record=False``) to ``until``, showing ``on_event`` every event but the DATA segments
+    as it is emitted; nothing is kept, so memory follows the network's state. A simulated second at a time, as the
+    trace and metrics exports run (each call is budgeted on its own)."""
+    with feeding(sim, _EventsOnly(on_event)):
+        t = sim.now
+        while True:  # at least once: ``until`` 0 still runs what is due at 0
+            t = min(until, t + SLICE_S)
+            sim.run(t)
+            if t >= until:
+                return sim
 
 
 def export_simulation(sim: Simulation, fmt: str) -> str | bytes:

@@ -21,11 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .engine import Simulation
-    from .metrics import Event, MetricsObserver
+    from .metrics import Event
+
+
+class Observer(Protocol):
+    """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event and every DATA segment's
+    fields (``DataPlane.data_tapped``'s ``_tap``)."""
+
+    def feed(self, event: Event) -> Any: ...
+
+    def segment(self, t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
+                direction: str, encapsulated: Any, packet_no: Any) -> None: ...
 
 
 class _Sink:
@@ -38,7 +48,7 @@ class _Sink:
 
 
 @contextmanager
-def feeding(sim: Simulation, observer: MetricsObserver,
+def feeding(sim: Simulation, observer: Observer,
             on_event: Callable[[Event], Any] | None = None) -> Iterator[None]:
     """While in the block, every event of ``sim`` (run with ``sim.run(t, collect=True)``) reaches ``observer``
     (and then ``on_event``) as it is emitted; ``run`` itself returns nothing."""
