@@ -17,6 +17,7 @@ from .compare import compare, format_table
 from .engine import Simulation
 from .export import export
 from .export.trace import write_trace
+from .limits import TooMuchWork
 from .metrics import SLICE_S, compute_metrics, observe
 from .metrics_feed import feeding
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
@@ -187,13 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"-o: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
             return 2
+        except TooMuchWork as exc:  # an event storm: the limits at the edge make it rare, never a traceback
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     try:
         sim = run_scenario(scenario, until, args.mode, args.seed)
         for line in refused_actions(sim):
             print(line, file=sys.stderr)
         payload = export_simulation(sim, args.export)
-    except ValueError as exc:  # an ExportError: a trace the format cannot encode
+    except (ValueError, TooMuchWork) as exc:  # an ExportError (a trace the format cannot encode), an event storm
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

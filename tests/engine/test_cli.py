@@ -200,3 +200,18 @@ def test_state_export_keeps_no_events_and_matches_a_recorded_run(mode):
     result = cli("run", SCENARIOS / "fig6-multi-interface.json", "--export", "state", "--until", "12", "--mode", mode)
     assert json.loads(result.stdout) == json.loads(json.dumps(recorded.snapshot()))
     assert result.stderr.splitlines() == lines
+
+
+@pytest.mark.parametrize("export", ["state", "metrics", "trace", "ascii"])
+def test_run_over_its_work_budget_says_so_without_a_traceback(export, monkeypatch, capsys):
+    """An engine call over its budget (the limits at the edge keep valid scenarios far from it; here the budget is
+    made tiny) ends the command with exit 2 and one line naming the limit, streamed export or not."""
+    import simulator.engine
+    from simulator.cli import main
+    from simulator.limits import Budget
+
+    monkeypatch.setattr(simulator.engine, "DEFAULT_BUDGET", Budget(max_items=50, poll_every=10))
+    assert main(["run", str(SCENARIOS / "fig5-handover.json"), "--export", export, "--until", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: too much work: more than 50 scheduled items in one call (at t = ")
+    assert "Traceback" not in err and len(err.splitlines()) == 1
