@@ -18,8 +18,8 @@ from .engine import Simulation
 from .export import export
 from .export.trace import write_trace
 from .limits import TooMuchWork
-from .metrics import SLICE_S, compute_metrics, observe
-from .metrics_feed import feeding
+from .metrics import compute_metrics, observe
+from .metrics_feed import run_fed
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
 
 TEXT_EXPORTS = ("trace", "state", "metrics", "mermaid", "plantuml", "svg", "ascii")
@@ -126,7 +126,7 @@ def _streamed(scenario: dict[str, Any], fmt: str, until: float, mode: str | None
 
 
 class _EventsOnly:
-    """An observer for ``feeding`` that hands every event to ``on_event`` and ignores DATA segments (which it is
+    """An observer for ``run_fed`` that hands every event to ``on_event`` and ignores DATA segments (which it is
     told about without their events being built)."""
 
     def __init__(self, on_event: Callable[[dict[str, Any]], Any]) -> None:
@@ -138,15 +138,9 @@ class _EventsOnly:
 
 def run_unrecorded(sim: Simulation, until: float, on_event: Callable[[dict[str, Any]], Any]) -> Simulation:
     """Run ``sim`` (made with ``record=False``) to ``until``, showing ``on_event`` every event but the DATA segments
-    as it is emitted; nothing is kept, so memory follows the network's state. A simulated second at a time, as the
-    trace and metrics exports run (each call is budgeted on its own)."""
-    with feeding(sim, _EventsOnly(on_event)):
-        t = sim.now
-        while True:  # at least once: ``until`` 0 still runs what is due at 0
-            t = min(until, t + SLICE_S)
-            sim.run(t)
-            if t >= until:
-                return sim
+    as it is emitted; nothing is kept, so memory follows the network's state."""
+    run_fed(sim, _EventsOnly(on_event), until)
+    return sim
 
 
 def export_simulation(sim: Simulation, fmt: str) -> str | bytes:

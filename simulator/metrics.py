@@ -27,8 +27,7 @@ from typing import Any
 
 from .constants import HI_NOT_CHANGED, timers_from_scenario
 from .events import is_message
-from .limits import TooMuchWork, ambient_should_stop
-from .metrics_feed import feeding
+from .metrics_feed import run_fed
 from .topology import CORE, Topology
 
 FORMAT = "dmmviz-metrics/1"
@@ -876,7 +875,6 @@ class MetricsObserver:
         return metrics
 
 
-SLICE_S = 1.0  # the engine is run this much simulated time at a time (each call is budgeted on its own)
 
 
 def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = None) -> dict[str, Any]:
@@ -886,16 +884,7 @@ def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = No
     segments excepted, unless a fault is in force or ``sim`` records)."""
     observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
                                mode=sim.mode)
-    t, start = sim.now, sim.steps
-    with feeding(sim, observer, on_event):
-        while True:
-            t = min(until, t + SLICE_S)
-            sim.run(t)
-            if t >= until:
-                break
-            if ambient_should_stop():  # a slice can be shorter than the engine's own poll interval: ask here too
-                done = sim.steps - start
-                raise TooMuchWork("stopped", f"stopped by its caller after {done:,} scheduled items", done)
+    run_fed(sim, observer, until, on_event)
     return observer.result()
 
 

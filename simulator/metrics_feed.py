@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .limits import TooMuchWork, ambient_should_stop
+
 if TYPE_CHECKING:
     from .engine import Simulation
     from .metrics import Event
@@ -77,3 +79,23 @@ def feeding(sim: Simulation, observer: Observer,
         for name in attributes:
             delattr(sim, name)
         sim._out, sim._watching = saved
+
+
+SLICE_S = 1.0  # the engine is run this much simulated time at a time (each call is budgeted on its own)
+
+
+def run_fed(sim: Simulation, observer: Observer, until: float,
+            on_event: Callable[[Event], Any] | None = None) -> None:
+    """Run ``sim`` to ``until`` with ``observer`` fed as in :func:`feeding`, a simulated second at a time (at least
+    once: ``until`` 0 still runs what is due at 0). Between two seconds the caller's stop hook is asked too
+    (simulator.limits.stop_hook): a second of a small scenario is fewer items than the engine's own poll interval."""
+    t, start = sim.now, sim.steps
+    with feeding(sim, observer, on_event):
+        while True:
+            t = min(until, t + SLICE_S)
+            sim.run(t)
+            if t >= until:
+                return
+            if ambient_should_stop():
+                done = sim.steps - start
+                raise TooMuchWork("stopped", f"stopped by its caller after {done:,} scheduled items", done)

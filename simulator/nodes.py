@@ -54,9 +54,6 @@ class OwnedPrefixes:
     def __contains__(self, hnp: object) -> bool:
         return hnp in self._owner
 
-    def __len__(self) -> int:
-        return len(self._owner)
-
 
 @dataclass(slots=True)
 class Mar:

@@ -139,9 +139,9 @@ class NetworkDmm(Design):
         late = waiting is None  # the RA went at its deadline: late PBAs bring their own RA
         by_anchor: dict[str, list[str]] = {}
         listed = {entry["hnp"] for entry in msg["entries"]}
-        # its own prefixes, though a restarted DB forgot them (filtered before sorting: a MAR owns many MNs' prefixes)
-        for hnp in (hnp for hnp in mar.own.of(mn_id, iface) if hnp not in listed):
-            self.back_at_anchor(mar, mn_id, hnp)
+        for hnp in mar.own.of(mn_id, iface):  # its own prefixes, though a restarted DB forgot them
+            if hnp not in listed:
+                self.back_at_anchor(mar, mn_id, hnp)
         for entry in msg["entries"]:
             hnp, anchor = entry["hnp"], entry["anchor"]
             if anchor == mar.id:
