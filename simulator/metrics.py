@@ -370,7 +370,9 @@ class _Attach:
     def handover(self) -> bool:
         return self.previous is not None and self.previous != self.mar
 
-    def wants(self, e: Event) -> bool:
+    def wants(self, e: Event, awaiting: dict[tuple[Any, ...], list[_Attach]]) -> bool:
+        """Whether this attach is matched against message ``e``; a registration it keeps adds the key of its answer
+        to ``expected`` and to ``awaiting`` (the observer's index: answer key -> records expecting it)."""
         kind, t = e["kind"], e["t"]
         if t < self.t0:
             return False
@@ -380,7 +382,10 @@ class _Attach:
             return False
         if kind in REGISTRATIONS:
             if e.get("mn") == self.mn and e["src"] in (self.mar, self.mn) and e.get("lifetime"):
-                self.expected.add((REGISTRATIONS[kind], self.mn, e.get("sequence"), e["dst"], e["src"]))
+                answer = (REGISTRATIONS[kind], self.mn, e.get("sequence"), e["dst"], e["src"])
+                if answer not in self.expected:
+                    self.expected.add(answer)
+                    awaiting.setdefault(answer, []).append(self)
                 return True
             return False
         return bool(kind == "RA" and e["dst"] == self.mn and e.get("interface", "") == self.interface)
@@ -438,6 +443,11 @@ class MetricsObserver:
         self._records: list[_Attach] = []
         self._open: dict[tuple[str, str], list[_Attach]] = defaultdict(list)
         self._unsettled: dict[Any, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
+        # Which records a message can concern, so a message is not offered to every unsettled record of its MN (an MN
+        # keeps a record SETTLE_S past its window): a registration or RA only to records whose window is open, an
+        # answer only to the records that kept its request.
+        self._open_by_mn: dict[Any, list[_Attach]] = defaultdict(list)
+        self._awaiting: dict[tuple[Any, ...], list[_Attach]] = {}  # (ack kind, mn, sequence, from, to) -> records
         self._settle: list[tuple[float, int, _Attach]] = []  # heap: (settle time, index, record)
         self._checks: list[tuple[float, int, _Attach]] = []  # heap: (candidate completion, index, record)
         # tables and tunnels, replayed by instant
@@ -563,8 +573,14 @@ class MetricsObserver:
                 del self._pending[key]
         if kind not in _MATCHED:
             return
-        for record in self._unsettled.get(e["dst"] if kind == "RA" else e.get("mn"), ()):
-            if record.wants(e):
+        if kind == "RA":
+            records = self._open.get((e["dst"], e.get("interface", "")), ())
+        elif kind in ACKS:
+            records = self._awaiting.get((kind, e.get("mn"), e.get("sequence"), e["src"], e["dst"]), ())
+        else:
+            records = self._open_by_mn.get(e.get("mn"), ())
+        for record in records:
+            if record.wants(e, self._awaiting):
                 copy = dict(e)
                 record.messages.append(copy)
                 record.signalling.add(copy)
@@ -687,6 +703,7 @@ class MetricsObserver:
         for key in keys:
             for record in self._open.pop(key, []):
                 record.end = t
+                self._open_by_mn[record.mn].remove(record)
                 heapq.heappush(self._settle, (t + SETTLE_S, record.index, record))
 
     def _l2(self, e: Event) -> None:
@@ -702,6 +719,7 @@ class MetricsObserver:
         record = _Attach(len(self._records), e, self._last_mar.get(key), cut)
         self._records.append(record)
         self._open[key].append(record)
+        self._open_by_mn[record.mn].append(record)
         self._unsettled[e["mn"]].append(record)
         self._last_mar[key] = e["node"]
         if record.handover:
@@ -776,6 +794,13 @@ class MetricsObserver:
         unsettled = self._unsettled.get(record.mn)
         if unsettled is not None and record in unsettled:
             unsettled.remove(record)
+        for answer in record.expected:
+            waiting = self._awaiting.get(answer)
+            if waiting is not None and record in waiting:
+                waiting.remove(record)
+                if not waiting:
+                    del self._awaiting[answer]
+        record.expected = set()
 
     # -- tables and tunnels ------------------------------------------------------------------------------------------
 
