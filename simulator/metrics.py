@@ -181,6 +181,13 @@ def _ignore(_event: Event) -> None:
     pass
 
 
+def _add_to_gaps(gaps: list[_Gap], arrival: float) -> None:
+    """One more arrival of a flow's direction for the gaps still measuring it; the finished ones are let go."""
+    for gap in gaps:
+        gap.add(arrival)
+    gaps[:] = [gap for gap in gaps if not gap.done]
+
+
 def _neumaier(total: tuple[float, float], value: float) -> tuple[float, float]:
     """Compensated summation (sum, correction), so a mean over a long run equals fmean of the values."""
     s, c = total
@@ -471,13 +478,20 @@ class MetricsObserver:
         completions to confirm, records to settle, tables and tunnels of the instant left."""
         deliveries = self._deliveries
         if deliveries and deliveries[0][0] < t:
-            until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver, heapq.heappop
+            until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver_down, heapq.heappop
             while deliveries and deliveries[0][0] < t:
                 arrival, _, msg_id, info, packet = pop(deliveries)
                 if msg_id in cancelled:
                     cancelled.discard(msg_id)
                 elif until is None or arrival <= until:
-                    deliver(info, packet, arrival)
+                    if packet is not None:
+                        deliver(info, packet, arrival)
+                        continue
+                    # an uplink packet reached the CN (inline: half the deliveries, and this is all they do)
+                    info.delivered_up += 1
+                    info.recent_up.append(arrival)
+                    if info.gaps_up:
+                        _add_to_gaps(info.gaps_up, arrival)
         while self._checks and self._checks[0][0] < t:
             candidate, _, record = heapq.heappop(self._checks)
             self._check(record, candidate)
@@ -666,36 +680,32 @@ class MetricsObserver:
 
         return segment
 
-    def _deliver(self, info: FlowInfo, packet: Packet | None, arrival: float) -> None:
-        """A packet (None: an uplink one) reached its receiver at ``arrival`` (the clock has just passed it)."""
-        if packet is not None:
-            info.delivered_down += 1
-            segments = packet[_SEGMENTS]
-            info.hops += segments
-            s, c = info.delay_ms  # compensated summation, as _neumaier (inline: once per packet)
-            value = (arrival - packet[_START]) * 1000.0
-            total = s + value
-            c += (s - total) + value if abs(s) >= abs(value) else (value - total) + s
-            info.delay_ms = (total, c)
-            # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
-            serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet[_LAST_SRC]
-            direct = self._direct.get((info.cn, serving))
-            if direct is None:
-                direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
-                                                             self.direct.delay_ms(info.cn, serving))
-            info.direct_hops += direct[0]
-            info.direct_delay_ms = _neumaier(info.direct_delay_ms, direct[1])
-            info.tunnelled += packet[_TUNNELLED]
-            info.last_hops = segments  # deliveries come in (arrival, index) order: this one is the latest
-            recent, gaps = info.recent_down, info.gaps_down
-        else:
-            info.delivered_up += 1
-            recent, gaps = info.recent_up, info.gaps_up
-        recent.append(arrival)
-        if gaps:
-            for gap in gaps:
-                gap.add(arrival)
-            gaps[:] = [gap for gap in gaps if not gap.done]
+    def _deliver_down(self, info: FlowInfo, packet: Packet, arrival: float) -> None:
+        """A downlink packet reached its MN at ``arrival`` (the clock has just passed it). Once per packet: the delay's
+        sum and ``FlowInfo.interface_at``'s usual answer are inline."""
+        info.delivered_down += 1
+        segments = packet[_SEGMENTS]
+        info.hops += segments
+        s, c = info.delay_ms  # compensated summation, as _neumaier
+        value = (arrival - packet[_START]) * 1000.0
+        total = s + value
+        c += (s - total) + value if abs(s) >= abs(value) else (value - total) + s
+        info.delay_ms = (total, c)
+        # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
+        interfaces = info.interfaces
+        interface = interfaces[-1][1] if interfaces and interfaces[-1][0] <= arrival else info.interface_at(arrival)
+        serving = self._attached.get((info.mn, interface or "")) or packet[_LAST_SRC]
+        direct = self._direct.get((info.cn, serving))
+        if direct is None:
+            direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
+                                                         self.direct.delay_ms(info.cn, serving))
+        info.direct_hops += direct[0]
+        info.direct_delay_ms = _neumaier(info.direct_delay_ms, direct[1])
+        info.tunnelled += packet[_TUNNELLED]
+        info.last_hops = segments  # deliveries come in (arrival, index) order: this one is the latest
+        info.recent_down.append(arrival)
+        if info.gaps_down:
+            _add_to_gaps(info.gaps_down, arrival)
 
     # -- attachments and handovers ---------------------------------------------------------------------------------
 
