@@ -47,8 +47,9 @@ class DataPlane:
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
     _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
     # The metrics observer's segment tap (data_tapped): t, arrive, id, src, dst, flow, mn, direction, encapsulated,
-    # packet number
+    # packet number; and where it counts every segment per (src, dst)
     _tap: Callable[[float, float, int, str, str, str, str, str, bool, int], None]
+    _tap_pairs: dict[tuple[str, str], int]
 
     if TYPE_CHECKING:
 
@@ -91,9 +92,11 @@ class DataPlane:
 
     def data_tapped(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
         """``_data`` while a metrics observer taps the data path (simulator/metrics_feed.py installs it, with
-        ``_tap``): the observer is told the segment's DATA fields, and the segment goes as when nobody watches,
-        without its event dict. While a fault is in force the segment goes the ordinary way (its event, fed like any
-        other): whether it is lost is a random draw only the engine makes."""
+        ``_tap`` and ``_tap_pairs``): the segment is counted for its (src, dst) pair, the observer is told the DATA
+        fields of those that matter to a packet's delivery (every downlink segment, the uplink one reaching the CN:
+        ``MetricsObserver.segment``), and the segment goes as when nobody watches, without its event dict. While a
+        fault is in force the segment goes the ordinary way (its event, fed like any other): whether it is lost is a
+        random draw only the engine makes."""
         if self._faulty:
             DataPlane._data(self, src, dst, flow, direction, encapsulated)
             return
@@ -101,8 +104,11 @@ class DataPlane:
         self._msg_id += 1
         self._seq += 1  # unobserved as an event, but still a visible step
         now = self.now_us
-        self._tap(now / US, (now + delay) / US, self._msg_id, src, dst, flow.id, flow.mn, direction, encapsulated,
-                  flow.packets)
+        pairs, pair = self._tap_pairs, (src, dst)
+        pairs[pair] = pairs.get(pair, 0) + 1
+        if direction == "down" or dst == flow.cn:
+            self._tap(now / US, (now + delay) / US, self._msg_id, src, dst, flow.id, flow.mn, direction,
+                      encapsulated, flow.packets)
         if dst != flow.cn:  # as in _data
             clock = self.clock
             clock.counter += 1

@@ -427,7 +427,7 @@ class MetricsObserver:
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
         self._load_signalling: dict[str, int] = {}
-        self._data_pairs: dict[tuple[str, str], int] = {}  # (src, dst) -> DATA segments
+        self.data_pairs: dict[tuple[str, str], int] = {}  # (src, dst) -> DATA segments (a tapping engine counts here)
         self.lost: Counter[str] = Counter()
         self._lost_ids: set[Any] = set()
         self.retransmissions: Counter[str] = Counter()
@@ -510,6 +510,9 @@ class MetricsObserver:
     # -- events ------------------------------------------------------------------------------------------------------
 
     def feed(self, e: Event) -> None:
+        if e["kind"] == "DATA":
+            self._data(e)  # it moves the clock itself, when the segment matters to a delivery
+            return
         t = e["t"]
         if t > self.clock:
             self._advance(t)
@@ -521,9 +524,7 @@ class MetricsObserver:
 
     def _handler_for(self, kind: str) -> Callable[[Event], None]:
         """What an event of ``kind`` updates (looked up once per kind: ``feed`` keeps the answer)."""
-        if kind == "DATA":
-            return self._data
-        if is_message(kind):
+        if is_message(kind):  # DATA never gets here: feed hands it to _data
             return self._message
         if kind in _STATE_EVENTS:
             return self._table_event
@@ -633,16 +634,28 @@ class MetricsObserver:
                     record.version += 1
 
     def _data(self, e: Event) -> None:
-        self.segment(e["t"], e.get("arrive"), e.get("id"), e["src"], e["dst"], e.get("flow"), e.get("mn"),
-                     e["direction"], e.get("encapsulated"), e["packet"])
+        """A DATA event: counted for its pair (and as lost, if it was); then, if it matters to a delivery, the same as
+        a tapping engine's ``segment``. One that does not (an uplink segment short of the CN) changes nothing else,
+        and does not even move the clock, exactly as when the engine taps the data path and counts it itself."""
+        src, dst, arrive = e["src"], e["dst"], e.get("arrive")
+        self.data_pairs[(src, dst)] = self.data_pairs.get((src, dst), 0) + 1
+        if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
+            self.lost["DATA"] += 1
+            self._lost_ids.add(e.get("id"))
+        if e["direction"] != "down":
+            info = self._flow(e)
+            if info is None or dst != info.cn:
+                return
+        self.segment(e["t"], arrive, e.get("id"), src, dst, e.get("flow"), e.get("mn"), e["direction"],
+                     e.get("encapsulated"), e["packet"])
 
     def _segment_path(self) -> Callable[..., None]:
-        """``segment``: one DATA segment, from its DATA event's fields but without the event (simulator/metrics_feed.py
-        calls it straight from the engine's data path, so the engine need not build a dict per segment). The hot path,
-        so a closure over the observer's tables (a local is cheaper to read than an attribute)."""
+        """``segment``: one DATA segment that matters to a delivery (a downlink one, or the uplink one reaching the CN),
+        from its DATA event's fields but without the event (simulator/metrics_feed.py calls it straight from the
+        engine's data path, so the engine need not build a dict per segment; ``_data`` has already counted it). The
+        hot path, so a closure over the observer's tables (a local is cheaper to read than an attribute)."""
         observer, advance, push = self, self._advance, heapq.heappush
-        pairs, flows, owner, packets, deliveries = (self._data_pairs, self.flows, self._owner, self._packets,
-                                                    self._deliveries)
+        flows, owner, packets, deliveries = self.flows, self._owner, self._packets, self._deliveries
         until = float("inf") if self.until is None else self.until
 
         def segment(t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
@@ -650,10 +663,6 @@ class MetricsObserver:
             if t > observer.clock:
                 advance(t)
                 observer.clock = t
-            pairs[(src, dst)] = pairs.get((src, dst), 0) + 1  # split per node in result()
-            if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
-                observer.lost["DATA"] += 1
-                observer._lost_ids.add(msg_id)
             info = flows.get((mn or owner.get(flow_id, ""), flow_id))
             if info is None:
                 return
@@ -877,11 +886,11 @@ class MetricsObserver:
                             "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
         kinds = self.kinds
         load_data: Counter[str] = Counter()
-        for (src, dst), n in self._data_pairs.items():
+        for (src, dst), n in self.data_pairs.items():
             load_data[src] += n
             load_data[dst] += n
-        if self._data_pairs:
-            kinds["DATA"] = sum(self._data_pairs.values())
+        if self.data_pairs:
+            kinds["DATA"] = sum(self.data_pairs.values())
         records = [r.result for r in self._records if r.result is not None]
         metrics: dict[str, Any] = {
             "format": FORMAT,

@@ -8,11 +8,12 @@ every other instance are untouched, and the instance is restored afterwards, eve
 - ``_set_out``: every event the engine emits goes straight to ``MetricsObserver.feed`` (and ``on_event``), in ``seq``
   order, instead of into a list per slice;
 - ``_data`` (one DATA segment) becomes the engine's own ``data_tapped`` (simulator/dataplane.py), with ``_tap`` the
-  observer's ``MetricsObserver.segment``: the observer is told the segment's fields and the engine sends it as it
-  does when nobody watches, without the dict. The fields are the DATA event's own: ``t`` and ``arrive`` from the
-  clock and the hop's delay, ``id`` the message id, ``packet`` the flow's counter. While a fault is in force (a
-  segment may be lost, by a random draw only the engine makes), and when the simulation records its events, the
-  segment goes the ordinary way instead (an event, fed like any other).
+  observer's ``MetricsObserver.segment`` and ``_tap_pairs`` its ``data_pairs``: the engine counts the segment for its
+  (src, dst) pair, tells the observer the fields of a segment that matters to a delivery (downlink ones, the
+  uplink one reaching the CN) and sends it as it does when nobody watches, without the dict. The fields are the
+  DATA event's own: ``t`` and ``arrive`` from the clock and the hop's delay, ``id`` the message id, ``packet`` the
+  flow's counter. While a fault is in force (a segment may be lost, by a random draw only the engine makes), and
+  when the simulation records its events, the segment goes the ordinary way instead (an event, fed like any other).
 
 tests/metrics/test_observer.py and test_feed.py check that what it feeds equals the recorded trace's metrics.
 """
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
 
 
 class Observer(Protocol):
-    """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event and every DATA segment's
-    fields (``DataPlane.data_tapped``'s ``_tap``)."""
+    """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event, the fields of the DATA
+    segments that matter to a delivery (``DataPlane.data_tapped``'s ``_tap``) and a count of every segment per
+    (src, dst) pair (``data_pairs``)."""
+
+    data_pairs: dict[tuple[str, str], int]
 
     def feed(self, event: Event) -> Any: ...
 
@@ -70,7 +74,7 @@ def feeding(sim: Simulation, observer: Observer,
     # The instance's own attributes hide the class's methods, for this one Simulation, for the time of the block.
     attributes: dict[str, Any] = {"_set_out": set_out}
     if not sim.record:  # a recording simulation keeps every DATA event anyway: it is fed like any other
-        attributes.update(_data=sim.data_tapped, _tap=observer.segment)
+        attributes.update(_data=sim.data_tapped, _tap=observer.segment, _tap_pairs=observer.data_pairs)
     for name, value in attributes.items():
         setattr(sim, name, value)
     try:
