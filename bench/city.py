@@ -14,6 +14,11 @@ the plain run of this same invocation. Targets (issue 10): metrics within 1.5x t
 600 MB peak for metrics and for the trace export. Machines here are shared: compare the ratios, not absolute times;
 ``--repeat N`` runs each child N times, interleaved, and keeps each one's least CPU time (and its peak RSS), which a
 busy machine disturbs less; ``--only`` picks the children (plain always runs: it is the baseline).
+
+``--instructions`` counts instead the instructions each child executes (valgrind's cachegrind, PYTHONHASHSEED=0),
+less those of a child that only loads the scenario and builds the simulation: the same on every run, so a change's
+effect shows however busy the machine is (it does not see cache misses, which a CPU time does; about 50x slower: the
+default city takes some 10 minutes, the children running side by side on every core).
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +51,9 @@ def child(kind: str, scenario_path: str, until: float, mode: str) -> dict:
     sim = Simulation(scenario, mode=mode, record=False)
     wall, cpu = time.perf_counter(), time.process_time()
     extra: dict = {}
-    if kind == "plain":
+    if kind == "setup":
+        pass  # what every child does before its clock starts: --instructions subtracts it
+    elif kind == "plain":
         sim.run(until, collect=False)
     elif kind == "recording":
         sim = Simulation(scenario, mode=mode)  # records every event, as `simulator run` did before streaming
@@ -69,6 +79,7 @@ def main() -> None:
     parser.add_argument("--mode", default="network-dmm")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each child; the least CPU time is kept")
     parser.add_argument("--only", default="plain,recording,metrics,trace", help="children to run, comma-separated")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind) instead of time")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -83,6 +94,12 @@ def main() -> None:
     print(f"city: {args.mars} MARs, {args.mns} MNs, {args.seconds:g} s, {args.mode}")
     kinds = [k for k in ("plain", "recording", "metrics", "trace") if k == "plain" or k in args.only.split(",")]
     results: dict[str, dict] = {}
+    if args.instructions:
+        try:
+            instructions(kinds, f.name, args)
+        finally:
+            os.unlink(f.name)
+        return
     try:
         for _ in range(max(1, args.repeat)):
             for kind in kinds:
@@ -107,6 +124,35 @@ def main() -> None:
     if measured:
         ok = all(results[k]["peak_rss_mb"] <= 600 for k in measured)
         print(f"target: peak <= 600 MB for {' and '.join(measured)}: {'met' if ok else 'NOT met'}")
+
+
+def instructions(kinds: list[str], scenario: str, args: argparse.Namespace) -> None:
+    """--instructions: each child under cachegrind; printed less the setup child's count, against plain's."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        sys.exit("bench/city.py --instructions needs valgrind (apt-get install valgrind)")
+
+    def count(kind: str) -> int:
+        out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                              sys.executable, __file__, "--child", kind, "--scenario", scenario, "--seconds",
+                              str(args.seconds), "--mode", args.mode], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": "0"})
+        refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+        if refs is None:
+            raise SystemExit(f"no instruction count from valgrind for {kind}:\n{out.stderr[-2000:]}")
+        return int(refs.group(1).replace(",", ""))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(["setup", *kinds], pool.map(count, ["setup", *kinds]), strict=True))
+    base = counts["plain"] - counts["setup"]
+    print(f"  (loading the scenario and building the simulation: {counts['setup'] / 1e6:,.0f} M instructions, "
+          "subtracted below)")
+    for kind in kinds:
+        run = counts[kind] - counts["setup"]
+        print(f"  {kind:8} {run / 1e6:9,.0f} M instructions ({run / base:4.2f}x plain)")
+    if "metrics" in kinds:
+        ok = counts["metrics"] - counts["setup"] <= 1.5 * base
+        print(f"target: metrics <= 1.5x plain (in instructions): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

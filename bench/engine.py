@@ -14,6 +14,11 @@ With ``--against REV`` it compares engines instead: REV's ``simulator`` package 
 worktree, removed afterwards) and this tree's are loaded side by side in this one process, and the full-length run of
 the same city is timed with each in turn, alternating which goes first, ``--rounds`` times; it prints the best CPU
 time of each and their ratio (this tree / REV; issue 9 asks for at most 1.05).
+
+``--against REV --instructions`` counts instructions instead of timing (valgrind's cachegrind, PYTHONHASHSEED=0): each
+engine runs the city in a child process, and a second child that only loads the scenario and builds the simulation
+is subtracted, so the figure is the run's own. The same on every run, however busy the machine (it does not see
+cache misses, which a CPU time does); about 50x slower, so a shorter run (``--seconds 60``) is the usual choice.
 """
 
 from __future__ import annotations
@@ -22,13 +27,18 @@ import argparse
 import gc
 import heapq
 import importlib.util
+import json
+import os
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -169,6 +179,47 @@ def against(rev: str, raw: dict, seconds: float, rounds: int) -> None:
           f"(from {min(paired):.3f} to {max(paired):.3f})")
 
 
+def instructions_against(rev: str, raw: dict, seconds: float) -> None:
+    """--against REV --instructions (module docstring): four children under cachegrind, side by side."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        sys.exit("bench/engine.py --instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="dmmviz-bench-") as tmp:
+        tree = Path(tmp) / "tree"
+        scenario = Path(tmp) / "city.json"
+        scenario.write_text(json.dumps(raw))
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+
+        def count(job: tuple[Path, str]) -> int:
+            root, phase = job
+            out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                                  sys.executable, __file__, "--child", phase, "--root", str(root), "--scenario",
+                                  str(scenario), "--seconds", str(seconds)], capture_output=True, text=True,
+                                 check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+            refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+            if refs is None:
+                raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+            return int(refs.group(1).replace(",", ""))
+
+        try:
+            jobs = [(ROOT, "setup"), (ROOT, "run"), (tree, "setup"), (tree, "run")]
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+                this_setup, this_run, rev_setup, rev_run = pool.map(count, jobs)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    mine, theirs = this_run - this_setup, rev_run - rev_setup
+    print(f"run to {seconds:g} s: this tree {mine / 1e6:,.0f} M instructions, {rev} {theirs / 1e6:,.0f} M; "
+          f"ratio this tree / {rev} = {mine / theirs:.3f}   (issue 9: at most 1.05)")
+
+
+def child(phase: str, root: str, scenario_path: str, seconds: float) -> None:
+    """One --instructions child: the engine under ``root`` builds the city's simulation and, for "run", runs it."""
+    engine = load_engine("simulator_child", Path(root))
+    sim = engine.Simulation(engine.load_scenario(json.loads(Path(scenario_path).read_text())), record=False)
+    if phase == "run":
+        sim.run(seconds, collect=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mars", type=int, default=100)
@@ -177,7 +228,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--against", metavar="REV", help="compare this tree's engine with commit REV's, in-process")
     parser.add_argument("--rounds", type=int, default=4, help="with --against: runs of each engine")
+    parser.add_argument("--instructions", action="store_true", help="with --against: count instructions (valgrind)")
+    parser.add_argument("--child", choices=("setup", "run"), help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args.root, args.scenario, args.seconds)
+        return
+    if args.against and args.instructions:
+        instructions_against(args.against, city(args.mars, args.mns, args.seconds), args.seconds)
+        return
     if args.against:
         against(args.against, city(args.mars, args.mns, args.seconds), args.seconds, args.rounds)
         return
