@@ -26,14 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,22 +125,12 @@ def main() -> None:
 
 def instructions(kinds: list[str], scenario: str, args: argparse.Namespace) -> None:
     """--instructions: each child under cachegrind; printed less the setup child's count, against plain's."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        sys.exit("bench/city.py --instructions needs valgrind (apt-get install valgrind)")
+    from engine import instructions_of
 
-    def count(kind: str) -> int:
-        out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                              sys.executable, __file__, "--child", kind, "--scenario", scenario, "--seconds",
-                              str(args.seconds), "--mode", args.mode], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONHASHSEED": "0"})
-        refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-        if refs is None:
-            raise SystemExit(f"no instruction count from valgrind for {kind}:\n{out.stderr[-2000:]}")
-        return int(refs.group(1).replace(",", ""))
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        counts = dict(zip(["setup", *kinds], pool.map(count, ["setup", *kinds]), strict=True))
+    children = ["setup", *kinds]
+    counts = dict(zip(children, instructions_of(
+        [[sys.executable, __file__, "--child", kind, "--scenario", scenario, "--seconds", str(args.seconds), "--mode",
+          args.mode] for kind in children]), strict=True))
     base = counts["plain"] - counts["setup"]
     print(f"  (loading the scenario and building the simulation: {counts['setup'] / 1e6:,.0f} M instructions, "
           "subtracted below)")

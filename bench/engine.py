@@ -179,32 +179,39 @@ def against(rev: str, raw: dict, seconds: float, rounds: int) -> None:
           f"(from {min(paired):.3f} to {max(paired):.3f})")
 
 
-def instructions_against(rev: str, raw: dict, seconds: float) -> None:
-    """--against REV --instructions (module docstring): four children under cachegrind, side by side."""
+def instructions_of(commands: list[list[str]]) -> list[int]:
+    """The instructions each command executes (valgrind's cachegrind, PYTHONHASHSEED=0), the commands side by side on
+    every core: the figure --instructions prints here and in bench/city.py."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
-        sys.exit("bench/engine.py --instructions needs valgrind (apt-get install valgrind)")
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+
+    def count(command: list[str]) -> int:
+        out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                              *command], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": "0"})
+        refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+        if refs is None:
+            raise SystemExit(f"no instruction count from valgrind for {command}:\n{out.stderr[-2000:]}")
+        return int(refs.group(1).replace(",", ""))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(count, commands))
+
+
+def instructions_against(rev: str, raw: dict, seconds: float) -> None:
+    """--against REV --instructions (module docstring): four children under cachegrind, side by side."""
     with tempfile.TemporaryDirectory(prefix="dmmviz-bench-") as tmp:
         tree = Path(tmp) / "tree"
         scenario = Path(tmp) / "city.json"
         scenario.write_text(json.dumps(raw))
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
 
-        def count(job: tuple[Path, str]) -> int:
-            root, phase = job
-            out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                                  sys.executable, __file__, "--child", phase, "--root", str(root), "--scenario",
-                                  str(scenario), "--seconds", str(seconds)], capture_output=True, text=True,
-                                 check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-            refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-            if refs is None:
-                raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
-            return int(refs.group(1).replace(",", ""))
-
         try:
             jobs = [(ROOT, "setup"), (ROOT, "run"), (tree, "setup"), (tree, "run")]
-            with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                this_setup, this_run, rev_setup, rev_run = pool.map(count, jobs)
+            this_setup, this_run, rev_setup, rev_run = instructions_of(
+                [[sys.executable, __file__, "--child", phase, "--root", str(root), "--scenario", str(scenario),
+                  "--seconds", str(seconds)] for root, phase in jobs])
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     mine, theirs = this_run - this_setup, rev_run - rev_setup
