@@ -16,9 +16,9 @@ the plain run of this same invocation. Targets (issue 10): metrics within 1.5x t
 busy machine disturbs less; ``--only`` picks the children (plain always runs: it is the baseline).
 
 ``--instructions`` counts instead the instructions each child executes (valgrind's cachegrind, PYTHONHASHSEED=0),
-less those of a child that only loads the scenario and builds the simulation: the same on every run, so a change's
-effect shows however busy the machine is (it does not see cache misses, which a CPU time does; about 50x slower: the
-default city takes some 10 minutes, the children running side by side on every core).
+less those of a child that only loads the scenario and builds the simulation: the same on every run to within about
+0.5%, so a change's effect shows however busy the machine is (it does not see cache misses, which a CPU time does;
+about 50x slower: the default city takes some 10 minutes, the children running side by side on every core).
 """
 
 from __future__ import annotations

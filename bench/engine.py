@@ -17,8 +17,9 @@ time of each and their ratio (this tree / REV; issue 9 asks for at most 1.05).
 
 ``--against REV --instructions`` counts instructions instead of timing (valgrind's cachegrind, PYTHONHASHSEED=0): each
 engine runs the city in a child process, and a second child that only loads the scenario and builds the simulation
-is subtracted, so the figure is the run's own. The same on every run, however busy the machine (it does not see
-cache misses, which a CPU time does); about 50x slower, so a shorter run (``--seconds 60``) is the usual choice.
+is subtracted, so the figure is the run's own. The same on every run to within about 0.5%, however busy the machine
+(it does not see cache misses, which a CPU time does); about 50x slower, so a shorter run (``--seconds 60``) is the
+usual choice.
 """
 
 from __future__ import annotations
