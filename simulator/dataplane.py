@@ -106,10 +106,11 @@ class DataPlane:
         now = self.now_us
         pairs, pair = self._tap_pairs, (src, dst)
         pairs[pair] = pairs.get(pair, 0) + 1
-        if direction == "down" or dst == flow.cn:
+        to_cn = dst == flow.cn
+        if direction == "down" or to_cn:
             self._tap(now / US, (now + delay) / US, self._msg_id, src, dst, flow.id, flow.mn, direction,
                       encapsulated, flow.packets)
-        if dst != flow.cn:  # as in _data
+        if not to_cn:  # as in _data
             clock = self.clock
             clock.counter += 1
             k = (now + delay) << 40 | clock.counter

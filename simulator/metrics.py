@@ -448,12 +448,11 @@ class MetricsObserver:
         self._last_mar: dict[tuple[str, str], str] = {}
         self._detached_at: dict[tuple[str, str], float] = {}
         self._records: list[_Attach] = []
-        self._open: dict[tuple[str, str], list[_Attach]] = defaultdict(list)
+        self._open: dict[Any, dict[str, list[_Attach]]] = defaultdict(dict)  # mn -> interface -> records, window open
         self._unsettled: dict[Any, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
-        # Which records a message can concern, so a message is not offered to every unsettled record of its MN (an MN
-        # keeps a record SETTLE_S past its window): a registration or RA only to records whose window is open, an
-        # answer only to the records that kept its request.
-        self._open_by_mn: dict[Any, list[_Attach]] = defaultdict(list)
+        # A message is offered only to the records it can concern, not to every unsettled record of its MN (an MN
+        # keeps a record SETTLE_S past its window): a registration or RA to records whose window is open (``_open``),
+        # an answer to the records that kept its request.
         self._awaiting: dict[tuple[Any, ...], list[_Attach]] = {}  # (ack kind, mn, sequence, from, to) -> records
         self._settle: list[tuple[float, int, _Attach]] = []  # heap: (settle time, index, record)
         self._checks: list[tuple[float, int, _Attach]] = []  # heap: (candidate completion, index, record)
@@ -561,7 +560,7 @@ class MetricsObserver:
 
     def _action(self, e: Event) -> None:
         if e.get("action") == "move_flow":
-            self._close_windows([key for key in self._open if key[0] == e["mn"]], e["t"])
+            self._close_windows([(e["mn"], interface) for interface in self._open.get(e["mn"], {})], e["t"])
 
     def _flow(self, e: Event) -> FlowInfo | None:
         flow_id = e.get("flow")
@@ -589,11 +588,11 @@ class MetricsObserver:
         if kind not in _MATCHED:
             return
         if kind == "RA":
-            records = self._open.get((e["dst"], e.get("interface", "")), ())
+            records = self._open.get(e["dst"], {}).get(e.get("interface", ""), ())
         elif kind in ACKS:
             records = self._awaiting.get((kind, e.get("mn"), e.get("sequence"), e["src"], e["dst"]), ())
         else:
-            records = self._open_by_mn.get(e.get("mn"), ())
+            records = [r for open_ in self._open.get(e.get("mn"), {}).values() for r in open_]
         for record in records:
             if record.wants(e, self._awaiting):
                 copy = dict(e)
@@ -720,9 +719,9 @@ class MetricsObserver:
 
     def _close_windows(self, keys: list[tuple[str, str]], t: float) -> None:
         for key in keys:
-            for record in self._open.pop(key, []):
+            mn, interface = key
+            for record in self._open.get(mn, {}).pop(interface, []):
                 record.end = t
-                self._open_by_mn[record.mn].remove(record)
                 heapq.heappush(self._settle, (t + SETTLE_S, record.index, record))
 
     def _l2(self, e: Event) -> None:
@@ -737,8 +736,7 @@ class MetricsObserver:
         cut = self._detached_at[key] if key in self._detached_at else float(e["t"])
         record = _Attach(len(self._records), e, self._last_mar.get(key), cut)
         self._records.append(record)
-        self._open[key].append(record)
-        self._open_by_mn[record.mn].append(record)
+        self._open[record.mn].setdefault(record.interface, []).append(record)
         self._unsettled[e["mn"]].append(record)
         self._last_mar[key] = e["node"]
         if record.handover:
@@ -917,8 +915,6 @@ class MetricsObserver:
         }
         metrics["summary"] = summarize(metrics, self.scenario)
         return metrics
-
-
 
 
 def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = None) -> dict[str, Any]:
