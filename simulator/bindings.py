@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class State(StrEnum):
@@ -140,14 +141,34 @@ class BulEntry:
     refresh_for_us: int = field(default=0, compare=False, repr=False)
 
 
-class BindingCache:
+class _Table:
+    """What both tables share: ``get``, a lookup by key tuple without a Python call (the data path asks once per
+    tunnelled packet; ``lookup`` reads better everywhere else). ``get`` is the dict's own bound method, which
+    ``copy.deepcopy`` would share with the original rather than copy: a copy or an unpickled table makes its own."""
+
+    __slots__ = ()
+    _entries: dict[Key, Any]
+    get: Callable[[Key], Any]
+
+    def __getstate__(self) -> dict[str, Any]:
+        slots: tuple[str, ...] = self.__slots__  # a subclass's slots, not _Table's ()
+        return {name: getattr(self, name) for name in slots if name != "get"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.get = self._entries.get
+
+
+class BindingCache(_Table):
     """An anchor's binding cache: entries by (mn, hnp, flow), and how many each MN has (``bound``, read by the data
     path's fast check: a router with no binding for an MN routes its packets natively)."""
 
-    __slots__ = ("_entries", "_serving", "bound")
+    __slots__ = ("_entries", "_serving", "bound", "get")
 
     def __init__(self) -> None:
         self._entries: dict[Key, Binding] = {}
+        self.get: Callable[[Key], Binding | None] = self._entries.get  # _Table
         self.bound: dict[str, int] = {}  # mn -> its entries here; kept by create/delete only
         self._serving: dict[str, int] = {}  # serving node -> entries pointing to it; kept by create/update/delete
 
@@ -240,13 +261,14 @@ class BindingCache:
         return self._entries.items()
 
 
-class BindingUpdateList:
+class BindingUpdateList(_Table):
     """A serving node's binding update list: entries by (mn, hnp, flow)."""
 
-    __slots__ = ("_by_mn", "_entries", "retire")
+    __slots__ = ("_by_mn", "_entries", "get", "retire")
 
     def __init__(self) -> None:
         self._entries: dict[Key, BulEntry] = {}
+        self.get: Callable[[Key], BulEntry | None] = self._entries.get  # _Table
         # The scheduler's void (set by the Simulation): a removed entry is never added again, so its refresh timer
         # can do nothing, and need not hold the entry alive until then.
         self.retire: Callable[[int], None] | None = None

@@ -235,8 +235,9 @@ def check(
     if not shape_checked:
         check_shape(command, at_allowed=at_allowed)
     assert spec is not None
-    step = {k: v for k, v in command.items() if k != "at"}
-    if "mn" not in spec.keys:
+    step = dict(command)
+    step.pop("at", None)
+    if "mn" not in spec.required:  # no command takes "mn" as optional
         return _check_fault(world, step)  # a command about the network, not a mobile node
     mn = step["mn"]
     ifaces = world.interfaces_of(mn)

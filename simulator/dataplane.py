@@ -84,9 +84,8 @@ class DataPlane:
             if dst != flow.cn:  # the CN is a sink: nothing happens when the packet arrives, so nothing is scheduled
                 clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
                 clock.counter += 1
-                k = (self.now_us + delay) << 40 | clock.counter  # clock.key(); 40 is clock.SHIFT, a constant here
-                clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
-                heappush(clock.queue, k)
+                heappush(clock.queue, (self.now_us + delay, clock.counter, self._on_data,
+                                       (self._msg_id, src, dst, direction, encapsulated, flow)))
             return
         self._data_seen(src, dst, flow, direction, encapsulated, delay)
 
@@ -113,9 +112,8 @@ class DataPlane:
         if not to_cn:  # as in _data
             clock = self.clock
             clock.counter += 1
-            k = (now + delay) << 40 | clock.counter
-            clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
-            heappush(clock.queue, k)
+            heappush(clock.queue, (now + delay, clock.counter, self._on_data,
+                                   (self._msg_id, src, dst, direction, encapsulated, flow)))
 
     def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, delay: int) -> None:
         """``_data`` when someone watches the events or a fault is in force: the same, with the event and the
@@ -150,9 +148,8 @@ class DataPlane:
             return  # the CN is a sink; a lost packet arrives nowhere
         clock = self.clock
         clock.counter += 1
-        k = (now + delay) << 40 | clock.counter
-        clock.items[k] = (self._on_data, (self._msg_id, src, dst, direction, encapsulated, flow))
-        heappush(clock.queue, k)
+        heappush(clock.queue, (now + delay, clock.counter, self._on_data,
+                               (self._msg_id, src, dst, direction, encapsulated, flow)))
 
     def on_data(self, segment: Segment) -> None:
         _, src, dst, direction, encapsulated, flow = segment
@@ -220,11 +217,11 @@ class DataPlane:
         if not segment[4] and flow.anchor == mar.id and not here:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
             # A flow whose interface sits on the anchor's own link stays native (seed §4.3: per-flow anchoring).
-            binding = mar.bc.lookup(mn.id, hnp, flow.id)
+            binding = mar.bc.get((mn.id, hnp, flow.id))  # type: ignore[arg-type]  # a flow has a prefix here
             if (
                 binding is None or binding.state != State.ACTIVE
             ):  # a per-flow binding being deleted yields to the prefix's
-                binding = mar.bc.lookup(mn.id, hnp, None) or binding
+                binding = mar.bc.get((mn.id, hnp, None)) or binding  # type: ignore[arg-type]
             if binding is not None:
                 if binding.state != State.ACTIVE:
                     self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
@@ -240,13 +237,13 @@ class DataPlane:
         hnp = flow.prefix
         assert hnp is not None  # a flow sends only once it has a prefix
         if segment[4] or flow.anchor == mar.id:
-            came_home = mar.bc.lookup(mn.id, hnp, flow.id) if segment[1] == mn.id and mn.id in mar.bc.bound else None
+            came_home = mar.bc.get((mn.id, hnp, flow.id)) if segment[1] == mn.id and mn.id in mar.bc.bound else None
             if came_home is not None:
                 self._delete_binding(mar, came_home, "MN back at the anchor")  # the flow came home
             self._data(mar.id, flow.cn, flow, "up", False)
             return
         # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
-        entry = mar.bul.lookup(mn.id, hnp, flow.id) or mar.bul.lookup(mn.id, hnp, None)
+        entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
         if entry is not None and entry.state == State.ACTIVE:
             self._data(mar.id, entry.anchor, flow, "up", True)
             return

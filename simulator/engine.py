@@ -23,7 +23,7 @@ assumed to see a flow's start and end at once (a real router would use an idle t
 apply REQ2.
 
 How a step works. Everything that happens later is a ``(time_us, counter, handler, argument)`` item of the scheduler
-(simulator/clock.py: heaps of int keys, time then counter); a ``step()`` pops one item and runs its handler, which
+(simulator/clock.py: heaps in time then counter order); a ``step()`` pops one item and runs its handler, which
 may emit events and schedule more items. Time is integer microseconds, ties break by the counter, nodes are iterated
 in sorted order: the same scenario, seed and commands give the same events, byte for byte. Events are JSON-ready
 dicts, never changed after they are emitted; every kind is described once in simulator/events.py. Every call that
@@ -41,7 +41,8 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import random
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, MutableSequence
 from typing import Any
 
 from . import commands, snapshots
@@ -54,7 +55,7 @@ from .dataplane import DataPlane
 from .designs import Design, design_for
 from .faults import Faults, Recovery
 from .limits import DEFAULT_BUDGET, MAX_SEED, Budget, TooMuchWork
-from .nodes import Flow, Mar, MobileNode
+from .nodes import BY_HNP, BY_ID, Flow, Mar, MobileNode, ipv6_text
 from .scenario import DEFAULT_LMA, Problem, ScenarioError, load_scenario
 from .scenario import FORMAT as SCENARIO_FORMAT
 from .snapshots import STATE_FORMAT as STATE_FORMAT  # re-exported: tests and exporters import them from here
@@ -109,6 +110,7 @@ class Simulation(DataPlane):
         self.topology = Topology(wired, links, self.timers.core_delay_ms)
         self.access_us = round(self.timers.access_delay_ms * 1000)
         self.interval_us = round(self.timers.flow_interval * US)
+        self.initial_us = round(self.timers.initial_bindack_timeout * US)  # INITIAL_BINDACK_TIMEOUT, every PBU's first
         # The session DB (RFC 8885 CMD): mn -> hnp -> {"hnp", "anchor", "interface"}
         self.db: dict[str, dict[str, dict[str, str]]] = {}
         self.prefix_anchor: dict[str, str] = {}  # every prefix ever allocated -> its anchor
@@ -132,7 +134,7 @@ class Simulation(DataPlane):
             router.bul.retire = self.clock.void
         self._seq = 0
         self._msg_id = 0
-        self._out: list[dict[str, Any]] = _DISCARD  # where the current step's events go
+        self._out: MutableSequence[dict[str, Any]] = _DISCARD  # where the current step's events go
         self._watching = record  # does anyone keep or collect events? (if not, the hot path skips building them)
         self.events: list[dict[str, Any]] = []
         self._arrival: dict[str, Callable[[Any], None]] = self.design.handlers()
@@ -157,8 +159,8 @@ class Simulation(DataPlane):
         return next_us / US if next_us is not None else None
 
     @property
-    def _queue(self) -> list[int]:
-        """The scheduler's near heap of keys, the one every packet goes through (read-only use: bench/engine.py
+    def _queue(self) -> list[Item]:
+        """The scheduler's near heap, the one every packet goes through (read-only use: bench/engine.py
         reports its length)."""
         return self.clock.queue
 
@@ -200,19 +202,17 @@ class Simulation(DataPlane):
         out: list[dict[str, Any]] = []
         self._set_out(out if collect else _DISCARD)
         clock = self.clock
-        queue, items, pop = clock.queue, clock.items, heapq.heappop  # the hot loop pops the near heap itself
+        queue, pop = clock.queue, heapq.heappop  # the hot loop pops the near heap itself
         steps, visible, end, seq = self.steps, self.visible_before, self._visible_end, self._seq
         meter = _Meter(self, budget or DEFAULT_BUDGET)
         check = meter.next_check
         try:
-            while clock.ready() and queue[0] >> 40 <= until_us:
-                limit = min(clock.horizon, (until_us + 1) << 40)  # up to the horizon, queue[0] is the soonest
-                while queue and queue[0] < limit:
+            while clock.ready() and queue[0][0] <= until_us:
+                limit = min(clock.horizon_us, until_us + 1)  # up to the horizon, queue[0] is the soonest
+                while queue and queue[0][0] < limit:
                     if steps >= check:  # the budget is checked every few thousand items: one comparison per item
                         check = meter.check(steps)
-                    k = pop(queue)
-                    handler, arg = items.pop(k)
-                    self.now_us = k >> 40  # 40: clock.SHIFT (a constant on the hot path)
+                    self.now_us, _, handler, arg = pop(queue)
                     handler(arg)
                     steps += 1
                     if self._seq != seq:
@@ -316,7 +316,7 @@ class Simulation(DataPlane):
             self.events.append(event)
         return event
 
-    def _set_out(self, out: list[dict[str, Any]]) -> None:
+    def _set_out(self, out: MutableSequence[dict[str, Any]]) -> None:
         self._out = out
         self._watching = self.record or out is not _DISCARD
 
@@ -488,7 +488,7 @@ class Simulation(DataPlane):
         """The next /64 of ``mar``'s pool for the MN's interface: ``mar`` anchors it (and, ``local``, it is the MAR's
         own prefix for that interface, advertised as preferred). The one place a prefix is given out."""
         base = int(mar.pool.network_address) + (mar.next_subnet << (128 - C.HNP_LENGTH))
-        hnp = f"{ipaddress.IPv6Address(base)}/{C.HNP_LENGTH}"
+        hnp = f"{ipv6_text(base)}/{C.HNP_LENGTH}"
         mar.next_subnet += 1
         self.prefix_anchor[hnp] = mar.id
         self.prefix_flows.setdefault(hnp, set())
@@ -671,9 +671,6 @@ class Simulation(DataPlane):
 
     # -- retransmission, refresh and ordering (docs/engine.md "Faults and timers") ----------------------------------
 
-    def _initial_us(self) -> int:
-        return round(self.timers.initial_bindack_timeout * US)
-
     def ordering_status(self, anchor: Mar, mn_id: str, hnps: list[str], flow: str | None, timestamp: float) -> int:
         """RFC 5213 §5.5 (Timestamp option; every clock in the simulation agrees): a PBU older than
         TimestampValidityWindow on arrival is refused with 156; one older than the PBU last accepted for the binding
@@ -783,7 +780,7 @@ class Simulation(DataPlane):
         for entry in entries:
             entry.refreshing = True
         lifetime = self.timers.binding_lifetime
-        self.transmit_pbu(mar, entries, hi, lifetime, 1, self._initial_us(), C.FLOW_ACTION_REFRESH)
+        self.transmit_pbu(mar, entries, hi, lifetime, 1, self.initial_us, C.FLOW_ACTION_REFRESH)
 
     def schedule_refresh(self, mar: Mar, entry: BulEntry, lifetime: float) -> None:
         """The PBA granted ``lifetime``: the entry runs out then (counted from the PBU's sending) and is refreshed
@@ -814,7 +811,7 @@ class Simulation(DataPlane):
                 and not e.refreshing
                 and e.expires_us == expires_us
             ),
-            key=lambda e: e.hnp,
+            key=BY_HNP,
         )
         self.refresh(mar, together, C.HI_NOT_CHANGED)
 
@@ -878,7 +875,7 @@ class Simulation(DataPlane):
                     "valid_lifetime": C.ADV_VALID_LIFETIME,
                 }
             )
-        for entry in sorted(mar.bul.for_interface(mn_id, iface), key=lambda e: e.hnp):
+        for entry in sorted(mar.bul.for_interface(mn_id, iface), key=BY_HNP):
             if entry.flow is None and entry.state == State.ACTIVE:
                 prefixes.append({"prefix": entry.hnp, "preferred_lifetime": 0, "valid_lifetime": int(entry.lifetime)})
         self._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
@@ -891,18 +888,20 @@ class Simulation(DataPlane):
             return
         # RFC 4862 §5.5.3: the MN updates its prefixes; one no longer given is dropped (documented simplification),
         # unless an active flow still uses it: then it stays, deprecated, for what remains of its valid lifetime.
-        advertised = {p["prefix"] for p in msg["prefixes"]}
         in_use = {f.prefix for f in mn.flows.values() if f.active and f.interface == iface}
-        kept = [
-            {
-                **p,
-                "preferred_lifetime": 0,
-                "valid_lifetime": self.host_valid_lifetime(mn.id, iface, p["prefix"], 0),
-                "deprecated": True,
-            }
-            for p in mn.prefixes[iface]
-            if p["prefix"] not in advertised and p["prefix"] in in_use
-        ]
+        kept = []
+        if in_use:
+            advertised = {p["prefix"] for p in msg["prefixes"]}
+            kept = [
+                {
+                    **p,
+                    "preferred_lifetime": 0,
+                    "valid_lifetime": self.host_valid_lifetime(mn.id, iface, p["prefix"], 0),
+                    "deprecated": True,
+                }
+                for p in mn.prefixes[iface]
+                if p["prefix"] not in advertised and p["prefix"] in in_use
+            ]
         mn.prefixes[iface] = [
             {
                 **p,
@@ -915,7 +914,7 @@ class Simulation(DataPlane):
         self.forget_valid_lifetimes(mn.id, iface, mn.prefixes[iface])
         mn.link_confirmed[iface] = True
         self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=mn.prefixes[iface])
-        for flow in sorted(mn.flows.values(), key=lambda f: f.id):
+        for flow in sorted(mn.flows.values(), key=BY_ID):
             if flow.active and flow.prefix is None and flow.interface == iface:
                 self._bind_flow_prefix(mn, flow)
 
@@ -1006,9 +1005,7 @@ class Simulation(DataPlane):
         self._send_data_up(flow.node, flow)
         clock = self.clock  # the hot path pushes inline (simulator/clock.py)
         clock.counter += 1
-        k = (self.now_us + self.interval_us) << 40 | clock.counter  # clock.key(); 40 is clock.SHIFT
-        clock.items[k] = (self._tick, arg)
-        heapq.heappush(clock.queue, k)
+        heapq.heappush(clock.queue, (self.now_us + self.interval_us, clock.counter, self._tick, arg))
 
     # -- snapshots and exports (simulator/snapshots.py) -------------------------------------------------------------
 
@@ -1029,13 +1026,11 @@ class Simulation(DataPlane):
         return snapshots.tunnels_of(self, node)
 
 
-class _Discard(list):  # type: ignore[type-arg]
-    """Where events go when the caller does not collect them (the recorder still keeps them)."""
+class _Discard(deque):  # type: ignore[type-arg]
+    """Where events go when the caller does not collect them (the recorder still keeps them): a deque that keeps
+    nothing (maxlen 0), so an event is let go in one C call, without a Python frame of its own."""
 
-    def append(self, _event: Any) -> None:
-        pass
-
-    def __reduce__(self) -> str:
+    def __reduce__(self) -> str:  # type: ignore[override]  # pickle's other form: a global's name
         return "_DISCARD"  # one instance: a copied or unpickled Simulation shares it
 
 
@@ -1077,4 +1072,4 @@ class _Meter:
         return self.next_check
 
 
-_DISCARD = _Discard()
+_DISCARD = _Discard(maxlen=0)

@@ -158,11 +158,11 @@ class Recovery:
                 return  # only network-dmm uses the session DB
             peers = {m for m in sim.mars if m not in sim.faults.failed}
             self.db_resync = set(peers)
-            sim._at(sim.now_us + sim._initial_us(), self._db_resync_deadline, counter)
+            sim._at(sim.now_us + sim.initial_us, self._db_resync_deadline, counter)
         else:
             peers = {r for r in sim.routers if r != node and r not in sim.faults.failed}
         self.heartbeat_waiting[node] = peers
-        self._send_heartbeats((node, counter, 1, sim._initial_us()))
+        self._send_heartbeats((node, counter, 1, sim.initial_us))
         router = sim.routers.get(node)
         if router is None:
             return
@@ -238,7 +238,7 @@ class Recovery:
                         C.HI_BETWEEN_MAGS,
                         sim.timers.binding_lifetime,
                         group[0].attempt + 1,
-                        sim._initial_us(),
+                        sim.initial_us,
                         C.FLOW_ACTION_ADD,
                     )
         answer = {"restart_counter": sim.faults.restarts.get(dst, 0), "flags": "R", "sequence": msg["sequence"]}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
 from ..bindings import Binding, BulEntry, State
-from ..nodes import Mar, MobileNode
+from ..nodes import BY_HNP, Mar, MobileNode
 from .base import Design, Handler
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class CentralizedPmipv6(Design):
         moved = self.came_from.pop((mn_id, iface), None) is not None
         hi = C.HI_BETWEEN_MAGS if moved else C.HI_NEW_INTERFACE
         waiting = mag.pending_ra[(mn_id, iface)] = {(self.lma_id, None)}
-        self.send_first_pbu((mag, mn_id, iface, hi, waiting, 1, sim._initial_us()))
+        self.send_first_pbu((mag, mn_id, iface, hi, waiting, 1, sim.initial_us))
 
     def send_first_pbu(self, arg: tuple[Mar, str, str, int, set[tuple[str, str | None]], int, int]) -> None:
         """No HNP yet: the PBU asks the LMA to assign one (or find the MN's; §5.3.2, §5.4.1). Sent again with
@@ -130,14 +130,14 @@ class CentralizedPmipv6(Design):
             return
         prefixes = [
             {"prefix": e.hnp, "preferred_lifetime": C.ADV_PREFERRED_LIFETIME, "valid_lifetime": C.ADV_VALID_LIFETIME}
-            for e in sorted(mar.bul.values(), key=lambda e: e.hnp)
+            for e in sorted(mar.bul.values(), key=BY_HNP)
             if e.mn == mn_id and e.interface == iface
         ]
         self.sim._send("RA", mar.id, mn_id, {"mn": mn_id, "interface": iface, "prefixes": prefixes})
 
     def mn_left(self, mar: Mar, mn: MobileNode, iface: str, leaving: bool) -> None:
         sim = self.sim
-        entries = sorted(mar.bul.for_interface(mn.id, iface), key=lambda e: e.hnp)
+        entries = sorted(mar.bul.for_interface(mn.id, iface), key=BY_HNP)
         for entry in entries:
             mar.bul.remove(entry, "MN left")
             sim.bul_state("bul_removed", mar.id, entry)

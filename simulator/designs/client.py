@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
 from ..bindings import BindingUpdateList, BulEntry, State
-from ..nodes import Flow, Mar, MobileNode, Segment
+from ..nodes import BY_ID, Flow, Mar, MobileNode, Segment
 from .base import Design, Forward, Handler, SendUp
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class ClientDmm(Design):
                     self.send_bu(mn, iface, hnp, 0, sim._address(hnp))  # with the home address as care-of address
             elif coa is not None:
                 self.send_bu(mn, iface, hnp, sim.timers.binding_lifetime, coa)
-        for flow in sorted(mn.flows.values(), key=lambda f: f.id):
+        for flow in sorted(mn.flows.values(), key=BY_ID):
             if flow.active and flow.prefix is None and flow.interface == iface:
                 sim._bind_flow_prefix(mn, flow)
 

@@ -90,10 +90,10 @@ class NetworkDmm(Design):
         mar.pending_ra[(mn_id, iface)] = waiting
         # RFC 5213 §6.9.2 holds the RA for the PBAs; it is held at most INITIAL_BINDACK_TIMEOUT (docs/engine.md
         # "Faults and timers"): then the MAR advertises what is ready, and each late PBA brings another RA.
-        sim._at(sim.now_us + sim._initial_us(), self.ra_deadline, (mar, mn_id, iface, waiting))
+        sim._at(sim.now_us + sim.initial_us, self.ra_deadline, (mar, mn_id, iface, waiting))
         # seed §4.2 step 3: retrieve the MN's ongoing mobility sessions from the centralised database. The query also
         # writes the new prefix, one exchange as in RFC 8885 §3.3: ``entries`` is what it writes.
-        self.send_db_query(mar, mn_id, iface, written, 1, sim._initial_us())
+        self.send_db_query(mar, mn_id, iface, written, 1, sim.initial_us)
 
     def send_db_query(
         self, mar: Mar, mn_id: str, iface: str, written: list[dict[str, str]], attempt: int, timeout_us: int
@@ -172,7 +172,7 @@ class NetworkDmm(Design):
         sim = self.sim
         lifetime = sim.timers.binding_lifetime
         entries = [mar.bul.add(BulEntry(mn_id, iface, hnp, flow, anchor, lifetime, 0), "PBU sent") for hnp in hnps]
-        sim.transmit_pbu(mar, entries, hi, lifetime, 1, sim._initial_us(), C.FLOW_ACTION_ADD)
+        sim.transmit_pbu(mar, entries, hi, lifetime, 1, sim.initial_us, C.FLOW_ACTION_ADD)
 
     def on_pbu(self, msg: dict[str, Any]) -> None:
         """The anchor (LMA role) processes a PBU (RFC 5213 §5.3)."""
@@ -270,7 +270,7 @@ class NetworkDmm(Design):
         """RFC 5213 §6.9.1.2: PBU with lifetime 0 and Handoff Indicator 4, repeated with back-off while the entry is
         still in the binding update list (one for an entry already forgotten is sent once)."""
         sim = self.sim
-        sim.transmit_pbu(mar, [entry], C.HI_UNKNOWN, 0, 1, sim._initial_us(), C.FLOW_ACTION_DELETE)
+        sim.transmit_pbu(mar, [entry], C.HI_UNKNOWN, 0, 1, sim.initial_us, C.FLOW_ACTION_DELETE)
 
     def flow_registration_reply(self, mar: Mar, msg: dict[str, Any]) -> None:
         """Flow mobility (Figure 6): the DB named the prefix's anchor; register this flow there (HI 2).
