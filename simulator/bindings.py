@@ -307,7 +307,8 @@ class BindingUpdateList(_Table):
 
     def for_interface(self, mn: str, interface: str) -> list[BulEntry]:
         """The MN's entries for that interface, in table order."""
-        return [e for e in self._by_mn.get(mn, {}).values() if e.interface == interface]
+        mine = self._by_mn.get(mn)
+        return [e for e in mine.values() if e.interface == interface] if mine else []
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries

@@ -57,11 +57,12 @@ class Scheduler:
         self.counter = 0  # items ever scheduled: the tie-breaker
 
     def at(self, t_us: int, handler: Handler, arg: Any) -> int:
-        """Run ``handler(arg)`` at ``t_us``; returns the item's key (for :meth:`void`)."""
+        """Run ``handler(arg)`` at ``t_us``; returns the item's key for :meth:`void` (0 for an item due within the
+        window, which :meth:`void` leaves as it is)."""
         self.counter += 1
         if t_us < self.horizon_us:
             heapq.heappush(self.queue, (t_us, self.counter, handler, arg))
-            return t_us << SHIFT | self.counter
+            return 0
         k = t_us << SHIFT | self.counter
         self.far[k] = (handler, arg)
         heapq.heappush(self.later, k)

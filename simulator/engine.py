@@ -55,7 +55,7 @@ from .dataplane import DataPlane
 from .designs import Design, design_for
 from .faults import Faults, Recovery
 from .limits import DEFAULT_BUDGET, MAX_SEED, Budget, TooMuchWork
-from .nodes import BY_HNP, BY_ID, Flow, Mar, MobileNode, ipv6_text
+from .nodes import BY_HNP, BY_ID, PREFIX, Flow, Mar, MobileNode, ipv6_text
 from .scenario import DEFAULT_LMA, Problem, ScenarioError, load_scenario
 from .scenario import FORMAT as SCENARIO_FORMAT
 from .snapshots import STATE_FORMAT as STATE_FORMAT  # re-exported: tests and exporters import them from here
@@ -539,6 +539,9 @@ class Simulation(DataPlane):
 
     def db_entry_state(self, kind: str, mn_id: str, entry: dict[str, str], **more: Any) -> None:
         """db_entry_added / db_entry_removed: a row of the session DB."""
+        if not self._watching:  # as _state does, without building the fields first (the common case in a batch run)
+            self._seq += 1
+            return
         hnp, anchor, iface = entry["hnp"], entry["anchor"], entry["interface"]
         self._state(kind, self.db_id, mn=mn_id, hnp=hnp, anchor=anchor, interface=iface, **more)
 
@@ -621,6 +624,9 @@ class Simulation(DataPlane):
 
     def _binding_state(self, kind: str, anchor: Mar, binding: Binding, lifetime: float, **more: Any) -> None:
         """binding_created / _updated / _deregistering / _deleted: a binding cache entry as it is now."""
+        if not self._watching:  # as _state does, without building the fields first (the common case in a batch run)
+            self._seq += 1
+            return
         b = binding
         self._state(kind, anchor.id, mn=b.mn, hnp=b.hnp, flow=b.flow, serving=b.serving, lifetime=lifetime, **more)
 
@@ -728,11 +734,11 @@ class Simulation(DataPlane):
 
     def _pbu_timeout(self, arg: tuple[Mar, list[tuple[str, str, str | None]], int, int, float, int, int, int]) -> None:
         mar, keys, seq, hi, lifetime, attempt, timeout_us, action = arg
-        entries = [
-            e
-            for e in (mar.bul.lookup(*k) for k in keys)
-            if e is not None and e.sequence == seq and (e.state == State.PENDING or e.refreshing or lifetime == 0)
-        ]
+        entries = []  # (a plain loop: the timer fires for every PBU, and mostly finds it answered)
+        for key in keys:
+            e = mar.bul.get(key)
+            if e is not None and e.sequence == seq and (e.state == State.PENDING or e.refreshing or lifetime == 0):
+                entries.append(e)
         if not entries:
             return  # answered, superseded, or the MN left
         max_us = round(self.timers.max_bindack_timeout * US)
@@ -759,6 +765,9 @@ class Simulation(DataPlane):
 
     def bul_state(self, kind: str, node: str, entry: BulEntry, **more: Any) -> None:
         """bul_added / _removed / _refreshed: a binding update list entry (at a MAR, or at the MN in client-dmm)."""
+        if not self._watching:  # as _state does, without building the fields first (the common case in a batch run)
+            self._seq += 1
+            return
         self._state(kind, node, mn=entry.mn, hnp=entry.hnp, anchor=entry.anchor, flow=entry.flow, **more)
 
     def refreshing_state(self, node: str, first: BulEntry, hnps: list[str], lifetime: float) -> None:
@@ -890,7 +899,7 @@ class Simulation(DataPlane):
         # unless an active flow still uses it: then it stays, deprecated, for what remains of its valid lifetime.
         in_use = {f.prefix for f in mn.flows.values() if f.active and f.interface == iface}
         kept = []
-        if in_use:
+        if in_use:  # (without a flow on this interface nothing is kept: no need to look)
             advertised = {p["prefix"] for p in msg["prefixes"]}
             kept = [
                 {
@@ -902,7 +911,7 @@ class Simulation(DataPlane):
                 for p in mn.prefixes[iface]
                 if p["prefix"] not in advertised and p["prefix"] in in_use
             ]
-        mn.prefixes[iface] = [
+        prefixes = [
             {
                 **p,
                 "valid_lifetime": self.host_valid_lifetime(mn.id, iface, p["prefix"], p["valid_lifetime"]),
@@ -910,8 +919,11 @@ class Simulation(DataPlane):
                 "deprecated": p["preferred_lifetime"] == 0,
             }
             for p in msg["prefixes"]
-        ] + [p for p in kept if p["valid_lifetime"] > 0]
-        self.forget_valid_lifetimes(mn.id, iface, mn.prefixes[iface])
+        ]
+        if kept:
+            prefixes += [p for p in kept if p["valid_lifetime"] > 0]
+        mn.prefixes[iface] = prefixes
+        self.forget_valid_lifetimes(mn.id, iface, prefixes)
         mn.link_confirmed[iface] = True
         self._state("prefixes_changed", mn.id, mn=mn.id, interface=iface, prefixes=mn.prefixes[iface])
         for flow in sorted(mn.flows.values(), key=BY_ID):
@@ -940,8 +952,7 @@ class Simulation(DataPlane):
     def forget_valid_lifetimes(self, mn_id: str, iface: str, kept: list[dict[str, Any]]) -> None:
         lifetimes = self.valid_until.get((mn_id, iface))
         if lifetimes:
-            prefixes = {p["prefix"] for p in kept}
-            for prefix in [p for p in lifetimes if p not in prefixes]:
+            for prefix in lifetimes.keys() - set(map(PREFIX, kept)):
                 del lifetimes[prefix]
 
     # -- flows -----------------------------------------------------------------------------------------------------
@@ -967,6 +978,9 @@ class Simulation(DataPlane):
 
     def flow_state(self, kind: str, flow: Flow, previous: str | None = None) -> None:
         """flow_started / _stopped / _moved (``previous``: the interface it moved from): the flow as it is now."""
+        if not self._watching:  # as _state does, without building the fields first (the common case in a batch run)
+            self._seq += 1
+            return
         moved = {"previous": previous} if previous is not None else {}
         fields = {"mn": flow.mn, "flow": flow.id, "cn": flow.cn, "interface": flow.interface, **moved}
         self._state(kind, flow.mn, **fields, prefix=flow.prefix, anchor=flow.anchor)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import ItemsView
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from .bindings import BindingCache, BindingUpdateList
@@ -42,8 +42,8 @@ def ipv6_text(value: int) -> str:
     return ":".join(groups[:best_start]) + "::" + ":".join(groups[best_start + best_len :])
 
 
-# Sort keys (a flow by its id, a table entry by its prefix) that cost no Python call per item
-BY_ID, BY_HNP = attrgetter("id"), attrgetter("hnp")
+# Keys (a flow by its id, a table entry by its prefix, an RA's prefix entry) that cost no Python call per item
+BY_ID, BY_HNP, PREFIX = attrgetter("id"), attrgetter("hnp"), itemgetter("prefix")
 
 
 class OwnedPrefixes:
