@@ -128,9 +128,9 @@ def instructions(kinds: list[str], scenario: str, args: argparse.Namespace) -> N
     from engine import instructions_of
 
     children = ["setup", *kinds]
-    counts = dict(zip(children, instructions_of(
+    counts = {child: figures.instructions for child, figures in zip(children, instructions_of(
         [[sys.executable, __file__, "--child", kind, "--scenario", scenario, "--seconds", str(args.seconds), "--mode",
-          args.mode] for kind in children]), strict=True))
+          args.mode] for kind in children]), strict=True)}
     base = counts["plain"] - counts["setup"]
     print(f"  (loading the scenario and building the simulation: {counts['setup'] / 1e6:,.0f} M instructions, "
           "subtracted below)")

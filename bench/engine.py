@@ -42,6 +42,7 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -180,21 +181,39 @@ def against(rev: str, raw: dict, seconds: float, rounds: int) -> None:
           f"(from {min(paired):.3f} to {max(paired):.3f})")
 
 
-def instructions_of(commands: list[list[str]]) -> list[int]:
+class Counts(NamedTuple):
+    """What cachegrind counts for one command: instructions, and first-level instruction- and data-cache misses."""
+
+    instructions: int
+    i1_misses: int
+    d1_misses: int
+
+    def __sub__(self, other: tuple[int, ...]) -> Counts:  # type: ignore[override]
+        return Counts(*(a - b for a, b in zip(self, other, strict=True)))
+
+
+def instructions_of(commands: list[list[str]], cache: bool = False) -> list[Counts]:
     """The instructions each command executes (valgrind's cachegrind, PYTHONHASHSEED=0), the commands side by side on
-    every core: the figure --instructions prints here and in bench/city.py."""
+    every core: the figure --instructions prints here and in bench/city.py. With ``cache`` cachegrind also simulates
+    the first-level caches (about twice as slow) and counts their misses; otherwise those are 0."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         sys.exit("--instructions needs valgrind (apt-get install valgrind)")
 
-    def count(command: list[str]) -> int:
-        out = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                              *command], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONHASHSEED": "0"})
-        refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-        if refs is None:
-            raise SystemExit(f"no instruction count from valgrind for {command}:\n{out.stderr[-2000:]}")
-        return int(refs.group(1).replace(",", ""))
+    def count(command: list[str]) -> Counts:
+        out = subprocess.run([valgrind, "--tool=cachegrind", f"--cache-sim={'yes' if cache else 'no'}",
+                              "--cachegrind-out-file=/dev/null", *command], capture_output=True, text=True,
+                             check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+
+        def figure(label: str) -> int:
+            found = re.search(rf"{label}:\s+([\d,]+)", out.stderr)
+            if found is None:
+                raise SystemExit(f"no {label!r} from valgrind for {command}:\n{out.stderr[-2000:]}")
+            return int(found.group(1).replace(",", ""))
+
+        if not cache:
+            return Counts(figure(r"I\s+refs"), 0, 0)
+        return Counts(figure(r"I\s+refs"), figure(r"I1\s+misses"), figure(r"D1\s+misses"))
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return list(pool.map(count, commands))
@@ -212,12 +231,17 @@ def instructions_against(rev: str, raw: dict, seconds: float) -> None:
             jobs = [(ROOT, "setup"), (ROOT, "run"), (tree, "setup"), (tree, "run")]
             this_setup, this_run, rev_setup, rev_run = instructions_of(
                 [[sys.executable, __file__, "--child", phase, "--root", str(root), "--scenario", str(scenario),
-                  "--seconds", str(seconds)] for root, phase in jobs])
+                  "--seconds", str(seconds)] for root, phase in jobs], cache=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     mine, theirs = this_run - this_setup, rev_run - rev_setup
-    print(f"run to {seconds:g} s: this tree {mine / 1e6:,.0f} M instructions, {rev} {theirs / 1e6:,.0f} M; "
-          f"ratio this tree / {rev} = {mine / theirs:.3f}   (issue 9: at most 1.05)")
+    print(f"run to {seconds:g} s: this tree {mine.instructions / 1e6:,.0f} M instructions, {rev} "
+          f"{theirs.instructions / 1e6:,.0f} M; ratio this tree / {rev} = {mine.instructions / theirs.instructions:.3f}"
+          "   (issue 9: at most 1.05)")
+    # A CPU time also pays for cache misses, which an instruction count does not see (docs/engine.md "Performance").
+    for label, attribute in (("first-level instruction-cache", "i1_misses"), ("first-level data-cache", "d1_misses")):
+        a, b = getattr(mine, attribute), getattr(theirs, attribute)
+        print(f"  {label} misses: this tree {a / 1e6:,.1f} M, {rev} {b / 1e6:,.1f} M ({a / b:.3f})")
 
 
 def child(phase: str, root: str, scenario_path: str, seconds: float) -> None:
