@@ -10,17 +10,18 @@ MOVE = "user move MN1 if1 MAR2"
 
 
 def tick_labels(page) -> list[tuple[str, int]]:
-    """The timeline's scale: each tick label and its x position (px), once the labels are laid out (the timeline
-    redraws its ticks now and then: a label read mid-redraw has no box yet, x 0)."""
-    page.wait_for_function(
+    """The timeline's scale: each tick label and its x position (px), once the labels are laid out. The timeline
+    redraws its ticks now and then (a label read mid-redraw has no box yet, x 0), so the labels are checked and read
+    in one go, in one turn of the page's script."""
+    scale = page.wait_for_function(
         """() => {
           const labels = [...document.querySelectorAll('#timeline .tick-label')];
-          return labels.length > 0 && labels.every(e => e.getBoundingClientRect().width > 0);
+          const boxes = labels.map(e => e.getBoundingClientRect());
+          if (!labels.length || boxes.some(box => box.width === 0)) return null;
+          return labels.map((e, i) => [e.textContent, Math.round(boxes[i].x)]);
         }"""
     )
-    return page.eval_on_selector_all(
-        "#timeline .tick-label", "els => els.map(e => [e.textContent, Math.round(e.getBoundingClientRect().x)])"
-    )
+    return scale.json_value()
 
 
 def click_timeline_at(page, seconds: int) -> None:
