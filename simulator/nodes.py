@@ -18,28 +18,17 @@ Segment = tuple[int, str, str, str, bool, "Flow"]
 
 
 def ipv6_text(value: int) -> str:
-    """An IPv6 address in RFC 5952 text, exactly as ``str(ipaddress.IPv6Address(value))`` gives it (the longest run
-    of two or more zero groups, the first of equals, becomes ``::``), without building the object: a MAR formats a
-    prefix at every attachment, and ipaddress's classes made that most of an attachment's cost (bench/engine.py)."""
-    if not value & 0xFFFF_FFFF_FFFF_FFFF:  # a /64 prefix: its four zero groups at the end are the longest run
-        groups4 = (value >> 112, value >> 96 & 0xFFFF, value >> 80 & 0xFFFF, value >> 64 & 0xFFFF)
-        text = "%x:%x:%x:%x" % groups4  # noqa: UP031  # half the time of the f-string here
-        while text.endswith(":0"):  # zero groups just before them join the run
-            text = text[:-2]
-        return "::" if text == "0" else text + "::"
-    groups = [f"{(value >> shift) & 0xFFFF:x}" for shift in range(112, -16, -16)]
-    best_start, best_len, start = 0, 0, -1
-    for index, group in enumerate(groups):
-        if group != "0":
-            start = -1
-            continue
-        if start < 0:
-            start = index
-        if index + 1 - start > best_len:
-            best_start, best_len = start, index + 1 - start
-    if best_len < 2:
-        return ":".join(groups)
-    return ":".join(groups[:best_start]) + "::" + ":".join(groups[best_start + best_len :])
+    """A /64 prefix's address (its low 64 bits zero) in RFC 5952 text, exactly as ``str(ipaddress.IPv6Address(value))``
+    gives it, without building the object: a MAR formats a prefix at every attachment, and ipaddress's classes made
+    that most of an attachment's cost (bench/engine.py). The four zero groups at the end are the longest run of zero
+    groups, and the zero groups just before them join it, so that run is the ``::``."""
+    if value & 0xFFFF_FFFF_FFFF_FFFF:
+        raise ValueError(f"not a /64 prefix: {value:#x}")
+    groups = (value >> 112, value >> 96 & 0xFFFF, value >> 80 & 0xFFFF, value >> 64 & 0xFFFF)
+    text = "%x:%x:%x:%x" % groups  # noqa: UP031  # half the time of the f-string here
+    while text.endswith(":0"):
+        text = text[:-2]
+    return "::" if text == "0" else text + "::"
 
 
 # Keys (a flow by its id, a table entry by its prefix, an RA's prefix entry) that cost no Python call per item
