@@ -133,8 +133,10 @@ class _EventsOnly:
         self.feed = on_event
         self.data_pairs: dict[tuple[str, str], int] = {}  # counted by the engine; nobody reads them
 
-    def segment(self, *_fields: Any) -> None:
+    def tapped_down(self, *_fields: Any) -> None:
         pass
+
+    tapped_up = tapped_lost = tapped_down
 
 
 def run_unrecorded(sim: Simulation, until: float, on_event: Callable[[dict[str, Any]], Any]) -> Simulation:

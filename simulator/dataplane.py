@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bindings import Binding, State
 from .clock import Handler, Scheduler
-from .nodes import Flow, Mar, MobileNode, Segment
+from .nodes import LAST_SRC, NUMBER, SEGMENTS, TUNNELLED, Flow, Mar, MobileNode, PacketRecord, Segment
 
 if TYPE_CHECKING:
     from .constants import Timers
@@ -46,9 +46,12 @@ class DataPlane:
     _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
     _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
-    # The metrics observer's segment tap (data_tapped): t, arrive, id, src, dst, flow, mn, direction, encapsulated,
-    # packet number; and where it counts every segment per (src, dst)
-    _tap: Callable[[float, float, int, str, str, str, str, str, bool, int], None]
+    # A metrics observer's taps (data_tapped): a downlink packet's last segment (flow, its record, arrival in
+    # microseconds, segment id), the uplink one reaching the CN (flow, arrival, id), a segment lost to a fault (id);
+    # and where it counts every segment per (src, dst)
+    _tap_down: Callable[[Flow, PacketRecord, int, int], None]
+    _tap_up: Callable[[Flow, int, int], None]
+    _tap_lost: Callable[[int], None]
     _tap_pairs: dict[tuple[str, str], int]
 
     if TYPE_CHECKING:
@@ -69,9 +72,10 @@ class DataPlane:
         if mar_id is None:
             self._not_sent(flow, f"{flow.interface} is not attached")
             return
-        self._data(mn.id, mar_id, flow, "up", False)
+        self._data(mn.id, mar_id, flow, "up", False, flow.packets)
 
-    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
+    def _data(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool,
+              packet: int | PacketRecord) -> None:
         """One segment of a data packet between two nodes of the diagram (the IP core is not one). The hot path.
 
         In flight a segment is a plain tuple ``Segment``; its event dict is built only when someone keeps or
@@ -85,37 +89,47 @@ class DataPlane:
                 clock = self.clock  # the hot path pushes inline: one call less per hop (simulator/clock.py)
                 clock.counter += 1
                 heappush(clock.queue, (self.now_us + delay, clock.counter, self._on_data,
-                                       (self._msg_id, src, dst, direction, encapsulated, flow)))
+                                       (self._msg_id, src, dst, direction, encapsulated, flow, packet)))
             return
-        self._data_seen(src, dst, flow, direction, encapsulated, delay)
+        self._data_seen(src, dst, flow, direction, encapsulated, packet, delay)
 
-    def data_tapped(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool) -> None:
-        """``_data`` while a metrics observer taps the data path (simulator/metrics_feed.py installs it, with
-        ``_tap`` and ``_tap_pairs``): the segment is counted for its (src, dst) pair, the observer is told the DATA
-        fields of those that matter to a packet's delivery (every downlink segment, the uplink one reaching the CN:
-        ``MetricsObserver.segment``), and the segment goes as when nobody watches, without its event dict. While a
-        fault is in force the segment goes the ordinary way (its event, fed like any other): whether it is lost is a
-        random draw only the engine makes."""
-        if self._faulty:
-            DataPlane._data(self, src, dst, flow, direction, encapsulated)
-            return
+    def data_tapped(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool,
+                    packet: int | PacketRecord) -> None:
+        """``_data`` while a metrics observer taps the data path (simulator/metrics_feed.py installs it, with the
+        ``_tap_*`` callbacks and ``_tap_pairs``). No event is built: the segment is counted for its (src, dst) pair and
+        goes as when nobody watches, a downlink packet carrying its ``PacketRecord`` from hop to hop; the observer
+        hears of a packet once, when its last segment leaves (towards the MN downlink, the CN uplink: it counts the
+        delivery once its clock passes the arrival, unless a ``drop`` of that segment came first), and of a segment a
+        fault loses (the same random draw as ``_data_seen``: only the engine makes it)."""
         delay = self.access_us if src == flow.mn or dst == flow.mn else self.topology.delay_us[src][dst]
         self._msg_id += 1
         self._seq += 1  # unobserved as an event, but still a visible step
-        now = self.now_us
         pairs, pair = self._tap_pairs, (src, dst)
         pairs[pair] = pairs.get(pair, 0) + 1
-        to_cn = dst == flow.cn
-        if direction == "down" or to_cn:
-            self._tap(now / US, (now + delay) / US, self._msg_id, src, dst, flow.id, flow.mn, direction,
-                      encapsulated, flow.packets)
-        if not to_cn:  # as in _data
-            clock = self.clock
-            clock.counter += 1
-            heappush(clock.queue, (now + delay, clock.counter, self._on_data,
-                                   (self._msg_id, src, dst, direction, encapsulated, flow)))
+        if self._faulty and self.faults.verdict("DATA", src, dst) is not None:
+            self._tap_lost(self._msg_id)  # formats.md "Faults": lost in the network, it arrives nowhere
+            return
+        now = self.now_us
+        if direction == "down":
+            if packet.__class__ is int:  # its first segment (or the first since the observer came)
+                packet = [packet, now, self._msg_id, 1, encapsulated, src, None]
+            else:
+                packet[SEGMENTS] += 1  # type: ignore[index]
+                if encapsulated:
+                    packet[TUNNELLED] = True  # type: ignore[index]
+            if dst == flow.mn:
+                packet[LAST_SRC] = src  # type: ignore[index]
+                self._tap_down(flow, packet, now + delay, self._msg_id)  # type: ignore[arg-type]
+        elif dst == flow.cn:
+            self._tap_up(flow, now + delay, self._msg_id)
+            return  # the CN is a sink (as in _data)
+        clock = self.clock
+        clock.counter += 1
+        heappush(clock.queue, (now + delay, clock.counter, self._on_data,
+                               (self._msg_id, src, dst, direction, encapsulated, flow, packet)))
 
-    def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool, delay: int) -> None:
+    def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool,
+                   packet: int | PacketRecord, delay: int) -> None:
         """``_data`` when someone watches the events or a fault is in force: the same, with the event and the
         fault's verdict."""
         now = self.now_us
@@ -136,7 +150,7 @@ class DataPlane:
                 "inner_src": flow.mn_address if up else flow.cn_address,
                 "inner_dst": flow.cn_address if up else flow.mn_address,
                 "prefix": flow.prefix,
-                "packet": flow.packets,
+                "packet": packet if packet.__class__ is int else packet[NUMBER],  # type: ignore[index]
                 "size": self.timers.data_size,
             }
             if verdict is not None:  # formats.md "Faults": lost in the network
@@ -149,10 +163,10 @@ class DataPlane:
         clock = self.clock
         clock.counter += 1
         heappush(clock.queue, (now + delay, clock.counter, self._on_data,
-                               (self._msg_id, src, dst, direction, encapsulated, flow)))
+                               (self._msg_id, src, dst, direction, encapsulated, flow, packet)))
 
     def on_data(self, segment: Segment) -> None:
-        _, src, dst, direction, encapsulated, flow = segment
+        _, src, dst, direction, encapsulated, flow, packet = segment
         if dst == flow.mn:  # an MN never fails (only a MAR, the DB or the LMA can)
             if src not in flow.node.attached.values():
                 self._drop_data(dst, segment, "the MN left the link while the packet was on the air", in_flight=True)
@@ -163,10 +177,10 @@ class DataPlane:
         mar = self.routers[dst]
         if not encapsulated and flow.mn not in mar.bc.bound:  # fast paths: plain routing, no binding for this MN here
             if direction == "down" and flow.node.attached[flow.interface] == dst:
-                self._data(dst, flow.mn, flow, "down", False)
+                self._data(dst, flow.mn, flow, "down", False, packet)
                 return
             if direction == "up" and flow.anchor == dst:
-                self._data(dst, flow.cn, flow, "up", False)
+                self._data(dst, flow.cn, flow, "up", False, packet)
                 return
         if direction == "down":
             self._forward_down(mar, flow.node, flow, segment)
@@ -212,7 +226,7 @@ class DataPlane:
         hnp = flow.prefix
         here = mn.attached[flow.interface] == mar.id
         if here and mn.id not in mar.bc.bound:  # the common case: the MN sits at the anchor, nothing bound for it
-            self._data(mar.id, mn.id, flow, "down", False)
+            self._data(mar.id, mn.id, flow, "down", False, segment[6])
             return
         if not segment[4] and flow.anchor == mar.id and not here:
             # At the anchor: a binding (per flow first, then per prefix) sends it down the tunnel (RFC 5213 §5.6.2).
@@ -226,10 +240,10 @@ class DataPlane:
                 if binding.state != State.ACTIVE:
                     self._drop_data(mar.id, segment, "binding is being deleted", in_flight=False)
                     return
-                self._data(mar.id, binding.serving, flow, "down", True)
+                self._data(mar.id, binding.serving, flow, "down", True, segment[6])
                 return
         if self._deliver_iface(mar, mn, flow) is not None:
-            self._data(mar.id, mn.id, flow, "down", False)
+            self._data(mar.id, mn.id, flow, "down", False, segment[6])
         else:
             self._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
 
@@ -240,12 +254,12 @@ class DataPlane:
             came_home = mar.bc.get((mn.id, hnp, flow.id)) if segment[1] == mn.id and mn.id in mar.bc.bound else None
             if came_home is not None:
                 self._delete_binding(mar, came_home, "MN back at the anchor")  # the flow came home
-            self._data(mar.id, flow.cn, flow, "up", False)
+            self._data(mar.id, flow.cn, flow, "up", False, segment[6])
             return
         # seed §3.1: an outgoing packet on a prefix anchored elsewhere goes back to its anchor through the tunnel
         entry = mar.bul.get((mn.id, hnp, flow.id)) or mar.bul.get((mn.id, hnp, None))
         if entry is not None and entry.state == State.ACTIVE:
-            self._data(mar.id, entry.anchor, flow, "up", True)
+            self._data(mar.id, entry.anchor, flow, "up", True, segment[6])
             return
         self._drop_data(mar.id, segment, f"{mar.id} has no binding for {hnp} yet", in_flight=False)
         iface = self._deliver_iface(mar, mn, flow)

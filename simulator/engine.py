@@ -967,8 +967,8 @@ class Simulation(DataPlane):
     def _start_flow(self, mn: MobileNode, flow_id: str, cn: str, iface: str) -> None:
         flow = Flow(flow_id, mn.id, cn, iface, None, None, mn)
         old = mn.flows.get(flow_id)
-        if old is not None:
-            flow.generation = old.generation + 1
+        if old is not None:  # the flow id's packets go on numbering: a packet of the old run may still be on its way
+            flow.generation, flow.packets = old.generation + 1, old.packets
         mn.flows[flow_id] = flow
         self._bind_flow_prefix(mn, flow)
         if flow.prefix is None:
@@ -1015,7 +1015,7 @@ class Simulation(DataPlane):
         if not flow.active or flow.generation != generation:
             return
         flow.packets += 1
-        self._data(flow.cn, flow.anchor, flow, "down", False)  # type: ignore[arg-type]  # from the CN to the anchor
+        self._data(flow.cn, flow.anchor, flow, "down", False, flow.packets)  # type: ignore[arg-type]  # CN -> anchor
         self._send_data_up(flow.node, flow)
         clock = self.clock  # the hot path pushes inline (simulator/clock.py)
         clock.counter += 1

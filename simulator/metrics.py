@@ -28,6 +28,7 @@ from typing import Any
 from .constants import HI_NOT_CHANGED, timers_from_scenario
 from .events import is_message
 from .metrics_feed import run_fed
+from .nodes import FIRST_ID, LAST_ARRIVE, LAST_SRC, SEGMENTS, SENT_US, TUNNELLED, PacketRecord
 from .topology import CORE, Topology
 
 FORMAT = "dmmviz-metrics/1"
@@ -84,8 +85,8 @@ class DirectPaths:
         nodes = [n for n in self.topology.path(cn, mar) if n != CORE]
         return len(nodes) - 1 + 1
 
-    def delay_ms(self, cn: str, mar: str) -> float:
-        return round(self.topology.delay_us[cn][mar] / 1000.0 + self.access_delay_ms, 3)
+    def delay_us(self, cn: str, mar: str) -> int:
+        return self.topology.delay_us[cn][mar] + round(self.access_delay_ms * 1000)  # as the engine's access_us
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -172,8 +173,9 @@ def _completion(
 #   PBA/BA, RA about that MN) and is settled SETTLE_S after its window closed, or at the end of the run.
 
 
+US = 1_000_000
 SETTLE_S = 64.0  # past the window's end, nothing can still answer its registrations (back-off tops at 32 s)
-SWEEP_S = 10.0  # a packet not seen for this long was dropped on the way: forget it
+SWEEP_S = 10.0  # how often the chains of a trace's packets that can no longer go on are forgotten
 RECENT_ARRIVALS = 256  # per flow and direction, enough to find the last arrival before a cut
 
 
@@ -186,14 +188,6 @@ def _add_to_gaps(gaps: list[_Gap], arrival: float) -> None:
     for gap in gaps:
         gap.add(arrival)
     gaps[:] = [gap for gap in gaps if not gap.done]
-
-
-def _neumaier(total: tuple[float, float], value: float) -> tuple[float, float]:
-    """Compensated summation (sum, correction), so a mean over a long run equals fmean of the values."""
-    s, c = total
-    t = s + value
-    c += (s - t) + value if abs(s) >= abs(value) else (value - t) + s
-    return t, c
 
 
 @dataclass(slots=True)
@@ -211,8 +205,8 @@ class FlowInfo:
     delivered_up: int = 0
     hops: int = 0
     direct_hops: int = 0
-    delay_ms: tuple[float, float] = (0.0, 0.0)
-    direct_delay_ms: tuple[float, float] = (0.0, 0.0)
+    delay_us: int = 0  # sums of integer microseconds (the engine's clock): exact, whatever the run's length
+    direct_delay_us: int = 0
     tunnelled: int = 0
     last_hops: int | None = None
     # per direction: the latest arrivals (enough to find the last one before a cut), and the gaps still measuring
@@ -245,7 +239,7 @@ class FlowInfo:
             return round(total / n, 3) if n else None
 
         path_hops, dhops = mean(self.hops), mean(self.direct_hops)
-        path_delay, ddelay = mean(sum(self.delay_ms)), mean(sum(self.direct_delay_ms))
+        path_delay, ddelay = mean(self.delay_us / 1000.0), mean(self.direct_delay_us / 1000.0)
         return {
             "mn": self.mn,
             "cn": self.cn,
@@ -263,12 +257,6 @@ class FlowInfo:
             "tunnelled_share": round(self.tunnelled / n, 3) if n else None,
         }
 
-
-# A downlink packet being followed, a plain list (one per packet: the hot path): [sent at, creation index (ties between
-# equal arrivals go to the later packet, as a stable sort would), segments so far, tunnelled, sender of its last
-# segment]. Uplink packets need no record: only their arrival at the CN counts.
-_START, _INDEX, _SEGMENTS, _TUNNELLED, _LAST_SRC = range(5)
-Packet = list[Any]
 
 
 class _Gap:
@@ -333,6 +321,9 @@ class _Gap:
         self.value, self.done, self.points = largest, True, []
 
 
+_SETTLED = _Signalling()  # what a settled record is left with (never added to)
+
+
 class _Attach:
     """One L2 attach of an MN interface: its window, the signalling it is matched against, its flows' gaps."""
 
@@ -342,7 +333,6 @@ class _Attach:
         "cut",
         "end",
         "expected",
-        "flows",
         "gaps",
         "index",
         "interface",
@@ -367,7 +357,6 @@ class _Attach:
         self.version = 0  # changes of the signalling so far (completion's memo)
         self.known: tuple[Any, tuple[float | None, int]] | None = None  # completion's last (key, answer)
         self.gaps: dict[str, tuple[_Gap, _Gap]] = {}  # flow id -> (down, up), handovers only
-        self.flows: dict[str, tuple[Any, ...]] = {}  # flow id -> key of its recent arrivals
         self.candidate: float | None = None
         self.confirmed = False  # the completion is known for good: no more candidates to check
         self.expected: set[tuple[Any, ...]] = set()  # (ack kind, mn, sequence, from, to) answering a request kept here
@@ -423,7 +412,7 @@ class MetricsObserver:
         self.title = scenario.get("title") if title is None else title
         self.mode = scenario.get("mode") if mode is None else mode
         self.direct = DirectPaths.from_scenario(scenario)
-        self._direct: dict[tuple[str, str], tuple[int, float]] = {}  # (cn, mar) -> direct hops and delay
+        self._direct: dict[tuple[str, str], tuple[int, int]] = {}  # (cn, mar) -> direct hops and delay (us)
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
         self._load_signalling: dict[str, int] = {}
@@ -436,17 +425,21 @@ class MetricsObserver:
         # flows and packets
         self.flows: dict[tuple[Any, Any], FlowInfo] = {}
         self._owner: dict[Any, str] = {}
-        self._mn_flows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        self._packets: dict[tuple[Any, ...], Packet] = {}  # (mn, flow, packet number) -> downlink packet
-        self._packet_count = 0
-        # heap: (arrival, packet index, msg id, flow, downlink packet or None for an uplink one)
-        self._deliveries: list[tuple[float, int, Any, FlowInfo, Packet | None]] = []
+        # mn -> its flows that may still be active at a handover's cut (those stopped before any cut to come are let
+        # go: _flows_at), as an ordered set
+        self._mn_flows: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+        # A trace's downlink packets on their way: (mn, flow, packet number) -> the chain so far (a tapping engine
+        # carries each packet's record on its segments instead: simulator/metrics_feed.py)
+        self._packets: dict[tuple[Any, ...], PacketRecord] = {}
+        # heap: (arrival, id of the packet's first segment (equal arrivals go to the later packet, as a stable sort
+        # would), id of the segment arriving, flow, downlink packet or None for an uplink one)
+        self._deliveries: list[tuple[float, Any, Any, FlowInfo, PacketRecord | None]] = []
         self._cancelled: set[Any] = set()
         self._next_sweep = SWEEP_S
         # attachments and handovers
         self._attached: dict[tuple[str, str], str | None] = {}
         self._last_mar: dict[tuple[str, str], str] = {}
-        self._detached_at: dict[tuple[str, str], float] = {}
+        self._detached_at: dict[str, dict[str, float]] = defaultdict(dict)  # mn -> interface -> its latest detach
         self._records: list[_Attach] = []
         self._open: dict[Any, dict[str, list[_Attach]]] = defaultdict(dict)  # mn -> interface -> records, window open
         self._unsettled: dict[Any, list[_Attach]] = defaultdict(list)  # mn -> records still matching signalling
@@ -468,17 +461,26 @@ class MetricsObserver:
         self._tunnels_peak_at: float | None = None
         self._tunnel_instant: tuple[float, set[str]] | None = None
         self._handlers: dict[str, Callable[[Event], None]] = {}  # event kind -> what it updates (_handler_for)
-        self.segment = self._segment_path()
+        self.tapped_down, self.tapped_up = self._taps()
 
     # -- the clock ---------------------------------------------------------------------------------------------------
 
     def _advance(self, t: float) -> None:
         """Everything due strictly before ``t``: deliveries (no event at their arrival time can cancel them any more),
-        completions to confirm, records to settle, tables and tunnels of the instant left."""
-        deliveries = self._deliveries
-        if deliveries and deliveries[0][0] < t:
-            until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver_down, heapq.heappop
-            while deliveries and deliveries[0][0] < t:
+        completions to confirm, records to settle, tables and tunnels of the instant left.
+
+        Deliveries, checks and settlements are taken in time order (at one instant in that order), so what comes out
+        does not depend on how often the clock is moved: a tapping engine moves it only at its events, a trace at
+        every segment too."""
+        deliveries, checks, settle = self._deliveries, self._checks, self._settle
+        until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver_down, heapq.heappop
+        while True:
+            bound = t  # deliveries up to the next check or settlement (inclusive: at one instant they go first)
+            if checks and checks[0][0] < bound:
+                bound = checks[0][0]
+            if settle and settle[0][0] < bound:
+                bound = settle[0][0]
+            while deliveries and (deliveries[0][0] < t if bound == t else deliveries[0][0] <= bound):
                 arrival, _, msg_id, info, packet = pop(deliveries)
                 if msg_id in cancelled:
                     cancelled.discard(msg_id)
@@ -491,18 +493,23 @@ class MetricsObserver:
                     info.recent_up.append(arrival)
                     if info.gaps_up:
                         _add_to_gaps(info.gaps_up, arrival)
-        while self._checks and self._checks[0][0] < t:
-            candidate, _, record = heapq.heappop(self._checks)
-            self._check(record, candidate)
-        while self._settle and self._settle[0][0] < t:
-            self._finalize(heapq.heappop(self._settle)[2])
+            if bound == t:
+                break
+            if checks and checks[0][0] == bound and (not settle or settle[0][0] >= bound):
+                candidate, _, record = pop(checks)
+                self._check(record, candidate)
+            else:
+                self._finalize(pop(settle)[2])
         if self._table_instant is not None and self._table_instant[0] < t:
             self._flush_tables()
         if self._tunnel_instant is not None and self._tunnel_instant[0] < t:
             self._flush_tunnels()
         if t >= self._next_sweep:
+            # A chain whose latest segment arrived before t (or was lost) cannot go on: its next segment would have
+            # been sent at that arrival. Forgetting it changes nothing but memory.
             self._next_sweep = t + SWEEP_S
-            stale = [key for key, packet in self._packets.items() if packet[_START] < t - SWEEP_S]
+            stale = [key for key, packet in self._packets.items()
+                     if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t]
             for key in stale:
                 del self._packets[key]
 
@@ -539,7 +546,7 @@ class MetricsObserver:
         info = self.flows.get(key)
         if info is None:
             info = self.flows[key] = FlowInfo(mn=e["mn"], cn=e["cn"], flow=e["flow"])
-            self._mn_flows[e["mn"]].append(key)
+        self._mn_flows[e["mn"]][key] = None
         info.cn = e["cn"]
         info.periods.append([e["t"], None])
         info.interfaces.append((e["t"], e["interface"]))
@@ -633,84 +640,89 @@ class MetricsObserver:
                     record.version += 1
 
     def _data(self, e: Event) -> None:
-        """A DATA event: counted for its pair (and as lost, if it was); then, if it matters to a delivery, the same as
-        a tapping engine's ``segment``. One that does not (an uplink segment short of the CN) changes nothing else,
-        and does not even move the clock, exactly as when the engine taps the data path and counts it itself."""
-        src, dst, arrive = e["src"], e["dst"], e.get("arrive")
+        """A DATA event (a trace's; a tapping engine builds none): counted for its pair (and as lost, if it was); a
+        downlink segment extends its packet's chain, and the last one (to the MN), like the uplink one reaching the
+        CN, is a delivery once the clock passes its arrival. Only those move the clock; an uplink segment short of the
+        CN changes nothing else."""
+        src, dst, arrive, msg_id = e["src"], e["dst"], e.get("arrive"), e.get("id")
         self.data_pairs[(src, dst)] = self.data_pairs.get((src, dst), 0) + 1
         if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost["DATA"] += 1
-            self._lost_ids.add(e.get("id"))
-        if e["direction"] != "down":
-            info = self._flow(e)
-            if info is None or dst != info.cn:
-                return
-        self.segment(e["t"], arrive, e.get("id"), src, dst, e.get("flow"), e.get("mn"), e["direction"],
-                     e.get("encapsulated"), e["packet"])
+            self._lost_ids.add(msg_id)
+        info = self._flow(e)
+        up = e["direction"] != "down"
+        if info is None or (up and dst != info.cn):
+            return
+        t = e["t"]
+        if t > self.clock:
+            self._advance(t)
+            self.clock = t
+        if up:
+            if arrive is not None and (self.until is None or arrive <= self.until):
+                heapq.heappush(self._deliveries, (arrive, msg_id, msg_id, info, None))
+            return
+        # A packet's segments share (MN, flow, direction, packet number); the one leaving the sender starts it.
+        key = (info.mn, info.flow, e["packet"])
+        packet = self._packets.get(key)
+        if packet is None or src == info.cn:
+            packet = self._packets[key] = [e["packet"], round(t * US), msg_id, 1, bool(e.get("encapsulated")), src,
+                                           arrive]
+        else:
+            packet[SEGMENTS] += 1
+            if e.get("encapsulated"):
+                packet[TUNNELLED] = True
+            packet[LAST_SRC], packet[LAST_ARRIVE] = src, arrive
+        if dst == info.mn:
+            del self._packets[key]
+            if arrive is not None and (self.until is None or arrive <= self.until):
+                heapq.heappush(self._deliveries, (arrive, packet[FIRST_ID], msg_id, info, packet))
 
-    def _segment_path(self) -> Callable[..., None]:
-        """``segment``: one DATA segment that matters to a delivery (a downlink one, or the uplink one reaching the CN),
-        from its DATA event's fields but without the event (simulator/metrics_feed.py calls it straight from the
-        engine's data path, so the engine need not build a dict per segment; ``_data`` has already counted it). The
-        hot path, so a closure over the observer's tables (a local is cheaper to read than an attribute)."""
-        observer, advance, push = self, self._advance, heapq.heappush
-        flows, owner, packets, deliveries = self.flows, self._owner, self._packets, self._deliveries
-        until = float("inf") if self.until is None else self.until
+    # -- a tapping engine's data path (simulator/metrics_feed.py, DataPlane.data_tapped) ---------------------------
 
-        def segment(t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
-                    direction: str, encapsulated: Any, packet_no: Any) -> None:
-            if t > observer.clock:
-                advance(t)
-                observer.clock = t
-            info = flows.get((mn or owner.get(flow_id, ""), flow_id))
-            if info is None:
-                return
-            if direction != "down":
-                if dst == info.cn and arrive is not None and arrive <= until:
-                    observer._packet_count += 1
-                    push(deliveries, (arrive, observer._packet_count, msg_id, info, None))
-                return
-            key = (info.mn, flow_id, packet_no)
-            if src == info.cn or key not in packets:
-                # A packet's segments share (flow, direction, packet number); the one leaving the sender starts it.
-                observer._packet_count += 1
-                packet = packets[key] = [t, observer._packet_count, 1, bool(encapsulated), src]
-            else:
-                packet = packets[key]
-                packet[_SEGMENTS] += 1
-                if encapsulated:
-                    packet[_TUNNELLED] = True
-            if dst == info.mn:
-                del packets[key]
-                packet[_LAST_SRC] = src
-                if arrive is not None and arrive <= until:
-                    push(deliveries, (arrive, packet[_INDEX], msg_id, info, packet))
+    def _taps(self) -> tuple[Callable[..., None], Callable[..., None]]:
+        """(tapped_down, tapped_up): the packets of a tapping engine, one call per packet, as ``_data`` takes a
+        trace's last segments. The hot path, so closures over the observer's tables."""
+        flows, deliveries, push = self.flows, self._deliveries, heapq.heappush
+        until_us = float("inf") if self.until is None else round(self.until * US)
 
-        return segment
+        def tapped_down(flow: Any, packet: PacketRecord, arrive_us: int, msg_id: int) -> None:
+            if arrive_us <= until_us:
+                info = flows.get((flow.mn, flow.id))
+                if info is not None:
+                    push(deliveries, (arrive_us / US, packet[FIRST_ID], msg_id, info, packet))
 
-    def _deliver_down(self, info: FlowInfo, packet: Packet, arrival: float) -> None:
-        """A downlink packet reached its MN at ``arrival`` (the clock has just passed it). Once per packet: the delay's
-        sum and ``FlowInfo.interface_at``'s usual answer are inline."""
+        def tapped_up(flow: Any, arrive_us: int, msg_id: int) -> None:
+            if arrive_us <= until_us:
+                info = flows.get((flow.mn, flow.id))
+                if info is not None:
+                    push(deliveries, (arrive_us / US, msg_id, msg_id, info, None))
+
+        return tapped_down, tapped_up
+
+    def tapped_lost(self, msg_id: int) -> None:
+        """A tapping engine's DATA segment lost to a fault (it would be a DATA event with ``arrive`` null)."""
+        self.lost["DATA"] += 1
+        self._lost_ids.add(msg_id)
+
+    def _deliver_down(self, info: FlowInfo, packet: PacketRecord, arrival: float) -> None:
+        """A downlink packet reached its MN at ``arrival`` (the clock has just passed it). Once per packet:
+        ``FlowInfo.interface_at``'s usual answer is inline."""
         info.delivered_down += 1
-        segments = packet[_SEGMENTS]
+        segments = packet[SEGMENTS]
         info.hops += segments
-        s, c = info.delay_ms  # compensated summation, as _neumaier
-        value = (arrival - packet[_START]) * 1000.0
-        total = s + value
-        c += (s - total) + value if abs(s) >= abs(value) else (value - total) + s
-        info.delay_ms = (total, c)
+        info.delay_us += round(arrival * US) - packet[SENT_US]
         # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
         interfaces = info.interfaces
         interface = interfaces[-1][1] if interfaces and interfaces[-1][0] <= arrival else info.interface_at(arrival)
-        serving = self._attached.get((info.mn, interface or "")) or packet[_LAST_SRC]
+        serving = self._attached.get((info.mn, interface or "")) or packet[LAST_SRC]
         direct = self._direct.get((info.cn, serving))
         if direct is None:
             direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
-                                                         self.direct.delay_ms(info.cn, serving))
+                                                         self.direct.delay_us(info.cn, serving))
         info.direct_hops += direct[0]
-        info.direct_delay_ms = _neumaier(info.direct_delay_ms, direct[1])
-        info.tunnelled += packet[_TUNNELLED]
-        info.last_hops = segments  # deliveries come in (arrival, index) order: this one is the latest
+        info.direct_delay_us += direct[1]
+        info.tunnelled += packet[TUNNELLED]
+        info.last_hops = segments  # deliveries come in (arrival, first id) order: this one is the latest
         info.recent_down.append(arrival)
         if info.gaps_down:
             _add_to_gaps(info.gaps_down, arrival)
@@ -727,13 +739,14 @@ class MetricsObserver:
     def _l2(self, e: Event) -> None:
         key = (e["mn"], e["interface"])
         self._close_windows([key], e["t"])
+        detached = self._detached_at[e["mn"]]
         if e["kind"] == "l2_detach":
-            self._detached_at[key] = e["t"]
+            detached[e["interface"]] = e["t"]
             self._attached[key] = None
             return
         self._attached[key] = e["node"]
         # the detach, or the attach itself when there was no detach
-        cut = self._detached_at[key] if key in self._detached_at else float(e["t"])
+        cut = detached[e["interface"]] if e["interface"] in detached else float(e["t"])
         record = _Attach(len(self._records), e, self._last_mar.get(key), cut)
         self._records.append(record)
         self._open[record.mn].setdefault(record.interface, []).append(record)
@@ -742,8 +755,7 @@ class MetricsObserver:
         if record.handover:
             cut = record.cut
             # The flows of that MN active at the detach and using that interface then.
-            for flow_key in sorted(self._mn_flows[record.mn]):
-                info = self.flows[flow_key]
+            for flow_key, info in self._flows_at(record.mn, cut):
                 if not info.active_at(cut) or info.interface_at(cut) != record.interface:
                     continue
                 flow_id = flow_key[1]
@@ -753,6 +765,17 @@ class MetricsObserver:
                     info.gaps_down.append(down)
                 if not up.done:
                     info.gaps_up.append(up)
+
+    def _flows_at(self, mn: str, cut: float) -> list[tuple[tuple[str, str], FlowInfo]]:
+        """The MN's flows that may be active at ``cut``, sorted. A later cut is never earlier than this one or than
+        the latest detach of one of the MN's interfaces (the cut of its next attach), so a flow stopped before all of
+        those can be active at none of them: it is let go (a restart brings it back, _flow_started)."""
+        keys = self._mn_flows[mn]
+        floor = min([cut, *self._detached_at[mn].values()])
+        gone = [key for key in keys if (stop := self.flows[key].periods[-1][1]) is not None and stop <= floor]
+        for key in gone:
+            del keys[key]
+        return [(key, self.flows[key]) for key in sorted(keys)]
 
     def _candidate(self, record: _Attach) -> None:
         """The completion time the record's signalling points to now; confirmed once the clock has passed it."""
@@ -805,9 +828,9 @@ class MetricsObserver:
             out["interruption_by_direction_ms"] = by_direction
             out["unrecovered"] = [flow_id for flow_id, (down, up) in record.gaps.items() if down.outage or up.outage]
         record.result = out
-        record.messages = []
-        record.signalling = _Signalling()
-        record.gaps = {}
+        record.messages.clear()
+        record.signalling = _SETTLED
+        record.gaps.clear()
         unsettled = self._unsettled.get(record.mn)
         if unsettled is not None and record in unsettled:
             unsettled.remove(record)
@@ -817,7 +840,7 @@ class MetricsObserver:
                 waiting.remove(record)
                 if not waiting:
                     del self._awaiting[answer]
-        record.expected = set()
+        record.expected.clear()
 
     # -- tables and tunnels ------------------------------------------------------------------------------------------
 

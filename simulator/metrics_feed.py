@@ -7,19 +7,22 @@ every other instance are untouched, and the instance is restored afterwards, eve
 
 - ``_set_out``: every event the engine emits goes straight to ``MetricsObserver.feed`` (and ``on_event``), in ``seq``
   order, instead of into a list per slice;
-- ``_data`` (one DATA segment) becomes the engine's own ``data_tapped`` (simulator/dataplane.py), with ``_tap`` the
-  observer's ``MetricsObserver.segment`` and ``_tap_pairs`` its ``data_pairs``: the engine counts the segment for its
-  (src, dst) pair, tells the observer the fields of a segment that matters to a delivery (downlink ones, the
-  uplink one reaching the CN) and sends it as it does when nobody watches, without the dict. The fields are the
-  DATA event's own: ``t`` and ``arrive`` from the clock and the hop's delay, ``id`` the message id, ``packet`` the
-  flow's counter. While a fault is in force (a segment may be lost, by a random draw only the engine makes), and
-  when the simulation records its events, the segment goes the ordinary way instead (an event, fed like any other).
+- ``_data`` (one DATA segment) becomes the engine's own ``data_tapped`` (simulator/dataplane.py), with ``_tap_pairs``
+  the observer's ``data_pairs`` and ``_tap_down``/``_tap_up``/``_tap_lost`` its ``tapped_down``/``tapped_up``/
+  ``tapped_lost``: the engine counts each segment for its (src, dst) pair and sends it as it does when nobody
+  watches, without the dict; a downlink packet carries its record (simulator/nodes.py ``PacketRecord``: when it
+  was sent, its segments, whether one was tunnelled) from hop to hop, and the observer is told of each packet
+  once, when its last segment leaves (to the MN, or the CN uplink), and of each segment a fault loses. What it is
+  told is what the packet's DATA events would have said (docs/metrics.md "flows"). When the simulation records its
+  events, every segment goes the ordinary way instead (an event, fed like any other).
 
 tests/metrics/test_observer.py and test_feed.py check that what it feeds equals the recorded trace's metrics.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,16 +35,20 @@ if TYPE_CHECKING:
 
 
 class Observer(Protocol):
-    """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event, the fields of the DATA
-    segments that matter to a delivery (``DataPlane.data_tapped``'s ``_tap``) and a count of every segment per
-    (src, dst) pair (``data_pairs``)."""
+    """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event, the packets of a tapping
+    engine (``DataPlane.data_tapped``: a downlink packet's record as its last segment leaves, an uplink packet's
+    arrival at the CN, a segment lost to a fault) and a count of every segment per (src, dst) pair
+    (``data_pairs``)."""
 
     data_pairs: dict[tuple[str, str], int]
 
     def feed(self, event: Event) -> Any: ...
 
-    def segment(self, t: float, arrive: float | None, msg_id: Any, src: str, dst: str, flow_id: Any, mn: Any,
-                direction: str, encapsulated: Any, packet_no: Any) -> None: ...
+    def tapped_down(self, flow: Any, packet: list[Any], arrive_us: int, msg_id: int) -> None: ...
+
+    def tapped_up(self, flow: Any, arrive_us: int, msg_id: int) -> None: ...
+
+    def tapped_lost(self, msg_id: int) -> None: ...
 
 
 class _Sink:
@@ -74,7 +81,8 @@ def feeding(sim: Simulation, observer: Observer,
     # The instance's own attributes hide the class's methods, for this one Simulation, for the time of the block.
     attributes: dict[str, Any] = {"_set_out": set_out}
     if not sim.record:  # a recording simulation keeps every DATA event anyway: it is fed like any other
-        attributes.update(_data=sim.data_tapped, _tap=observer.segment, _tap_pairs=observer.data_pairs)
+        attributes.update(_data=sim.data_tapped, _tap_pairs=observer.data_pairs, _tap_down=observer.tapped_down,
+                          _tap_up=observer.tapped_up, _tap_lost=observer.tapped_lost)
     for name, value in attributes.items():
         setattr(sim, name, value)
     try:
@@ -83,6 +91,35 @@ def feeding(sim: Simulation, observer: Observer,
         for name in attributes:
             delattr(sim, name)
         sim._out, sim._watching = saved
+
+
+# While an observer is fed, the cyclic garbage collector runs less often. An observer holds thousands of small
+# records for a minute of simulated time each (an attach's signalling, a handover's gaps, every flow's recent
+# arrivals), and with the default thresholds (700, 10, 10) the collector went through them again and again: about a
+# sixth of a metrics run's time (bench/city.py). Neither the engine nor the observer makes reference cycles per event,
+# so there is little for it to find meanwhile. The thresholds are the process's: the first run in raises them, the
+# last one out restores them (runs may overlap in a server's threads).
+_FED_THRESHOLDS = (50_000, 20, 100)
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(*_FED_THRESHOLDS)
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 SLICE_S = 1.0  # the engine is run this much simulated time at a time (each call is budgeted on its own)
@@ -94,7 +131,7 @@ def run_fed(sim: Simulation, observer: Observer, until: float,
     once: ``until`` 0 still runs what is due at 0). Between two seconds the caller's stop hook is asked too
     (simulator.limits.stop_hook): a second of a small scenario is fewer items than the engine's own poll interval."""
     t, start = sim.now, sim.steps
-    with feeding(sim, observer, on_event):
+    with feeding(sim, observer, on_event), _fewer_collections():
         while True:
             t = min(until, t + SLICE_S)
             sim.run(t)

@@ -13,8 +13,17 @@ from typing import Any
 
 from .bindings import BindingCache, BindingUpdateList
 
-# A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow). A plain tuple: the hot path.
-Segment = tuple[int, str, str, str, bool, "Flow"]
+# A data segment in flight: (message id, src, dst, "down" | "up", encapsulated, Flow, packet). A plain tuple: the hot
+# path. ``packet`` is the packet's number in its flow, carried hop to hop (the trace's ``packet``); while a metrics
+# observer taps the data path (DataPlane.data_tapped) a downlink packet carries instead its ``PacketRecord``.
+Segment = tuple[int, str, str, str, bool, "Flow", "int | PacketRecord"]
+
+# A downlink data packet followed from its first segment to the one reaching its MN, a plain list (one per packet: the
+# hot path of a metrics run): [packet number, sent at (microseconds), id of its first segment, segments so far,
+# tunnelled (any segment encapsulated), sender of its latest segment, arrival of its latest segment (seconds; the
+# metrics' own chains of a trace only: simulator/metrics.py)]. docs/metrics.md "flows" defines what is counted.
+PacketRecord = list[Any]
+NUMBER, SENT_US, FIRST_ID, SEGMENTS, TUNNELLED, LAST_SRC, LAST_ARRIVE = range(7)
 
 
 def ipv6_text(value: int) -> str:

@@ -260,14 +260,14 @@ class ClientDmm(Design):
         if entry is None or entry.state != State.ACTIVE:
             sim._not_sent(flow, "no binding with the home agent yet")
             return
-        sim._data(mn.id, ar, flow, "up", True)  # reverse tunnel
+        sim._data(mn.id, ar, flow, "up", True, flow.packets)  # reverse tunnel
 
     def forward_down(self, mar: Mar, mn: MobileNode, flow: Flow, segment: Segment) -> None:
         sim = self.sim
         hnp = flow.prefix
         if segment[4]:  # at the care-of address's router: on to the MN, still encapsulated
             if sim._deliver_iface(mar, mn, flow) is not None:
-                sim._data(mar.id, mn.id, flow, "down", True)
+                sim._data(mar.id, mn.id, flow, "down", True, segment[6])
             else:
                 sim._drop_data(mar.id, segment, f"{mn.id} is not attached to {mar.id}", in_flight=False)
             return
@@ -277,7 +277,7 @@ class ClientDmm(Design):
             if ar is None or ar == mar.id:
                 sim._drop_data(mar.id, segment, f"{mn.id} is not reachable at its care-of address", in_flight=False)
             else:
-                sim._data(mar.id, ar, flow, "down", True)
+                sim._data(mar.id, ar, flow, "down", True, segment[6])
             return
         sim.pmip_forward_down(mar, mn, flow, segment)
 
@@ -286,10 +286,10 @@ class ClientDmm(Design):
         hnp = flow.prefix
         anchor = sim.prefix_anchor.get(hnp) if hnp is not None else None
         if segment[4] and anchor is not None and anchor != mar.id:
-            sim._data(mar.id, anchor, flow, "up", True)
+            sim._data(mar.id, anchor, flow, "up", True, segment[6])
             return
         if segment[4] or anchor == mar.id:
-            sim._data(mar.id, flow.cn, flow, "up", False)
+            sim._data(mar.id, flow.cn, flow, "up", False, segment[6])
             return
         sim._drop_data(mar.id, segment, f"{hnp} is not {mar.id}'s prefix and {mn.id} has no binding", in_flight=False)
 
