@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_each_packet_number_is_one_chain_from_sender_to_receiver(mode):
     assert len(chains) > 500
     complete = 0
     for (mn, _, _), segments in chains.items():
-        for before, after in zip(segments, segments[1:]):
+        for before, after in pairwise(segments):
             assert (after["src"], after["t"]) == (before["dst"], before["arrive"]), segments
         complete += segments[-1]["dst"] == mn and segments[-1]["arrive"] is not None
     assert complete > 0.9 * len(chains)
