@@ -131,7 +131,7 @@ class _EventsOnly:
 
     def __init__(self, on_event: Callable[[dict[str, Any]], Any]) -> None:
         self.feed = on_event
-        self.data_pairs: dict[tuple[str, str], int] = {}  # counted by the engine; nobody reads them
+        self.data_pairs: dict[tuple[str, str], list[int]] = {}  # counted by the engine; nobody reads them
 
     def tapped_down(self, *_fields: Any) -> None:
         pass

@@ -48,11 +48,11 @@ class DataPlane:
     _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
     # A metrics observer's taps (data_tapped): a downlink packet's last segment (flow, its record, arrival in
     # microseconds, segment id), the uplink one reaching the CN (flow, arrival, id), a segment lost to a fault (id);
-    # and where it counts every segment per (src, dst)
+    # and where it counts every segment per (src, dst): [segments, the hop's delay in microseconds]
     _tap_down: Callable[[Flow, PacketRecord, int, int], None]
     _tap_up: Callable[[Flow, int, int], None]
     _tap_lost: Callable[[int], None]
-    _tap_pairs: dict[tuple[str, str], int]
+    _tap_pairs: dict[tuple[str, str], list[int]]
 
     if TYPE_CHECKING:
 
@@ -101,32 +101,34 @@ class DataPlane:
         hears of a packet once, when its last segment leaves (towards the MN downlink, the CN uplink: it counts the
         delivery once its clock passes the arrival, unless a ``drop`` of that segment came first), and of a segment a
         fault loses (the same random draw as ``_data_seen``: only the engine makes it)."""
-        delay = self.access_us if src == flow.mn or dst == flow.mn else self.topology.delay_us[src][dst]
-        self._msg_id += 1
+        pair = self._tap_pairs.get((src, dst))  # the count and the delay in one lookup
+        if pair is None:
+            delay = self.access_us if src == flow.mn or dst == flow.mn else self.topology.delay_us[src][dst]
+            pair = self._tap_pairs[(src, dst)] = [0, delay]
+        pair[0] += 1
+        msg_id = self._msg_id = self._msg_id + 1
         self._seq += 1  # unobserved as an event, but still a visible step
-        pairs, pair = self._tap_pairs, (src, dst)
-        pairs[pair] = pairs.get(pair, 0) + 1
         if self._faulty and self.faults.verdict("DATA", src, dst) is not None:
-            self._tap_lost(self._msg_id)  # formats.md "Faults": lost in the network, it arrives nowhere
+            self._tap_lost(msg_id)  # formats.md "Faults": lost in the network, it arrives nowhere
             return
-        now = self.now_us
+        at = self.now_us + pair[1]
         if direction == "down":
             if packet.__class__ is int:  # its first segment (or the first since the observer came)
-                packet = [packet, now, self._msg_id, 1, encapsulated, src, None]
+                packet = [packet, self.now_us, msg_id, 1, encapsulated, src, None]
             else:
                 packet[SEGMENTS] += 1  # type: ignore[index]
                 if encapsulated:
                     packet[TUNNELLED] = True  # type: ignore[index]
             if dst == flow.mn:
                 packet[LAST_SRC] = src  # type: ignore[index]
-                self._tap_down(flow, packet, now + delay, self._msg_id)  # type: ignore[arg-type]
+                self._tap_down(flow, packet, at, msg_id)  # type: ignore[arg-type]
         elif dst == flow.cn:
-            self._tap_up(flow, now + delay, self._msg_id)
+            self._tap_up(flow, at, msg_id)
             return  # the CN is a sink (as in _data)
         clock = self.clock
         clock.counter += 1
-        heappush(clock.queue, (now + delay, clock.counter, self._on_data,
-                               (self._msg_id, src, dst, direction, encapsulated, flow, packet)))
+        heappush(clock.queue, (at, clock.counter, self._on_data,
+                               (msg_id, src, dst, direction, encapsulated, flow, packet)))
 
     def _data_seen(self, src: str, dst: str, flow: Flow, direction: str, encapsulated: bool,
                    packet: int | PacketRecord, delay: int) -> None:

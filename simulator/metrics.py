@@ -18,10 +18,10 @@ Each key is defined in docs/metrics.md; the comments here say how the definition
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict, deque
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 from statistics import fmean
 from typing import Any
 
@@ -176,7 +176,10 @@ def _completion(
 US = 1_000_000
 SETTLE_S = 64.0  # past the window's end, nothing can still answer its registrations (back-off tops at 32 s)
 SWEEP_S = 10.0  # how often the chains of a trace's packets that can no longer go on are forgotten
-RECENT_ARRIVALS = 256  # per flow and direction, enough to find the last arrival before a cut
+# Per flow and direction, at least this many latest arrivals are kept (at most twice as many: trimmed in one go), enough
+# to find the last arrival before a cut. Raw doubles (an array), not a float object each: a long run has thousands of
+# flows, and their arrivals scattered over the heap made every delivery slower.
+RECENT_ARRIVALS = 256
 
 
 def _ignore(_event: Event) -> None:
@@ -210,8 +213,8 @@ class FlowInfo:
     tunnelled: int = 0
     last_hops: int | None = None
     # per direction: the latest arrivals (enough to find the last one before a cut), and the gaps still measuring
-    recent_down: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_ARRIVALS))
-    recent_up: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_ARRIVALS))
+    recent_down: array[float] = field(default_factory=lambda: array("d"))
+    recent_up: array[float] = field(default_factory=lambda: array("d"))
     gaps_down: list[_Gap] = field(default_factory=list)
     gaps_up: list[_Gap] = field(default_factory=list)
 
@@ -265,7 +268,7 @@ class _Gap:
 
     __slots__ = ("cut", "done", "last", "outage", "points", "resumed", "value")
 
-    def __init__(self, cut: float, recent: deque[float]) -> None:
+    def __init__(self, cut: float, recent: array[float]) -> None:
         self.cut = cut
         self.last: float | None = None  # last arrival at or before the cut
         self.points: list[tuple[float, float]] = []  # (arrival after the cut, largest gap up to it)
@@ -279,7 +282,7 @@ class _Gap:
             if arrival <= self.cut:
                 break
             after += 1
-        for arrival in islice(recent, max(0, len(recent) - after - 1), None):
+        for arrival in recent[max(0, len(recent) - after - 1):]:
             self.add(arrival)
 
     def add(self, arrival: float) -> None:
@@ -416,7 +419,9 @@ class MetricsObserver:
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
         self._load_signalling: dict[str, int] = {}
-        self.data_pairs: dict[tuple[str, str], int] = {}  # (src, dst) -> DATA segments (a tapping engine counts here)
+        # (src, dst) -> [DATA segments, the hop's delay in microseconds (a tapping engine counts here, and keeps the
+        # delay beside the count so that one lookup per segment finds both; a trace leaves it 0)]
+        self.data_pairs: dict[tuple[str, str], list[int]] = {}
         self.lost: Counter[str] = Counter()
         self._lost_ids: set[Any] = set()
         self.retransmissions: Counter[str] = Counter()
@@ -490,7 +495,10 @@ class MetricsObserver:
                         continue
                     # an uplink packet reached the CN (inline: half the deliveries, and this is all they do)
                     info.delivered_up += 1
-                    info.recent_up.append(arrival)
+                    recent = info.recent_up
+                    recent.append(arrival)
+                    if len(recent) >= 2 * RECENT_ARRIVALS:
+                        del recent[:RECENT_ARRIVALS]
                     if info.gaps_up:
                         _add_to_gaps(info.gaps_up, arrival)
             if bound == t:
@@ -645,7 +653,10 @@ class MetricsObserver:
         CN, is a delivery once the clock passes its arrival. Only those move the clock; an uplink segment short of the
         CN changes nothing else."""
         src, dst, arrive, msg_id = e["src"], e["dst"], e.get("arrive"), e.get("id")
-        self.data_pairs[(src, dst)] = self.data_pairs.get((src, dst), 0) + 1
+        pair = self.data_pairs.get((src, dst))
+        if pair is None:
+            pair = self.data_pairs[(src, dst)] = [0, 0]
+        pair[0] += 1
         if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost["DATA"] += 1
             self._lost_ids.add(msg_id)
@@ -723,7 +734,10 @@ class MetricsObserver:
         info.direct_delay_us += direct[1]
         info.tunnelled += packet[TUNNELLED]
         info.last_hops = segments  # deliveries come in (arrival, first id) order: this one is the latest
-        info.recent_down.append(arrival)
+        recent = info.recent_down
+        recent.append(arrival)
+        if len(recent) >= 2 * RECENT_ARRIVALS:
+            del recent[:RECENT_ARRIVALS]
         if info.gaps_down:
             _add_to_gaps(info.gaps_down, arrival)
 
@@ -907,11 +921,11 @@ class MetricsObserver:
                             "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
         kinds = self.kinds
         load_data: Counter[str] = Counter()
-        for (src, dst), n in self.data_pairs.items():
+        for (src, dst), (n, _) in self.data_pairs.items():
             load_data[src] += n
             load_data[dst] += n
         if self.data_pairs:
-            kinds["DATA"] = sum(self.data_pairs.values())
+            kinds["DATA"] = sum(n for n, _ in self.data_pairs.values())
         records = [r.result for r in self._records if r.result is not None]
         metrics: dict[str, Any] = {
             "format": FORMAT,

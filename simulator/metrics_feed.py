@@ -38,9 +38,9 @@ class Observer(Protocol):
     """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event, the packets of a tapping
     engine (``DataPlane.data_tapped``: a downlink packet's record as its last segment leaves, an uplink packet's
     arrival at the CN, a segment lost to a fault) and a count of every segment per (src, dst) pair
-    (``data_pairs``)."""
+    (``data_pairs``: (src, dst) -> [segments, delay in microseconds], the engine's to fill)."""
 
-    data_pairs: dict[tuple[str, str], int]
+    data_pairs: dict[tuple[str, str], list[int]]
 
     def feed(self, event: Event) -> Any: ...
 
