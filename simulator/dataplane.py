@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bindings import Binding, State
 from .clock import Handler, Scheduler
-from .nodes import LAST_SRC, NUMBER, SEGMENTS, TUNNELLED, Flow, Mar, MobileNode, PacketRecord, Segment
+from .nodes import FIRST_ID, LAST_SRC, NUMBER, SEGMENTS, TUNNELLED, Flow, Mar, MobileNode, PacketRecord, Segment
 
 if TYPE_CHECKING:
     from .constants import Timers
@@ -53,6 +53,7 @@ class DataPlane:
     _tap_up: Callable[[Flow, int, int], None]
     _tap_lost: Callable[[int], None]
     _tap_pairs: dict[tuple[str, str], list[int]]
+    _tap_since: int  # the last message id before the observer came: a packet record from before is not its own
 
     if TYPE_CHECKING:
 
@@ -113,8 +114,10 @@ class DataPlane:
             return
         at = self.now_us + pair[1]
         if direction == "down":
-            if packet.__class__ is int:  # its first segment (or the first since the observer came)
-                packet = [packet, self.now_us, msg_id, 1, encapsulated, src, None]
+            if packet.__class__ is int or packet[FIRST_ID] <= self._tap_since:  # type: ignore[index]
+                # its first segment (or the first this observer sees: a trace from here would start it here)
+                number = packet if packet.__class__ is int else packet[NUMBER]  # type: ignore[index]
+                packet = [number, self.now_us, msg_id, 1, encapsulated, src, None]
             else:
                 packet[SEGMENTS] += 1  # type: ignore[index]
                 if encapsulated:

@@ -82,7 +82,7 @@ def feeding(sim: Simulation, observer: Observer,
     attributes: dict[str, Any] = {"_set_out": set_out}
     if not sim.record:  # a recording simulation keeps every DATA event anyway: it is fed like any other
         attributes.update(_data=sim.data_tapped, _tap_pairs=observer.data_pairs, _tap_down=observer.tapped_down,
-                          _tap_up=observer.tapped_up, _tap_lost=observer.tapped_lost)
+                          _tap_up=observer.tapped_up, _tap_lost=observer.tapped_lost, _tap_since=sim._msg_id)
     for name, value in attributes.items():
         setattr(sim, name, value)
     try:
