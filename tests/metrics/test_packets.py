@@ -76,3 +76,16 @@ def test_a_flow_started_again_goes_on_numbering():
             if e["kind"] == "DATA" and e["flow"] == "flow1" and e["src"] == "CN1"]
     assert sent == list(range(1, len(sent) + 1))
     assert any(e["kind"] == "flow_stopped" for e in trace["events"])
+
+
+@pytest.mark.parametrize("mode", ["network-dmm", "client-dmm"])
+def test_a_packet_longer_on_its_way_than_the_sweep_is_still_one_packet(mode):
+    """23 s from the CN to the MN (10 s core links, 3 s access): longer than the observer's 10 s sweep of unfinished
+    packets, which forgets only those that can no longer go on."""
+    scenario = _scenario("fig5-handover", core_delay_ms=10_000, access_delay_ms=3_000, flow_interval=0.05)
+    until = 60.0
+    trace = _trace(scenario, mode, until)
+    metrics = compute_metrics(trace, load_scenario(copy.deepcopy(scenario)), until)
+    assert metrics["flows"]["flow1"]["path_delay_ms"] == 23_000.0
+    assert metrics["flows"]["flow1"]["delivered_down"] > 400
+    assert observe(Simulation(load_scenario(copy.deepcopy(scenario)), mode=mode, record=False), until) == metrics
