@@ -439,7 +439,7 @@ class MetricsObserver:
         # heap: (arrival, id of the packet's first segment (equal arrivals go to the later packet, as a stable sort
         # would), id of the segment arriving, flow, downlink packet or None for an uplink one)
         self._deliveries: list[tuple[float, Any, Any, FlowInfo, PacketRecord | None]] = []
-        self._cancelled: set[Any] = set()
+        self._cancelled: dict[Any, float] = {}  # id of a segment dropped on its way -> when (its arrival time)
         self._next_sweep = SWEEP_S
         # attachments and handovers
         self._attached: dict[tuple[str, str], str | None] = {}
@@ -488,7 +488,7 @@ class MetricsObserver:
             while deliveries and (deliveries[0][0] < t if bound == t else deliveries[0][0] <= bound):
                 arrival, _, msg_id, info, packet = pop(deliveries)
                 if msg_id in cancelled:
-                    cancelled.discard(msg_id)
+                    del cancelled[msg_id]
                 elif until is None or arrival <= until:
                     if packet is not None:
                         deliver(info, packet, arrival)
@@ -520,6 +520,9 @@ class MetricsObserver:
                      if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t]
             for key in stale:
                 del self._packets[key]
+            # A dropped segment that was not a packet's last had no delivery waiting to be cancelled.
+            for msg_id in [msg_id for msg_id, dropped in self._cancelled.items() if dropped < t]:
+                del self._cancelled[msg_id]
 
     # -- events ------------------------------------------------------------------------------------------------------
 
@@ -640,7 +643,7 @@ class MetricsObserver:
             return  # the message itself already said it was lost (arrive null)
         self._lost_ids.add(msg_id)
         self.lost[e.get("msg_kind") or "?"] += 1
-        self._cancelled.add(msg_id)  # a delivery waiting for its arrival time will not happen
+        self._cancelled[msg_id] = e["t"]  # a delivery waiting for its arrival time will not happen
         for record in self._unsettled.get(e.get("mn"), ()):
             for message in record.messages:
                 if message.get("id") == msg_id:
