@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+US = 1_000_000  # microseconds per second: the engine's clock counts integer microseconds
+
 # Mobility Header types and options (RFC 6275 §6.1, §6.2; RFC 5213 §8).
 MH_TYPE_BU = 5
 MH_TYPE_BA = 6

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bindings import Binding, State
 from .clock import Handler, Scheduler
+from .constants import US
 from .nodes import FIRST_ID, LAST_SRC, NUMBER, SEGMENTS, TUNNELLED, Flow, Mar, MobileNode, PacketRecord, Segment
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from .faults import Faults
     from .topology import Topology
 
-US = 1_000_000
 
 
 class DataPlane:

@@ -50,7 +50,7 @@ from . import constants as C
 from .bindings import Binding, BulEntry, State
 from .clock import Item, Scheduler
 from .commands import CommandError as CommandError  # re-exported
-from .constants import Timers, timers_from_scenario
+from .constants import US, Timers, timers_from_scenario
 from .dataplane import DataPlane
 from .designs import Design, design_for
 from .faults import Faults, Recovery
@@ -61,8 +61,6 @@ from .scenario import FORMAT as SCENARIO_FORMAT
 from .snapshots import STATE_FORMAT as STATE_FORMAT  # re-exported: tests and exporters import them from here
 from .snapshots import TRACE_FORMAT as TRACE_FORMAT
 from .topology import Topology
-
-US = 1_000_000  # microseconds per second
 
 
 def seconds(t_us: int) -> float:

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import constants as C
 from .bindings import BulEntry, State
+from .constants import US
 
 if TYPE_CHECKING:
     from .engine import Simulation
     from .nodes import Mar
 
-US = 1_000_000
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
-from .constants import HI_NOT_CHANGED, timers_from_scenario
+from .constants import HI_NOT_CHANGED, US, timers_from_scenario
 from .events import is_message
 from .metrics_feed import run_fed
 from .nodes import FIRST_ID, LAST_ARRIVE, LAST_SRC, SEGMENTS, SENT_US, TUNNELLED, PacketRecord
@@ -173,7 +173,6 @@ def _completion(
 #   PBA/BA, RA about that MN) and is settled SETTLE_S after its window closed, or at the end of the run.
 
 
-US = 1_000_000
 SETTLE_S = 64.0  # past the window's end, nothing can still answer its registrations (back-off tops at 32 s)
 SWEEP_S = 10.0  # how often the chains of a trace's packets that can no longer go on are forgotten
 # Per flow and direction, at least this many latest arrivals are kept (at most twice as many: trimmed in one go), enough

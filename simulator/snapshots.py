@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .bindings import State
+from .constants import US
 from .events import Role
 from .nodes import Mar
 
 if TYPE_CHECKING:
     from .engine import Simulation
 
-US = 1_000_000
 TRACE_FORMAT = "dmmviz-trace/1"
 STATE_FORMAT = "dmmviz-state/1"
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
 from ..bindings import Binding, BulEntry, State
+from ..constants import US
 from ..nodes import BY_HNP, Mar, MobileNode
 from .base import Design, Handler
 
 if TYPE_CHECKING:
     from ..engine import Simulation
 
-US = 1_000_000
 
 
 class CentralizedPmipv6(Design):

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import constants as C
 from ..bindings import BindingUpdateList, BulEntry, State
+from ..constants import US
 from ..nodes import BY_ID, Flow, Mar, MobileNode, Segment
 from .base import Design, Forward, Handler, SendUp
 
 if TYPE_CHECKING:
     from ..engine import Simulation
 
-US = 1_000_000
 
 
 class ClientDmm(Design):

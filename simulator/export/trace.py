@@ -23,10 +23,10 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from ..constants import US
 from ..snapshots import lost_in_flight
 
 SLICE_S = 1.0  # simulated seconds run at a time
-US = 1_000_000
 
 
 def _scalar(value: Any) -> str | None:
