@@ -136,7 +136,7 @@ class _EventsOnly:
     def tapped_down(self, *_fields: Any) -> None:
         pass
 
-    tapped_up = tapped_lost = tapped_down
+    tapped_up = tapped_lost = advance = tapped_down
 
 
 def run_unrecorded(sim: Simulation, until: float, on_event: Callable[[dict[str, Any]], Any]) -> Simulation:

@@ -117,7 +117,7 @@ class DataPlane:
             if packet.__class__ is int or packet[FIRST_ID] <= self._tap_since:  # type: ignore[index]
                 # its first segment (or the first this observer sees: a trace from here would start it here)
                 number = packet if packet.__class__ is int else packet[NUMBER]  # type: ignore[index]
-                packet = [number, self.now_us, msg_id, 1, encapsulated, src, None]
+                packet = [number, self.now_us, msg_id, 1, encapsulated, src, None, None]
             else:
                 packet[SEGMENTS] += 1  # type: ignore[index]
                 if encapsulated:

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import heapq
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from statistics import fmean
 from typing import Any
 
 from .constants import HI_NOT_CHANGED, US, timers_from_scenario
 from .events import is_message
-from .metrics_feed import run_fed
-from .nodes import FIRST_ID, LAST_ARRIVE, LAST_SRC, SEGMENTS, SENT_US, TUNNELLED, PacketRecord
+from .metrics_feed import fewer_collections, run_fed
+from .nodes import FIRST_ID, LAST_ARRIVE, LAST_ID, LAST_SRC, SEGMENTS, SENT_US, TUNNELLED, PacketRecord
 from .topology import CORE, Topology
 
 FORMAT = "dmmviz-metrics/1"
@@ -185,11 +187,22 @@ def _ignore(_event: Event) -> None:
     pass
 
 
-def _add_to_gaps(gaps: list[_Gap], arrival: float) -> None:
-    """One more arrival of a flow's direction for the gaps still measuring it; the finished ones are let go."""
-    for gap in gaps:
-        gap.add(arrival)
-    gaps[:] = [gap for gap in gaps if not gap.done]
+def _arrived_at(recent: array[float], gaps: list[_Gap], arrivals: list[float]) -> None:
+    """More arrivals (in time order) of a flow's direction: kept among its recent ones, and given to the gaps still
+    measuring it; the finished gaps are let go."""
+    recent.extend(arrivals)
+    if len(recent) >= 2 * RECENT_ARRIVALS:
+        del recent[:len(recent) - RECENT_ARRIVALS]
+    if gaps:
+        for arrival in arrivals:
+            for gap in gaps:
+                gap.add(arrival)
+        gaps[:] = [gap for gap in gaps if not gap.done]
+
+
+# of a packet waiting (FlowInfo.pending_down): its arrival, and the order packets are counted in
+_ARRIVAL, _ARRIVAL_ORDER = itemgetter(LAST_ARRIVE), itemgetter(LAST_ARRIVE, FIRST_ID)
+_FIRST = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -216,6 +229,12 @@ class FlowInfo:
     recent_up: array[float] = field(default_factory=lambda: array("d"))
     gaps_down: list[_Gap] = field(default_factory=list)
     gaps_up: list[_Gap] = field(default_factory=list)
+    # Packets that will reach their receiver, not counted yet (MetricsObserver "deliveries"): downlink, their records
+    # (arrival and id of the segment arriving filled in); uplink, arrival (microseconds) and id of the segment arriving
+    pending_down: list[PacketRecord] = field(default_factory=list)
+    pending_up: array[int] = field(default_factory=lambda: array("q"))
+    pending_up_ids: list[Any] = field(default_factory=list)  # a trace's ids need not be integers
+    unsorted: bool = False  # one was added out of (arrival, first id) order: sort before counting
 
     def interface_at(self, t: float) -> str | None:
         interfaces = self.interfaces
@@ -435,10 +454,9 @@ class MetricsObserver:
         # A trace's downlink packets on their way: (mn, flow, packet number) -> the chain so far (a tapping engine
         # carries each packet's record on its segments instead: simulator/metrics_feed.py)
         self._packets: dict[tuple[Any, ...], PacketRecord] = {}
-        # heap: (arrival, id of the packet's first segment (equal arrivals go to the later packet, as a stable sort
-        # would), id of the segment arriving, flow, downlink packet or None for an uplink one)
-        self._deliveries: list[tuple[float, Any, Any, FlowInfo, PacketRecord | None]] = []
-        self._cancelled: dict[Any, float] = {}  # id of a segment dropped on its way -> when (its arrival time)
+        # mn -> (flow id -> its FlowInfo) for the flows with packets pending (FlowInfo.pending): a packet is counted
+        # lazily, a flow's at a time, before anything its count depends on changes (_deliver_waiting)
+        self._waiting: dict[str, dict[str, FlowInfo]] = {}
         self._next_sweep = SWEEP_S
         # attachments and handovers
         self._attached: dict[tuple[str, str], str | None] = {}
@@ -470,43 +488,24 @@ class MetricsObserver:
     # -- the clock ---------------------------------------------------------------------------------------------------
 
     def _advance(self, t: float) -> None:
-        """Everything due strictly before ``t``: deliveries (no event at their arrival time can cancel them any more),
-        completions to confirm, records to settle, tables and tunnels of the instant left.
+        """Everything due strictly before ``t``: completions to confirm, records to settle, tables and tunnels of the
+        instant left; and, every SWEEP_S, every packet that has arrived (no event at its arrival time can cancel it
+        any more), which otherwise waits until something it depends on changes (_deliver_waiting).
 
-        Deliveries, checks and settlements are taken in time order (at one instant in that order), so what comes out
-        does not depend on how often the clock is moved: a tapping engine moves it only at its events, a trace at
-        every segment too."""
-        deliveries, checks, settle = self._deliveries, self._checks, self._settle
-        until, cancelled, deliver, pop = self.until, self._cancelled, self._deliver_down, heapq.heappop
-        while True:
-            bound = t  # deliveries up to the next check or settlement (inclusive: at one instant they go first)
-            if checks and checks[0][0] < bound:
-                bound = checks[0][0]
-            if settle and settle[0][0] < bound:
-                bound = settle[0][0]
-            while deliveries and (deliveries[0][0] < t if bound == t else deliveries[0][0] <= bound):
-                arrival, _, msg_id, info, packet = pop(deliveries)
-                if msg_id in cancelled:
-                    del cancelled[msg_id]
-                elif until is None or arrival <= until:
-                    if packet is not None:
-                        deliver(info, packet, arrival)
-                        continue
-                    # an uplink packet reached the CN (inline: half the deliveries, and this is all they do)
-                    info.delivered_up += 1
-                    recent = info.recent_up
-                    recent.append(arrival)
-                    if len(recent) >= 2 * RECENT_ARRIVALS:
-                        del recent[:RECENT_ARRIVALS]
-                    if info.gaps_up:
-                        _add_to_gaps(info.gaps_up, arrival)
-            if bound == t:
-                break
-            if checks and checks[0][0] == bound and (not settle or settle[0][0] >= bound):
+        Checks and settlements are taken in time order (at one instant, a check first), so what comes out does not
+        depend on how often the clock is moved: a tapping engine moves it only at its events, a trace at every
+        segment too."""
+        checks, settle, pop = self._checks, self._settle, heapq.heappop
+        while (checks and checks[0][0] < t) or (settle and settle[0][0] < t):
+            # a record's own MN's packets up to that instant first (at one instant deliveries go first)
+            if checks and (not settle or checks[0][0] <= settle[0][0]):
                 candidate, _, record = pop(checks)
+                self._deliver_waiting(record.mn, candidate, inclusive=True)
                 self._check(record, candidate)
             else:
-                self._finalize(pop(settle)[2])
+                at, _, record = pop(settle)
+                self._deliver_waiting(record.mn, at, inclusive=True)
+                self._finalize(record)
         if self._table_instant is not None and self._table_instant[0] < t:
             self._flush_tables()
         if self._tunnel_instant is not None and self._tunnel_instant[0] < t:
@@ -515,13 +514,22 @@ class MetricsObserver:
             # A chain whose latest segment arrived before t (or was lost) cannot go on: its next segment would have
             # been sent at that arrival. Forgetting it changes nothing but memory.
             self._next_sweep = t + SWEEP_S
+            t_us = round(t * US) if t != float("inf") else t
             stale = [key for key, packet in self._packets.items()
-                     if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t]
+                     if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t_us]
             for key in stale:
                 del self._packets[key]
-            # A dropped segment that was not a packet's last had no delivery waiting to be cancelled.
-            for msg_id in [msg_id for msg_id, dropped in self._cancelled.items() if dropped < t]:
-                del self._cancelled[msg_id]
+            # Packets waiting to be counted (memory: at most SWEEP_S of a flow's packets wait)
+            for mn in list(self._waiting):
+                self._deliver_waiting(mn, t, inclusive=False)
+
+    def advance(self, t: float) -> None:
+        """Nothing else will happen before ``t`` (a run has reached it): what falls due before it is taken now, as
+        the next event would. A tapping engine emits no event for its packets, so without this a long run with
+        nothing but packets would keep every one of them waiting."""
+        if t > self.clock:
+            self._advance(t)
+            self.clock = t
 
     # -- events ------------------------------------------------------------------------------------------------------
 
@@ -642,7 +650,9 @@ class MetricsObserver:
             return  # the message itself already said it was lost (arrive null)
         self._lost_ids.add(msg_id)
         self.lost[e.get("msg_kind") or "?"] += 1
-        self._cancelled[msg_id] = e["t"]  # a delivery waiting for its arrival time will not happen
+        info = self._flow(e)
+        if info is not None:  # a packet waiting for its arrival time will not arrive (the segment arriving is its last)
+            self._cancel(info, msg_id)
         for record in self._unsettled.get(e.get("mn"), ()):
             for message in record.messages:
                 if message.get("id") == msg_id:
@@ -672,43 +682,44 @@ class MetricsObserver:
             self.clock = t
         if up:
             if arrive is not None and (self.until is None or arrive <= self.until):
-                heapq.heappush(self._deliveries, (arrive, msg_id, msg_id, info, None))
+                self._wait_up(info, round(arrive * US), msg_id)
             return
         # A packet's segments share (MN, flow, direction, packet number); the one leaving the sender starts it.
         key = (info.mn, info.flow, e["packet"])
         packet = self._packets.get(key)
+        arrive_us = None if arrive is None else round(arrive * US)
         if packet is None or src == info.cn:
             packet = self._packets[key] = [e["packet"], round(t * US), msg_id, 1, bool(e.get("encapsulated")), src,
-                                           arrive]
+                                           arrive_us, msg_id]
         else:
             packet[SEGMENTS] += 1
             if e.get("encapsulated"):
                 packet[TUNNELLED] = True
-            packet[LAST_SRC], packet[LAST_ARRIVE] = src, arrive
+            packet[LAST_SRC], packet[LAST_ARRIVE], packet[LAST_ID] = src, arrive_us, msg_id
         if dst == info.mn:
             del self._packets[key]
-            if arrive is not None and (self.until is None or arrive <= self.until):
-                heapq.heappush(self._deliveries, (arrive, packet[FIRST_ID], msg_id, info, packet))
+            if arrive is not None and arrive_us is not None and (self.until is None or arrive <= self.until):
+                self._wait_down(info, packet, arrive_us, msg_id)
 
     # -- a tapping engine's data path (simulator/metrics_feed.py, DataPlane.data_tapped) ---------------------------
 
     def _taps(self) -> tuple[Callable[..., None], Callable[..., None]]:
         """(tapped_down, tapped_up): the packets of a tapping engine, one call per packet, as ``_data`` takes a
         trace's last segments. The hot path, so closures over the observer's tables."""
-        flows, deliveries, push = self.flows, self._deliveries, heapq.heappush
+        flows, wait_down, wait_up = self.flows, self._wait_down, self._wait_up
         until_us = float("inf") if self.until is None else round(self.until * US)
 
         def tapped_down(flow: Any, packet: PacketRecord, arrive_us: int, msg_id: int) -> None:
             if arrive_us <= until_us:
                 info = flows.get((flow.mn, flow.id))
                 if info is not None:
-                    push(deliveries, (arrive_us / US, packet[FIRST_ID], msg_id, info, packet))
+                    wait_down(info, packet, arrive_us, msg_id)
 
         def tapped_up(flow: Any, arrive_us: int, msg_id: int) -> None:
             if arrive_us <= until_us:
                 info = flows.get((flow.mn, flow.id))
                 if info is not None:
-                    push(deliveries, (arrive_us / US, msg_id, msg_id, info, None))
+                    wait_up(info, arrive_us, msg_id)
 
         return tapped_down, tapped_up
 
@@ -717,31 +728,123 @@ class MetricsObserver:
         self.lost["DATA"] += 1
         self._lost_ids.add(msg_id)
 
-    def _deliver_down(self, info: FlowInfo, packet: PacketRecord, arrival: float) -> None:
-        """A downlink packet reached its MN at ``arrival`` (the clock has just passed it). Once per packet:
-        ``FlowInfo.interface_at``'s usual answer is inline."""
-        info.delivered_down += 1
-        segments = packet[SEGMENTS]
-        info.hops += segments
-        info.delay_us += round(arrival * US) - packet[SENT_US]
-        # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
-        interfaces = info.interfaces
-        interface = interfaces[-1][1] if interfaces and interfaces[-1][0] <= arrival else info.interface_at(arrival)
-        serving = self._attached.get((info.mn, interface or "")) or packet[LAST_SRC]
-        direct = self._direct.get((info.cn, serving))
+    # -- deliveries ----------------------------------------------------------------------------------------------------
+    #
+    # A packet that will reach its receiver waits in its flow's pending lists and is counted later, with the packets
+    # of its flow that arrived before it: what counting it reads (the MAR serving the MN when it arrived, the arrivals
+    # its handovers' gaps measure) changes only at an L2 event of its MN or when a handover record of the MN is
+    # checked or settled, and each of those first counts that MN's packets up to its instant (and every SWEEP_S, all
+    # packets that have arrived are counted). Counting a flow's packets in a batch, in arrival order, costs less than
+    # a heap of every packet in flight (bench/city.py).
+
+    def _wait_down(self, info: FlowInfo, packet: PacketRecord, arrive_us: int, msg_id: Any) -> None:
+        """A downlink packet of ``info`` will reach its MN at ``arrive_us`` (microseconds), its segment ``msg_id``."""
+        packet[LAST_ARRIVE], packet[LAST_ID] = arrive_us, msg_id
+        pending = info.pending_down
+        if pending:
+            last = pending[-1]  # (arrival, first id) order: equal arrivals go to the later packet, as a stable sort
+            if arrive_us < last[LAST_ARRIVE] or (arrive_us == last[LAST_ARRIVE] and packet[FIRST_ID] < last[FIRST_ID]):
+                info.unsorted = True
+        else:
+            self._waiting.setdefault(info.mn, {})[info.flow] = info
+        pending.append(packet)
+
+    def _wait_up(self, info: FlowInfo, arrive_us: int, msg_id: Any) -> None:
+        """An uplink packet of ``info`` will reach its CN at ``arrive_us``, its segment ``msg_id``."""
+        pending = info.pending_up
+        if pending:
+            if arrive_us < pending[-1]:
+                info.unsorted = True
+        else:
+            self._waiting.setdefault(info.mn, {})[info.flow] = info
+        pending.append(arrive_us)
+        info.pending_up_ids.append(msg_id)
+
+    def _cancel(self, info: FlowInfo, msg_id: Any) -> None:
+        """Segment ``msg_id`` was dropped on its way: if it was a waiting packet's last, the packet never arrives."""
+        down = info.pending_down
+        for i in range(len(down) - 1, -1, -1):
+            if down[i][LAST_ID] == msg_id:
+                del down[i]
+                return
+        if msg_id in info.pending_up_ids:
+            i = info.pending_up_ids.index(msg_id)
+            del info.pending_up[i], info.pending_up_ids[i]
+
+    def _deliver_waiting(self, mn: str, t: float, inclusive: bool) -> None:
+        """Count the packets of ``mn``'s flows that arrived before ``t`` (or at ``t`` too, ``inclusive``)."""
+        waiting = self._waiting.get(mn)
+        if not waiting:
+            return
+        bound = round(t * US) if t != float("inf") else t
+        for flow_id, info in list(waiting.items()):
+            self._deliver(info, bound, inclusive)
+            if not info.pending_down and not info.pending_up:
+                del waiting[flow_id]
+        if not waiting:
+            del self._waiting[mn]
+
+    def _deliver(self, info: FlowInfo, bound: float, inclusive: bool) -> None:
+        """The flow's packets arrived before ``bound`` (microseconds; or at it, ``inclusive``), in arrival order:
+        each delivered at its arrival, as docs/metrics.md "flows" defines (the attachments as they stood then)."""
+        if info.unsorted:
+            info.pending_down.sort(key=_ARRIVAL_ORDER)
+            up = sorted(zip(info.pending_up, info.pending_up_ids, strict=True), key=_FIRST)
+            info.pending_up, info.pending_up_ids = array("q", [a for a, _ in up]), [i for _, i in up]
+            info.unsorted = False
+        cut = bisect_right if inclusive else bisect_left
+        ups = info.pending_up
+        n = cut(ups, bound) if ups else 0
+        if n:  # uplink packets reached the CN: counted, and their arrivals kept
+            arrivals = [arrive_us / US for arrive_us in ups[:n]]
+            del ups[:n], info.pending_up_ids[:n]
+            info.delivered_up += n
+            _arrived_at(info.recent_up, info.gaps_up, arrivals)
+        pending = info.pending_down
+        n = cut(pending, bound, key=_ARRIVAL) if pending else 0
+        if not n:
+            return
+        due = pending[:n]
+        del pending[:n]
+        mn, interfaces, attached_to = info.mn, info.interfaces, self._attached
+        latest_since, latest_interface = interfaces[-1] if interfaces else (float("inf"), None)
+        arrivals = []
+        seen_interface: Any = _ignore  # (nothing is an interface) the interface and its MAR, asked once per batch
+        attached: str | None = None
+        seen_serving: Any = _ignore
+        direct: tuple[int, int] = (0, 0)
+        hops = delay_us = direct_hops = direct_delay_us = tunnelled = 0
+        for packet in due:
+            arrive_us = packet[LAST_ARRIVE]
+            arrival = arrive_us / US
+            hops += packet[SEGMENTS]
+            delay_us += arrive_us - packet[SENT_US]
+            tunnelled += packet[TUNNELLED]
+            # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
+            interface = latest_interface if latest_since <= arrival else info.interface_at(arrival)
+            if interface != seen_interface:
+                seen_interface, attached = interface, attached_to.get((mn, interface or ""))
+            serving = attached or packet[LAST_SRC]
+            if serving != seen_serving:
+                seen_serving, direct = serving, self._direct_path(info.cn, serving)
+            direct_hops += direct[0]
+            direct_delay_us += direct[1]
+            arrivals.append(arrival)
+        info.delivered_down += n
+        info.hops += hops
+        info.delay_us += delay_us
+        info.direct_hops += direct_hops
+        info.direct_delay_us += direct_delay_us
+        info.tunnelled += tunnelled
+        info.last_hops = due[-1][SEGMENTS]  # the latest delivered downlink packet's
+        _arrived_at(info.recent_down, info.gaps_down, arrivals)
+
+    def _direct_path(self, cn: str, mar: str) -> tuple[int, int]:
+        """(hops, delay in microseconds) of the direct path from ``cn`` through ``mar`` to its MN."""
+        direct = self._direct.get((cn, mar))
         if direct is None:
-            direct = self._direct[(info.cn, serving)] = (self.direct.hops(info.cn, serving),
-                                                         self.direct.delay_us(info.cn, serving))
-        info.direct_hops += direct[0]
-        info.direct_delay_us += direct[1]
-        info.tunnelled += packet[TUNNELLED]
-        info.last_hops = segments  # deliveries come in (arrival, first id) order: this one is the latest
-        recent = info.recent_down
-        recent.append(arrival)
-        if len(recent) >= 2 * RECENT_ARRIVALS:
-            del recent[:RECENT_ARRIVALS]
-        if info.gaps_down:
-            _add_to_gaps(info.gaps_down, arrival)
+            direct = self._direct[(cn, mar)] = (self.direct.hops(cn, mar), self.direct.delay_us(cn, mar))
+        return direct
 
     # -- attachments and handovers ---------------------------------------------------------------------------------
 
@@ -753,6 +856,7 @@ class MetricsObserver:
                 heapq.heappush(self._settle, (t + SETTLE_S, record.index, record))
 
     def _l2(self, e: Event) -> None:
+        self._deliver_waiting(e["mn"], e["t"], inclusive=False)  # counted with the MN's attachments as they were
         key = (e["mn"], e["interface"])
         self._close_windows([key], e["t"])
         detached = self._detached_at[e["mn"]]
@@ -963,8 +1067,9 @@ def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = No
     segments excepted, unless a fault is in force or ``sim`` records)."""
     observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
                                mode=sim.mode)
-    run_fed(sim, observer, until, on_event)
-    return observer.result()
+    with fewer_collections():  # the result too (simulator/metrics_feed.py)
+        run_fed(sim, observer, until, on_event)
+        return observer.result()
 
 
 def compute_metrics(trace: dict[str, Any], scenario: dict[str, Any], until: float | None = None) -> dict[str, Any]:

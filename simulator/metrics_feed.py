@@ -38,7 +38,8 @@ class Observer(Protocol):
     """What ``feeding`` feeds: ``MetricsObserver``, or anything that takes every event, the packets of a tapping
     engine (``DataPlane.data_tapped``: a downlink packet's record as its last segment leaves, an uplink packet's
     arrival at the CN, a segment lost to a fault) and a count of every segment per (src, dst) pair
-    (``data_pairs``: (src, dst) -> [segments, delay in microseconds], the engine's to fill)."""
+    (``data_pairs``: (src, dst) -> [segments, delay in microseconds], the engine's to fill); ``run_fed`` also tells
+    it when the run has reached a time (``advance``)."""
 
     data_pairs: dict[tuple[str, str], list[int]]
 
@@ -49,6 +50,8 @@ class Observer(Protocol):
     def tapped_up(self, flow: Any, arrive_us: int, msg_id: int) -> None: ...
 
     def tapped_lost(self, msg_id: int) -> None: ...
+
+    def advance(self, t: float) -> None: ...
 
 
 class _Sink:
@@ -93,12 +96,14 @@ def feeding(sim: Simulation, observer: Observer,
         sim._out, sim._watching = saved
 
 
-# While an observer is fed, the cyclic garbage collector runs less often. An observer holds thousands of small
-# records for a minute of simulated time each (an attach's signalling, a handover's gaps, every flow's recent
-# arrivals), and with the default thresholds (700, 10, 10) the collector went through them again and again: about a
-# sixth of a metrics run's time (bench/city.py). Neither the engine nor the observer makes reference cycles per event,
-# so there is little for it to find meanwhile. The thresholds are the process's: the first run in raises them, the
-# last one out restores them (runs may overlap in a server's threads).
+# While an observer is fed, and while it writes its result (metrics.observe), the cyclic garbage collector runs less
+# often. An observer holds thousands of small records for a minute of simulated time each (an attach's signalling, a
+# handover's gaps, every flow's recent arrivals), and with the default thresholds (700, 10, 10) the collector went
+# through them again and again: about a sixth of a metrics run's time (bench/city.py); writing the result makes
+# thousands of small dicts, and a full collection then walked every object the engine and the observer hold. Neither
+# the engine nor the observer makes reference cycles per event, so there is little for it to find meanwhile. The
+# thresholds are the process's: the first run in raises them, the last one out restores them (runs may overlap in a
+# server's threads).
 _FED_THRESHOLDS = (50_000, 20, 100)
 _gc_lock = threading.Lock()
 _gc_users = 0
@@ -106,7 +111,7 @@ _gc_saved: tuple[int, ...] = ()
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
+def fewer_collections() -> Iterator[None]:
     global _gc_users, _gc_saved
     with _gc_lock:
         if _gc_users == 0:
@@ -128,13 +133,15 @@ SLICE_S = 1.0  # the engine is run this much simulated time at a time (each call
 def run_fed(sim: Simulation, observer: Observer, until: float,
             on_event: Callable[[Event], Any] | None = None) -> None:
     """Run ``sim`` to ``until`` with ``observer`` fed as in :func:`feeding`, a simulated second at a time (at least
-    once: ``until`` 0 still runs what is due at 0). Between two seconds the caller's stop hook is asked too
-    (simulator.limits.stop_hook): a second of a small scenario is fewer items than the engine's own poll interval."""
+    once: ``until`` 0 still runs what is due at 0); after each second the observer is told (``advance``). Between two
+    seconds the caller's stop hook is asked too (simulator.limits.stop_hook): a second of a small scenario is fewer
+    items than the engine's own poll interval."""
     t, start = sim.now, sim.steps
-    with feeding(sim, observer, on_event), _fewer_collections():
+    with feeding(sim, observer, on_event), fewer_collections():
         while True:
             t = min(until, t + SLICE_S)
             sim.run(t)
+            observer.advance(t)  # a tapping engine may emit nothing for long: packets still arrive, and are counted
             if t >= until:
                 return
             if ambient_should_stop():

@@ -20,10 +20,11 @@ Segment = tuple[int, str, str, str, bool, "Flow", "int | PacketRecord"]
 
 # A downlink data packet followed from its first segment to the one reaching its MN, a plain list (one per packet: the
 # hot path of a metrics run): [packet number, sent at (microseconds), id of its first segment, segments so far,
-# tunnelled (any segment encapsulated), sender of its latest segment, arrival of its latest segment (seconds; the
-# metrics' own chains of a trace only: simulator/metrics.py)]. docs/metrics.md "flows" defines what is counted.
+# tunnelled (any segment encapsulated), sender of its latest segment, arrival of its latest segment (microseconds),
+# id of its latest segment]. The engine fills the first six; the metrics observer the last two (simulator/metrics.py).
+# docs/metrics.md "flows" defines what is counted.
 PacketRecord = list[Any]
-NUMBER, SENT_US, FIRST_ID, SEGMENTS, TUNNELLED, LAST_SRC, LAST_ARRIVE = range(7)
+NUMBER, SENT_US, FIRST_ID, SEGMENTS, TUNNELLED, LAST_SRC, LAST_ARRIVE, LAST_ID = range(8)
 
 
 def ipv6_text(value: int) -> str:

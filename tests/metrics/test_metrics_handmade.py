@@ -261,3 +261,34 @@ def test_not_a_trace_is_rejected():
     """A state document (or anything else) given as a trace is refused with a clear message."""
     with pytest.raises(ValueError, match="dmmviz-trace/1"):
         compute_metrics({"format": "dmmviz-state/1"}, SCENARIO)
+
+
+def test_packets_that_overtake_others_are_counted_in_arrival_order():
+    """Figure 5 with packet 9 held up on its last hop each way (a slow radio link downlink, 400 ms to the CN uplink):
+    it left before packet 5 and arrives after packet 6. Counted in arrival order, the last downlink packet is packet 9
+    (2 hops, CN1 -> MAR2 -> MN1), and the silence across the handover still ends with packet 5 (5.214): 402 ms each
+    way, not the 690-odd ms of taking packet 9 (5.505 down, 5.504 up) as the first after it."""
+    trace = network_dmm_fig5()
+    events = trace["events"]
+    ids = iter(range(max(e.get("id", 0) for e in events) + 1, 10**6))
+
+    def segment(src: str, dst: str, t: float, delay_ms: float, direction: str, encapsulated: bool = False) -> None:
+        events.append({"seq": 0, "t": t, "kind": "DATA", "id": next(ids), "arrive": round(t + delay_ms / 1000, 6),
+                       "src": src, "dst": dst, "flow": "flow1", "mn": "MN1", "direction": direction, "packet": 9,
+                       "encapsulated": encapsulated, "size": 100})
+
+    segment("CN1", "MAR2", 5.195, 10, "down")
+    segment("MAR2", "MN1", 5.205, 300, "down")  # arrives 5.505
+    segment("MN1", "MAR2", 5.1, 2, "up")
+    segment("MAR2", "MAR1", 5.102, 2, "up", encapsulated=True)
+    segment("MAR1", "CN1", 5.104, 400, "up")  # arrives 5.504
+    events.sort(key=lambda e: e["t"])
+    trace["events"] = [{**e, "seq": i} for i, e in enumerate(events)]
+
+    m = compute_metrics(trace, SCENARIO)
+    f = m["flows"]["flow1"]
+    assert (f["delivered_down"], f["delivered_up"]) == (6, 6)
+    assert f["path_hops_last"] == 2
+    assert f["path_hops"] == pytest.approx((3 * 2 + 2 * 3 + 2) / 6, abs=1e-3)
+    (h,) = m["handovers"]
+    assert h["interruption_by_direction_ms"]["flow1"] == {"down": pytest.approx(402.0), "up": pytest.approx(402.0)}
