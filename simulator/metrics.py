@@ -232,7 +232,7 @@ class FlowInfo:
     # Packets that will reach their receiver, not counted yet (MetricsObserver "deliveries"): downlink, their records
     # (arrival and id of the segment arriving filled in); uplink, arrival (microseconds) and id of the segment arriving
     pending_down: list[PacketRecord] = field(default_factory=list)
-    pending_up: array[int] = field(default_factory=lambda: array("q"))
+    pending_up: list[int] = field(default_factory=list)
     pending_up_ids: list[Any] = field(default_factory=list)  # a trace's ids need not be integers
     unsorted: bool = False  # one was added out of (arrival, first id) order: sort before counting
 
@@ -454,8 +454,8 @@ class MetricsObserver:
         # A trace's downlink packets on their way: (mn, flow, packet number) -> the chain so far (a tapping engine
         # carries each packet's record on its segments instead: simulator/metrics_feed.py)
         self._packets: dict[tuple[Any, ...], PacketRecord] = {}
-        # mn -> (flow id -> its FlowInfo) for the flows with packets pending (FlowInfo.pending): a packet is counted
-        # lazily, a flow's at a time, before anything its count depends on changes (_deliver_waiting)
+        # mn -> (flow id -> its FlowInfo) for the flows with packets waiting to be counted (FlowInfo.pending_down,
+        # pending_up): counted a flow at a time, before anything their count depends on changes ("deliveries" below)
         self._waiting: dict[str, dict[str, FlowInfo]] = {}
         self._next_sweep = SWEEP_S
         # attachments and handovers
@@ -790,7 +790,7 @@ class MetricsObserver:
         if info.unsorted:
             info.pending_down.sort(key=_ARRIVAL_ORDER)
             up = sorted(zip(info.pending_up, info.pending_up_ids, strict=True), key=_FIRST)
-            info.pending_up, info.pending_up_ids = array("q", [a for a, _ in up]), [i for _, i in up]
+            info.pending_up, info.pending_up_ids = [a for a, _ in up], [i for _, i in up]
             info.unsorted = False
         cut = bisect_right if inclusive else bisect_left
         ups = info.pending_up
