@@ -39,13 +39,13 @@ REGISTRATIONS = {"PBU": "PBA", "BU": "BA"}  # request kind -> acknowledgement ki
 ACKS = {ack: req for req, ack in REGISTRATIONS.items()}
 _MATCHED = frozenset((*REGISTRATIONS, *ACKS, "RA"))  # the messages an attach is matched against
 TABLES = ("binding_cache", "binding_update_list", "session_db")
-_STATE_EVENTS = {
-    "binding_created": ("binding_cache", +1),
-    "binding_deleted": ("binding_cache", -1),
-    "bul_added": ("binding_update_list", +1),
-    "bul_removed": ("binding_update_list", -1),
-    "db_entry_added": ("session_db", +1),
-    "db_entry_removed": ("session_db", -1),
+_STATE_EVENTS = {  # kind -> (the table's index in TABLES, change of its size)
+    "binding_created": (0, +1),
+    "binding_deleted": (0, -1),
+    "bul_added": (1, +1),
+    "bul_removed": (1, -1),
+    "db_entry_added": (2, +1),
+    "db_entry_removed": (2, -1),
 }
 
 Event = dict[str, Any]
@@ -202,6 +202,7 @@ def _arrived_at(recent: array[float], gaps: list[_Gap], arrivals: list[float]) -
 
 # of a packet waiting (FlowInfo.pending_down): its arrival, and the order packets are counted in
 _ARRIVAL, _ARRIVAL_ORDER = itemgetter(LAST_ARRIVE), itemgetter(LAST_ARRIVE, FIRST_ID)
+_SEGMENTS, _SENT_US, _TUNNELLED = itemgetter(SEGMENTS), itemgetter(SENT_US), itemgetter(TUNNELLED)
 _FIRST = itemgetter(0)
 
 
@@ -472,9 +473,9 @@ class MetricsObserver:
         self._settle: list[tuple[float, int, _Attach]] = []  # heap: (settle time, index, record)
         self._checks: list[tuple[float, int, _Attach]] = []  # heap: (candidate completion, index, record)
         # tables and tunnels, replayed by instant
-        self._tables: dict[str, Counter[str]] = defaultdict(Counter)
+        self._tables: dict[str, list[int]] = {}  # node -> its tables' sizes, in TABLES order
         self._table_peak: dict[str, tuple[int, float, dict[str, int]]] = {}
-        self._binding_peak: Counter[str] = Counter()
+        self._binding_peak: dict[str, int] = {}
         self._table_instant: tuple[float, set[str]] | None = None
         self._tunnel_reports: Counter[frozenset[str]] = Counter()
         self._tunnel_node: Counter[str] = Counter()
@@ -806,37 +807,29 @@ class MetricsObserver:
             return
         due = pending[:n]
         del pending[:n]
-        mn, interfaces, attached_to = info.mn, info.interfaces, self._attached
-        latest_since, latest_interface = interfaces[-1] if interfaces else (float("inf"), None)
-        arrivals = []
-        seen_interface: Any = _ignore  # (nothing is an interface) the interface and its MAR, asked once per batch
-        attached: str | None = None
-        seen_serving: Any = _ignore
-        direct: tuple[int, int] = (0, 0)
-        hops = delay_us = direct_hops = direct_delay_us = tunnelled = 0
-        for packet in due:
-            arrive_us = packet[LAST_ARRIVE]
-            arrival = arrive_us / US
-            hops += packet[SEGMENTS]
-            delay_us += arrive_us - packet[SENT_US]
-            tunnelled += packet[TUNNELLED]
-            # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN.
-            interface = latest_interface if latest_since <= arrival else info.interface_at(arrival)
-            if interface != seen_interface:
-                seen_interface, attached = interface, attached_to.get((mn, interface or ""))
-            serving = attached or packet[LAST_SRC]
-            if serving != seen_serving:
-                seen_serving, direct = serving, self._direct_path(info.cn, serving)
-            direct_hops += direct[0]
-            direct_delay_us += direct[1]
-            arrivals.append(arrival)
+        arrivals = [packet[LAST_ARRIVE] / US for packet in due]
+        # Sums over the batch, summed in C (the per-packet definitions, added up in another order: integers, exact)
         info.delivered_down += n
-        info.hops += hops
-        info.delay_us += delay_us
-        info.direct_hops += direct_hops
-        info.direct_delay_us += direct_delay_us
-        info.tunnelled += tunnelled
+        info.hops += sum(map(_SEGMENTS, due))
+        info.delay_us += sum(map(_ARRIVAL, due)) - sum(map(_SENT_US, due))
+        info.tunnelled += sum(map(_TUNNELLED, due))
         info.last_hops = due[-1][SEGMENTS]  # the latest delivered downlink packet's
+        # Direct = CN -> the MAR serving the flow's interface when the packet arrived -> MN. Usually one interface and
+        # one MAR for the whole batch (no L2 event of the MN within it: one would have counted the packets before it).
+        interfaces = info.interfaces
+        attached = None
+        if interfaces and interfaces[-1][0] <= arrivals[0]:
+            attached = self._attached.get((info.mn, interfaces[-1][1] or ""))
+        if attached:
+            hops, delay_us = self._direct_path(info.cn, attached)
+            info.direct_hops += n * hops
+            info.direct_delay_us += n * delay_us
+        else:
+            for packet, arrival in zip(due, arrivals, strict=True):
+                serving = self._attached.get((info.mn, info.interface_at(arrival) or "")) or packet[LAST_SRC]
+                hops, delay_us = self._direct_path(info.cn, serving)
+                info.direct_hops += hops
+                info.direct_delay_us += delay_us
         _arrived_at(info.recent_down, info.gaps_down, arrivals)
 
     def _direct_path(self, cn: str, mar: str) -> tuple[int, int]:
@@ -968,7 +961,10 @@ class MetricsObserver:
         if self._table_instant is None:
             self._table_instant = (e["t"], set())
         table, delta = _STATE_EVENTS[e["kind"]]
-        self._tables[e["node"]][table] += delta
+        sizes = self._tables.get(e["node"])
+        if sizes is None:
+            sizes = self._tables[e["node"]] = [0, 0, 0]
+        sizes[table] += delta
         self._table_instant[1].add(e["node"])
 
     def _flush_tables(self) -> None:
@@ -976,13 +972,16 @@ class MetricsObserver:
         assert self._table_instant is not None
         t, touched = self._table_instant
         self._table_instant = None
+        tables, table_peak, binding_peak = self._tables, self._table_peak, self._binding_peak
         for node in touched:
-            counts = self._tables[node]
-            total = sum(counts.values())
-            if node not in self._table_peak or total > self._table_peak[node][0]:
-                self._table_peak[node] = (total, t, {name: counts[name] for name in TABLES})
-            self._binding_peak[node] = max(self._binding_peak[node],
-                                           counts["binding_cache"] + counts["binding_update_list"])
+            sizes = tables[node]
+            bindings = sizes[0] + sizes[1]
+            total = bindings + sizes[2]
+            peak = table_peak.get(node)
+            if peak is None or total > peak[0]:
+                table_peak[node] = (total, t, dict(zip(TABLES, sizes, strict=True)))
+            if bindings > binding_peak.get(node, 0):
+                binding_peak[node] = bindings
 
     def _tunnel_event(self, e: Event) -> None:
         # A tunnel is the unordered pair of its ends; counting ups and downs per pair copes with an engine that
@@ -1021,10 +1020,10 @@ class MetricsObserver:
             self._finalize(record)
         states = {}
         for node in sorted(self._tables):
-            end = {name: self._tables[node][name] for name in TABLES}
+            end = dict(zip(TABLES, self._tables[node], strict=True))
             peak = self._table_peak[node]
             states[node] = {"end": sum(end.values()), "peak": peak[0], "peak_at": peak[1], "end_by_table": end,
-                            "peak_by_table": peak[2], "binding_peak": self._binding_peak[node]}
+                            "peak_by_table": peak[2], "binding_peak": self._binding_peak.get(node, 0)}
         kinds = self.kinds
         load_data: Counter[str] = Counter()
         for (src, dst), (n, _) in self.data_pairs.items():
