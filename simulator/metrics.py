@@ -200,6 +200,12 @@ def _arrived_at(recent: array[float], gaps: list[_Gap], arrivals: list[float]) -
         gaps[:] = [gap for gap in gaps if not gap.done]
 
 
+def _since(recent: array[float], t: float) -> array[float]:
+    """Of a flow direction's recent arrivals (in time order), those a gap at a cut at ``t`` or later can start from:
+    the last one at or before ``t`` and the ones after it."""
+    return recent[max(0, bisect_right(recent, t) - 1):]
+
+
 # of a packet waiting (FlowInfo.pending_down): its arrival, and the order packets are counted in
 _ARRIVAL, _ARRIVAL_ORDER = itemgetter(LAST_ARRIVE), itemgetter(LAST_ARRIVE, FIRST_ID)
 _SEGMENTS, _SENT_US, _TUNNELLED = itemgetter(SEGMENTS), itemgetter(SENT_US), itemgetter(TUNNELLED)
@@ -888,6 +894,8 @@ class MetricsObserver:
         gone = [key for key in keys if (stop := self.flows[key].periods[-1][1]) is not None and stop <= floor]
         for key in gone:
             del keys[key]
+            info = self.flows[key]  # of its arrivals, only those a gap at a later cut can start from stay
+            info.recent_down, info.recent_up = _since(info.recent_down, floor), _since(info.recent_up, floor)
         return [(key, self.flows[key]) for key in sorted(keys)]
 
     def _candidate(self, record: _Attach) -> None:

@@ -145,3 +145,19 @@ def test_packets_waiting_to_be_counted_stay_bounded_when_nothing_else_happens():
     assert waiting <= 2 * (SWEEP_S + 1) / 0.01
     result = observer.result()
     assert result == observe(Simulation(load_scenario(scenario), record=False), 120.0)
+
+
+def test_a_stopped_flow_keeps_only_the_arrival_a_later_handover_could_start_from():
+    """Fig. 5 with flow1 stopped at 3 s, before the move at 5 s: from that handover on, flow1 can be in no handover's
+    interruption but through a restart, so of its ten arrivals each way only the last one stays."""
+    from simulator.metrics_feed import run_fed
+
+    scenario = copy.deepcopy(_scenario("fig5-handover"))
+    scenario["script"].append({"at": 3.0, "action": "stop_flow", "mn": "MN1", "flow": "flow1"})
+    sim = Simulation(load_scenario(scenario), record=False)
+    observer = MetricsObserver(sim.scenario, 10.0, mode=sim.mode)
+    run_fed(sim, observer, 10.0)
+    flow1 = observer.flows[("MN1", "flow1")]
+    assert flow1.delivered_down > 5 and flow1.delivered_up > 5
+    assert (len(flow1.recent_down), len(flow1.recent_up)) == (1, 1)
+    assert observer.result() == observe(Simulation(load_scenario(scenario), record=False), 10.0)
