@@ -46,11 +46,11 @@ class DataPlane:
     _forward_down: Callable[[Mar, MobileNode, Flow, Segment], None]  # the design's data path (Design.data_path)
     _forward_up: Callable[[Mar, MobileNode, Flow, Segment], None]
     _on_data: Callable[[Segment], None]  # ``on_data`` bound once: each hop schedules it
-    # A metrics observer's taps (data_tapped): a downlink packet's last segment (flow, its record, arrival in
-    # microseconds, segment id), the uplink one reaching the CN (flow, arrival, id), a segment lost to a fault (id);
+    # A metrics observer's taps (data_tapped): a downlink packet's last segment (MN, flow id, its record, arrival in
+    # microseconds, segment id), the uplink one reaching the CN (MN, flow id, arrival, id), a segment lost to a fault;
     # and where it counts every segment per (src, dst): [segments, the hop's delay in microseconds]
-    _tap_down: Callable[[Flow, PacketRecord, int, int], None]
-    _tap_up: Callable[[Flow, int, int], None]
+    _tap_down: Callable[[str, str, PacketRecord, int, int], None]  # (mn, flow id, record, arrival, segment id)
+    _tap_up: Callable[[str, str, int, int], None]  # (mn, flow id, arrival, segment id)
     _tap_lost: Callable[[int], None]
     _tap_pairs: dict[tuple[str, str], list[int]]
     _tap_since: int  # the last message id before the observer came: a packet record from before is not its own
@@ -124,9 +124,9 @@ class DataPlane:
                     packet[TUNNELLED] = True  # type: ignore[index]
             if dst == flow.mn:
                 packet[LAST_SRC] = src  # type: ignore[index]
-                self._tap_down(flow, packet, at, msg_id)  # type: ignore[arg-type]
+                self._tap_down(flow.mn, flow.id, packet, at, msg_id)  # type: ignore[arg-type]
         elif dst == flow.cn:
-            self._tap_up(flow, at, msg_id)
+            self._tap_up(flow.mn, flow.id, at, msg_id)
             return  # the CN is a sink (as in _data)
         clock = self.clock
         clock.counter += 1

@@ -124,12 +124,17 @@ class _Signalling:
         request's destination) or None. A request re-sent for the same prefixes supersedes an unanswered one."""
         latest: dict[tuple[str, tuple[str, ...], Any], tuple[Event, Event | None]] = {}
         for req in self.requests.get(mn, ()):
-            if req["src"] != sender or not start <= req["t"] < end:
+            sent = req["t"]
+            if req["src"] != sender or not start <= sent < end:
                 continue
             if req.get("handoff_indicator") == HI_NOT_CHANGED:
                 continue  # a lifetime refresh, not part of a handover
+            ack = None
             key = (REGISTRATIONS[req["kind"]], mn, req.get("sequence"), req["dst"], req["src"])
-            ack = next((a for a in self.acks.get(key, ()) if a["t"] >= req["t"]), None)
+            for answer in self.acks.get(key, ()):
+                if answer["t"] >= sent:
+                    ack = answer
+                    break
             latest[(req["dst"], tuple(req.get("hnps") or ()), req.get("flow"))] = (req, ack)
         return list(latest.values())
 
@@ -689,7 +694,7 @@ class MetricsObserver:
             self.clock = t
         if up:
             if arrive is not None and (self.until is None or arrive <= self.until):
-                self._wait_up(info, round(arrive * US), msg_id)
+                self.tapped_up(info.mn, info.flow, round(arrive * US), msg_id)
             return
         # A packet's segments share (MN, flow, direction, packet number); the one leaving the sender starts it.
         key = (info.mn, info.flow, e["packet"])
@@ -706,27 +711,44 @@ class MetricsObserver:
         if dst == info.mn:
             del self._packets[key]
             if arrive is not None and arrive_us is not None and (self.until is None or arrive <= self.until):
-                self._wait_down(info, packet, arrive_us, msg_id)
+                self.tapped_down(info.mn, info.flow, packet, arrive_us, msg_id)
 
     # -- a tapping engine's data path (simulator/metrics_feed.py, DataPlane.data_tapped) ---------------------------
 
     def _taps(self) -> tuple[Callable[..., None], Callable[..., None]]:
-        """(tapped_down, tapped_up): the packets of a tapping engine, one call per packet, as ``_data`` takes a
-        trace's last segments. The hot path, so closures over the observer's tables."""
-        flows, wait_down, wait_up = self.flows, self._wait_down, self._wait_up
+        """(tapped_down, tapped_up): a packet will reach its receiver, told once per packet by a tapping engine as its
+        last segment leaves, and by ``_data`` for a trace's. It waits in its flow's pending lists ("deliveries"
+        below). The hot path, so closures over the observer's tables."""
+        flows, waiting = self.flows, self._waiting
         until_us = float("inf") if self.until is None else round(self.until * US)
 
-        def tapped_down(flow: Any, packet: PacketRecord, arrive_us: int, msg_id: int) -> None:
-            if arrive_us <= until_us:
-                info = flows.get((flow.mn, flow.id))
-                if info is not None:
-                    wait_down(info, packet, arrive_us, msg_id)
+        def tapped_down(mn: str, flow_id: str, packet: PacketRecord, arrive_us: int, msg_id: Any) -> None:
+            """A downlink packet (its record) will reach its MN at ``arrive_us`` (microseconds), segment ``msg_id``."""
+            if arrive_us > until_us or (info := flows.get((mn, flow_id))) is None:
+                return
+            packet[LAST_ARRIVE], packet[LAST_ID] = arrive_us, msg_id
+            pending = info.pending_down
+            if pending:
+                # (arrival, first id) order: equal arrivals go to the later packet, as a stable sort would
+                last_arrive = pending[-1][LAST_ARRIVE]
+                if arrive_us < last_arrive or (arrive_us == last_arrive and packet[FIRST_ID] < pending[-1][FIRST_ID]):
+                    info.unsorted = True
+            else:
+                waiting.setdefault(mn, {})[flow_id] = info
+            pending.append(packet)
 
-        def tapped_up(flow: Any, arrive_us: int, msg_id: int) -> None:
-            if arrive_us <= until_us:
-                info = flows.get((flow.mn, flow.id))
-                if info is not None:
-                    wait_up(info, arrive_us, msg_id)
+        def tapped_up(mn: str, flow_id: str, arrive_us: int, msg_id: Any) -> None:
+            """An uplink packet will reach its CN at ``arrive_us``, segment ``msg_id``."""
+            if arrive_us > until_us or (info := flows.get((mn, flow_id))) is None:
+                return
+            pending = info.pending_up
+            if pending:
+                if arrive_us < pending[-1]:
+                    info.unsorted = True
+            else:
+                waiting.setdefault(mn, {})[flow_id] = info
+            pending.append(arrive_us)
+            info.pending_up_ids.append(msg_id)
 
         return tapped_down, tapped_up
 
@@ -743,29 +765,6 @@ class MetricsObserver:
     # checked or settled, and each of those first counts that MN's packets up to its instant (and every SWEEP_S, all
     # packets that have arrived are counted). Counting a flow's packets in a batch, in arrival order, costs less than
     # a heap of every packet in flight (bench/city.py).
-
-    def _wait_down(self, info: FlowInfo, packet: PacketRecord, arrive_us: int, msg_id: Any) -> None:
-        """A downlink packet of ``info`` will reach its MN at ``arrive_us`` (microseconds), its segment ``msg_id``."""
-        packet[LAST_ARRIVE], packet[LAST_ID] = arrive_us, msg_id
-        pending = info.pending_down
-        if pending:
-            last = pending[-1]  # (arrival, first id) order: equal arrivals go to the later packet, as a stable sort
-            if arrive_us < last[LAST_ARRIVE] or (arrive_us == last[LAST_ARRIVE] and packet[FIRST_ID] < last[FIRST_ID]):
-                info.unsorted = True
-        else:
-            self._waiting.setdefault(info.mn, {})[info.flow] = info
-        pending.append(packet)
-
-    def _wait_up(self, info: FlowInfo, arrive_us: int, msg_id: Any) -> None:
-        """An uplink packet of ``info`` will reach its CN at ``arrive_us``, its segment ``msg_id``."""
-        pending = info.pending_up
-        if pending:
-            if arrive_us < pending[-1]:
-                info.unsorted = True
-        else:
-            self._waiting.setdefault(info.mn, {})[info.flow] = info
-        pending.append(arrive_us)
-        info.pending_up_ids.append(msg_id)
 
     def _cancel(self, info: FlowInfo, msg_id: Any) -> None:
         """Segment ``msg_id`` was dropped on its way: if it was a waiting packet's last, the packet never arrives."""
