@@ -72,13 +72,17 @@ class DirectPaths:
     access_delay_ms: float
 
     @classmethod
-    def from_scenario(cls, scenario: dict[str, Any]) -> DirectPaths:
+    def from_scenario(cls, scenario: dict[str, Any], engines: Topology | None = None) -> DirectPaths:
+        """``engines``: the topology the simulation routes with, taken as it is when it has the same nodes (it was
+        built from the same scenario), rather than computing every shortest path again."""
         net = scenario["network"]
         timers = timers_from_scenario(scenario)
         nodes = [m["id"] for m in net["mars"]] + [c["id"] for c in net.get("cns", [])]
         nodes.append((net.get("session_db") or {}).get("id", "DB"))
         if net.get("lma"):
             nodes.append(net["lma"]["id"])
+        if engines is not None and set(engines.graph.nodes) == {*nodes, CORE}:
+            return cls(engines, timers.access_delay_ms)
         links = [(link["between"][0], link["between"][1], link["delay_ms"]) for link in net.get("links", [])]
         return cls(Topology(nodes, links, timers.core_delay_ms), timers.access_delay_ms)
 
@@ -436,15 +440,16 @@ class _Attach:
 class MetricsObserver:
     """The metrics of a run, computed while it runs: ``feed(event)`` every event in ``seq`` order (from
     ``Simulation.step``/``run`` or a trace), then ``result()`` once. ``until``: the end of the run (a packet
-    arriving later is still in flight); None counts every arrival."""
+    arriving later is still in flight); None counts every arrival. ``topology``: the simulation's, if at hand
+    (``DirectPaths.from_scenario``)."""
 
     def __init__(self, scenario: dict[str, Any], until: float | None = None, title: str | None = None,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, topology: Topology | None = None) -> None:
         self.scenario = scenario
         self.until = until
         self.title = scenario.get("title") if title is None else title
         self.mode = scenario.get("mode") if mode is None else mode
-        self.direct = DirectPaths.from_scenario(scenario)
+        self.direct = DirectPaths.from_scenario(scenario, topology)
         self._direct: dict[tuple[str, str], tuple[int, int]] = {}  # (cn, mar) -> direct hops and delay (us)
         self.clock = float("-inf")
         self.kinds: Counter[str] = Counter()
@@ -1071,8 +1076,8 @@ def observe(sim: Any, until: float, on_event: Callable[[Event], Any] | None = No
     observer fed each event as the engine emits it (simulator/metrics_feed.py): the run's events are never all in
     memory, and DATA segments are not even built as events. ``on_event`` (optional) sees every event too (DATA
     segments excepted, unless a fault is in force or ``sim`` records)."""
-    observer = MetricsObserver(sim.scenario, round(until * 1_000_000) / 1_000_000, title=sim.scenario.get("title"),
-                               mode=sim.mode)
+    observer = MetricsObserver(sim.scenario, round(until * US) / US, title=sim.scenario.get("title"), mode=sim.mode,
+                               topology=sim.topology)
     with fewer_collections():  # the result too (simulator/metrics_feed.py)
         run_fed(sim, observer, until, on_event)
         return observer.result()
