@@ -514,14 +514,14 @@ class MetricsObserver:
         segment too."""
         checks, settle, pop = self._checks, self._settle, heapq.heappop
         while (checks and checks[0][0] < t) or (settle and settle[0][0] < t):
-            # a record's own MN's packets up to that instant first (at one instant deliveries go first)
             if checks and (not settle or checks[0][0] <= settle[0][0]):
+                # Confirming a completion needs no packets counted first: a gap ends at the first arrival after it,
+                # whether that arrival is added before the confirmation or after (_Gap.confirm, _Gap.add).
                 candidate, _, record = pop(checks)
-                self._deliver_waiting(record.mn, candidate, inclusive=True)
                 self._check(record, candidate)
             else:
                 at, _, record = pop(settle)
-                self._deliver_waiting(record.mn, at, inclusive=True)
+                self._deliver_waiting(record.mn, at, inclusive=True)  # its MN's packets up to then count (first)
                 self._finalize(record)
         if self._table_instant is not None and self._table_instant[0] < t:
             self._flush_tables()
@@ -767,8 +767,8 @@ class MetricsObserver:
     # A packet that will reach its receiver waits in its flow's pending lists and is counted later, with the packets
     # of its flow that arrived before it: what counting it reads (the MAR serving the MN when it arrived, the arrivals
     # its handovers' gaps measure) changes only at an L2 event of its MN or when a handover record of the MN is
-    # checked or settled, and each of those first counts that MN's packets up to its instant (and every SWEEP_S, all
-    # packets that have arrived are counted). Counting a flow's packets in a batch, in arrival order, costs less than
+    # settled, and each of those first counts that MN's packets up to its instant (and every SWEEP_S, all packets that
+    # have arrived are counted). Counting a flow's packets in a batch, in arrival order, costs less than
     # a heap of every packet in flight (bench/city.py).
 
     def _cancel(self, info: FlowInfo, msg_id: Any) -> None:
