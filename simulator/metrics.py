@@ -904,6 +904,8 @@ class MetricsObserver:
 
     def _candidate(self, record: _Attach) -> None:
         """The completion time the record's signalling points to now; confirmed once the clock has passed it."""
+        if not record.signalling.ras:
+            return  # no RA yet, and an attach completes with one (its answers come before it): nothing to look for
         completed, _ = record.completion(self.until)
         if completed is not None and completed != record.candidate:
             record.candidate = completed
