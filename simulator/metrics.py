@@ -40,12 +40,15 @@ ACKS = {ack: req for req, ack in REGISTRATIONS.items()}
 _MATCHED = frozenset((*REGISTRATIONS, *ACKS, "RA"))  # the messages an attach is matched against
 TABLES = ("binding_cache", "binding_update_list", "session_db")
 _STATE_EVENTS = {  # kind -> (the table's index in TABLES, change of its size)
-    "binding_created": (0, +1),
-    "binding_deleted": (0, -1),
-    "bul_added": (1, +1),
-    "bul_removed": (1, -1),
-    "db_entry_added": (2, +1),
-    "db_entry_removed": (2, -1),
+    kind: (TABLES.index(table), delta)
+    for kind, (table, delta) in {
+        "binding_created": ("binding_cache", +1),
+        "binding_deleted": ("binding_cache", -1),
+        "bul_added": ("binding_update_list", +1),
+        "bul_removed": ("binding_update_list", -1),
+        "db_entry_added": ("session_db", +1),
+        "db_entry_removed": ("session_db", -1),
+    }.items()
 }
 
 Event = dict[str, Any]
@@ -190,6 +193,11 @@ SWEEP_S = 10.0  # how often the chains of a trace's packets that can no longer g
 # to find the last arrival before a cut. Raw doubles (an array), not a float object each: a long run has thousands of
 # flows, and their arrivals scattered over the heap made every delivery slower.
 RECENT_ARRIVALS = 256
+
+
+def _us(t: float) -> float:
+    """A time in seconds in the engine's microseconds (infinity stays infinity: the end of everything)."""
+    return t if t == float("inf") else round(t * US)
 
 
 def _ignore(_event: Event) -> None:
@@ -531,7 +539,7 @@ class MetricsObserver:
             # A chain whose latest segment arrived before t (or was lost) cannot go on: its next segment would have
             # been sent at that arrival. Forgetting it changes nothing but memory.
             self._next_sweep = t + SWEEP_S
-            t_us = round(t * US) if t != float("inf") else t
+            t_us = _us(t)
             stale = [key for key, packet in self._packets.items()
                      if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t_us]
             for key in stale:
@@ -707,12 +715,12 @@ class MetricsObserver:
         arrive_us = None if arrive is None else round(arrive * US)
         if packet is None or src == info.cn:
             packet = self._packets[key] = [e["packet"], round(t * US), msg_id, 1, bool(e.get("encapsulated")), src,
-                                           arrive_us, msg_id]
+                                           arrive_us, None]  # LAST_ID: tapped_down fills it
         else:
             packet[SEGMENTS] += 1
             if e.get("encapsulated"):
                 packet[TUNNELLED] = True
-            packet[LAST_SRC], packet[LAST_ARRIVE], packet[LAST_ID] = src, arrive_us, msg_id
+            packet[LAST_SRC], packet[LAST_ARRIVE] = src, arrive_us
         if dst == info.mn:
             del self._packets[key]
             if arrive is not None and arrive_us is not None and (self.until is None or arrive <= self.until):
@@ -787,7 +795,7 @@ class MetricsObserver:
         waiting = self._waiting.get(mn)
         if not waiting:
             return
-        bound = round(t * US) if t != float("inf") else t
+        bound = _us(t)
         for flow_id, info in list(waiting.items()):
             self._deliver(info, bound, inclusive)
             if not info.pending_down and not info.pending_up:
