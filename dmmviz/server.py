@@ -59,12 +59,30 @@ class CappedHTTPChannel(http.HTTPChannel):
         if not self.refused:  # a refused request never reaches Daphne (and the application)
             super().allContentReceived()
 
-    def refuse(self, text: str) -> None:
-        """Answer 413 with `text`, drop whatever else arrives, close after LINGER_SECONDS (or when the client does)."""
+    def lineLengthExceeded(self, line: bytes) -> None:
+        # Twisted's default closes the connection without a word: the client should hear what was too long.
+        if getattr(self, "_HTTPChannel__first_line", 0):  # still reading the request line
+            self.refuse(f"The request line is over {self.MAX_LENGTH:,} bytes: the address (its query string) is too "
+                        "long.", status=b"414 URI Too Long")
+        else:
+            self.refuse(f"A header line is over {self.MAX_LENGTH:,} bytes.",
+                        status=b"431 Request Header Fields Too Large")
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        # Twisted's own answer to a request it cannot parse (or headers over totalHeadersSize/maxHeaders) is a bare
+        # 400 with no body; this one says what the limits are. (A private method: tests/server/test_body_cap.py
+        # notices if a Twisted upgrade stops calling it.)
+        self.refuse(f"The request is malformed, or its headers are over {self.totalHeadersSize:,} bytes or "
+                    f"{self.maxHeaders} lines.", status=b"400 Bad Request")
+
+    def refuse(self, text: str, status: bytes = b"413 Content Too Large") -> None:
+        """Answer `status` with `text`, drop whatever else arrives, close after LINGER_SECONDS (or when the client
+        does)."""
         self.refused = True
-        body = f"413 {text}\n".encode()
+        self.setRawMode()  # whatever else arrives goes to rawDataReceived, which drops it
+        body = status.split(b" ", 1)[0] + f" {text}\n".encode()
         self.transport.write(
-            b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
             + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
         )
         self.setTimeout(None)

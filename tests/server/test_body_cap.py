@@ -87,6 +87,39 @@ def test_an_expect_100_continue_client_is_refused_before_it_sends_the_body(serve
     assert answer.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in answer
 
 
+def ask(port: int, request: bytes) -> bytes:
+    """Send a whole request; read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+        return answer
+
+
+def test_an_address_over_16_kib_gets_414_naming_the_limit_not_a_silent_close(server):
+    answer = ask(server.port, b"GET /s/x/export/trace/?nodes=" + b"%2C" * 10_000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 414 URI Too Long\r\n")
+    assert answer.endswith(b"414 The request line is over 16,384 bytes: the address (its query string) is too long.\n")
+
+
+def test_a_header_line_over_16_kib_gets_431(server):
+    answer = ask(server.port, b"GET / HTTP/1.1\r\nHost: a\r\nCookie: " + b"c" * 20_000 + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert answer.endswith(b"431 A header line is over 16,384 bytes.\n")
+
+
+def test_too_many_headers_or_a_malformed_request_get_400_with_the_limits(server):
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(600))
+    for request in (b"GET / HTTP/1.1\r\nHost: a\r\n" + many + b"\r\n", b"NONSENSE\r\n\r\n"):
+        answer = ask(server.port, request)
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:100]
+        assert answer.endswith(b"400 The request is malformed, or its headers are over 16,384 bytes or 500 lines.\n")
+    # and the server goes on answering everyone else
+    answer = ask(server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_normal_upload_and_the_websocket_still_work(new_session):
     session = new_session("fig5-handover")
