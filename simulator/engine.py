@@ -135,6 +135,10 @@ class Simulation(DataPlane):
         self._out: MutableSequence[dict[str, Any]] = _DISCARD  # where the current step's events go
         self._watching = record  # does anyone keep or collect events? (if not, the hot path skips building them)
         self.events: list[dict[str, Any]] = []
+        # The script steps refused at their time (the fields of their action_rejected events), kept even when nobody
+        # watches the events, so `simulator run --export state` can warn of them without building every event: at
+        # most one per script step.
+        self.refused_steps: list[dict[str, Any]] = []
         self._arrival: dict[str, Callable[[Any], None]] = self.design.handlers()
         # The design's data path, bound once: the hot path calls these for every packet.
         self._send_data_up, self._forward_down, self._forward_up = self.design.data_path()
@@ -368,9 +372,10 @@ class Simulation(DataPlane):
         try:
             checked = commands.check(self, step, self.mode, shape_checked=True)  # load_scenario checked its shape
         except CommandError as exc:  # validation makes this rare (e.g. a user command changed the picture)
-            self._state(
-                "action_rejected", step.get("mn", ""), action=step.get("action"), field=exc.field, message=exc.message
-            )
+            fields = {"action": step.get("action"), "field": exc.field, "message": exc.message}
+            self.refused_steps.append({"t": self.now_us / US, "kind": "action_rejected", "node": step.get("mn", ""),
+                                       **fields})
+            self._state("action_rejected", step.get("mn", ""), **fields)
             return
         self._do_action(checked, "script")
 

@@ -185,15 +185,16 @@ def test_state_export_keeps_no_events_and_matches_a_recorded_run(mode):
     """--export state runs unrecorded (memory follows the tables, not the events: a 500-MN city's state export went
     from 691 MB to 82 MB peak), yet gives the same tables and the same refused-action warnings as a recorded run."""
     from simulator import Simulation, load_scenario
-    from simulator.cli import refused, refused_actions, run_unrecorded
+    from simulator.cli import refused, refused_actions, run_unwatched
 
     scenario = load_scenario(SCENARIOS / "fig6-multi-interface.json")
     recorded = Simulation(scenario, mode=mode)
     recorded.run(12)
-    lines: list[str] = []
-    streamed = run_unrecorded(Simulation(scenario, mode=mode, record=False), 12,
-                              lambda e: (line := refused(e, mode)) and lines.append(line))
+    streamed = run_unwatched(Simulation(scenario, mode=mode, record=False), 12)
+    lines = [line for step in streamed.refused_steps if (line := refused(step, mode))]
     assert streamed.events == [] and streamed.now == 12
+    assert streamed.refused_steps == [{k: v for k, v in e.items() if k != "seq"} for e in recorded.events
+                                      if e["kind"] == "action_rejected"]
     assert streamed.snapshot() == recorded.snapshot()
     assert lines == refused_actions(recorded)
     assert (mode == "client-dmm") == bool(lines)  # fig6's move_flow is refused outside network-dmm
