@@ -41,6 +41,7 @@ MAX_TEXT = 20_000
 MAX_ACTIONS = 50
 MAX_TIME = engine_limits.MAX_TIME  # one day of simulated time, the engine's own limit
 STEP_KEYS = ("title", "text", "actions", "start", "until", "checkpoint", "highlight")
+STEP_SHAPE = "a step is an object with title, text, until, actions and checkpoint"
 MAX_HIGHLIGHT = 20
 ACTION_KEYS = {name: (set(spec.required), set(spec.optional)) for name, spec in COMMANDS.items()}
 
@@ -132,7 +133,7 @@ def _structure_problems(data: Any) -> list[Problem]:
     for k, step in enumerate(steps):
         where = f"steps[{k}]"
         if not isinstance(step, dict):
-            problems.append(Problem(where, "a step is an object with title, text, until, actions and checkpoint"))
+            problems.append(Problem(where, STEP_SHAPE))
             continue
         for key in step:
             if key not in STEP_KEYS:
@@ -313,7 +314,13 @@ def step_start(scenario: dict[str, Any], steps: list[dict[str, Any]], index: int
     scenario = load_scenario(scenario)
     sim = Simulation(scenario, seed=seed_of(scenario))
     for k, step in enumerate(steps[: index + 1]):
-        for j, action in enumerate(step.get("actions", []) if isinstance(step, dict) else []):
+        # The editor sends its steps as they are being edited: the same shape rules as a lesson file's, checked
+        # before anything runs (an action that is not an object, a pause past the longest run).
+        if not isinstance(step, dict):
+            raise LessonError([Problem(f"steps[{k}]", STEP_SHAPE)])
+        if problems := _action_problems(step.get("actions", []), f"steps[{k}].actions"):
+            raise LessonError(problems)
+        for j, action in enumerate(step.get("actions", [])):
             try:
                 sim.apply(dict(action))
             except (CommandError, TypeError) as exc:
@@ -327,9 +334,10 @@ def step_start(scenario: dict[str, Any], steps: list[dict[str, Any]], index: int
                     ]
                 ) from None
         if k < index:
-            until = step.get("until") if isinstance(step, dict) else None
-            if not _is_number(until) or until < sim.now:
-                raise LessonError([Problem(f"steps[{k}].until", "a time no earlier than the previous step's")])
+            until = step.get("until")
+            if not _is_number(until) or not sim.now <= until <= MAX_TIME:
+                message = f"a time no earlier than the previous step's, at most {MAX_TIME:g} seconds"
+                raise LessonError([Problem(f"steps[{k}].until", message)])
             sim.run(float(until))
     return sim
 

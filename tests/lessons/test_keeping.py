@@ -194,6 +194,26 @@ def test_simulate_where_a_step_begins_for_recording_into_it(instructor, lesson_o
     )
 
 
+@pytest.mark.parametrize(("change", "path", "message"), [
+    ({"until": 1e308}, "steps[0].until", "at most 86400 seconds"),  # was a 500 (OverflowError in the engine's clock)
+    ({"until": 1e6}, "steps[0].until", "at most 86400 seconds"),  # was a second of engine work, then 422
+    ({"actions": ["ab"]}, "steps[0].actions[0]", "an action is an object"),  # was "scenario.mode: dictionary update.."
+    ({"actions": "xx"}, "steps[0].actions", "a list of actions"),
+    ({"actions": {"a": 1}}, "steps[0].actions", "a list of actions"),
+])
+def test_simulating_a_step_refuses_earlier_steps_a_lesson_file_could_not_have(instructor, lesson_of, change, path,
+                                                                              message):
+    """The editor's steps arrive as they are being edited: a step before the one recorded into that a lesson file
+    would refuse gets the same kind of problem, with its path, and nothing runs."""
+    doc = lesson_of(instructor, name="return-to-anchor").document()
+    steps = [{**doc["steps"][0], **change}, *doc["steps"][1:]]
+    body = {"scenario": doc["scenario"], "steps": steps, "step": 2}
+    reply = client_for(instructor).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json")
+    assert reply.status_code == 400, reply.content
+    problem = reply.json()["problems"][0]
+    assert problem["path"] == path and message in problem["message"]
+
+
 def test_a_new_lesson_takes_its_slug_from_its_first_real_title(instructor):
     """/lessons/new/ makes "new-lesson"; the first save under a real title moves it to that title's (unique) slug, and
     later retitles keep the address people may already have."""
