@@ -144,16 +144,13 @@ def lesson(request: HttpRequest, slug: str) -> HttpResponse:
         return _problems(problems)
     lesson.set_document(data)
     lesson.status = status
+    # The reply's moments run the lesson again: before the save, so a run past the request's budget (a 422 that
+    # says nothing changed) leaves the stored lesson as it was.
+    moments = moments_json(lesson.document())
     lesson.retitle_slug()
     lesson.save()
     return JsonResponse(
-        {
-            "ok": True,
-            "lesson": lesson.document(),
-            "status": lesson.status,
-            "slug": lesson.slug,
-            "moments": moments_json(lesson.document()),
-        }
+        {"ok": True, "lesson": lesson.document(), "status": lesson.status, "slug": lesson.slug, "moments": moments}
     )
 
 

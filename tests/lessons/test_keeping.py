@@ -101,6 +101,26 @@ def test_api_save_reports_field_problems_and_keeps_the_lesson(instructor, lesson
     assert Lesson.objects.get(pk=lesson.pk).scenario["network"]["mars"][0]["prefix_pool"] == "2001:db8:1::/48"
 
 
+def test_api_save_whose_run_runs_out_of_budget_keeps_the_lesson_as_it_was(instructor, lesson_of, monkeypatch):
+    """The reply's moments run the lesson once more: when that run is stopped (the request's CPU budget, 422 "nothing
+    was changed"), nothing was changed indeed; it was saved before the run."""
+    from dmmviz.lessons import api
+    from simulator.limits import TooMuchWork
+
+    lesson = lesson_of(instructor)
+    doc = lesson.document()
+    doc["title"] = "A new title that must not be stored"
+
+    def stopped(*_args, **_kwargs):
+        raise TooMuchWork("stopped", "stopped by its caller after 1,000 scheduled items", 1000)
+
+    monkeypatch.setattr(api, "moments_json", stopped)
+    response = client_for(instructor).put(f"/lessons/api/{lesson.slug}/", json.dumps(doc),
+                                          content_type="application/json")
+    assert response.status_code == 422 and "Nothing was changed" in response.content.decode()
+    assert Lesson.objects.get(pk=lesson.pk).title == lesson.title
+
+
 def test_api_get_shows_the_engine_answers_to_the_author(instructor, lesson_of):
     lesson = lesson_of(instructor)
     body = client_for(instructor).get(f"/lessons/api/{lesson.slug}/").json()
