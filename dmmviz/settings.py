@@ -256,8 +256,16 @@ DMMVIZ_WS_ECHO = _env_flag("DMMVIZ_WS_ECHO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"one_line": {"()": "dmmviz.badrequest.OneLine"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)-8s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # A request Django refused before any view (too many fields, a bad Host): a warning line, no traceback
+        # (dmmviz/badrequest.py).
+        "refused": {"class": "logging.StreamHandler", "filters": ["one_line"], "formatter": "line"},
+    },
     "loggers": {
         "dmmviz": {"handlers": ["console"], "level": os.environ.get("DMMVIZ_LOG_LEVEL", "INFO")},
+        "django.security": {"handlers": ["refused"], "level": "WARNING", "propagate": False},
     },
 }

@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from dmmviz import health, views_compare, views_export
 
+handler400 = "dmmviz.badrequest.bad_request"  # a sentence naming the limit, not Django's bare page
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),  # the proxy's and systemd's health check (dmmviz/health.py)

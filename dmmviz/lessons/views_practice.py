@@ -130,6 +130,16 @@ def _public(record: PracticeQuestion) -> dict[str, Any]:
     return {"kind": q["kind"], "prompt": q["prompt"], "input": q["input"], "choices": q["choices"]}
 
 
+def _question_id(value: Any) -> int | None:
+    """A question's id as the client sent it (a JSON integer, or a form's digits), or None for anything else: not a
+    lookup the database would refuse (a word, a list, a number past its 64-bit integers)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
+
+
 @require_POST
 def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
     """Grade a prediction; reply with the truth, why, and the time to run to so the student sees it happen."""
@@ -141,7 +151,8 @@ def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
             return JsonResponse({"error": exc.message, "field": None}, status=400)
     else:
         body = {"id": request.POST.get("id"), "answer": request.POST.getlist("answer")}
-    record = run.questions.filter(id=body.get("id") if isinstance(body, dict) else None).first()
+    question_id = _question_id(body.get("id") if isinstance(body, dict) else None)
+    record = None if question_id is None else run.questions.filter(id=question_id).first()
     if record is None:
         return JsonResponse({"error": "no such question; ask for a new one", "field": "id"}, status=400)
     if record.correct is not None:
