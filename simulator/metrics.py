@@ -200,7 +200,7 @@ def _us(t: float) -> float:
     return t if t == float("inf") else round(t * US)
 
 
-def _ignore(_event: Event) -> None:
+def _ignore(_observer: MetricsObserver, _event: Event) -> None:
     pass
 
 
@@ -507,7 +507,9 @@ class MetricsObserver:
         self._tunnels_up = self._tunnels_peak = self._tunnels_established = 0
         self._tunnels_peak_at: float | None = None
         self._tunnel_instant: tuple[float, set[str]] | None = None
-        self._handlers: dict[str, Callable[[Event], None]] = {}  # event kind -> what it updates (_handler_for)
+        # event kind -> what it updates (_handler_for): the class's functions, not methods bound to this observer,
+        # which would make it a reference cycle that only a full collection frees, with all it holds
+        self._handlers: dict[str, Callable[[MetricsObserver, Event], None]] = {}
         self.tapped_down, self.tapped_up = self._taps()
 
     # -- the clock ---------------------------------------------------------------------------------------------------
@@ -569,18 +571,19 @@ class MetricsObserver:
         handler = self._handlers.get(e["kind"])
         if handler is None:
             handler = self._handlers[e["kind"]] = self._handler_for(e["kind"])
-        handler(e)
+        handler(self, e)
 
-    def _handler_for(self, kind: str) -> Callable[[Event], None]:
+    @classmethod
+    def _handler_for(cls, kind: str) -> Callable[[MetricsObserver, Event], None]:
         """What an event of ``kind`` updates (looked up once per kind: ``feed`` keeps the answer)."""
         if is_message(kind):  # DATA never gets here: feed hands it to _data
-            return self._message
+            return cls._message
         if kind in _STATE_EVENTS:
-            return self._table_event
-        by_kind: dict[str, Callable[[Event], None]] = {
-            "tunnel_up": self._tunnel_event, "tunnel_down": self._tunnel_event,
-            "flow_started": self._flow_started, "flow_moved": self._flow_event, "flow_stopped": self._flow_event,
-            "drop": self._flow_event, "l2_attach": self._l2, "l2_detach": self._l2, "action": self._action,
+            return cls._table_event
+        by_kind: dict[str, Callable[[MetricsObserver, Event], None]] = {
+            "tunnel_up": cls._tunnel_event, "tunnel_down": cls._tunnel_event,
+            "flow_started": cls._flow_started, "flow_moved": cls._flow_event, "flow_stopped": cls._flow_event,
+            "drop": cls._flow_event, "l2_attach": cls._l2, "l2_detach": cls._l2, "action": cls._action,
         }
         return by_kind.get(kind, _ignore)
 

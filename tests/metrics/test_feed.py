@@ -161,3 +161,27 @@ def test_a_stopped_flow_keeps_only_the_arrival_a_later_handover_could_start_from
     assert flow1.delivered_down > 5 and flow1.delivered_up > 5
     assert (len(flow1.recent_down), len(flow1.recent_up)) == (1, 1)
     assert observer.result() == observe(Simulation(load_scenario(scenario), record=False), 10.0)
+
+
+def test_a_metrics_run_leaves_nothing_for_the_cyclic_collector():
+    """The observer and everything it held are freed as soon as observe returns (reference counting), not at some
+    later full collection: it held its handlers as bound methods once, a cycle through all its tables (on the 200 s
+    city, 145,000 objects and a 0.6 s collection after the run)."""
+    import gc
+
+    sim = Simulation(load_scenario(_scenario("fig5-handover")), record=False)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds is kept in gc.garbage, to be counted
+        metrics = observe(sim, 20)
+        assert metrics["handovers"]
+        found = gc.collect()
+        kinds = sorted({type(o).__name__ for o in gc.garbage})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert found == 0, kinds
