@@ -18,6 +18,7 @@ Each key is defined in docs/metrics.md; the comments here say how the definition
 from __future__ import annotations
 
 import heapq
+import itertools
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
@@ -96,6 +97,12 @@ class DirectPaths:
 
     def delay_us(self, cn: str, mar: str) -> int:
         return self.topology.delay_us[cn][mar] + round(self.access_delay_ms * 1000)  # as the engine's access_us
+
+    def longest_flight_s(self) -> float:
+        """An upper bound of any one message's time on the way: the longest delay between two nodes, plus an access
+        link (a client-based BU/BA goes MN -> serving MAR -> home agent in one message)."""
+        longest_us = max((max(row.values(), default=0) for row in self.topology.delay_us.values()), default=0)
+        return (longest_us + round(self.access_delay_ms * 1000)) / US
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -466,7 +473,11 @@ class MetricsObserver:
         # delay beside the count so that one lookup per segment finds both; a trace leaves it 0)]
         self.data_pairs: dict[tuple[str, str], list[int]] = {}
         self.lost: Counter[str] = Counter()
-        self._lost_ids: set[Any] = set()
+        # Messages already counted as lost (id -> when), so that the drop that follows one is not counted again. A
+        # drop comes at the latest when the message would have arrived: an id is forgotten once no message sent
+        # then can still be on its way (otherwise every loss of a long lossy run would be kept).
+        self._lost_ids: dict[Any, float] = {}
+        self._lost_memory_s = self.direct.longest_flight_s() + SWEEP_S  # the observer's clock may lag a sweep
         self.retransmissions: Counter[str] = Counter()
         self._pending: dict[tuple[Any, ...], Any] = {}  # registration key -> sequence of the request unanswered
         self._pending_by_seq: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -546,6 +557,10 @@ class MetricsObserver:
                      if packet[LAST_ARRIVE] is None or packet[LAST_ARRIVE] < t_us]
             for key in stale:
                 del self._packets[key]
+            forget = t - self._lost_memory_s
+            old = [msg_id for msg_id, at in itertools.takewhile(lambda item: item[1] < forget, self._lost_ids.items())]
+            for msg_id in old:
+                del self._lost_ids[msg_id]
             # Packets waiting to be counted (memory: at most SWEEP_S of a flow's packets wait)
             for mn in list(self._waiting):
                 self._deliver_waiting(mn, t, inclusive=False)
@@ -631,7 +646,7 @@ class MetricsObserver:
         load[e["dst"]] = load.get(e["dst"], 0) + 1
         if e.get("arrive") is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost[kind] += 1
-            self._lost_ids.add(e.get("id"))
+            self._lost_ids[e.get("id")] = e["t"]
         if kind in REGISTRATIONS:
             self._count_retransmission(e)
         elif kind in ACKS and e.get("arrive") is not None:  # an answer lost on the way leaves the request unanswered
@@ -674,9 +689,8 @@ class MetricsObserver:
         msg_id = e.get("msg")
         if not e.get("in_flight") or msg_id is None:
             return
-        if msg_id in self._lost_ids:
-            return  # the message itself already said it was lost (arrive null)
-        self._lost_ids.add(msg_id)
+        if self._lost_ids.pop(msg_id, None) is not None:
+            return  # the message itself already said it was lost (arrive null); nothing else will drop it
         self.lost[e.get("msg_kind") or "?"] += 1
         info = self._flow(e)
         if info is not None:  # a packet waiting for its arrival time will not arrive (the segment arriving is its last)
@@ -699,7 +713,7 @@ class MetricsObserver:
         pair[0] += 1
         if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
             self.lost["DATA"] += 1
-            self._lost_ids.add(msg_id)
+            self._lost_ids[msg_id] = e["t"]
         info = self._flow(e)
         up = e["direction"] != "down"
         if info is None or (up and dst != info.cn):
@@ -770,8 +784,7 @@ class MetricsObserver:
 
     def tapped_lost(self, msg_id: int) -> None:
         """A tapping engine's DATA segment lost to a fault (it would be a DATA event with ``arrive`` null)."""
-        self.lost["DATA"] += 1
-        self._lost_ids.add(msg_id)
+        self.lost["DATA"] += 1  # lost as it was sent: no drop follows, so nothing to remember
 
     # -- deliveries ----------------------------------------------------------------------------------------------------
     #
