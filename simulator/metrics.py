@@ -673,15 +673,20 @@ class MetricsObserver:
     def _count_retransmission(self, e: Event) -> None:
         """A PBU/BU sent again for the same binding while the last one is unanswered (RFC 5213 §6.9.4, RFC 6275
         §11.8). An engine that numbers its transmissions (``attempt``: 1, 2, ...) or marks them (``retransmission``)
-        is taken at its word."""
+        is taken at its word, and nothing is remembered for it. Otherwise the binding's last unanswered request is
+        (``_pending``), until its answer comes or a later request for the same binding takes its place."""
         kind = e["kind"]
-        key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"),
-               bool(e.get("lifetime")))
         if "retransmission" in e or "attempt" in e:  # the engine says: attempt 2, 3, ... are retransmissions
             if e.get("retransmission") or (isinstance(e.get("attempt"), int) and e["attempt"] > 1):
                 self.retransmissions[kind] += 1
-        elif key in self._pending:
+            return
+        key = (kind, e["src"], e["dst"], e.get("mn"), tuple(e.get("hnps") or ()), e.get("flow"),
+               bool(e.get("lifetime")))
+        if key in self._pending:
             self.retransmissions[kind] += 1
+            superseded = (kind, e["src"], e["dst"], e.get("mn"), self._pending[key])
+            if self._pending_by_seq.get(superseded) == key:  # its answer could no longer clear the binding
+                del self._pending_by_seq[superseded]
         self._pending[key] = e.get("sequence")
         self._pending_by_seq[(kind, e["src"], e["dst"], e.get("mn"), e.get("sequence"))] = key
 

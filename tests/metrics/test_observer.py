@@ -152,3 +152,19 @@ def test_re_registration_after_an_answer_is_not_a_retransmission():
     recorded, _ = _both(_scenario("fig5-handover"), "network-dmm", 20.0)
     assert recorded["retransmissions"] == {} and recorded["lost_messages"] == {}
 
+
+
+def test_an_unanswered_binding_re_sent_without_marks_is_remembered_once_not_once_per_try():
+    """A trace from an engine that does not number its tries: 200 PBUs for one binding, each with a new sequence
+    number, none answered. Each after the first is a retransmission, and the observer remembers the binding's last
+    request only (it kept every sequence number before)."""
+    b = TraceBuilder("network-dmm")
+    b.state("l2_attach", 0.0, node="MAR1", mn="MN1", interface="if1")
+    for k in range(200):
+        b.msg("PBU", "MAR2", "MAR1", 1.0 + k, 2, mn="MN1", hnps=[HNP1], lifetime=3600, sequence=k, flags="AHP",
+              handoff_indicator=3)
+    observer = MetricsObserver(SCENARIO, None)
+    for event in b.trace()["events"]:
+        observer.feed(event)
+    assert observer.retransmissions == {"PBU": 199}
+    assert (len(observer._pending), len(observer._pending_by_seq)) == (1, 1)
