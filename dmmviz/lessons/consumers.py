@@ -18,6 +18,7 @@ changed a session's row, e.g. the instructor moved the class to another step) wi
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -25,7 +26,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dmmviz import protocol, throttle
 from dmmviz.protocol import ClientMessage, ClientType, ErrorCode, ProtocolError
-from dmmviz.web.consumers import SessionConsumer
+from dmmviz.web.consumers import SessionConsumer, TokenBucket
 from dmmviz.web.guard import Refusable
 from dmmviz.web.guard import refuse as refuse_socket
 
@@ -85,6 +86,10 @@ class ClassFollowerConsumer(Refusable, SessionConsumer):
         await self._send_snapshot("resync", None)
 
 
+PANEL_FRAMES_PER_SECOND = 2.0  # a class panel's frames (each asks for the class as it is now)
+PANEL_BURST = 10
+
+
 class ClassEventsConsumer(AsyncJsonWebsocketConsumer):
     """The class as a whole: {"type": "class", "code", "step", "active", "title"} now and on every change."""
 
@@ -107,8 +112,21 @@ class ClassEventsConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # Nothing to ask but the current state of the class.
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        # Nothing to ask but the current state of the class: any frame asks it, and is not even read (the JSON
+        # consumer's parser answered a frame that was not JSON with a traceback and close code 1011). The page never
+        # asks (the class comes to it on every change), so a few a second are plenty; past that a frame is dropped,
+        # with one error a second.
+        if not hasattr(self, "bucket"):
+            self.bucket, self.warned = TokenBucket(PANEL_FRAMES_PER_SECOND, PANEL_BURST), 0.0
+        if not self.bucket.take():
+            now = time.monotonic()
+            if now - self.warned >= 1.0:
+                self.warned = now
+                await self.send_json({"type": "error", "code": ErrorCode.RATE_LIMITED,
+                                      "message": f"more than {PANEL_BURST} frames at once or "
+                                                 f"{PANEL_FRAMES_PER_SECOND:g} a second; this one was dropped"})
+            return
         info = await database_sync_to_async(classroom.class_info)(self.code)
         await self.send_json(info or {"type": "class", "code": self.code, "active": False, "missing": True})
 

@@ -222,3 +222,32 @@ async def test_only_the_instructor_may_move_or_end_the_class(instructor, other_i
         assert (await sync_to_async(http.get)(f"/class/{live_class.code}/teach/")).status_code in (302, 404)
     await sync_to_async(live_class.refresh_from_db)()
     assert live_class.step == 0 and live_class.active
+
+
+async def test_the_class_panel_socket_answers_any_frame_with_the_class_and_limits_the_rate(instructor):
+    """Any frame on /ws/class/<code>/events/ asks for the class as it is now: text that is not JSON, a binary frame
+    and deep nesting too (a frame that was not JSON closed the socket with 1011 and a traceback). A burst past a
+    few a second gets rate_limited errors, and the socket stays usable."""
+    lesson = await sync_to_async(make_lesson)(instructor)
+    teacher_http = await sync_to_async(client_for)(instructor)
+    await sync_to_async(teacher_http.post)(f"/lessons/{lesson.slug}/class/")
+    live_class = await sync_to_async(LiveClass.objects.get)()
+    panel = Socket(f"/ws/class/{live_class.code}/events/")
+    first = await panel.open()
+    assert first["type"] == "class" and first["active"]
+    for text in ("x", " ", "[" * 100_000, '{"v": 1, "type": "hello"}'):
+        await panel.comm.send_to(text_data=text)
+        assert await panel.receive() == first
+    await panel.comm.send_to(bytes_data=b"\x00\xff")
+    assert await panel.receive() == first
+    for _ in range(40):  # the page itself never sends: a script does
+        await panel.comm.send_to(text_data="{}")
+    answers = []
+    while not await panel.silent(0.5):
+        answers.append(await panel.receive())
+    kinds = [a["type"] for a in answers]
+    assert "error" in kinds and kinds.count("class") < 30, kinds
+    assert {a["code"] for a in answers if a["type"] == "error"} == {"rate_limited"}
+    await panel.comm.send_to(text_data="{}")  # the socket stays usable once the burst has passed
+    assert await panel.receive() == first
+    await panel.close()
