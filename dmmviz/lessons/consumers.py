@@ -18,7 +18,6 @@ changed a session's row, e.g. the instructor moved the class to another step) wi
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -50,6 +49,7 @@ class ClassFollowerConsumer(Refusable, SessionConsumer):
 
     async def connect(self) -> None:
         self.code = str(self.scope["url_route"]["kwargs"]["code"]).upper()
+        self.bucket = TokenBucket(PANEL_FRAMES_PER_SECOND, PANEL_BURST)
         if await _code_refused(self):
             return
         session_id = await database_sync_to_async(classroom.session_of_code)(self.code)
@@ -95,6 +95,7 @@ class ClassEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.code = str(self.scope["url_route"]["kwargs"]["code"]).upper()
+        self.bucket = TokenBucket(PANEL_FRAMES_PER_SECOND, PANEL_BURST)
         if await _code_refused(self):
             return
         info = await database_sync_to_async(classroom.class_info)(self.code)
@@ -117,12 +118,8 @@ class ClassEventsConsumer(AsyncJsonWebsocketConsumer):
         # consumer's parser answered a frame that was not JSON with a traceback and close code 1011). The page never
         # asks (the class comes to it on every change), so a few a second are plenty; past that a frame is dropped,
         # with one error a second.
-        if not hasattr(self, "bucket"):
-            self.bucket, self.warned = TokenBucket(PANEL_FRAMES_PER_SECOND, PANEL_BURST), 0.0
         if not self.bucket.take():
-            now = time.monotonic()
-            if now - self.warned >= 1.0:
-                self.warned = now
+            if self.bucket.warn():
                 await self.send_json({"type": "error", "code": ErrorCode.RATE_LIMITED,
                                       "message": f"more than {PANEL_BURST} frames at once or "
                                                  f"{PANEL_FRAMES_PER_SECOND:g} a second; this one was dropped"})

@@ -129,6 +129,7 @@ class TokenBucket:
         self.rate, self.burst = rate, float(burst)
         self.tokens = float(burst)
         self.stamp = time.monotonic()
+        self.warned = 0.0
 
     def take(self) -> bool:
         now = time.monotonic()
@@ -138,6 +139,15 @@ class TokenBucket:
             self.tokens -= 1.0
             return True
         return False
+
+    def warn(self) -> bool:
+        """Whether a frame ``take`` refused should be answered with an error: at most once a second (enough to tell
+        a flooding client; the rest are dropped unanswered)."""
+        now = time.monotonic()
+        if now - self.warned < 1.0:
+            return False
+        self.warned = now
+        return True
 
 
 @dataclass(slots=True)
@@ -201,7 +211,6 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.last_revision = -1
         self.resync_pending = False
         self.bucket = TokenBucket(protocol.RATE_PER_SECOND, protocol.RATE_BURST)
-        self.last_rate_error = 0.0
         self.joined = False
         self.gone = False
         self.inbox: asyncio.Queue[tuple[str | None, bytes | None]] = asyncio.Queue(maxsize=MAX_QUEUED)
@@ -249,10 +258,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Queue a frame for this socket's worker (frames are handled one at a time, in order)."""
         if not self.bucket.take():
-            # One error a second is enough to tell a flooding client; the rest are dropped unanswered.
-            now = time.monotonic()
-            if now - self.last_rate_error >= 1.0:
-                self.last_rate_error = now
+            if self.bucket.warn():
                 await self._send_error(
                     ProtocolError(
                         code=ErrorCode.RATE_LIMITED,
