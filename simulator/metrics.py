@@ -897,8 +897,8 @@ class MetricsObserver:
             self._attached[key] = None
             return
         self._attached[key] = e["node"]
-        # the detach, or the attach itself when there was no detach
-        cut = detached[e["interface"]] if e["interface"] in detached else float(e["t"])
+        # the detach, or the attach itself when there was no detach (a detach is the cut of the one attach after it)
+        cut = detached.pop(e["interface"], float(e["t"]))
         record = _Attach(len(self._records), e, self._last_mar.get(key), cut)
         self._records.append(record)
         self._open[record.mn].setdefault(record.interface, []).append(record)

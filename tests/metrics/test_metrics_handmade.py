@@ -292,3 +292,17 @@ def test_packets_that_overtake_others_are_counted_in_arrival_order():
     assert f["path_hops"] == pytest.approx((3 * 2 + 2 * 3 + 2) / 6, abs=1e-3)
     (h,) = m["handovers"]
     assert h["interruption_by_direction_ms"]["flow1"] == {"down": pytest.approx(402.0), "up": pytest.approx(402.0)}
+
+
+def test_an_attach_without_a_detach_is_its_own_cut_not_the_previous_detach():
+    """docs/metrics.md: the cut is the L2 detach, or the attach itself when there was none. A second move of the same
+    interface straight to another MAR (a trace from another tool, or make-before-break) must not reuse the detach of
+    the first move, 3 s earlier."""
+    b = TraceBuilder("network-dmm")
+    for event in network_dmm_fig5()["events"]:
+        b.events.append(dict(event))
+    b._ids = max(e.get("id", 0) for e in b.events)
+    b.state("l2_attach", 8.0, node="MAR1", mn="MN1", interface="if1")
+    first, second = compute_metrics(b.trace(), SCENARIO)["handovers"]
+    assert (first["from"], first["to"], first["detached_at"]) == ("MAR1", "MAR2", 5.0)
+    assert (second["from"], second["to"], second["at"], second["detached_at"]) == ("MAR2", "MAR1", 8.0, 8.0)
