@@ -460,7 +460,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                     raise
                 sim = outcome.sim
                 updated = Live(row=current.row, sim=sim, revision=current.revision + 1,
-                               checkpoints=live.usable_checkpoints(current.checkpoints, sim.journal))
+                               checkpoints=live.checkpoints_after(current.checkpoints, sim))
                 live.add_checkpoint(updated)
                 if outcome.kind == "events":
                     text = _dumps(

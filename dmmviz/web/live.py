@@ -244,9 +244,24 @@ def add_checkpoint(current: Live) -> None:
         del current.checkpoints[:-MAX_CHECKPOINTS]
 
 
+def on_the_way(checkpoint: Simulation, journal: tuple[Any, ...]) -> bool:
+    """Whether the run with `journal`'s commands passes through `checkpoint`: the checkpoint's commands are the first
+    of `journal`, and the next one (if any) comes at or after its step. A checkpoint made before a seek back, further
+    on, has the same commands but not one given after the seek, earlier than its step: it belongs to an undone future."""
+    given = len(checkpoint.journal)
+    if tuple(journal[:given]) != tuple(checkpoint.journal):
+        return False
+    return len(journal) == given or int(journal[given][0]) >= checkpoint.steps
+
+
 def usable_checkpoints(checkpoints: list[Simulation], journal: tuple[Any, ...]) -> list[Simulation]:
-    """The checkpoints whose commands are a prefix of `journal` (the others belong to an undone future)."""
-    return [cp for cp in checkpoints if tuple(journal[: len(cp.journal)]) == tuple(cp.journal)]
+    """The checkpoints a run with `journal`'s commands passes through (the others belong to an undone future)."""
+    return [cp for cp in checkpoints if on_the_way(cp, journal)]
+
+
+def checkpoints_after(checkpoints: list[Simulation], sim: Simulation) -> list[Simulation]:
+    """The checkpoints still on `sim`'s way after a change."""
+    return usable_checkpoints(checkpoints, sim.journal)
 
 
 def _advance(sim: Simulation, n: int, hook: Any) -> None:
@@ -280,7 +295,8 @@ def go_to(
     # while a replay stopped at that item reads the item's time; one item on, both read the item's time.
     usable = [cp for cp in usable_checkpoints(current.checkpoints, journal) if cp.steps < target]
     if usable:
-        sim = copy.deepcopy(usable[-1])
+        checkpoint = usable[-1]
+        sim = copy.deepcopy(checkpoint)
         try:
             for steps_before, now_us, command in journal[len(sim.journal):]:
                 steps_before, now_us = int(steps_before), int(now_us)
@@ -298,6 +314,8 @@ def go_to(
                 # reads `now`, which the caller knows (it is at least the last item's time).
             if now is not None:
                 sim.now_us = max(sim.now_us, round(now * 1_000_000)) if sim.now_us < _FAR_US else round(now * 1_000_000)
+            sim.events[:0] = _common_past(current.sim, checkpoint)
+            trim(sim)
             return sim
         except _NeedReplay:
             pass
@@ -305,19 +323,32 @@ def go_to(
                              **engine_kwargs(Simulation.replay, hook))
 
 
+def _common_past(sim: Simulation, checkpoint: Simulation) -> list[dict[str, Any]]:
+    """The events `sim` still keeps from before `checkpoint` (a checkpoint keeps none): a simulation rebuilt from the
+    checkpoint shares that past (its journal is a prefix of the one wanted), so its snapshot shows them as a replay's
+    would, instead of only what it recorded since the checkpoint."""
+    if not on_the_way(checkpoint, sim.journal):
+        return []  # sim's past differs from the checkpoint's
+    before = checkpoint._seq  # the number of the first event after the checkpoint
+    return [event for event in sim.events[-EVENT_WINDOW:] if event["seq"] < before]
+
+
 def seek(current: Live, target: int, hook: Any = None) -> Simulation:
     """The session after `target` scheduled items, keeping the commands given up to there (protocol `seek`). Forward
     goes on from the live simulation itself (changed in place); back from the nearest checkpoint."""
     sim = current.sim
     if target >= sim.steps:
+        now = sim.now
         try:
             _advance(sim, target - sim.steps, hook)
             return sim
-        except _NeedReplay:  # the items ran out on the way: a replay says where the clock stopped
+        except _NeedReplay:
+            # The items ran out on the way: a replay says where the clock stopped, and the clock never goes back from
+            # where the session stood (a run_until may have moved it past the last item).
             row = current.row
             from .budget import engine_kwargs
 
-            return Simulation.replay(row.scenario, row.seed, sim.journal, target, mode=row.mode,
+            return Simulation.replay(row.scenario, row.seed, sim.journal, target, now=now, mode=row.mode,
                                      **engine_kwargs(Simulation.replay, hook))
     return go_to(current, sim.journal, target, hook=hook)
 
