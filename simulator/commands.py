@@ -23,7 +23,9 @@ from .limits import MAX_FLOWS_PER_MN, MAX_ID_CHARS
 
 DESIGNS = ("network-dmm", "client-dmm", "centralized-pmipv6")
 ID_KEYS = ("mn", "mar", "cn", "flow", "interface", "node", "src", "dst")  # keys whose values are ids
-ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_CHARS - 1}}}$"
+# "$(?!\n)": the end of the text in JSON Schema's regex dialect (ECMA-262) and in Python's, whose "$" alone also matches
+# before a final newline (an id "x\n" passed, and diagrams drew it as "x")
+ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_CHARS - 1}}}$(?!\n)"
 _ID_RE = re.compile(ID_PATTERN)
 
 

@@ -129,3 +129,14 @@ def test_a_very_broken_scenario_reports_a_bounded_list():
     problems = validate(data)
     assert len(problems) == MAX_PROBLEMS + 1 and problems[-1].message == f"... and {2_000 - MAX_PROBLEMS} more problems"
     assert problems[0].path == "script[0].interface"
+
+
+def test_an_id_with_a_final_newline_is_refused_in_a_scenario():
+    """Python's "$" also matches before a final newline: "MN1\\n" passed the schema's id pattern and was drawn as MN1."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    raw["mobile_nodes"][0]["id"] = "MN1\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert "mobile_nodes[0].id" in str(info.value)

@@ -24,6 +24,7 @@ def frame(**fields: object) -> str:
         ({"action": "move", "mn": "MN1", "mar": "MAR2", "speed": 3}, "command.speed", "unknown key"),
         ({"action": "start_flow", "mn": "MN1", "cn": "CN1", "flow": "f" * 33}, "command.flow", "at most 32 characters"),
         ({"action": "stop_flow", "mn": "MN1", "flow": ["x"]}, "command.flow", "must be an id"),
+        ({"action": "stop_flow", "mn": "MN1", "flow": "x\n"}, "command.flow", "must be an id"),  # "$" before a newline
         ({"action": "detach", "mn": "MN1", "at": 3}, "command.at", "belongs in scenario scripts"),
     ],
 )
