@@ -247,7 +247,7 @@ def add_checkpoint(current: Live) -> None:
 def on_the_way(checkpoint: Simulation, journal: tuple[Any, ...]) -> bool:
     """Whether the run with `journal`'s commands passes through `checkpoint`: the checkpoint's commands are the first
     of `journal`, and the next one (if any) comes at or after its step. A checkpoint made before a seek back, further
-    on, has the same commands but not one given after the seek, earlier than its step: it belongs to an undone future."""
+    on, has the same commands but not one given after the seek, at an earlier step: it is of an undone future."""
     given = len(checkpoint.journal)
     if tuple(journal[:given]) != tuple(checkpoint.journal):
         return False

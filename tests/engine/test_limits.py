@@ -132,7 +132,7 @@ def test_a_very_broken_scenario_reports_a_bounded_list():
 
 
 def test_an_id_with_a_final_newline_is_refused_in_a_scenario():
-    """Python's "$" also matches before a final newline: "MN1\\n" passed the schema's id pattern and was drawn as MN1."""
+    """Python's "$" also matches before a final newline: "MN1\\n" passed the schema's id pattern (drawn as MN1)."""
     from .helpers import ROOT
 
     raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
