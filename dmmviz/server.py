@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.ws_protocol import WebSocketFactory
 from twisted.web import http
 
 from dmmviz.web.limits import MAX_BODY_BYTES, too_large_text
@@ -120,6 +121,15 @@ class CappedHTTPFactory(HTTPFactory):
         return protocol
 
 
+class ClosingWebSocketFactory(WebSocketFactory):
+    """Daphne's websocket factory, failing a connection with a close frame rather than by dropping it: a frame over
+    Daphne's 1 MiB limit used to end in a bare TCP reset (the client saw 1006, no reason); it now gets close code 1009
+    ("message too big") with Autobahn's reason, which names the limit."""
+
+    def setProtocolOptions(self, **options: Any) -> None:  # noqa: N802  (Autobahn's name)
+        super().setProtocolOptions(failByDrop=False, **options)
+
+
 def install_body_cap() -> None:
     """Make Daphne's server build its HTTP connections with CappedHTTPFactory, limited by the settings."""
     import daphne.server
@@ -128,6 +138,7 @@ def install_body_cap() -> None:
 
     CappedHTTPChannel.body_limit = body_limit()
     daphne.server.HTTPFactory = CappedHTTPFactory  # type: ignore[misc]  (Server.run() makes its factory by this name)
+    daphne.server.WebSocketFactory = ClosingWebSocketFactory  # type: ignore[misc]  (the same, for websockets)
 
 
 def tune_process() -> bool:

@@ -149,3 +149,23 @@ def test_a_normal_upload_and_the_websocket_still_work(new_session):
 
         first = asyncio.run(snapshot())
         assert first["type"] == "snapshot"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_websocket_frame_over_1_mib_gets_close_code_1009_naming_the_limit_not_a_dropped_connection(new_session):
+    """Daphne refuses a frame over 1 MiB before reading it; it used to drop the TCP connection (the client saw 1006
+    and no reason). Smaller frames get the protocol's frame_too_large error and the socket stays open."""
+    session = new_session("fig5-handover")
+    with DaphneProcess(env={"DATABASE_URL": database_url()}) as server:
+
+        async def oversized() -> websockets.exceptions.ConnectionClosed:
+            async with websockets.connect(f"{server.ws_url}/ws/session/{session.id}/", origin=server.url) as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "snapshot"
+                await ws.send("x" * (MIB + 10))
+                with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+                return closed.value
+
+        closed = asyncio.run(oversized())
+        assert closed.rcvd is not None, "the server sent a close frame"
+        assert closed.rcvd.code == 1009 and "1048576" in closed.rcvd.reason, closed.rcvd
