@@ -126,7 +126,7 @@ class ClosingWebSocketFactory(WebSocketFactory):
     Daphne's 1 MiB limit used to end in a bare TCP reset (the client saw 1006, no reason); it now gets close code 1009
     ("message too big") with Autobahn's reason, which names the limit."""
 
-    def setProtocolOptions(self, **options: Any) -> None:  # noqa: N802  (Autobahn's name)
+    def setProtocolOptions(self, **options: Any) -> None:  # Autobahn's name
         super().setProtocolOptions(failByDrop=False, **options)
 
 
