@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 from dmmviz import access
 from dmmviz.web import live
 from simulator.export import FORMATS, ExportError, export, sequence_model
+from simulator.limits import shortened
 
 # fmt -> (file extension, content type)
 FILES: dict[str, tuple[str, str]] = {
@@ -57,7 +58,8 @@ def _options(request: HttpRequest) -> dict[str, Any]:
             try:
                 options[key] = float(request.GET[key])
             except ValueError:
-                raise ExportError(f"option {key!r} must be a number of seconds, not {request.GET[key]!r}") from None
+                shown = shortened(repr(request.GET[key]))
+                raise ExportError(f"option {key!r} must be a number of seconds, not {shown}") from None
     if request.GET.get("data"):
         options["data"] = request.GET["data"]
     if request.GET.get("nodes"):

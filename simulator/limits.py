@@ -109,3 +109,9 @@ class Budget:
 
 
 DEFAULT_BUDGET = Budget()
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` (a value as JSON or repr) cut short: an error message must not repeat a whole document, or a
+    15,000-character query string back to its sender."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

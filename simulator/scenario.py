@@ -190,9 +190,8 @@ def _schema_problems(errors: list[Any]) -> list[Problem]:
         elif error.validator == "const" and path == "format":
             problems.append(Problem(path, f"must be '{FORMAT}', not {json.dumps(error.instance)}"))
         elif error.validator == "pattern":
-            problems.append(
-                Problem(path, f"{_short(error.instance)} is not a valid id (letters, digits, _ . -; at most 32)")
-            )
+            shown = L.shortened(json.dumps(error.instance))
+            problems.append(Problem(path, f"{shown} is not a valid id (letters, digits, _ . -; at most 32)"))
         elif error.validator == "maxLength":
             problems.append(Problem(path, f"is {len(error.instance)} characters long; at most {error.validator_value}"))
         elif error.validator in ("maxItems", "minItems"):
@@ -204,7 +203,7 @@ def _schema_problems(errors: list[Any]) -> list[Problem]:
             problems.append(Problem(path, f"{error.message[:120]} (out of range; docs/engine.md, Limits)"))
         elif error.validator == "enum":
             choices = ", ".join(json.dumps(v) for v in error.validator_value)
-            problems.append(Problem(path, f"{_short(error.instance)} is not one of {choices}"))
+            problems.append(Problem(path, f"{L.shortened(json.dumps(error.instance))} is not one of {choices}"))
         else:
             problems.append(Problem(path, error.message if len(error.message) <= 200 else error.message[:197] + "..."))
     return problems
@@ -223,12 +222,6 @@ def _non_finite(data: Any) -> list[Problem]:
         elif isinstance(value, list):
             stack.extend((v, [*where, i]) for i, v in enumerate(value))
     return sorted(problems, key=lambda p: p.path)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """A value as JSON, cut short: an error message must not repeat a whole document."""
-    text = json.dumps(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _json_type(value: Any) -> str:

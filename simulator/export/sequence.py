@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from ..events import is_message as _is_message_kind
+from ..limits import shortened
 
 MODEL_FORMAT = "dmmviz-sequence/1"
 TRACE_FORMAT = "dmmviz-trace/1"
@@ -85,12 +86,12 @@ def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     options = dict(options or {})
     unknown = sorted(set(options) - set(OPTION_KEYS))
     if unknown:
-        raise ExportError(f"unknown option {unknown[0]!r}; known options: {', '.join(OPTION_KEYS)}")
+        raise ExportError(f"unknown option {shortened(repr(unknown[0]))}; known options: {', '.join(OPTION_KEYS)}")
     for key in ("start", "end"):
         value = options.get(key)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if value is not None and (not number or not math.isfinite(value)):
-            raise ExportError(f"option {key!r} must be a number of seconds, not {value!r}")
+            raise ExportError(f"option {key!r} must be a number of seconds, not {shortened(repr(value))}")
     if options.get("start") is not None and options.get("end") is not None and options["start"] > options["end"]:
         raise ExportError(f"option 'start' ({options['start']}) is after 'end' ({options['end']})")
     nodes = options.get("nodes")
@@ -98,7 +99,7 @@ def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise ExportError("option 'nodes' must be a list of node ids")
     data = options.setdefault("data", "fold")
     if data not in DATA_MODES:
-        raise ExportError(f"option 'data' must be one of {', '.join(DATA_MODES)}, not {data!r}")
+        raise ExportError(f"option 'data' must be one of {', '.join(DATA_MODES)}, not {shortened(repr(data))}")
     options["time_axis"] = bool(options.get("time_axis", False))
     return options
 
@@ -326,7 +327,8 @@ def sequence_model(trace: dict[str, Any], options: dict[str, Any] | None = None)
     if options.get("nodes") is not None:
         unknown = [n for n in options["nodes"] if n not in roles]
         if unknown:
-            raise ExportError(f"option 'nodes': unknown node {unknown[0]!r}; the trace has {', '.join(order)}")
+            shown = shortened(repr(unknown[0]))
+            raise ExportError(f"option 'nodes': unknown node {shown}; the trace has {', '.join(order)}")
         order = list(dict.fromkeys(options["nodes"]))
     else:  # the nodes the events name (the trace's map lists every node of the scenario)
         named = {ev.get(key) for ev in events for key in ("src", "dst", "node", "peer", "mn", "cn")}

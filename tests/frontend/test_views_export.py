@@ -58,6 +58,14 @@ def test_export_refuses_unknown_format_and_bad_option(client, session):
     assert response.status_code == 400 and b"after 'end'" in response.content
 
 
+@pytest.mark.parametrize("query", ["nodes=MN1,", "start=", "data="])
+def test_a_bad_option_is_not_echoed_back_whole(client, session, query):
+    """A 15,000-character value gets a 400 naming the option and the start of the value, not the whole of it."""
+    response = client.get(f"/s/{session.id}/export/svg/?{query}{'Z' * 15_000}")
+    text = response.content.decode()
+    assert response.status_code == 400 and "ZZZ..." in text and len(text) < 400, text[:500]
+
+
 def test_export_of_unknown_session_is_404(client, db):
     assert client.get("/s/00000000-0000-0000-0000-000000000000/export/svg/").status_code == 404
 
