@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -317,7 +318,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def hello(self, message: ClientMessage) -> None:
         session = message.fields.get("session")
-        if session is not None and session != self.session_id:
+        if session is not None and not _same_uuid(session, self.session_id):
             raise ProtocolError(code=ErrorCode.BAD_FIELD, field="session",
                                 message="this socket belongs to another session")
         await self._send_snapshot("hello", message.id)
@@ -716,3 +717,11 @@ class EchoConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         await self.send_json(content)
+
+
+def _same_uuid(text: Any, session_id: str) -> bool:
+    """Whether ``text`` names ``session_id``: a UUID in any of its spellings (upper case, braces, no dashes)."""
+    try:
+        return uuid.UUID(str(text)) == uuid.UUID(str(session_id))
+    except ValueError:
+        return False

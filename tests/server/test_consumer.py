@@ -403,3 +403,13 @@ async def test_idle_simulation_step_is_refused(new_session, clients):
     assert reply["next"] is None
     error = await client.error("step")
     assert error["code"] == "nothing_scheduled"
+
+
+async def test_hello_names_the_session_in_any_spelling_of_its_uuid(new_session, clients):
+    """A hello naming the socket's own session in upper case (or without dashes) is the same session, not another."""
+    session = await sync_to_async(new_session)("fig5-handover")
+    client, _ = await clients(session.id)
+    for spelling in (str(session.id).upper(), session.id.hex):
+        assert (await client.request("hello", expect="snapshot", session=spelling))["type"] == "snapshot"
+    await client.send("hello", session="00000000-0000-0000-0000-000000000000")
+    assert (await client.error())["field"] == "session"
