@@ -226,7 +226,8 @@ def _checkpoint_problems(checkpoint: Any, where: str) -> list[Problem]:
         return []
     if not isinstance(checkpoint, dict):
         return [Problem(where, 'a checkpoint is an object with "kind" and the kind\'s keys, or null')]
-    kind = checkpoints.KINDS.get(checkpoint.get("kind"))  # type: ignore[arg-type]
+    name = checkpoint.get("kind")
+    kind = checkpoints.KINDS.get(name) if isinstance(name, str) else None  # a list or object: no kind, and unhashable
     if kind is None:
         return [Problem(f"{where}.kind", f"one of {', '.join(checkpoints.KINDS)}")]
     problems = []

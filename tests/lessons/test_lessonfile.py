@@ -110,9 +110,11 @@ def test_engine_refusals_are_reported_at_the_step():
     assert "no active flow 'flow7'" in found["steps[0].checkpoint.flow"]
 
 
-def test_unknown_checkpoint_kind_lists_the_kinds():
+@pytest.mark.parametrize("kind", ["guess", ["x"], {}, None, 3])
+def test_unknown_checkpoint_kind_lists_the_kinds(kind):
+    """A kind that is no kind (a list or an object was a 500: unhashable) is named with the kinds there are."""
     data = copy.deepcopy(builtin_lesson("fig5-handover"))
-    data["steps"][0]["checkpoint"] = {"kind": "guess"}
+    data["steps"][0]["checkpoint"] = {"kind": kind}
     found = paths(lessonfile.validate(data))
     assert "flow_anchor" in found["steps[0].checkpoint.kind"]
 
