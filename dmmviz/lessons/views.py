@@ -265,7 +265,7 @@ def attempt_answer(request: HttpRequest, attempt_id: Any) -> HttpResponse:
     index = attempt.step
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
-        if request.POST.get("reveal"):
+        if request.POST.get("reveal", "").strip().lower() in ("1", "true", "yes", "on"):  # "reveal=false" is no
             result = player.reveal(attempt, index)
         else:
             result = player.answer(attempt, index, request.POST.getlist("answer"))

@@ -165,3 +165,14 @@ def test_lesson_text_full_of_brackets_is_shown_as_text(text):
     from dmmviz.lessons.text import render
 
     assert render(text) == f"<p>{text}</p>\n"
+
+
+@pytest.mark.parametrize("value", ["false", "0", "no", "off", ""])
+def test_reveal_false_is_an_answer_not_a_reveal(instructor, lesson_of, value):
+    """Only reveal=1 (true, yes, on) shows the answer: "reveal=false" with an answer grades the answer."""
+    lesson = lesson_of(instructor)
+    client = client_for(None)
+    attempt = start(client, lesson)
+    body = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"reveal": value, "answer": "1"},
+                       HTTP_ACCEPT="application/json").json()
+    assert body["result"]["correct"] and not body["result"]["revealed"] and body["score"]["points"] == 1
