@@ -17,6 +17,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from dmmviz.web.models import SimSession
 
@@ -91,22 +94,23 @@ def answer(live_class: LiveClass, owner: dict[str, Any], response: Any) -> dict[
     value = normalise_response(question, response)
     stored = list(value) if isinstance(value, tuple) else value
     correct = value == question.answer
-    mine = ClassAnswer.objects.filter(
+    # One row per follower and step (a unique constraint): the first answer creates it; a later one, or one that
+    # raced it, updates it in one statement (tries counted by the database, so answers sent together all count).
+    mine_only = ClassAnswer.objects.filter(
         live_class=live_class, step=index, user=owner["user"], session_key=owner["session_key"]
-    ).first()
-    if mine is None:
-        mine = ClassAnswer.objects.create(
-            live_class=live_class,
-            step=index,
-            first=stored,
-            first_correct=correct,
-            response=stored,
-            correct=correct,
-            **owner,
-        )
-    else:
-        mine.response, mine.correct, mine.tries = stored, mine.correct or correct, mine.tries + 1
-        mine.save(update_fields=["response", "correct", "tries", "updated"])
+    )
+    try:
+        with transaction.atomic():
+            mine = ClassAnswer.objects.create(
+                live_class=live_class, step=index, first=stored, first_correct=correct, response=stored,
+                correct=correct, **owner,
+            )
+    except IntegrityError:
+        changes: dict[str, Any] = {"response": stored, "tries": F("tries") + 1, "updated": timezone.now()}
+        if correct:  # right once is right: a wrong try after it does not undo it
+            changes["correct"] = True
+        mine_only.update(**changes)
+        mine = mine_only.get()
     return result_of(live_class, mine, last_correct=correct)
 
 

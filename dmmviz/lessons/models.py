@@ -335,3 +335,11 @@ class ClassAnswer(models.Model):
 
     class Meta:
         ordering = ["created", "id"]
+        # One answer per follower and step, whatever arrives at once (a student's answers sent together made two rows:
+        # the instructor saw one student twice); a student by account, a visitor by browser session
+        constraints = [
+            models.UniqueConstraint(fields=["live_class", "step", "user"], condition=models.Q(user__isnull=False),
+                                    name="one_class_answer_per_user"),
+            models.UniqueConstraint(fields=["live_class", "step", "session_key"],
+                                    condition=models.Q(user__isnull=True), name="one_class_answer_per_visitor"),
+        ]

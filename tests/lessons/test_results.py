@@ -276,3 +276,29 @@ def test_results_csv_cells_never_start_a_formula(instructor, make_user, lesson_o
     text = client_for(instructor).get(f"/lessons/{lesson.slug}/results.csv").content.decode()
     rows = list(csv.reader(io.StringIO(text)))
     assert {r[0] for r in rows[1:]} == {"'+1-2", "'@SUM"}
+
+
+def test_a_followers_answers_sent_together_make_one_answer_with_every_try_counted(instructor, make_user, lesson_of):
+    """Answers of one follower that race (two arrive before either is stored) are one answer on the instructor's
+    panel, with every try counted; the database refuses a second row for the same follower and step."""
+    from django.db import IntegrityError, transaction
+
+    from dmmviz.lessons import classroom
+    from dmmviz.lessons.models import ClassAnswer
+
+    teacher, live_class = _class(instructor, lesson_of)
+    erin = make_user("erin")
+    follower = client_for(erin)
+    follower.get(f"/class/{live_class.code}/")
+    owner = {"user": erin, "session_key": ""}
+    first = ClassAnswer.objects.create(live_class=live_class, step=0, first=2, first_correct=False, response=2,
+                                       correct=False, **owner)  # as if stored by the other request meanwhile
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClassAnswer.objects.create(live_class=live_class, step=0, first=2, first_correct=False, response=2,
+                                   correct=False, **owner)
+    assert classroom.answer(live_class, owner, ["1"])["correct"]
+    classroom.answer(live_class, owner, ["2"])  # a wrong try after a right one leaves it right
+    (mine,) = ClassAnswer.objects.filter(live_class=live_class, step=0)
+    assert mine.pk == first.pk and mine.tries == 3 and mine.correct and mine.first == 2
+    stats = teacher.get(f"/class/{live_class.code}/teach/stats.json").json()
+    assert stats["answered"] == 1
