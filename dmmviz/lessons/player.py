@@ -124,10 +124,13 @@ def answer(attempt: Attempt, index: int, response: Any) -> dict[str, Any]:
     stored = list(value) if isinstance(value, tuple) else value
     if not correct:  # every wrong try, for the instructor's "most common wrong answers" (results.py)
         record["wrong"] = [*(record.get("wrong") or []), stored][-20:]
+    if tries == 1 and _revealed_elsewhere(attempt, index):
+        record["revealed_elsewhere"] = True  # seen in another attempt of the same lesson: no point for it here
     record.update(
         {
             "tries": tries,
-            "first_try": bool(record.get("first_try")) if tries > 1 else (correct and not record.get("revealed")),
+            "first_try": bool(record.get("first_try")) if tries > 1 else (
+                correct and not record.get("revealed") and not record.get("revealed_elsewhere")),
             "correct": bool(record.get("correct")) or correct,
             "response": stored,
             "last_correct": correct,
@@ -136,6 +139,30 @@ def answer(attempt: Attempt, index: int, response: Any) -> dict[str, Any]:
     attempt.answers = {**attempt.answers, str(index): record}
     attempt.save(update_fields=["answers", "updated"])
     return result_of(attempt, index)
+
+
+OTHER_ATTEMPTS_LOOKED_AT = 50  # the latest attempts of the same student at the same lesson (bounds the query)
+
+
+def _revealed_elsewhere(attempt: Attempt, index: int) -> bool:
+    """Whether the same student (account, or browser session for a visitor) had the answer to this same checkpoint
+    revealed in another attempt at the lesson: revealing it in a second attempt, then answering in the first, got
+    every point right at the first try."""
+    if attempt.lesson_id is None:
+        return False
+    owner = {"user_id": attempt.user_id} if attempt.user_id is not None else {
+        "user_id": None, "session_key": attempt.session_key}
+    if attempt.user_id is None and not attempt.session_key:
+        return False
+    question = attempt.lesson_data["steps"][index].get("checkpoint")
+    others = (Attempt.objects.filter(lesson_id=attempt.lesson_id, **owner).exclude(pk=attempt.pk)
+              .order_by("-created").values_list("answers", "lesson_data")[:OTHER_ATTEMPTS_LOOKED_AT])
+    for answers, data in others:
+        steps = data.get("steps") or []
+        if ((answers or {}).get(str(index)) or {}).get("revealed") and index < len(steps) \
+                and steps[index].get("checkpoint") == question:
+            return True
+    return False
 
 
 def reveal(attempt: Attempt, index: int) -> dict[str, Any]:
@@ -184,6 +211,7 @@ def result_of(attempt: Attempt, index: int) -> dict[str, Any] | None:
         "tries": record.get("tries", 0),
         "first_try": bool(record.get("first_try")),
         "revealed": bool(record.get("revealed")),
+        "revealed_elsewhere": bool(record.get("revealed_elsewhere")),  # its answer shown in another attempt: no point
         "finished": finished,
         "response": record.get("response"),
         "answer": question.answer_text() if finished and question else None,

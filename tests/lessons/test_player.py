@@ -176,3 +176,21 @@ def test_reveal_false_is_an_answer_not_a_reveal(instructor, lesson_of, value):
     body = client.post(f"/lessons/attempt/{attempt.id}/answer/", {"reveal": value, "answer": "1"},
                        HTTP_ACCEPT="application/json").json()
     assert body["result"]["correct"] and not body["result"]["revealed"] and body["score"]["points"] == 1
+
+
+def test_an_answer_revealed_in_another_attempt_earns_no_point(instructor, student, lesson_of):
+    """Revealing a checkpoint's answer in a second attempt, then answering it in the first, got the point: the same
+    student (or the same visitor's browser) gets none for a checkpoint whose answer another attempt showed them."""
+    lesson = lesson_of(instructor)
+    stella = client_for(student)
+    first, second = start(stella, lesson), start(stella, lesson)
+    stella.post(f"/lessons/attempt/{second.id}/answer/", {"reveal": "1"})
+    body = stella.post(f"/lessons/attempt/{first.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json").json()
+    assert body["result"]["correct"] and not body["result"]["first_try"] and body["result"]["revealed_elsewhere"]
+    assert body["score"]["points"] == 0
+    assert "shown to you in another attempt" in page(stella, first)
+    # Another student's reveal changes nothing for this one.
+    visitor = client_for(None)
+    third = start(visitor, lesson)
+    body = visitor.post(f"/lessons/attempt/{third.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json").json()
+    assert body["result"]["first_try"] and body["score"]["points"] == 1

@@ -43,7 +43,7 @@ function el(tag, props = {}, text = null) {
 function showResult(reply) {
   const r = reply.result;
   const parts = [];
-  if (r.correct) parts.push(el("p", { className: "lx-right", id: "verdict" }, `✔ Right${r.first_try ? ", at the first try" : ""}.`));
+  if (r.correct) parts.push(el("p", { className: "lx-right", id: "verdict" }, `✔ Right${r.first_try ? ", at the first try" : r.revealed_elsewhere ? "; no point: its answer was shown to you in another attempt" : ""}.`));
   else if (r.revealed && !r.tries) parts.push(el("p", { className: "lx-revealed", id: "verdict" }, "Answer shown."));
   else parts.push(el("p", { className: "lx-wrong", id: "verdict" }, `✘ Not right${r.finished ? "" : " — look again and try once more"}.`));
   parts[0].dataset.correct = r.correct ? "1" : "0";
