@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from simulator import CommandError, ScenarioError, Simulation, load_scenario
 
-from . import checkpoints, lessonfile, results
+from . import checkpoints, lessonfile, player, results
 from .forms import MAX_FILE_BYTES
 from .models import Lesson
 from .permissions import can_edit, can_view, is_instructor
@@ -55,7 +55,7 @@ def moments_json(data: dict[str, Any], answers: bool = True) -> list[dict[str, A
     never for a student) and the events between its opening and its end (for the editor's "pause before this")."""
     out = []
     messages = step_messages(data) if answers else []
-    for m in lessonfile.play(data):
+    for m in player.moments(data):  # the lesson's run, played once per process (a GET by anyone replayed it each time)
         q = m.question
         question = (
             ({**q.public(), "answer": q.answer_text(), "explanation": q.explanation} if answers else q.public())

@@ -302,3 +302,18 @@ def test_a_followers_answers_sent_together_make_one_answer_with_every_try_counte
     assert mine.pk == first.pk and mine.tries == 3 and mine.correct and mine.first == 2
     stats = teacher.get(f"/class/{live_class.code}/teach/stats.json").json()
     assert stats["answered"] == 1
+
+
+def test_reading_a_lesson_from_the_api_plays_its_run_once_not_at_every_request(instructor, lesson_of, monkeypatch):
+    """Anyone may GET a published lesson; each GET used to replay the whole lesson (1-2 s for a long one)."""
+    from dmmviz.lessons import lessonfile, player
+
+    lesson = lesson_of(instructor)
+    player._cache.clear()
+    plays = []
+    real_play = lessonfile.play
+    monkeypatch.setattr(lessonfile, "play", lambda data: plays.append(1) or real_play(data))
+    visitor = client_for(None)
+    first = visitor.get(f"/lessons/api/{lesson.slug}/").json()["moments"]
+    assert visitor.get(f"/lessons/api/{lesson.slug}/").json()["moments"] == first and first
+    assert len(plays) == 1
