@@ -60,6 +60,21 @@ class ClassFollowerConsumer(Refusable, SessionConsumer):
             return
         self.scope["url_route"]["kwargs"]["session_id"] = session_id
         await super().connect()
+        # The class's own news too (classroom.notify): when it ends, the follower stops seeing the instructor's
+        # session, which the instructor may go on using
+        self.class_group = classroom.class_group(self.code)
+        await self.channel_layer.group_add(self.class_group, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "class_group"):
+            await self.channel_layer.group_discard(self.class_group, self.channel_name)
+        await super().disconnect(code)
+
+    async def class_changed(self, event: dict[str, Any]) -> None:
+        if not event["info"].get("active", True):
+            await self.send(text_data=json.dumps(protocol.error_message(ProtocolError(
+                code=ErrorCode.SESSION_NOT_FOUND, message=f"the class {self.code} has ended"))))
+            await self.close(code=protocol.CLOSE_SESSION_NOT_FOUND)
 
     async def refuse(self, message: ClientMessage) -> None:
         raise ProtocolError(
@@ -67,7 +82,12 @@ class ClassFollowerConsumer(Refusable, SessionConsumer):
             message="you are following the class: only the instructor moves it. Branch off to explore on your own.",
         )
 
-    HANDLERS = dict.fromkeys(ClientType, refuse) | {ClientType.HELLO: SessionConsumer.hello}
+    async def hello(self, message: ClientMessage) -> None:
+        if message.fields.get("session") == f"class-{self.code}":  # the name its snapshots give the session
+            message.fields.pop("session")
+        await SessionConsumer.hello(self, message)
+
+    HANDLERS = dict.fromkeys(ClientType, refuse) | {ClientType.HELLO: hello}
 
     def _snapshot_message(self, cause: str, current: Any) -> dict[str, Any]:
         message = super()._snapshot_message(cause, current)

@@ -251,3 +251,21 @@ async def test_the_class_panel_socket_answers_any_frame_with_the_class_and_limit
     await panel.comm.send_to(text_data="{}")  # the socket stays usable once the burst has passed
     assert await panel.receive() == first
     await panel.close()
+
+
+async def test_followers_stop_seeing_the_class_when_it_ends_and_may_say_hello_by_its_name(instructor):
+    """The class ends: a follower's socket gets session_not_found and closes, instead of going on showing the
+    instructor's session (which the instructor may keep using). A hello naming the session as its snapshots do
+    ("class-<code>") is answered like any hello."""
+    lesson = await sync_to_async(make_lesson)(instructor)
+    teacher_http = await sync_to_async(client_for)(instructor)
+    await sync_to_async(teacher_http.post)(f"/lessons/{lesson.slug}/class/")
+    live_class = await sync_to_async(LiveClass.objects.get)()
+    code = live_class.code
+    follower = Socket(f"/ws/class/{code}/", await sync_to_async(client_for)(None))
+    snap = await follower.open()
+    assert (await follower.request("hello", session=snap["session"]))["type"] == "snapshot"
+    await sync_to_async(teacher_http.post)(f"/class/{code}/end/")
+    ended = await follower.expect("error")
+    assert ended["code"] == "session_not_found" and "ended" in ended["message"]
+    assert await follower.closed_code() == protocol.CLOSE_SESSION_NOT_FOUND
