@@ -209,15 +209,32 @@ def _schema_problems(errors: list[Any]) -> list[Problem]:
     return problems
 
 
+def _has_surrogate(text: str) -> bool:
+    """A lone surrogate (JSON's "\\ud800" escape alone): not Unicode text, so no file or page can hold it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _non_finite(data: Any) -> list[Problem]:
-    """NaN and infinities, which JSON Schema's range checks let through. Iterative: a deep document cannot overflow."""
+    """NaN and infinities, which JSON Schema's range checks let through, and text with a lone surrogate, which it lets
+    through too (it then failed every diagram export and the upload's save). Iterative: a deep document cannot
+    overflow."""
     problems: list[Problem] = []
     stack: list[tuple[Any, list[str | int]]] = [(data, [])]
     while stack and len(problems) < 20:
         value, where = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             problems.append(Problem(_json_path(where), f"{value} is not a finite number"))
+        elif isinstance(value, str) and _has_surrogate(value):
+            problems.append(Problem(_json_path(where), "has a lone surrogate (an escape such as \\ud800 alone): not "
+                                    "Unicode text"))
         elif isinstance(value, dict):
+            if any(_has_surrogate(str(k)) for k in value):
+                problems.append(Problem(_json_path(where), "has a key with a lone surrogate: not Unicode text"))
+                continue
             stack.extend((v, [*where, str(k)]) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, [*where, i]) for i, v in enumerate(value))

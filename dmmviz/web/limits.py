@@ -82,11 +82,21 @@ def loads(text: str | bytes) -> Any:
             raise JSONInputError(f"not UTF-8 text (byte {exc.start})") from None
     check_depth(text)
     try:
-        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:  # not reached after check_depth; kept so no traceback can ever come from here
         raise JSONInputError(f"nested more than {MAX_DEPTH} levels deep (objects and arrays)") from None
+    if _SURROGATE_ESCAPE.search(text):  # only then look closer: "\\ud800" escapes a backslash, not a surrogate
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise JSONInputError("a string has a lone surrogate (an escape such as \\ud800 alone): not Unicode "
+                                 "text, which no page or database can hold") from None
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 # -- request bodies ------------------------------------------------------------------------------------------------

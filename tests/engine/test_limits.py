@@ -140,3 +140,15 @@ def test_an_id_with_a_final_newline_is_refused_in_a_scenario():
     with pytest.raises(ScenarioError) as info:
         load_scenario(raw)
     assert "mobile_nodes[0].id" in str(info.value)
+
+
+def test_text_with_a_lone_surrogate_is_refused_where_it_is():
+    """JSON can escape half a character ("\\ud800"); such text passed validation, then every diagram export failed
+    with a traceback and the web's save with a 500."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    raw["title"] = "\ud800"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert str(info.value).startswith("title: has a lone surrogate")
