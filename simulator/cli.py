@@ -16,7 +16,7 @@ from .compare import compare, format_table
 from .engine import Simulation
 from .export import export
 from .export.trace import write_trace
-from .limits import TooMuchWork
+from .limits import MAX_SEED, MAX_TIME, TooMuchWork
 from .metrics import compute_metrics, observe
 from .metrics_feed import SLICE_S
 from .scenario import MODES, SCHEMA, ScenarioError, default_until, load_scenario
@@ -34,6 +34,28 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _seconds(text: str) -> float:
+    """--until: a simulated time from 0 to the longest run (nan, inf, 1e308 and -5 were tracebacks or accepted)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= MAX_TIME:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text!r}: a time from 0 to {MAX_TIME:g} s (the longest run)")
+    return value
+
+
+def _seed(text: str) -> int:
+    """--seed: as a scenario's "seed", an integer from 0 to MAX_SEED."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number from 0 to {MAX_SEED}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m simulator", description="dmmviz's DMM engine on the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -43,13 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.add_argument("--export", required=True, choices=EXPORTS, metavar="FORMAT", help=f"one of {', '.join(EXPORTS)}")
     r.add_argument("-o", "--output", help="write here instead of standard output (needed for pcap)")
-    r.add_argument("--until", type=float,
+    r.add_argument("--until", type=_seconds,
                    help="stop at this simulated time (s); default: 5 s after the last script action")
     r.add_argument("--mode", choices=MODES, help="run under another anchoring design")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=_seed, default=0)
     c = sub.add_parser("compare", help="the metrics of the three modes side by side")
     c.add_argument("file")
-    c.add_argument("--until", type=float)
+    c.add_argument("--until", type=_seconds)
     c.add_argument("--export", choices=("json",), help="JSON instead of a table")
     c.add_argument("-o", "--output")
     sub.add_parser("schema", help="print the scenario JSON Schema")
@@ -165,9 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         result = compare(scenario, args.until)
         _write(json.dumps(result, indent=1) if args.export == "json" else format_table(result), args.output)
         return 0
-    if args.until is not None and args.until < 0:
-        print("--until: must be 0 or more", file=sys.stderr)
-        return 2
     if args.export == "pcap" and not args.output and sys.stdout.isatty():
         print("-o: a pcap is binary; give -o FILE.pcap or redirect standard output", file=sys.stderr)
         return 2

@@ -582,9 +582,11 @@ def load_scenario(source: dict[str, Any] | str | Path) -> dict[str, Any]:
     """
     if isinstance(source, (str, Path)):
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            text = Path(source).read_bytes().decode("utf-8-sig")  # a byte order mark is allowed, as on the web
         except OSError as exc:
             raise ScenarioError([Problem("", f"cannot read {source}: {exc.strerror}")]) from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError([Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
         document: Any = parse_json(text)
     else:
         document = source

@@ -216,3 +216,28 @@ def test_run_over_its_work_budget_says_so_without_a_traceback(export, monkeypatc
     err = capsys.readouterr().err
     assert err.startswith("error: too much work: more than 50 scheduled items in one call (at t = ")
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--until", "nan"], "--until: 'nan': a time from 0 to 86400 s"),
+    (["--until", "1e308"], "--until: '1e308': a time from 0 to 86400 s"),
+    (["--until", "86401"], "--until: '86401': a time from 0 to 86400 s"),
+    (["--seed", "-5"], "--seed: '-5': a whole number from 0 to"),
+    (["--seed", "99999999999999999999999"], "--seed: '99999999999999999999999': a whole number"),
+])
+def test_run_refuses_out_of_range_arguments_in_one_line(args, says):
+    """They were tracebacks (ValueError, OverflowError, ScenarioError) with exit 1."""
+    result = cli("run", SCENARIOS / "fig5-handover.json", "--export", "metrics", *args)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_not_utf8_is_one_line_and_a_byte_order_mark_is_allowed(tmp_path):
+    """As on the web: a BOM is fine; Latin-1 text was a UnicodeDecodeError traceback."""
+    document = json.loads((SCENARIOS / "fig5-handover.json").read_text())
+    document["title"] = "café"
+    latin, bom = tmp_path / "latin.json", tmp_path / "bom.json"
+    latin.write_text(json.dumps(document, ensure_ascii=False), encoding="latin-1")
+    bom.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8-sig")
+    result = cli("validate", latin)
+    assert result.returncode == 2 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+    assert cli("validate", bom).returncode == 0
