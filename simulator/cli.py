@@ -118,7 +118,8 @@ def refused(event: dict[str, Any], mode: str) -> str | None:
     """The warning line of an ``action_rejected`` event, else None."""
     if event["kind"] != "action_rejected":
         return None
-    return f"warning: t={event['t']:g} s: {event['action']} of {event['node']} refused under {mode}: {event['message']}"
+    of = f" of {event['node']}" if event.get("node") else ""  # null: a node this run does not have
+    return f"warning: t={event['t']:g} s: {event['action']}{of} refused under {mode}: {event['message']}"
 
 
 def _streamed(scenario: dict[str, Any], fmt: str, until: float, mode: str | None, seed: int,

@@ -373,9 +373,13 @@ class Simulation(DataPlane):
             checked = commands.check(self, step, self.mode, shape_checked=True)  # load_scenario checked its shape
         except CommandError as exc:  # validation makes this rare (e.g. a user command changed the picture)
             fields = {"action": step.get("action"), "field": exc.field, "message": exc.message}
-            self.refused_steps.append({"t": self.now_us / US, "kind": "action_rejected", "node": step.get("mn", ""),
-                                       **fields})
-            self._state("action_rejected", step.get("mn", ""), **fields)
+            # The MN, or the fault's node; null when this run has no such node (a fault on the LMA outside
+            # centralized-pmipv6: an empty id broke every diagram export, which draws an event at its node)
+            where = step.get("mn") or step.get("node") or step.get("src") or step.get("dst")
+            if where is not None and self.role_of(where) is None:
+                where = None
+            self.refused_steps.append({"t": self.now_us / US, "kind": "action_rejected", "node": where, **fields})
+            self._state("action_rejected", where, **fields)  # type: ignore[arg-type]
             return
         self._do_action(checked, "script")
 

@@ -206,3 +206,22 @@ def test_no_fault_run_draws_nothing_and_adds_no_lost_key():
     sim = run(public("fig4-three-mars"), 20)
     assert not any("lost" in e for e in sim.trace()["events"])
     assert sim.snapshot()["failed"] == [] and sim.snapshot()["faults"] == {"loss": {}, "drop": []}
+
+
+@pytest.mark.parametrize("mode", ["network-dmm", "client-dmm"])
+def test_a_fault_on_the_lma_outside_centralized_mode_is_refused_and_every_export_still_works(mode):
+    """One file runs under every mode: its LMA fault is refused where there is no LMA (a warning). The refusal named
+    the node "" and every diagram export then failed ("node '' has no role")."""
+    from simulator.export import FORMATS, export
+
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    raw["network"]["lma"] = {"id": "LMA", "prefix_pool": "2001:db8:100::/48"}
+    raw["script"].append({"at": 3, "action": "fail", "node": "LMA"})
+    sim = Simulation(load_scenario(raw), mode=mode)
+    sim.run(8)
+    (refusal,) = [e for e in sim.events if e["kind"] == "action_rejected"]
+    assert refusal["node"] is None and refusal["action"] == "fail" and "LMA" in refusal["message"]
+    for fmt in FORMATS:
+        assert export(fmt, sim.trace()), fmt
