@@ -354,13 +354,17 @@ def _check_references(data: dict[str, Any], shape: _Shape) -> list[Problem]:
         else:
             pools.append((ipaddress.IPv6Network(text), path))
 
+    lma = net.get("lma")
+    lma = lma if isinstance(lma, dict) and lma else None
+    if not lma:  # one file runs under every mode: centralized-pmipv6 then adds DEFAULT_LMA, which must fit in
+        seen[DEFAULT_LMA["id"]] = "the LMA that centralized-pmipv6 adds when network.lma is absent"
+        pools.append((ipaddress.IPv6Network(DEFAULT_LMA["prefix_pool"]),
+                      "the prefix pool of the LMA that centralized-pmipv6 adds when network.lma is absent"))
     mars = shape.entries(net.get("mars"), "network", "mars")
     for i, mar in mars:
         declare(_id_of(mar), f"network.mars[{i}].id")
         if isinstance(mar, dict):
             pool(mar, f"network.mars[{i}].prefix_pool")
-    lma = net.get("lma")
-    lma = lma if isinstance(lma, dict) and lma else None
     if lma:
         declare(_id_of(lma), "network.lma.id")
         pool(lma, "network.lma.prefix_pool")

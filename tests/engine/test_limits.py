@@ -152,3 +152,24 @@ def test_text_with_a_lone_surrogate_is_refused_where_it_is():
     with pytest.raises(ScenarioError) as info:
         load_scenario(raw)
     assert str(info.value).startswith("title: has a lone surrogate")
+
+
+@pytest.mark.parametrize("change, path, says", [
+    (lambda raw: raw["mobile_nodes"][0].update(id="LMA"), "mobile_nodes[0].id",
+     "duplicate id 'LMA' (already used at the LMA that centralized-pmipv6 adds"),
+    (lambda raw: raw["network"]["mars"][1].update(prefix_pool="2001:db8:100::/48"), "network.mars[1].prefix_pool",
+     "overlaps the prefix pool of the LMA that centralized-pmipv6 adds"),
+])
+def test_a_file_without_an_lma_leaves_room_for_the_one_centralized_mode_adds(change, path, says):
+    """One file runs under every mode. A node named LMA became one node with the LMA centralized-pmipv6 adds (a tunnel
+    to itself, every packet lost, a traceback in the ASCII export); a pool overlapping the LMA's shared its prefixes."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    raw["script"] = []
+    change(raw)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert any(p.path == path and says in p.message for p in info.value.problems), info.value.problems
+    raw["network"]["lma"] = {"id": "LMA0", "prefix_pool": "2001:db8:200::/48"}  # naming the LMA makes room
+    load_scenario(raw)
