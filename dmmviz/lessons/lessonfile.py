@@ -445,7 +445,7 @@ def from_scenario(scenario: dict[str, Any]) -> dict[str, Any]:
                 "title": "The scenario",
                 "text": str(scenario.get("description") or ""),
                 "actions": [],
-                "until": end + 2.0,
+                "until": min(end + 2.0, MAX_TIME),  # a script ending late still fits the longest run
                 "checkpoint": None,
             }
         ],

@@ -135,3 +135,11 @@ def test_scenario_file_becomes_a_one_step_lesson():
     data = lessonfile.from_scenario(scenario)
     assert lessonfile.validate(data) == []
     assert data["steps"][0]["until"] > max(s["at"] for s in scenario["script"])
+
+
+def test_a_scenario_whose_script_ends_late_still_becomes_a_lesson():
+    """A script step at 86,399 s made a step until 86,401 s, refused past the longest run (a path not in the file)."""
+    scenario = copy.deepcopy(builtin_lesson("fig5-handover")["scenario"])
+    scenario["script"].append({"at": 86_399, "action": "detach", "mn": "MN1", "interface": "if1"})
+    data = lessonfile.from_scenario(scenario)
+    assert data["steps"][0]["until"] == lessonfile.MAX_TIME  # (playing it to check it takes a day of simulated time)
