@@ -89,8 +89,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dmmviz.web.limits import JSONInputError, loads
 from simulator.commands import COMMANDS, shape_problems
+from simulator.jsonin import JSONInputError, loads
 from simulator.limits import MAX_TIME
 
 VERSION = 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from . import commands
+from . import commands, jsonin
 from . import limits as L
 from .commands import ACTIONS, CommandError
 from .constants import TIMER_NAMES
@@ -586,12 +586,10 @@ def load_scenario(source: dict[str, Any] | str | Path) -> dict[str, Any]:
     """
     if isinstance(source, (str, Path)):
         try:
-            text = Path(source).read_bytes().decode("utf-8-sig")  # a byte order mark is allowed, as on the web
+            raw = Path(source).read_bytes()
         except OSError as exc:
             raise ScenarioError([Problem("", f"cannot read {source}: {exc.strerror}")]) from None
-        except UnicodeDecodeError as exc:
-            raise ScenarioError([Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
-        document: Any = parse_json(text)
+        document: Any = parse_json(raw)  # UTF-8, a byte order mark allowed: as on the web
     else:
         document = source
     problems = validate(document)
@@ -610,17 +608,13 @@ def load_scenario(source: dict[str, Any] | str | Path) -> dict[str, Any]:
     return data
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str | bytes) -> Any:
+    """A scenario file's text parsed as the web parses every input (simulator/jsonin.py): the same documents are
+    accepted and refused on the command line and on the web."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            [Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
-    except RecursionError:
-        raise ScenarioError([Problem("", "not valid JSON: nested too deeply")]) from None
-    except ValueError as exc:  # an integer too long to convert (Python's int_max_str_digits)
-        raise ScenarioError([Problem("", f"not valid JSON: {str(exc)[:120]}")]) from None
+        return jsonin.loads(text)
+    except jsonin.JSONInputError as exc:
+        raise ScenarioError([Problem("", exc.message)]) from None
 
 
 def default_until(scenario: dict[str, Any]) -> float:

@@ -77,12 +77,25 @@ def test_counts_and_id_lengths_are_bounded():
     )
 
 
-def test_hostile_json_text_is_a_clear_error():
-    """Huge integers and deep nesting in a scenario file give a ScenarioError, not a traceback."""
-    with pytest.raises(ScenarioError, match="not valid JSON"):
-        parse_json('{"seed": ' + "9" * 5000 + "}")
-    with pytest.raises(ScenarioError, match="nested too deeply"):
-        parse_json("[" * 200_000 + "]" * 200_000)
+@pytest.mark.parametrize("text, says", [
+    ('{"seed": ' + "9" * 5000 + "}", "an integer has 5000 digits; at most 20"),
+    ('{"extra": 123456789012345678901234}', "an integer has 24 digits; at most 20"),
+    ("[" * 200_000 + "]" * 200_000, "nested more than 32 levels"),
+    ('{"extra": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels"),
+    (b"\xef\xbb\xbf{\"a\": 1", "not valid JSON"),  # a byte order mark is fine, the JSON after it is not
+    (b'{"title": "caf\xe9"}', "not UTF-8 text"),
+])
+def test_hostile_json_text_is_a_clear_error_and_the_same_as_on_the_web(text, says):
+    """A scenario file is parsed as the web parses every input (simulator/jsonin.py): huge integers and deep nesting
+    give a ScenarioError naming them, not a traceback, and the command line no longer accepts what the web refuses."""
+    from dmmviz.web import limits
+
+    with pytest.raises(ScenarioError) as info:
+        parse_json(text)
+    assert says in str(info.value)
+    with pytest.raises(limits.JSONInputError) as web:
+        limits.loads(text)
+    assert web.value.message == info.value.problems[0].message
 
 
 def test_every_timer_has_a_documented_range():
