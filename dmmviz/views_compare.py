@@ -55,7 +55,8 @@ EXPLAIN = {
     "attach-latency": "From attaching to an access router until the mobile node has a prefix to use there.",
     "interruption": "How long a flow's packets stop arriving during a handover.",
     "delivered": "Data packets that reached their destination.",
-    "lost": "Data packets sent but never delivered (most are lost while a mobile node is between routers).",
+    "lost": "Data packets sent but never delivered: dropped by a node (most while a mobile node is between routers) "
+            "or lost in the network to a fault.",
     "messages-lost": "Messages (signalling or data) that never arrived.",
     "retransmissions": "Binding updates sent again because no acknowledgement came in time.",
     "stretch": "Path stretch: how many more hops a packet travels than the shortest path between the two ends "

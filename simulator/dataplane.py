@@ -51,7 +51,7 @@ class DataPlane:
     # and where it counts every segment per (src, dst): [segments, the hop's delay in microseconds]
     _tap_down: Callable[[str, str, PacketRecord, int, int], None]  # (mn, flow id, record, arrival, segment id)
     _tap_up: Callable[[str, str, int, int], None]  # (mn, flow id, arrival, segment id)
-    _tap_lost: Callable[[int], None]
+    _tap_lost: Callable[[str, str, int], None]  # (mn, flow id, segment id)
     _tap_pairs: dict[tuple[str, str], list[int]]
     _tap_since: int  # the last message id before the observer came: a packet record from before is not its own
 
@@ -110,7 +110,7 @@ class DataPlane:
         msg_id = self._msg_id = self._msg_id + 1
         self._seq += 1  # unobserved as an event, but still a visible step
         if self._faulty and self.faults.verdict("DATA", src, dst) is not None:
-            self._tap_lost(msg_id)  # formats.md "Faults": lost in the network, it arrives nowhere
+            self._tap_lost(flow.mn, flow.id, msg_id)  # formats.md "Faults": lost in the network, it arrives nowhere
             return
         at = self.now_us + pair[1]
         if direction == "down":

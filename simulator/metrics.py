@@ -615,15 +615,14 @@ class MetricsObserver:
 
     def _flow_event(self, e: Event) -> None:
         kind = e["kind"]
-        if kind == "drop":
-            self._drop(e)
+        counted = kind == "drop" and self._drop(e)
         info = self._flow(e)
         if info is not None:
             if kind == "flow_moved":
                 info.interfaces.append((e["t"], e["interface"]))
             elif kind == "flow_stopped":
                 info.periods[-1][1] = e["t"]
-            else:
+            elif not counted:
                 info.lost += 1
 
     def _action(self, e: Event) -> None:
@@ -690,12 +689,16 @@ class MetricsObserver:
         self._pending[key] = e.get("sequence")
         self._pending_by_seq[(kind, e["src"], e["dst"], e.get("mn"), e.get("sequence"))] = key
 
-    def _drop(self, e: Event) -> None:
+    def _drop(self, e: Event) -> bool:
+        """A drop; True if its message was already counted as lost (a trace's message marked arrive null), then for
+        its flow too."""
         msg_id = e.get("msg")
-        if not e.get("in_flight") or msg_id is None:
-            return
+        if msg_id is None:
+            return False
         if self._lost_ids.pop(msg_id, None) is not None:
-            return  # the message itself already said it was lost (arrive null); nothing else will drop it
+            return True  # the message itself already said it was lost (arrive null); nothing else will drop it
+        if not e.get("in_flight"):
+            return False
         self.lost[e.get("msg_kind") or "?"] += 1
         info = self._flow(e)
         if info is not None:  # a packet waiting for its arrival time will not arrive (the segment arriving is its last)
@@ -705,6 +708,7 @@ class MetricsObserver:
                 if message.get("id") == msg_id:
                     message["arrive"] = None
                     record.version += 1
+        return False
 
     def _data(self, e: Event) -> None:
         """A DATA event (a trace's; a tapping engine builds none): counted for its pair (and as lost, if it was); a
@@ -716,10 +720,12 @@ class MetricsObserver:
         if pair is None:
             pair = self.data_pairs[(src, dst)] = [0, 0]
         pair[0] += 1
-        if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so)
+        info = self._flow(e)
+        if arrive is None:  # lost on the way (a trace marks it so; a fault sends it so): so is its packet
             self.lost["DATA"] += 1
             self._lost_ids[msg_id] = e["t"]
-        info = self._flow(e)
+            if info is not None:
+                info.lost += 1
         up = e["direction"] != "down"
         if info is None or (up and dst != info.cn):
             return
@@ -787,9 +793,13 @@ class MetricsObserver:
 
         return tapped_down, tapped_up
 
-    def tapped_lost(self, msg_id: int) -> None:
-        """A tapping engine's DATA segment lost to a fault (it would be a DATA event with ``arrive`` null)."""
-        self.lost["DATA"] += 1  # lost as it was sent: no drop follows, so nothing to remember
+    def tapped_lost(self, mn: str, flow_id: str, msg_id: int) -> None:
+        """A tapping engine's DATA segment lost to a fault (it would be a DATA event with ``arrive`` null): lost as it
+        was sent, no drop follows, so nothing is remembered; its packet is lost to its flow."""
+        self.lost["DATA"] += 1
+        info = self.flows.get((mn, flow_id))
+        if info is not None:
+            info.lost += 1
 
     # -- deliveries ----------------------------------------------------------------------------------------------------
     #
