@@ -31,6 +31,9 @@ MAX_SCRIPT_ACTIONS = 100_000
 MAX_FLOWS_PER_MN = 256  # distinct flow ids one mobile node may use in a run
 MAX_TIME = 86_400.0  # seconds: the latest ``at`` of a script action, ``until`` of a run or lesson step (one day)
 MAX_SEED = 2**63 - 1  # seeds are integers 0..MAX_SEED (random.Random accepts more; a session stores it in 64 bits)
+# Events a diagram or capture export keeps in memory (about 650 bytes each: some 330 MB). The streamed exports (trace,
+# metrics, state) keep none; a longer run has more to draw than a page or Wireshark shows usefully anyway.
+MAX_DIAGRAM_EVENTS = 500_000
 MAX_DELAY_MS = 10_000.0  # one-way link, access and core delays
 MAX_TIMER = 86_400.0  # any other timer, seconds
 

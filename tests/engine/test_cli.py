@@ -241,3 +241,17 @@ def test_a_file_that_is_not_utf8_is_one_line_and_a_byte_order_mark_is_allowed(tm
     result = cli("validate", latin)
     assert result.returncode == 2 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
     assert cli("validate", bom).returncode == 0
+
+
+def test_a_diagram_of_a_day_long_run_is_refused_in_one_line_before_memory_runs_out(tmp_path):
+    """A 1 KB file whose flow runs for a day: its SVG took 3 GB of memory, its capture 2 GB. A diagram or capture keeps
+    every event; past limits.MAX_DIAGRAM_EVENTS the run stops with exit 2 and says what to do instead."""
+    document = json.loads((SCENARIOS / "fig5-handover.json").read_text())
+    document["script"] = [s for s in document["script"] if s["action"] != "move"]
+    document["script"].append({"at": 86_400, "action": "move", "mn": "MN1", "mar": "MAR2"})
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps(document))
+    result = cli("run", path, "--export", "svg", "-o", tmp_path / "day.svg")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "more than 500,000 events" in result.stderr and "--until" in result.stderr
+    assert not (tmp_path / "day.svg").exists()
