@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="stop at this simulated time (s); default: 5 s after the last script action")
     r.add_argument("--mode", choices=MODES, help="run under another anchoring design")
     r.add_argument("--seed", type=_seed, default=0)
+    shown = r.add_argument_group("what a diagram or capture shows (svg, plantuml, mermaid, ascii, pcap)")
+    shown.add_argument("--start", type=_seconds, help="leave out what happens before this simulated time (s)")
+    shown.add_argument("--end", type=_seconds, help="leave out what happens after this simulated time (s)")
+    shown.add_argument("--nodes", help="comma-separated node ids: the diagram's columns, in that order (pcap: the "
+                       "messages from or to them)")
+    shown.add_argument("--data", choices=("fold", "show"), help="fold (default): one arrow per run of a flow's packets "
+                       "on a segment; show: one per packet")
+    shown.add_argument("--time-axis", action="store_true", help="print each item's time")
     c = sub.add_parser("compare", help="the metrics of the three modes side by side")
     c.add_argument("file")
     c.add_argument("--until", type=_seconds)
@@ -173,14 +181,28 @@ def run_unwatched(sim: Simulation, until: float) -> Simulation:
             return sim
 
 
-def export_simulation(sim: Simulation, fmt: str) -> str | bytes:
+def export_simulation(sim: Simulation, fmt: str, options: dict[str, Any] | None = None) -> str | bytes:
+    """``options``: a diagram's or capture's (simulator.export: start, end, nodes, data, time_axis)."""
     if fmt == "trace":
         return json.dumps(sim.trace(), indent=1)
     if fmt == "state":
         return json.dumps(sim.snapshot(), indent=1)
     if fmt == "metrics":
         return json.dumps(compute_metrics(sim.trace(), sim.scenario), indent=1)
-    return export(fmt, sim.trace())
+    return export(fmt, sim.trace(), options=options)
+
+
+def _export_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The diagram options given on the command line, as the web's export links pass them."""
+    options: dict[str, Any] = {}
+    for key in ("start", "end", "data"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    if getattr(args, "nodes", None):
+        options["nodes"] = [node for node in args.nodes.split(",") if node]
+    if getattr(args, "time_axis", False):
+        options["time_axis"] = True
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         print("-o: a pcap is binary; give -o FILE.pcap or redirect standard output", file=sys.stderr)
         return 2
     until = default_until(scenario) if args.until is None else args.until
+    if args.export in STREAMED and _export_options(args):
+        print(f"--start, --end, --nodes, --data and --time-axis choose what a diagram or capture shows; {args.export} "
+              "takes the whole run", file=sys.stderr)
+        return 2
     if args.export in STREAMED:
         try:
             _streamed(scenario, args.export, until, args.mode, args.seed, args.output)
@@ -217,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         sim = run_scenario(scenario, until, args.mode, args.seed)
         for line in refused_actions(sim):
             print(line, file=sys.stderr)
-        payload = export_simulation(sim, args.export)
+        payload = export_simulation(sim, args.export, _export_options(args))
     except (ValueError, TooMuchWork) as exc:  # an ExportError (a trace the format cannot encode), an event storm
         print(f"error: {exc}", file=sys.stderr)
         return 2

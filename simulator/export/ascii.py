@@ -67,7 +67,8 @@ def render(model: dict[str, Any]) -> str:
     spacing = MAX_SPACING if len(names) == 1 else min(MAX_SPACING, (x_max - x0) // (len(names) - 1))
     if spacing < MIN_SPACING:
         raise ExportError(
-            f"{len(names)} lifelines do not fit in {WIDTH} columns; choose fewer with the 'nodes' option")
+            f"{len(names)} lifelines do not fit in {WIDTH} columns; choose fewer with the 'nodes' option (--nodes on "
+            "the command line)")
     xs = [x0 + i * spacing for i in range(len(names))]
     canvas = _Canvas(xs, margin)
 

@@ -335,7 +335,7 @@ def sequence_model(trace: dict[str, Any], options: dict[str, Any] | None = None)
         order = [n for n in order if n in named]
     if len(order) > MAX_LIFELINES:
         raise ExportError(f"the diagram would have {len(order)} lifelines, more than {MAX_LIFELINES}: choose the nodes "
-                          f"to draw with the 'nodes' option")
+                          f"to draw with the 'nodes' option (--nodes on the command line)")
     visible = set(order)
     position = {node: i for i, node in enumerate(order)}
     name = PrefixNames(events)

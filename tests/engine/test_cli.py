@@ -255,3 +255,18 @@ def test_a_diagram_of_a_day_long_run_is_refused_in_one_line_before_memory_runs_o
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "more than 500,000 events" in result.stderr and "--until" in result.stderr
     assert not (tmp_path / "day.svg").exists()
+
+
+def test_run_draws_a_chosen_window_and_chosen_nodes_as_the_web_does():
+    """--start, --end, --nodes, --data and --time-axis are the web export's options: an error that said "choose the
+    nodes with the 'nodes' option" named an option the command line did not have."""
+    result = cli("run", SCENARIOS / "fig5-handover.json", "--export", "ascii", "--start", "5", "--end", "5.1",
+                 "--nodes", "MN1,MAR2,MAR1", "--time-axis")
+    assert result.returncode == 0, result.stderr
+    head = result.stdout.splitlines()[0].split()
+    assert head == ["t", "(s)", "MN1", "MAR2", "MAR1"]
+    assert "RS" in result.stdout and "CN1" not in result.stdout and "4.800" not in result.stdout
+    refused = cli("run", SCENARIOS / "fig5-handover.json", "--export", "trace", "--start", "5")
+    assert refused.returncode == 2 and "diagram or capture" in refused.stderr
+    unknown = cli("run", SCENARIOS / "fig5-handover.json", "--export", "svg", "--nodes", "NOPE")
+    assert unknown.returncode == 2 and "unknown node 'NOPE'" in unknown.stderr
