@@ -20,7 +20,7 @@ import jsonschema
 from . import commands, jsonin
 from . import limits as L
 from .commands import ACTIONS, CommandError
-from .constants import TIMER_NAMES
+from .constants import TIMER_NAMES, US, timers_from_scenario
 
 FORMAT = "dmmviz-scenario/1"
 MODES = ("network-dmm", "client-dmm", "centralized-pmipv6")
@@ -414,7 +414,11 @@ def _check_references(data: dict[str, Any], shape: _Shape) -> list[Problem]:
 class _ScriptState:
     """The link and flow state the script implies, to reject impossible steps before running (a commands.World)."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], handover_delay_us: int = 0) -> None:
+        # A move detaches now and attaches handover_delay_us later (the engine's l2_handover_delay): until then the
+        # interface is not attached (a second move at the same instant was accepted here, refused by the engine)
+        self.handover_delay_us = handover_delay_us
+        self.arriving: dict[tuple[str, str], tuple[int, str]] = {}  # (mn, interface) -> (attach time in us, MAR)
         self.mars = {m["id"]: m for m in data["network"]["mars"]}
         self.cns = {c["id"]: c for c in data["network"].get("cns", [])}
         self.interfaces = {mn["id"]: list(mn["interfaces"]) for mn in data["mobile_nodes"]}
@@ -451,7 +455,13 @@ class _ScriptState:
         return len(self.used.get(mn, ()))
 
     def check(self, step: dict[str, Any]) -> tuple[str, str] | None:
-        """Apply one script step; return (field, message) if it cannot happen (the engine's own check and wording)."""
+        """Apply one script step (in time order); return (field, message) if it cannot happen (the engine's own check
+        and wording)."""
+        now_us = round(float(step["at"]) * US)
+        for key, (due_us, mar) in list(self.arriving.items()):
+            if due_us < now_us:  # at the same microsecond the script step comes first (it was scheduled first)
+                del self.arriving[key]
+                self.attached.setdefault(key, mar)  # unless something attached it meanwhile, as in the engine
         try:
             done = commands.check(self, step)
         except CommandError as exc:
@@ -463,8 +473,11 @@ class _ScriptState:
                 self.failed.discard(done["node"])
             return None
         action, mn, iface = done["action"], done["mn"], done.get("interface", "")
-        if action in ("attach", "move"):
+        if action == "attach":
             self.attached[(mn, iface)] = done["mar"]
+        elif action == "move":
+            del self.attached[(mn, iface)]
+            self.arriving[(mn, iface)] = (now_us + self.handover_delay_us, done["mar"])
         elif action == "detach":
             del self.attached[(mn, iface)]
         elif action in ("start_flow", "move_flow"):
@@ -508,7 +521,11 @@ def _check_script(data: dict[str, Any], shape: _Shape) -> list[Problem]:
         },
         "mobile_nodes": mns,
     }
-    state = _ScriptState(clean)
+    try:
+        delay_us = round(timers_from_scenario(data).l2_handover_delay * US)
+    except (TypeError, ValueError, OverflowError):  # the schema has named what is wrong with the timers
+        delay_us = round(timers_from_scenario(None).l2_handover_delay * US)
+    state = _ScriptState(clean, delay_us)
 
     def when(i: int) -> tuple[float, int]:
         at = script[i].get("at") if isinstance(script[i], dict) else None

@@ -186,3 +186,22 @@ def test_a_file_without_an_lma_leaves_room_for_the_one_centralized_mode_adds(cha
     assert any(p.path == path and says in p.message for p in info.value.problems), info.value.problems
     raw["network"]["lma"] = {"id": "LMA0", "prefix_pool": "2001:db8:200::/48"}  # naming the LMA makes room
     load_scenario(raw)
+
+
+def test_validation_knows_a_move_takes_the_handover_delay():
+    """A move detaches at once and attaches l2_handover_delay later (50 ms): a second move at the same instant was
+    accepted by validation and refused by the engine ('not attached'); 50 ms later it is fine."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    move = next(step for step in raw["script"] if step["action"] == "move")
+    back = {"at": move["at"], "action": "move", "mn": move["mn"], "mar": "MAR1"}
+    raw["script"].append(back)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert any("not attached" in p.message for p in info.value.problems), info.value.problems
+    back["at"] = move["at"] + 0.051
+    load_scenario(raw)
+    sim = Simulation(load_scenario(raw))
+    sim.run(back["at"] + 1)
+    assert not [e for e in sim.events if e["kind"] == "action_rejected"]
