@@ -552,6 +552,12 @@ def _check_script(data: dict[str, Any], shape: _Shape) -> list[Problem]:
             continue
         if subjects & unsure:
             continue
+        # an unknown key, a missing one: the step cannot be run at all ("at" is a script step's own)
+        misshapen = commands.shape_problems({key: value for key, value in step.items() if key != "at"})
+        if misshapen:
+            problems += [Problem(f"script[{i}].{key}", message) for key, message in misshapen]
+            unsure |= subjects  # what it would have done is unknown: later steps of its node would be guesses
+            continue
         found = state.check(dict(step))
         if found:
             problems.append(Problem(f"script[{i}].{found[0]}", found[1]))
