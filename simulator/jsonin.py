@@ -4,8 +4,8 @@ the lesson API, practice answers) and the command line's files, so that both acc
 `loads` refuses, with a message naming the problem, what the standard parser would turn into a traceback or a runaway:
 an integer with more digits than MAX_INT_DIGITS (Python's 4,300-digit limit raises a bare ValueError), a number the
 float cannot hold (1e999 becomes inf), NaN/Infinity, nesting deeper than MAX_DEPTH (100,000 brackets raise
-RecursionError), text that is not UTF-8, and a lone surrogate escape ("\\ud800": not Unicode text). A byte order mark
-is allowed.
+RecursionError), text that is not UTF-8, a lone surrogate escape ("\\ud800": not Unicode text) and NUL ("\\u0000", which
+PostgreSQL cannot store). A byte order mark is allowed.
 """
 
 from __future__ import annotations
@@ -87,7 +87,27 @@ def loads(text: str | bytes) -> Any:
         except UnicodeEncodeError:
             raise JSONInputError("a string has a lone surrogate (an escape such as \\ud800 alone): not Unicode "
                                  "text, which no page or database can hold") from None
+    if "\\u0000" in text and _has_nul(value):  # only then look closer ("\\\\u0000" escapes a backslash)
+        raise JSONInputError("a string has the character U+0000 (NUL, written \\u0000), which PostgreSQL cannot "
+                             "store")
     return value
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (a key too) holds U+0000. Iterative: depth is already bounded, but a
+    walk needs no stack of its own."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -28,6 +28,7 @@ DEEP = "[" * 100_000 + "]" * 100_000
         ('{"a": 1,}', "not valid JSON"),
         (b"\xff\xfe", "not UTF-8 text"),
         ('{"title": "\\ud800"}', "lone surrogate"),  # a 500 on the home page's upload (the save), before
+        ('{"title": "a\\u0000b"}', "U+0000"),  # stored by SQLite, a 500 on PostgreSQL
     ],
 )
 def test_loads_refuses_with_a_specific_message(text, says):
