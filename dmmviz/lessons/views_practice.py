@@ -159,6 +159,12 @@ def practice_answer(request: HttpRequest, run_id: Any) -> HttpResponse:
         return JsonResponse(
             {"error": "this question is already answered; ask for the next one", "field": "id"}, status=400
         )
+    steps_now = SimSession.objects.filter(pk=run.sim_session_id).values_list("steps", flat=True).first()
+    if steps_now != record.steps:  # a prediction is about what comes next: after seeing it happen, it is no guess
+        return JsonResponse(
+            {"error": "the simulation has moved on since this question was asked; ask a new one", "field": "id"},
+            status=409,
+        )
     question = _question_of(record)
     try:
         value = normalise_response(question, body.get("answer"))

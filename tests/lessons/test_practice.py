@@ -157,6 +157,27 @@ def test_practice_refuses_a_non_answer_and_other_peoples_runs(db, make_user):
 
 
 @pytest.mark.django_db
+def test_a_prediction_after_the_simulation_moved_on_is_refused(db):
+    """Ask, run the session forward (the answer happens on screen), then answer: that was graded right. A question is
+    answered while the session stands where it was asked."""
+    from django.core.management import call_command
+
+    from dmmviz.web.models import SimSession
+
+    call_command("load_builtin", verbosity=0)
+    client = client_for(None)
+    client.post("/practice/scenario/fig5-handover/")
+    run = PracticeRun.objects.get()
+    asked = client.post(f"/practice/{run.id}/question/").json()
+    record = PracticeQuestion.objects.get(id=asked["id"])
+    SimSession.objects.filter(pk=run.sim_session_id).update(steps=record.steps + 3)  # what the socket's run_until does
+    body = json.dumps({"id": asked["id"], "answer": record.question["answer"]})
+    late = client.post(f"/practice/{run.id}/answer/", body, content_type="application/json")
+    assert late.status_code == 409 and "moved on" in late.json()["error"]
+    assert PracticeQuestion.objects.get(id=asked["id"]).correct is None and run.score()["right"] == 0
+
+
+@pytest.mark.django_db
 def test_practise_from_a_lesson_step_copies_its_state(instructor, lesson_of):
     lesson = lesson_of(instructor, name="fig5-handover")
     client = client_for(None)
