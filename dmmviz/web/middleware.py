@@ -34,8 +34,16 @@ UNAVAILABLE_TEXT = (
 )
 
 
-def unavailable() -> HttpResponse:
-    response = HttpResponse(UNAVAILABLE_TEXT, status=503, content_type="text/plain; charset=utf-8")
+# A page over its time limit: its view may still be running in a worker thread (a thread cannot be stopped), so what it
+# was asked to do may yet be done; it must not say "nothing was changed" (a class start that took too long did start).
+SLOW_TEXT = (
+    "503 Service Unavailable\n\nThe server is not answering within {timeout:g} s: it is busy, or its database is slow. "
+    "What you asked may still be done: reload the page to see before trying again.\n"
+)
+
+
+def unavailable(text: str = UNAVAILABLE_TEXT) -> HttpResponse:
+    response = HttpResponse(text, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = "5"
     return response
 
@@ -54,8 +62,9 @@ class ServiceMiddleware:
         try:
             return await asyncio.wait_for(self.get_response(request), timeout)
         except TimeoutError:
-            log.warning("%s %s: no answer within %g s (database stalled?): 503", request.method, request.path, timeout)
-            return unavailable()
+            log.warning("%s %s: no answer within %g s (busy, or the database stalled): 503", request.method,
+                        request.path, timeout)
+            return unavailable(SLOW_TEXT.format(timeout=timeout))
         except (DatabaseError, RedisError, ConnectionError) as exc:
             log.warning("%s %s: %s: %s: 503", request.method, request.path, type(exc).__name__, str(exc)[:200])
             return unavailable()
