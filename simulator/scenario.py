@@ -492,6 +492,32 @@ def _script_order(script: list[dict[str, Any]]) -> list[int]:
     return sorted(range(len(script)), key=lambda i: (script[i]["at"], i))
 
 
+# Timers that start a back-off and the ceiling it doubles up to (RFC 5213 §6.9.4, RFC 6275 §13, RFC 7559 §2)
+_TIMER_CEILINGS = (("initial_bindack_timeout", "max_bindack_timeout"),
+                   ("initial_bindack_timeout_first_reg", "max_bindack_timeout"),
+                   ("rtr_solicitation_interval", "max_rtr_solicitation_interval"))
+
+
+def _timer_order_problems(data: dict[str, Any], shape: _Shape) -> list[Problem]:
+    """A back-off that starts above its ceiling (initial_bindack_timeout 100 with max_bindack_timeout 0.01): each in
+    range, together nonsense."""
+    timers = data.get("timers")
+    if not isinstance(timers, dict):
+        return []
+    defaults = timers_from_scenario(None)
+    problems = []
+    for first, ceiling in _TIMER_CEILINGS:
+        if not (shape.ok("timers", first) and shape.ok("timers", ceiling)) or (first not in timers and
+                                                                               ceiling not in timers):
+            continue
+        low, high = timers.get(first, getattr(defaults, first)), timers.get(ceiling, getattr(defaults, ceiling))
+        if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
+            where = first if first in timers else ceiling
+            problems.append(Problem(f"timers.{where}", f"{first} ({low:g} s) is above {ceiling} ({high:g} s), the "
+                                    "ceiling its back-off doubles up to"))
+    return problems
+
+
 def _check_script(data: dict[str, Any], shape: _Shape) -> list[Problem]:
     """Replay the script's steps in time order against the state they imply (the engine's checks and wording).
 
@@ -578,6 +604,7 @@ def validate(data: Any) -> list[Problem]:
     bad: list[tuple[str | int, ...]] = [tuple(e.absolute_path) for e in errors]
     bad += [tuple(int(x) if x.isdigit() else x for x in re.split(r"[.\[\]]+", p.path.rstrip("]"))) for p in non_finite]
     shape = _Shape(bad)
+    problems += _timer_order_problems(data, shape)
     problems += _check_references(data, shape)
     if isinstance(data.get("network"), dict):
         problems += _check_script(data, shape)

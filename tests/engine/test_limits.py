@@ -205,3 +205,18 @@ def test_validation_knows_a_move_takes_the_handover_delay():
     sim = Simulation(load_scenario(raw))
     sim.run(back["at"] + 1)
     assert not [e for e in sim.events if e["kind"] == "action_rejected"]
+
+
+def test_a_back_off_that_starts_above_its_ceiling_is_refused():
+    """Each timer in its range, together nonsense: the first PBU retry after 100 s, 'doubling' up to 0.01 s."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    raw["timers"] = {"initial_bindack_timeout": 100, "max_bindack_timeout": 200}
+    load_scenario(raw)
+    raw["timers"]["max_bindack_timeout"] = 50
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert [(p.path, p.message) for p in info.value.problems] == [(
+        "timers.initial_bindack_timeout",
+        "initial_bindack_timeout (100 s) is above max_bindack_timeout (50 s), the ceiling its back-off doubles up to")]
