@@ -275,6 +275,19 @@ def _pool_problem(pool: str) -> str | None:
         return f"{pool!r} is not an IPv6 prefix ({exc})"
     if not 48 <= net.prefixlen <= 60:
         return f"{pool!r} must be a /48 to /60, not /{net.prefixlen}"
+    kind = _not_unicast(net)
+    if kind:
+        return f"{pool!r} is {kind}: a pool hands out global unicast prefixes (e.g. 2001:db8:1::/48)"
+    return None
+
+
+def _not_unicast(net: ipaddress.IPv6Network | ipaddress.IPv6Address) -> str | None:
+    """What a prefix or address that no host could use as a global address is, else None (RFC 4291 §2.4)."""
+    for test, kind in (("is_multicast", "multicast"), ("is_link_local", "link-local"), ("is_loopback", "loopback"),
+                       ("is_unspecified", "the unspecified address"), ("is_site_local", "site-local (deprecated)"),
+                       ("is_reserved", "in reserved space")):
+        if getattr(net, test):
+            return kind
     return None
 
 
@@ -373,15 +386,28 @@ def _check_references(data: dict[str, Any], shape: _Shape) -> list[Problem]:
             if pools[a][0].overlaps(pools[b][0]):
                 problems.append(Problem(pools[b][1], f"overlaps {pools[a][1]} ({pools[a][0]})"))
     cns = shape.entries(net.get("cns", []), "network", "cns")
+    cn_addresses: dict[ipaddress.IPv6Address, str] = {}
     for i, cn in cns:
         declare(_id_of(cn), f"network.cns[{i}].id")
         address = _string(cn, "address") if isinstance(cn, dict) else None
         if address is None:
             continue
+        where = f"network.cns[{i}].address"
         try:
-            ipaddress.IPv6Address(address)
+            parsed = ipaddress.IPv6Address(address)
         except ValueError:
-            problems.append(Problem(f"network.cns[{i}].address", f"{address!r} is not an IPv6 address"))
+            problems.append(Problem(where, f"{address!r} is not an IPv6 address"))
+            continue
+        kind = "scoped to one link" if parsed.scope_id else _not_unicast(parsed)
+        inside = next((path for pool_net, path in pools if parsed in pool_net), None)
+        if kind:
+            problems.append(Problem(where, f"{address!r} is {kind}: a CN needs a global unicast address"))
+        elif inside:
+            problems.append(Problem(where, f"{address!r} is inside {inside}, whose prefixes go to mobile nodes"))
+        elif parsed in cn_addresses:
+            problems.append(Problem(where, f"{address!r} is already {cn_addresses[parsed]}'s address"))
+        else:
+            cn_addresses[parsed] = _id_of(cn) or where
     db = net.get("session_db", {})
     db_id = db.get("id", DEFAULT_DB_ID) if isinstance(db, dict) else None
     declare(db_id if isinstance(db_id, str) else None, "network.session_db.id")

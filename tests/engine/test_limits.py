@@ -220,3 +220,25 @@ def test_a_back_off_that_starts_above_its_ceiling_is_refused():
     assert [(p.path, p.message) for p in info.value.problems] == [(
         "timers.initial_bindack_timeout",
         "initial_bindack_timeout (100 s) is above max_bindack_timeout (50 s), the ceiling its back-off doubles up to")]
+
+
+@pytest.mark.parametrize("change, path, says", [
+    (lambda net: net["mars"][0].update(prefix_pool="fe80::/48"), "network.mars[0].prefix_pool", "is link-local"),
+    (lambda net: net["mars"][0].update(prefix_pool="ff00::/48"), "network.mars[0].prefix_pool", "is multicast"),
+    (lambda net: net["cns"][0].update(address="::"), "network.cns[0].address", "is the unspecified address"),
+    (lambda net: net["cns"][0].update(address="fe80::1%eth0"), "network.cns[0].address", "is scoped to one link"),
+    (lambda net: net["cns"][1].update(address=net["cns"][0]["address"]), "network.cns[1].address",
+     "is already CN1's address"),
+    (lambda net: net["cns"][0].update(address="2001:db8:1::5"), "network.cns[0].address",
+     "is inside network.mars[0].prefix_pool"),
+])
+def test_addresses_no_host_could_use_are_refused(change, path, says):
+    """A multicast or link-local pool, a CN at ::, a scoped, shared or pool address: each passed validation and made
+    a network no packet capture could make sense of."""
+    from .helpers import ROOT
+
+    raw = json.loads((ROOT / "dmmviz" / "builtin_scenarios" / "fig5-handover.json").read_text())
+    change(raw["network"])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(raw)
+    assert any(p.path == path and says in p.message for p in info.value.problems), info.value.problems
