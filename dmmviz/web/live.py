@@ -327,8 +327,8 @@ def _common_past(sim: Simulation, checkpoint: Simulation) -> list[dict[str, Any]
     """The events `sim` still keeps from before `checkpoint` (a checkpoint keeps none): a simulation rebuilt from the
     checkpoint shares that past (its journal is a prefix of the one wanted), so its snapshot shows them as a replay's
     would, instead of only what it recorded since the checkpoint."""
-    if not on_the_way(checkpoint, sim.journal):
-        return []  # sim's past differs from the checkpoint's
+    if checkpoint.steps > sim.steps or not on_the_way(checkpoint, sim.journal):
+        return []  # sim has not been there (its events would leave a gap), or its past differs from the checkpoint's
     before = checkpoint._seq  # the number of the first event after the checkpoint
     return [event for event in sim.events[-EVENT_WINDOW:] if event["seq"] < before]
 
