@@ -219,7 +219,8 @@ def simulate(request: HttpRequest, body: Any) -> HttpResponse:
         try:
             events += sim.apply(command)
         except CommandError as exc:
-            return _problems([lessonfile.Problem(f"command.{exc.field}" if exc.field else "command", exc.message)])
+            where = "command" if exc.field in ("", "command") else f"command.{exc.field}"  # a non-object is the command
+            return _problems([lessonfile.Problem(where, exc.message)])
     shown = [e for e in events if e["kind"] != "DATA"]
     return JsonResponse({"state": sim.snapshot(), "events": shown[-200:], "now": sim.now, "next": sim.peek()})
 

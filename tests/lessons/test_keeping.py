@@ -208,6 +208,9 @@ def test_simulate_where_a_step_begins_for_recording_into_it(instructor, lesson_o
     assert refused.status_code == 400 and "already on MAR1" in refused.json()["problems"][0]["message"]
     bad = client.post("/lessons/api/simulate/", json.dumps({**body, "step": 9}), content_type="application/json")
     assert bad.status_code == 400 and bad.json()["problems"][0]["path"] == "step"
+    not_one = client.post("/lessons/api/simulate/", json.dumps({**body, "command": "x"}),
+                          content_type="application/json")  # the path was "command.command"
+    assert not_one.status_code == 400 and not_one.json()["problems"][0]["path"] == "command"
     assert (
         client_for(None).post("/lessons/api/simulate/", json.dumps(body), content_type="application/json").status_code
         == 403
