@@ -194,3 +194,11 @@ def test_an_answer_revealed_in_another_attempt_earns_no_point(instructor, studen
     third = start(visitor, lesson)
     body = visitor.post(f"/lessons/attempt/{third.id}/answer/", {"answer": "1"}, HTTP_ACCEPT="application/json").json()
     assert body["result"]["first_try"] and body["score"]["points"] == 1
+
+
+def test_a_tables_column_alignment_survives_the_allow_list():
+    """markdown-it writes a column's alignment as a style, which the allow-list drops; it is kept as `align`."""
+    from dmmviz.lessons.text import render
+
+    html = render("| a | b |\n|:--|--:|\n| 1 | 2 |\n")
+    assert '<th align="left">a</th>' in html and '<td align="right">2</td>' in html and "style" not in html
