@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -108,17 +109,14 @@ def run_scenario(
     for a diagram or capture: a simulated second at a time, and TooMuchWork past MAX_DIAGRAM_EVENTS (a 1 KB file
     running a flow for a day took 2 GB of memory for its capture, 3 GB for its SVG)."""
     sim = Simulation(scenario, seed=seed, mode=mode)
-    until = default_until(scenario) if until is None else until
-    t = sim.now
-    while True:
-        t = min(until, t + SLICE_S)
-        sim.run(t, collect=False)
+
+    def not_too_many(t: float) -> None:
         if len(sim.events) > MAX_DIAGRAM_EVENTS:
             raise TooMuchWork("events", f"more than {MAX_DIAGRAM_EVENTS:,} events by t = {t:g} s, too many for one "
                               "diagram or capture: export a shorter run (--until), or the trace, metrics or state, "
                               "which are written as the run goes", sim.steps)
-        if t >= until:
-            return sim
+
+    return _in_slices(sim, default_until(scenario) if until is None else until, not_too_many)
 
 
 def export_run(
@@ -173,10 +171,18 @@ def run_unwatched(sim: Simulation, until: float) -> Simulation:
     """Run ``sim`` (made with ``record=False``) to ``until`` with nobody watching its events, the engine's fast path:
     no event is built and nothing is kept, so memory follows the network's state. A simulated second at a time, as
     ``run_fed``: each call is budgeted on its own. The script steps it refused are in ``sim.refused_steps``."""
+    return _in_slices(sim, until)
+
+
+def _in_slices(sim: Simulation, until: float, after: Callable[[float], None] | None = None) -> Simulation:
+    """Run ``sim`` to ``until`` a simulated second at a time (each call budgeted on its own), calling ``after(t)``
+    once each second is done."""
     t = sim.now
     while True:
         t = min(until, t + SLICE_S)
         sim.run(t, collect=False)
+        if after is not None:
+            after(t)
         if t >= until:
             return sim
 

@@ -154,13 +154,15 @@ def _revealed_elsewhere(attempt: Attempt, index: int) -> bool:
         "user_id": None, "session_key": attempt.session_key}
     if attempt.user_id is None and not attempt.session_key:
         return False
+    others = Attempt.objects.filter(lesson_id=attempt.lesson_id, **owner).exclude(pk=attempt.pk)
+    latest = others.order_by("-created").values_list("pk", "answers")[:OTHER_ATTEMPTS_LOOKED_AT]
+    revealed = [pk for pk, answers in latest if ((answers or {}).get(str(index)) or {}).get("revealed")]
+    if not revealed:
+        return False  # the usual answer, without reading any other attempt's copy of the lesson (scenario included)
     question = attempt.lesson_data["steps"][index].get("checkpoint")
-    others = (Attempt.objects.filter(lesson_id=attempt.lesson_id, **owner).exclude(pk=attempt.pk)
-              .order_by("-created").values_list("answers", "lesson_data")[:OTHER_ATTEMPTS_LOOKED_AT])
-    for answers, data in others:
+    for data in others.filter(pk__in=revealed).values_list("lesson_data", flat=True):
         steps = data.get("steps") or []
-        if ((answers or {}).get(str(index)) or {}).get("revealed") and index < len(steps) \
-                and steps[index].get("checkpoint") == question:
+        if index < len(steps) and steps[index].get("checkpoint") == question:
             return True
     return False
 
